@@ -1,0 +1,103 @@
+// Package s3emu serves S3 for the local endpoint: gofakes3 (in process, memory
+// backend) for buckets and objects, multipart and conditional writes.
+package s3emu
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Server is the S3 emulation.
+type Server struct {
+	Backend *s3mem.Backend
+	fake    http.Handler
+}
+
+// New returns an empty S3.
+func New() *Server {
+	be := s3mem.New()
+	return &Server{Backend: be, fake: gofakes3.New(be).Server()}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.fake.ServeHTTP(w, r) }
+
+// OperationName names a REST request as the S3 API does (path-style only).
+func (s *Server) OperationName(r *http.Request) string {
+	q := r.URL.Query()
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	bucketOnly := !strings.Contains(path, "/") || strings.HasSuffix(path, "/") && strings.Count(path, "/") == 1
+	sub := ""
+	for _, k := range []string{"uploads", "uploadId", "policy", "encryption", "publicAccessBlock", "lifecycle", "versioning", "tagging", "delete", "location", "acl", "ownershipControls", "notification"} {
+		if q.Has(k) {
+			sub = k
+			break
+		}
+	}
+	title := func(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case path == "":
+			return "ListBuckets"
+		case bucketOnly && sub == "" && q.Get("list-type") == "2":
+			return "ListObjectsV2"
+		case bucketOnly && sub == "uploads":
+			return "ListMultipartUploads"
+		case bucketOnly && sub == "versioning":
+			return "GetBucketVersioning"
+		case bucketOnly && sub != "":
+			return "GetBucket" + title(sub)
+		case bucketOnly:
+			return "ListObjects"
+		case sub == "uploadId":
+			return "ListParts"
+		case sub == "tagging":
+			return "GetObjectTagging"
+		}
+		return "GetObject"
+	case http.MethodHead:
+		if bucketOnly {
+			return "HeadBucket"
+		}
+		return "HeadObject"
+	case http.MethodPut:
+		switch {
+		case bucketOnly && sub == "":
+			return "CreateBucket"
+		case bucketOnly:
+			return "PutBucket" + title(sub)
+		case sub == "uploadId":
+			return "UploadPart"
+		case r.Header.Get("X-Amz-Copy-Source") != "":
+			return "CopyObject"
+		case sub == "tagging":
+			return "PutObjectTagging"
+		}
+		return "PutObject"
+	case http.MethodPost:
+		switch {
+		case sub == "delete":
+			return "DeleteObjects"
+		case sub == "uploads":
+			return "CreateMultipartUpload"
+		case sub == "uploadId":
+			return "CompleteMultipartUpload"
+		}
+		return "PostObject"
+	case http.MethodDelete:
+		switch {
+		case bucketOnly && sub == "":
+			return "DeleteBucket"
+		case bucketOnly:
+			return "DeleteBucket" + title(sub)
+		case sub == "uploadId":
+			return "AbortMultipartUpload"
+		}
+		return "DeleteObject"
+	}
+	return ""
+}
