@@ -111,7 +111,7 @@ func WriteKV(w io.Writer, pairs [][2]string) error {
 		if v == "" {
 			v = "-"
 		}
-		if _, err := fmt.Fprintf(w, "%-*s  %s\n", width, p[0]+":", v); err != nil {
+		if _, err := fmt.Fprintf(w, "%-*s  %s\n", width+1, p[0]+":", v); err != nil {
 			return err
 		}
 	}
