@@ -82,6 +82,7 @@ type Server struct {
 	children []*child
 	faults   faults
 	calls    []Call
+	closers  []func()
 }
 
 // OperationNamer is implemented by REST-style emulations (S3, Lambda) whose
@@ -154,8 +155,23 @@ func (s *Server) Service(name string) http.Handler {
 	return s.services[name]
 }
 
+// OnClose registers f to run first when the server closes: emulations with
+// background goroutines (the Firehose delivery readers) stop there.
+func (s *Server) OnClose(f func()) {
+	s.mu.Lock()
+	s.closers = append(s.closers, f)
+	s.mu.Unlock()
+}
+
 // Close stops the server and its child emulators.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, f := range closers {
+		f()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)

@@ -2,7 +2,10 @@ package localaws
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
+	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
 )
 
@@ -10,8 +13,28 @@ import (
 // emulation lives in its own subpackage and is added here.
 func init() {
 	builtinServices = func(s *Server) map[string]http.Handler {
+		s3srv := s3emu.New()
+		firehose := firehoseemu.New(s.Region, s.Account)
+		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf})
+		s.OnClose(firehose.Close)
 		return map[string]http.Handler{
-			"s3": s3emu.New(),
+			"s3":       s3srv,
+			"firehose": firehose,
+			"dynamodb": dynamodbemu.New(s.Region, s.Account),
+		}
+	}
+}
+
+// firehoseMetrics sends the Firehose emulation's AWS/Firehose datapoints to
+// the CloudWatch emulation ("monitoring"), looked up at delivery time so the
+// order of registration does not matter; without one they are dropped.
+func firehoseMetrics(s *Server) firehoseemu.MetricFunc {
+	type recorder interface {
+		RecordMetric(namespace, name string, dims map[string]string, value float64, unit string, at time.Time)
+	}
+	return func(namespace, name string, dims map[string]string, value float64, unit string, at time.Time) {
+		if r, ok := s.Service("monitoring").(recorder); ok {
+			r.RecordMetric(namespace, name, dims, value, unit, at)
 		}
 	}
 }

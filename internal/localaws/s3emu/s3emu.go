@@ -1,10 +1,15 @@
 // Package s3emu serves S3 for the local endpoint: gofakes3 (in process, memory
-// backend) for buckets and objects, multipart and conditional writes.
+// backend) for buckets and objects, multipart and conditional writes, plus the
+// bucket configuration gofakes3 lacks (config.go): default encryption, Block
+// Public Access, bucket policy, lifecycle and bucket tagging, stored per
+// bucket and returned with S3's own error codes.
 package s3emu
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -14,16 +19,32 @@ import (
 type Server struct {
 	Backend *s3mem.Backend
 	fake    http.Handler
+
+	mu     sync.Mutex
+	config map[string]map[string][]byte // bucket → subresource → stored document
 }
 
 // New returns an empty S3.
 func New() *Server {
 	be := s3mem.New()
-	return &Server{Backend: be, fake: gofakes3.New(be).Server()}
+	return &Server{Backend: be, fake: gofakes3.New(be).Server(), config: map[string]map[string][]byte{}}
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.fake.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveConfig(w, r) {
+		return
+	}
+	s.fake.ServeHTTP(w, r)
+}
+
+// PutObjectDirect stores an object without going through HTTP (the Firehose
+// emulation delivers this way, so its writes are not recorded as the test's
+// API calls). A missing bucket is gofakes3.ErrNoSuchBucket.
+func (s *Server) PutObjectDirect(bucket, key string, body []byte) error {
+	_, err := s.Backend.PutObject(bucket, key, map[string]string{"Content-Type": "application/octet-stream"}, bytes.NewReader(body), int64(len(body)), nil)
+	return err
+}
 
 // OperationName names a REST request as the S3 API does (path-style only).
 func (s *Server) OperationName(r *http.Request) string {
