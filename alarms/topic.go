@@ -1,0 +1,370 @@
+package alarms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Subscription states.
+const (
+	SubConfirmed = "confirmed"
+	SubPending   = "pending confirmation"
+	SubPlanned   = "to be requested" // dry run: Subscribe would be called
+	SubFailed    = "failed"
+)
+
+// TopicSpec is the desired SNS topic.
+type TopicSpec struct {
+	// Name of the topic (default DefaultTopic).
+	Name string
+	// Emails to subscribe. Existing subscriptions are never removed here: the
+	// topic is shared by every alarm that uses it.
+	Emails []string
+	// Component tags a topic opsctl creates (default "alarm").
+	Component string
+	// DryRun plans without writing.
+	DryRun bool
+}
+
+// Subscription is one email subscription and what its owner must do.
+type Subscription struct {
+	Email string `json:"email"`
+	State string `json:"state"`
+	ARN   string `json:"arn,omitempty"`
+	// Todo is what the person must do, when anything.
+	Todo string `json:"todo,omitempty"`
+}
+
+// TopicResult is the topic's state after EnsureTopic.
+type TopicResult struct {
+	Name          string         `json:"name"`
+	ARN           string         `json:"arn"`
+	Changes       []Change       `json:"changes"`
+	Subscriptions []Subscription `json:"subscriptions"`
+}
+
+// PendingTodo tells the person what to do about a pending subscription.
+func PendingTodo(email string) string {
+	return fmt.Sprintf("%s must open the \"AWS Notification - Subscription Confirmation\" email and click \"Confirm subscription\" within 3 days (then it expires); until then no alarm email reaches them. Re-run to check.", email)
+}
+
+// identity is the caller's account and partition, looked up once.
+type identity struct {
+	once      sync.Once
+	account   string
+	partition string
+	err       error
+}
+
+func (id *identity) get(ctx context.Context, deps Deps) (account, partition string, err error) {
+	id.once.Do(func() {
+		if deps.STS == nil {
+			id.err = fmt.Errorf("find the AWS account: no STS client")
+			return
+		}
+		out, err := deps.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			id.err = fmt.Errorf("find the AWS account (sts get-caller-identity): %w", err)
+			return
+		}
+		id.account = aws.ToString(out.Account)
+		id.partition = "aws"
+		if p := strings.Split(aws.ToString(out.Arn), ":"); len(p) > 2 && p[1] != "" {
+			id.partition = p[1]
+		}
+	})
+	return id.account, id.partition, id.err
+}
+
+// topicPlan is a planned topic: its steps and its ARN, which is predicted for
+// a topic not yet created and filled in by the create step.
+type topicPlan struct {
+	name    string
+	arn     string
+	exists  bool
+	managed bool
+	steps   []*step
+	subs    []Subscription
+}
+
+// findTopic returns the ARN of the topic called name, or "".
+func findTopic(ctx context.Context, c SNSAPI, name string) (string, error) {
+	p := sns.NewListTopicsPaginator(c, &sns.ListTopicsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list SNS topics: %w", err)
+		}
+		for _, t := range page.Topics {
+			if arn := aws.ToString(t.TopicArn); topicNameOf(arn) == name {
+				return arn, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+func topicNameOf(arn string) string {
+	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// topicSubscriptions lists a topic's email subscriptions by lower-cased address.
+func topicSubscriptions(ctx context.Context, c SNSAPI, arn string) (map[string]snstypes.Subscription, error) {
+	subs := map[string]snstypes.Subscription{}
+	p := sns.NewListSubscriptionsByTopicPaginator(c, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list subscriptions of topic %s: %w", arn, err)
+		}
+		for _, s := range page.Subscriptions {
+			proto := aws.ToString(s.Protocol)
+			if proto != "email" && proto != "email-json" {
+				continue
+			}
+			key := strings.ToLower(aws.ToString(s.Endpoint))
+			// A confirmed subscription wins over a pending duplicate.
+			if old, ok := subs[key]; ok && isConfirmed(aws.ToString(old.SubscriptionArn)) {
+				continue
+			}
+			subs[key] = s
+		}
+	}
+	return subs, nil
+}
+
+// isConfirmed tells a confirmed subscription ARN from SNS's placeholders
+// ("PendingConfirmation", "pending confirmation", "Deleted").
+func isConfirmed(arn string) bool { return strings.HasPrefix(arn, "arn:") }
+
+// TopicPolicy is the topic policy opsctl sets: the account can manage the
+// topic, only this account's CloudWatch alarms (in this region) can publish
+// to it, and nothing can publish over plain HTTP.
+func TopicPolicy(topicARN, account, partition, region string) string {
+	doc := policyDoc{
+		Version: "2012-10-17",
+		ID:      "opsctl-topic-policy",
+		Statement: []policyStatement{
+			{
+				Sid: "AccountOwnerManage", Effect: "Allow",
+				Principal: map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partition, account)},
+				Action: []string{"SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission",
+					"SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"},
+				Resource: topicARN,
+			},
+			{
+				Sid: "CloudWatchAlarmsOfThisAccountPublish", Effect: "Allow",
+				Principal: map[string]any{"Service": "cloudwatch.amazonaws.com"},
+				Action:    "SNS:Publish",
+				Resource:  topicARN,
+				Condition: map[string]any{
+					"StringEquals": map[string]any{"aws:SourceAccount": account},
+					"ArnLike":      map[string]any{"aws:SourceArn": fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:*", partition, region, account)},
+				},
+			},
+			{
+				Sid: "DenyInsecureTransport", Effect: "Deny",
+				Principal: "*",
+				Action:    "SNS:Publish",
+				Resource:  topicARN,
+				Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			},
+		},
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	return string(b)
+}
+
+type policyDoc struct {
+	Version   string            `json:"Version"`
+	ID        string            `json:"Id,omitempty"`
+	Statement []policyStatement `json:"Statement"`
+}
+
+type policyStatement struct {
+	Sid       string `json:"Sid,omitempty"`
+	Effect    string `json:"Effect"`
+	Principal any    `json:"Principal,omitempty"`
+	Action    any    `json:"Action"`
+	Resource  any    `json:"Resource"`
+	Condition any    `json:"Condition,omitempty"`
+}
+
+// canonicalJSON re-encodes a JSON document with sorted keys and no spaces, so
+// two policies compare equal when they mean the same document.
+func canonicalJSON(s string) string {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// planTopic reads the topic's state and plans what EnsureTopic writes.
+func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*topicPlan, error) {
+	if deps.SNS == nil {
+		return nil, fmt.Errorf("plan SNS topic: no SNS client")
+	}
+	name := spec.Name
+	if name == "" {
+		name = DefaultTopic
+	}
+	tp := &topicPlan{name: name}
+	arn, err := findTopic(ctx, deps.SNS, name)
+	if err != nil {
+		return nil, err
+	}
+	account, partition, err := id.get(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	if arn == "" {
+		tp.arn = fmt.Sprintf("arn:%s:sns:%s:%s:%s", partition, deps.Region, account, name)
+		tp.managed = true
+		tags := managedTags(spec.Component, "topic")
+		delete(tags, TagKind)
+		tp.steps = append(tp.steps, planned(ResTopic, name, ActionCreate, nil, func(ctx context.Context) error {
+			out, err := deps.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Tags: snsTags(tags)})
+			if err != nil {
+				return fmt.Errorf("create SNS topic %q: %w", name, err)
+			}
+			tp.arn = aws.ToString(out.TopicArn)
+			return nil
+		}))
+		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionCreate,
+			[]FieldDiff{{Field: "policy", Old: "(default)", New: "only CloudWatch alarms of account " + account + " may publish"}},
+			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, account, partition) }))
+		for _, e := range spec.Emails {
+			tp.subs = append(tp.subs, Subscription{Email: e, State: SubPlanned})
+			tp.steps = append(tp.steps, subscribeStep(deps, tp, len(tp.subs)-1))
+		}
+		return tp, nil
+	}
+	tp.arn, tp.exists = arn, true
+	attrs, err := deps.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read attributes of SNS topic %q: %w", name, err)
+	}
+	cur := attrs.Attributes["Policy"]
+	want := TopicPolicy(arn, account, partition, deps.Region)
+	if canonicalJSON(cur) == canonicalJSON(want) {
+		tp.steps = append(tp.steps, unchanged(ResTopicPolicy, name))
+	} else {
+		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionUpdate,
+			[]FieldDiff{{Field: "policy", Old: describePolicy(cur, account), New: "only CloudWatch alarms of account " + account + " may publish"}},
+			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, account, partition) }))
+	}
+	existing, err := topicSubscriptions(ctx, deps.SNS, arn)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range spec.Emails {
+		s, ok := existing[strings.ToLower(e)]
+		switch {
+		case !ok:
+			tp.subs = append(tp.subs, Subscription{Email: e, State: SubPlanned})
+			tp.steps = append(tp.steps, subscribeStep(deps, tp, len(tp.subs)-1))
+		case isConfirmed(aws.ToString(s.SubscriptionArn)):
+			tp.subs = append(tp.subs, Subscription{Email: e, State: SubConfirmed, ARN: aws.ToString(s.SubscriptionArn)})
+			tp.steps = append(tp.steps, unchanged(ResSubscription, e))
+		default:
+			tp.subs = append(tp.subs, Subscription{Email: e, State: SubPending, Todo: PendingTodo(e)})
+			tp.steps = append(tp.steps, unchanged(ResSubscription, e))
+		}
+	}
+	if tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)}); err == nil {
+		for _, t := range tags.Tags {
+			if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
+				tp.managed = true
+			}
+		}
+	}
+	return tp, nil
+}
+
+func describePolicy(cur, account string) string {
+	if cur == "" {
+		return "(none)"
+	}
+	if strings.Contains(cur, "cloudwatch.amazonaws.com") && strings.Contains(cur, account) {
+		return "differs from opsctl's policy"
+	}
+	return "CloudWatch alarms may not publish"
+}
+
+func setTopicPolicy(ctx context.Context, deps Deps, arn, account, partition string) error {
+	_, err := deps.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
+		TopicArn:       aws.String(arn),
+		AttributeName:  aws.String("Policy"),
+		AttributeValue: aws.String(TopicPolicy(arn, account, partition, deps.Region)),
+	})
+	if err != nil {
+		return fmt.Errorf("set policy of SNS topic %s: %w", arn, err)
+	}
+	return nil
+}
+
+func subscribeStep(deps Deps, tp *topicPlan, i int) *step {
+	email := tp.subs[i].Email
+	return planned(ResSubscription, email, ActionCreate, nil, func(ctx context.Context) error {
+		out, err := deps.SNS.Subscribe(ctx, &sns.SubscribeInput{
+			TopicArn: aws.String(tp.arn), Protocol: aws.String("email"), Endpoint: aws.String(email),
+		})
+		if err != nil {
+			tp.subs[i].State = SubFailed
+			return fmt.Errorf("subscribe %s to SNS topic %s: %w", email, tp.name, err)
+		}
+		if arn := aws.ToString(out.SubscriptionArn); isConfirmed(arn) {
+			tp.subs[i].State, tp.subs[i].ARN = SubConfirmed, arn
+		} else {
+			tp.subs[i].State, tp.subs[i].Todo = SubPending, PendingTodo(email)
+		}
+		return nil
+	})
+}
+
+func snsTags(m map[string]string) []snstypes.Tag {
+	var out []snstypes.Tag
+	for _, kv := range sortedCopy(kvList(m)) {
+		k, v, _ := strings.Cut(kv, "=")
+		out = append(out, snstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out
+}
+
+// EnsureTopic makes the SNS topic spec.Name exist with opsctl's policy (only
+// this account's CloudWatch alarms may publish) and an email subscription for
+// each of spec.Emails, and reports each subscription's state. A topic that
+// already exists is adopted as it is (its policy is corrected; it is not
+// tagged as opsctl's, so `alarm rm` never deletes it). Uses deps.SNS and
+// deps.STS. Idempotent: nothing is written when the topic is as desired.
+func EnsureTopic(ctx context.Context, deps Deps, spec TopicSpec) (TopicResult, error) {
+	for _, e := range spec.Emails {
+		if err := validateEmail(e); err != nil {
+			return TopicResult{}, err
+		}
+	}
+	if spec.Name != "" {
+		if err := validateTopicName(spec.Name); err != nil {
+			return TopicResult{}, err
+		}
+	}
+	tp, err := planTopic(ctx, deps, &identity{}, spec)
+	if err != nil {
+		return TopicResult{}, err
+	}
+	changes, err := execute(ctx, deps, tp.steps, spec.DryRun, nil)
+	return TopicResult{Name: tp.name, ARN: tp.arn, Changes: changes, Subscriptions: tp.subs}, err
+}
