@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
@@ -18,9 +19,10 @@ func init() {
 		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf})
 		s.OnClose(firehose.Close)
 		return map[string]http.Handler{
-			"s3":       s3srv,
-			"firehose": firehose,
-			"dynamodb": dynamodbemu.New(s.Region, s.Account),
+			"s3":         s3srv,
+			"firehose":   firehose,
+			"dynamodb":   dynamodbemu.New(s.Region, s.Account),
+			"monitoring": cwemu.New(s.Region, s.Account),
 		}
 	}
 }
@@ -30,11 +32,11 @@ func init() {
 // order of registration does not matter; without one they are dropped.
 func firehoseMetrics(s *Server) firehoseemu.MetricFunc {
 	type recorder interface {
-		RecordMetric(namespace, name string, dims map[string]string, value float64, unit string, at time.Time)
+		RecordMetricWithUnit(namespace, name string, dims map[string]string, value float64, unit string, at time.Time)
 	}
 	return func(namespace, name string, dims map[string]string, value float64, unit string, at time.Time) {
 		if r, ok := s.Service("monitoring").(recorder); ok {
-			r.RecordMetric(namespace, name, dims, value, unit, at)
+			r.RecordMetricWithUnit(namespace, name, dims, value, unit, at)
 		}
 	}
 }

@@ -10,6 +10,7 @@ package awsproto
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -85,6 +86,28 @@ type Error struct {
 	Message string
 	// Sender is false for server-side faults (Query protocol <Type>).
 	Sender bool
+	// Type, when set, is the modeled error shape sent as __type in JSON and
+	// CBOR bodies (for example "com.amazonaws.cloudwatch#ResourceNotFound")
+	// while Code travels in X-Amzn-Query-Error. awsQuery-compatible services
+	// (CloudWatch, SQS) answer that way, and the SDK then returns the typed
+	// error with ErrorCode() == Code. Empty means __type is Code.
+	Type string
+}
+
+// bodyType is the __type a JSON or CBOR error body carries.
+func (e *Error) bodyType() string {
+	if e.Type != "" {
+		return e.Type
+	}
+	return e.Code
+}
+
+// queryError is the X-Amzn-Query-Error header value for e.
+func (e *Error) queryError() string {
+	if e.Sender {
+		return e.Code + ";Sender"
+	}
+	return e.Code + ";Receiver"
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -122,7 +145,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	case CBOR:
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 		w.Header().Set("Content-Type", "application/cbor")
-		b, _ := cborEnc.Marshal(map[string]any{"__type": e.Code, "message": e.Message})
+		// Read only by clients of awsQuery-compatible services.
+		w.Header().Set("X-Amzn-Query-Error", e.queryError())
+		b, _ := cborEnc.Marshal(map[string]any{"__type": e.bodyType(), "message": e.Message})
 		w.WriteHeader(status)
 		w.Write(b)
 	case JSON10, JSON11, RESTJSON:
@@ -133,15 +158,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
-		w.Header().Set("X-Amzn-ErrorType", e.Code)
+		w.Header().Set("X-Amzn-ErrorType", e.bodyType())
 		// Query-compatible JSON services (SQS) also read this header.
-		kind := "Sender"
-		if !e.Sender {
-			kind = "Receiver"
-		}
-		w.Header().Set("X-Amzn-Query-Error", e.Code+";"+kind)
+		w.Header().Set("X-Amzn-Query-Error", e.queryError())
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+		json.NewEncoder(w).Encode(map[string]string{"__type": e.bodyType(), "message": e.Message})
 	case Query:
 		kind := "Sender"
 		if !e.Sender {
@@ -199,6 +220,18 @@ func (s *RPC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		WriteError(w, r, &Error{Status: 400, Code: "SerializationException", Message: err.Error(), Sender: true})
 		return
+	}
+	// Operations with the requestCompression trait (CloudWatch PutMetricData)
+	// arrive gzipped.
+	if strings.Contains(r.Header.Get("Content-Encoding"), "gzip") && len(body) > 0 {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			WriteError(w, r, &Error{Status: 400, Code: "SerializationException", Message: "could not gunzip request: " + err.Error(), Sender: true})
+			return
+		}
 	}
 	op := Operation(r, body)
 	h, ok := s.Ops[op]

@@ -1,6 +1,9 @@
 package awsproto
 
 import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -46,5 +49,44 @@ func TestOperationNames(t *testing.T) {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if op := Operation(r, []byte("Action=Publish&Version=2010-03-31")); op != "Publish" {
 		t.Fatal(op)
+	}
+}
+
+func TestQueryCompatibleErrorsCarryShapeAndCode(t *testing.T) {
+	r := httptest.NewRequest("POST", "/service/GraniteServiceVersion20100801/operation/DeleteAlarms", nil)
+	r.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
+	w := httptest.NewRecorder()
+	e := Errf("ResourceNotFound", "gone")
+	e.Type = "com.amazonaws.cloudwatch#ResourceNotFound"
+	WriteError(w, r, e)
+	if got := w.Header().Get("X-Amzn-Query-Error"); got != "ResourceNotFound;Sender" {
+		t.Fatalf("X-Amzn-Query-Error %q", got)
+	}
+	var body map[string]string
+	if err := cborDec.Unmarshal(w.Body.Bytes(), &body); err != nil || body["__type"] != e.Type || body["message"] != "gone" {
+		t.Fatalf("body %v %v", body, err)
+	}
+}
+
+func TestRPCDecodesGzippedRequests(t *testing.T) {
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"Namespace":"x"}`))
+	zw.Close()
+	var got string
+	rpc := &RPC{Ops: map[string]Handler{"PutMetricData": func(_ *http.Request, dec Decoder) (any, error) {
+		var in struct{ Namespace string }
+		err := dec(&in)
+		got = in.Namespace
+		return nil, err
+	}}}
+	r := httptest.NewRequest("POST", "/", &zb)
+	r.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData")
+	r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	r.Header.Set("Content-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	rpc.ServeHTTP(w, r)
+	if w.Code != 200 || got != "x" {
+		t.Fatalf("status %d namespace %q: %s", w.Code, got, w.Body)
 	}
 }

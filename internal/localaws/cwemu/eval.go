@@ -1,0 +1,144 @@
+package cwemu
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// StateChange is one alarm transition made by Evaluate.
+type StateChange struct {
+	AlarmName string
+	From, To  string
+}
+
+// Evaluate runs every metric alarm over the data recorded so far, as
+// CloudWatch's evaluator would at now: the alarm's last EvaluationPeriods
+// complete periods, M of N with DatapointsToAlarm, TreatMissingData for
+// periods without data. Alarms whose state changes transition (history and
+// actions, as with SetAlarmState). Log alarms and metric-math alarms with
+// more than one metric are not evaluated. Tests call it as a backdoor.
+func (s *Server) Evaluate(now time.Time) []StateChange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.alarms))
+	for n := range s.alarms {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var changes []StateChange
+	for _, n := range names {
+		a := s.alarms[n]
+		if a.metric == nil {
+			continue
+		}
+		state, reason, data, ok := s.evaluate(a.metric, now)
+		if !ok || state == a.metric.StateValue {
+			continue
+		}
+		changes = append(changes, StateChange{AlarmName: n, From: a.metric.StateValue, To: state})
+		s.transition(a, state, reason, &data)
+	}
+	return changes
+}
+
+// evaluate returns the state a metric alarm should be in at now. s.mu held.
+func (s *Server) evaluate(m *metricAlarm, now time.Time) (state, reason, data string, ok bool) {
+	ns, name, dims := deref(m.Namespace), deref(m.MetricName), m.Dimensions
+	period, stat, unit := deref(m.Period), m.Statistic, m.Unit
+	if m.ExtendedStatistic != nil {
+		stat = *m.ExtendedStatistic
+	}
+	if len(m.Metrics) > 0 {
+		var q *metricDataQuery
+		for i := range m.Metrics {
+			if m.Metrics[i].ReturnData == nil || *m.Metrics[i].ReturnData {
+				q = &m.Metrics[i]
+			}
+		}
+		if q == nil || q.MetricStat == nil || len(m.Metrics) != 1 {
+			return "", "", "", false
+		}
+		ms := q.MetricStat
+		ns, name, dims = deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), ms.Metric.Dimensions
+		period, stat, unit = deref(ms.Period), deref(ms.Stat), ms.Unit
+	}
+	if period <= 0 || m.Threshold == nil {
+		return "", "", "", false
+	}
+	n := int(deref(m.EvaluationPeriods))
+	need := n
+	if m.DatapointsToAlarm != nil {
+		need = int(*m.DatapointsToAlarm)
+	}
+	p := int64(period)
+	end := now.Unix() / p * p
+	start := end - int64(n)*p
+	bs := s.buckets(ns, name, dims, time.Unix(start, 0), time.Unix(end, 0), period, unit)
+	threshold := *m.Threshold
+	tmd := "missing"
+	if m.TreatMissingData != nil {
+		tmd = *m.TreatMissingData
+	}
+	breaching, present := 0, 0
+	var recent []float64
+	var shown []string
+	for b := start; b < end; b += p {
+		a := bs[b]
+		if a == nil {
+			if tmd == "breaching" {
+				breaching++
+			}
+			continue
+		}
+		v, ok := a.value(stat)
+		if !ok {
+			continue
+		}
+		present++
+		recent = append(recent, v)
+		shown = append(shown, fmt.Sprintf("%v (%s)", v, time.Unix(b, 0).UTC().Format("02/01/06 15:04:05")))
+		if breaches(m.ComparisonOperator, v, threshold) {
+			breaching++
+		}
+	}
+	verb := map[string]string{
+		"GreaterThanOrEqualToThreshold": "greater than or equal to", "GreaterThanThreshold": "greater than",
+		"LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to",
+	}[m.ComparisonOperator]
+	switch {
+	case breaching >= need:
+		state = "ALARM"
+		reason = fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] were %s the threshold (%v) (minimum %d datapoints for OK -> ALARM transition).",
+			breaching, n, strings.Join(shown, ", "), verb, threshold, need)
+	case present == 0 && tmd == "ignore":
+		return "", "", "", false
+	case present == 0 && tmd == "missing":
+		state = "INSUFFICIENT_DATA"
+		reason = fmt.Sprintf("Insufficient Data: %d datapoints were unknown.", n)
+	default:
+		state = "OK"
+		reason = fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints were not %s the threshold (%v) (minimum %d datapoints for ALARM -> OK transition).",
+			n-breaching, n, verb, threshold, n-need+1)
+	}
+	b, _ := json.Marshal(map[string]any{"version": "1.0", "queryDate": now.UTC().Format("2006-01-02T15:04:05.000+0000"),
+		"startDate": time.Unix(start, 0).UTC().Format("2006-01-02T15:04:05.000+0000"), "statistic": stat, "period": period,
+		"recentDatapoints": recent, "threshold": threshold})
+	return state, reason, string(b), true
+}
+
+func breaches(op string, v, t float64) bool {
+	switch op {
+	case "GreaterThanOrEqualToThreshold":
+		return v >= t
+	case "GreaterThanThreshold":
+		return v > t
+	case "LessThanThreshold":
+		return v < t
+	case "LessThanOrEqualToThreshold":
+		return v <= t
+	}
+	return false
+}
