@@ -262,6 +262,7 @@ func planMetricAlarm(ctx context.Context, deps Deps, s MetricAlarmSpec, topicARN
 	if deps.CloudWatch == nil {
 		return nil, errors.New("plan metric alarm: no CloudWatch client")
 	}
+	s.TopicARN = topicARN()
 	live, err := describeAlarm(ctx, deps.CloudWatch, s.Name)
 	if err != nil {
 		return nil, err
