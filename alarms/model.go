@@ -1,6 +1,7 @@
 package alarms
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -163,3 +164,5 @@ func managedTags(component, kind string) map[string]string {
 	}
 	return map[string]string{TagManaged: "true", TagComponent: component, TagKind: kind}
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

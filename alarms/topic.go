@@ -144,6 +144,23 @@ func topicSubscriptions(ctx context.Context, c SNSAPI, arn string) (map[string]s
 	return subs, nil
 }
 
+// allSubscriptions lists the subscription ARNs (or SNS's placeholders) of
+// all of a topic's subscriptions.
+func allSubscriptions(ctx context.Context, c SNSAPI, arn string) ([]string, error) {
+	var out []string
+	p := sns.NewListSubscriptionsByTopicPaginator(c, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list subscriptions of topic %s: %w", arn, err)
+		}
+		for _, s := range page.Subscriptions {
+			out = append(out, aws.ToString(s.SubscriptionArn))
+		}
+	}
+	return out, nil
+}
+
 // isConfirmed tells a confirmed subscription ARN from SNS's placeholders
 // ("PendingConfirmation", "pending confirmation", "Deleted").
 func isConfirmed(arn string) bool { return strings.HasPrefix(arn, "arn:") }

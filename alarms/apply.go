@@ -1,0 +1,392 @@
+package alarms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/opsctl/opsctl/internal/opserr"
+)
+
+// ApplyResult is what a multi-alarm apply did (apply -f, add-dlq).
+type ApplyResult struct {
+	DryRun  bool          `json:"dry_run"`
+	Topics  []TopicResult `json:"topics"`
+	Alarms  []AlarmResult `json:"alarms"`
+	Pruned  []Change      `json:"pruned"`
+	Summary string        `json:"summary"`
+}
+
+// AllChanges returns every change of the result, topics first.
+func (r ApplyResult) AllChanges() []Change {
+	var out []Change
+	for _, t := range r.Topics {
+		out = append(out, t.Changes...)
+	}
+	for _, a := range r.Alarms {
+		out = append(out, a.Changes...)
+	}
+	return append(out, r.Pruned...)
+}
+
+// pruneSet says which managed alarms apply may delete: with Enabled, those of
+// component "alarm" whose name is not in Keep.
+type pruneSet struct {
+	Enabled bool
+	Keep    map[string]bool
+}
+
+// applySpecs plans and applies several alarms: each topic once (with the
+// union of its alarms' emails), then each alarm, then the prune. A failed
+// topic blocks only its alarms; a failed alarm does not stop the others.
+func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, dryRun bool) (ApplyResult, error) {
+	res := ApplyResult{DryRun: dryRun, Topics: []TopicResult{}, Alarms: []AlarmResult{}, Pruned: []Change{}}
+	id := &identity{}
+	emails := map[string][]string{}
+	var topicOrder []string
+	for _, s := range specs {
+		if _, ok := emails[s.Topic]; !ok {
+			topicOrder = append(topicOrder, s.Topic)
+			emails[s.Topic] = nil
+		}
+		emails[s.Topic] = splitEmails(append(emails[s.Topic], s.Emails...))
+	}
+	// Plan everything before writing anything.
+	topics := map[string]*topicPlan{}
+	for _, name := range topicOrder {
+		tp, err := planTopic(ctx, deps, id, TopicSpec{Name: name, Emails: emails[name], DryRun: dryRun})
+		if err != nil {
+			return res, err
+		}
+		topics[name] = tp
+	}
+	alarmSteps := make([][]*step, len(specs))
+	for i, s := range specs {
+		tp := topics[s.Topic]
+		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn })
+		if err != nil {
+			return res, fmt.Errorf("plan alarm %s: %w", s.Name, err)
+		}
+		alarmSteps[i] = steps
+	}
+	var pruneSteps []*step
+	if prune != nil && prune.Enabled {
+		var err error
+		keepTopics := map[string]bool{}
+		for _, t := range topicOrder {
+			keepTopics[t] = true
+		}
+		if pruneSteps, err = planPrune(ctx, deps, prune.Keep, keepTopics); err != nil {
+			return res, err
+		}
+	}
+	// Apply.
+	var errs []error
+	topicErr := map[string]error{}
+	for _, name := range topicOrder {
+		tp := topics[name]
+		changes, err := execute(ctx, deps, tp.steps, dryRun, nil)
+		if err != nil {
+			topicErr[name] = err
+			errs = append(errs, err)
+		}
+		res.Topics = append(res.Topics, TopicResult{Name: name, ARN: tp.arn, Changes: changes, Subscriptions: nonNilSubs(tp.subs)})
+	}
+	for i, s := range specs {
+		tp := topics[s.Topic]
+		var blocked error
+		if e := topicErr[s.Topic]; e != nil {
+			blocked = fmt.Errorf("topic %s failed: %w", s.Topic, e)
+		}
+		changes, err := execute(ctx, deps, alarmSteps[i], dryRun, blocked)
+		ar := AlarmResult{Name: s.Name, AlarmName: AlarmName(s.Name), Kind: s.Kind, Target: target(s), Patterns: s.Patterns,
+			Topic: s.Topic, TopicARN: tp.arn, DryRun: dryRun, Changes: changes, Subscriptions: subsFor(tp.subs, s.Emails)}
+		ar.Summary = summarize(changes, dryRun, err)
+		if err != nil {
+			ar.Error = err.Error()
+			if !errors.Is(err, blocked) || blocked == nil {
+				errs = append(errs, fmt.Errorf("alarm %s: %w", s.Name, err))
+			}
+		}
+		res.Alarms = append(res.Alarms, ar)
+	}
+	if len(pruneSteps) > 0 {
+		changes, err := execute(ctx, deps, pruneSteps, dryRun, nil)
+		res.Pruned = changes
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	all := res.AllChanges()
+	err := errors.Join(errs...)
+	res.Summary = summarize(all, dryRun, err)
+	return res, failure(all, err)
+}
+
+func nonNilSubs(s []Subscription) []Subscription {
+	if s == nil {
+		return []Subscription{}
+	}
+	return s
+}
+
+// subsFor picks the subscriptions of the given emails from a topic's.
+func subsFor(all []Subscription, emails []string) []Subscription {
+	out := []Subscription{}
+	for _, s := range all {
+		for _, e := range emails {
+			if strings.EqualFold(s.Email, e) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// managedAlarm is an alarm opsctl's alarm command owns, found by listing.
+type managedAlarm struct {
+	name      string // CloudWatch name
+	kind      string
+	component string
+	metric    *cwtypes.MetricAlarm
+	log       *cwtypes.LogAlarm
+}
+
+func (m managedAlarm) live() liveAlarm { return liveAlarm{metric: m.metric, log: m.log} }
+
+// listManaged returns the alarms named "opsctl-..." that carry opsctl's
+// managed tag: ownership needs both, so a stranger's alarm is never touched.
+func listManaged(ctx context.Context, cw CloudWatchAPI) ([]managedAlarm, error) {
+	var out []managedAlarm
+	p := cloudwatch.NewDescribeAlarmsPaginator(cw, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(AlarmPrefix), AlarmTypes: allAlarmTypes})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list alarms: %w", err)
+		}
+		for i := range page.MetricAlarms {
+			out = append(out, managedAlarm{name: aws.ToString(page.MetricAlarms[i].AlarmName), metric: &page.MetricAlarms[i]})
+		}
+		for i := range page.LogAlarms {
+			out = append(out, managedAlarm{name: aws.ToString(page.LogAlarms[i].AlarmName), log: &page.LogAlarms[i]})
+		}
+	}
+	kept := out[:0]
+	for _, m := range out {
+		tags, err := alarmTags(ctx, cw, m.live().arn())
+		if err != nil {
+			return nil, err
+		}
+		if tags[TagManaged] != "true" {
+			continue
+		}
+		m.kind, m.component = tags[TagKind], tags[TagComponent]
+		kept = append(kept, m)
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].name < kept[j].name })
+	return kept, nil
+}
+
+// planPrune deletes the alarm command's managed alarms not in keep, leaving
+// the topics in keepTopics.
+func planPrune(ctx context.Context, deps Deps, keep, keepTopics map[string]bool) ([]*step, error) {
+	managed, err := listManaged(ctx, deps.CloudWatch)
+	if err != nil {
+		return nil, err
+	}
+	var steps []*step
+	for _, m := range managed {
+		if m.component != ComponentAlarm || keep[ShortName(m.name)] {
+			continue
+		}
+		rs, err := planRemove(ctx, deps, m, keepTopics)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, rs.steps...)
+	}
+	return steps, nil
+}
+
+// removal is the plan of removing one alarm.
+type removal struct {
+	steps    []*step
+	topic    string
+	topicARN string
+	// topicNote says why the topic stays, when it does.
+	topicNote string
+}
+
+// planRemove plans deleting a managed alarm, its filters, its role and (when
+// no other alarm uses it, opsctl created it and it is not in keepTopics) its
+// topic.
+func planRemove(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[string]bool) (removal, error) {
+	var r removal
+	short := ShortName(m.name)
+	r.steps = append(r.steps, planned(alarmResource(m), m.name, ActionDelete, nil, func(ctx context.Context) error {
+		if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{m.name}}); err != nil {
+			return fmt.Errorf("delete alarm %q: %w", m.name, err)
+		}
+		return nil
+	}))
+	if deps.Logs != nil {
+		fs, err := planFilters(ctx, deps, Spec{Name: short}, nil)
+		if err != nil {
+			return r, err
+		}
+		r.steps = append(r.steps, fs...)
+	}
+	if m.log != nil {
+		rs, err := planDeleteRole(ctx, deps, short)
+		if err != nil {
+			return r, err
+		}
+		r.steps = append(r.steps, rs...)
+	}
+	actions := m.live().actions()
+	for _, a := range actions {
+		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":sns:") {
+			continue
+		}
+		r.topicARN, r.topic = a, topicNameOf(a)
+		if keepTopics[r.topic] {
+			r.topicNote = fmt.Sprintf("topic %s stays: the file's alarms use it", r.topic)
+			break
+		}
+		users, err := alarmsUsingTopic(ctx, deps.CloudWatch, a)
+		if err != nil {
+			return r, err
+		}
+		delete(users, m.name)
+		if len(users) > 0 {
+			names := make([]string, 0, len(users))
+			for u := range users {
+				names = append(names, u)
+			}
+			sort.Strings(names)
+			r.topicNote = fmt.Sprintf("topic %s stays: used by %s", r.topic, strings.Join(names, ", "))
+			break
+		}
+		if deps.SNS == nil {
+			break
+		}
+		tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(a)})
+		if err != nil {
+			r.topicNote = fmt.Sprintf("topic %s stays: could not read its tags (%v)", r.topic, err)
+			break
+		}
+		ours := false
+		for _, t := range tags.Tags {
+			if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
+				ours = true
+			}
+		}
+		if !ours {
+			r.topicNote = fmt.Sprintf("topic %s stays: opsctl did not create it", r.topic)
+			break
+		}
+		arn := a
+		r.steps = append(r.steps, planned(ResTopic, r.topic, ActionDelete,
+			[]FieldDiff{{Field: "reason", Old: "used by " + m.name, New: "used by no alarm"}},
+			func(ctx context.Context) error {
+				// Re-check: another alarm may have started using it meanwhile.
+				users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
+				if err != nil {
+					return err
+				}
+				delete(users, m.name)
+				if len(users) > 0 {
+					return nil
+				}
+				if _, err := deps.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+					return fmt.Errorf("delete SNS topic %s: %w", arn, err)
+				}
+				return nil
+			}))
+		break
+	}
+	return r, nil
+}
+
+func alarmResource(m managedAlarm) string {
+	if m.log != nil {
+		return ResLogAlarm
+	}
+	return ResMetricAlarm
+}
+
+func (l liveAlarm) actions() []string {
+	var out []string
+	switch {
+	case l.metric != nil:
+		out = append(append(append(out, l.metric.AlarmActions...), l.metric.OKActions...), l.metric.InsufficientDataActions...)
+	case l.log != nil:
+		out = append(append(append(out, l.log.AlarmActions...), l.log.OKActions...), l.log.InsufficientDataActions...)
+	}
+	return out
+}
+
+// alarmsUsingTopic returns the names of all alarms (any owner) with an
+// action on the topic.
+func alarmsUsingTopic(ctx context.Context, cw CloudWatchAPI, topicARN string) (map[string]bool, error) {
+	users := map[string]bool{}
+	p := cloudwatch.NewDescribeAlarmsPaginator(cw, &cloudwatch.DescribeAlarmsInput{AlarmTypes: allAlarmTypes})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list alarms using topic %s: %w", topicARN, err)
+		}
+		check := func(name string, l liveAlarm) {
+			for _, a := range l.actions() {
+				if a == topicARN {
+					users[name] = true
+				}
+			}
+		}
+		for i := range page.MetricAlarms {
+			check(aws.ToString(page.MetricAlarms[i].AlarmName), liveAlarm{metric: &page.MetricAlarms[i]})
+		}
+		for i := range page.LogAlarms {
+			check(aws.ToString(page.LogAlarms[i].AlarmName), liveAlarm{log: &page.LogAlarms[i]})
+		}
+	}
+	return users, nil
+}
+
+// ApplyOptions are the inputs of Apply.
+type ApplyOptions struct {
+	File   *File
+	DryRun bool
+	Prune  bool
+}
+
+// Validate checks the options without calling AWS.
+func (o *ApplyOptions) Validate() error {
+	if o.File == nil {
+		return opserr.Usagef("-f FILE is required")
+	}
+	return nil
+}
+
+// Apply makes the alarms of a file exist as declared: a plan with a diff per
+// resource, then the writes (none in a dry run); with Prune, alarms that
+// `opsctl alarm` manages (name prefix "opsctl-" and tags opsctl:managed=true,
+// opsctl:component=alarm) but the file no longer declares are deleted with
+// their filters and roles. Alarms of other owners are never touched.
+func Apply(ctx context.Context, deps Deps, opts ApplyOptions) (ApplyResult, error) {
+	if err := opts.Validate(); err != nil {
+		return ApplyResult{}, err
+	}
+	keep := map[string]bool{}
+	for _, s := range opts.File.Specs {
+		keep[s.Name] = true
+	}
+	return applySpecs(ctx, deps, opts.File.Specs, &pruneSet{Enabled: opts.Prune, Keep: keep}, opts.DryRun)
+}
