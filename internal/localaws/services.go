@@ -7,6 +7,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
 )
 
@@ -23,6 +24,7 @@ func init() {
 			"firehose":   firehose,
 			"dynamodb":   dynamodbemu.New(s.Region, s.Account),
 			"monitoring": cwemu.New(s.Region, s.Account),
+			"iam":        iamemu.New(s.Region, s.Account),
 		}
 	}
 }

@@ -1,0 +1,410 @@
+package iamemu_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+)
+
+const (
+	trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	perms = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject"],"Resource":"arn:aws:s3:::bucket/cdc/*"}]}`
+)
+
+func setup(t *testing.T) (*localaws.Server, *iam.Client) {
+	t.Helper()
+	srv := localawstest.Start(t, localaws.Options{})
+	return srv, iam.NewFromConfig(localawstest.Config(srv, 0))
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func createRole(t *testing.T, c *iam.Client, name string) *types.Role {
+	t.Helper()
+	out, err := c.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Role
+}
+
+func TestRoleLifecycle(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	before := time.Now().Add(-2 * time.Second)
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("opsctl-firehose-orders"), Path: aws.String("/opsctl/"), AssumeRolePolicyDocument: aws.String(trust),
+		Description: aws.String("Firehose delivery for orders"), MaxSessionDuration: aws.Int32(7200),
+		Tags: []types.Tag{{Key: aws.String("opsctl:managed"), Value: aws.String("true")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out.Role
+	if aws.ToString(r.Arn) != "arn:aws:iam::000000000000:role/opsctl/opsctl-firehose-orders" || aws.ToString(r.Path) != "/opsctl/" ||
+		!regexp.MustCompile(`^AROA[A-Z2-7]{17}$`).MatchString(aws.ToString(r.RoleId)) || aws.ToInt32(r.MaxSessionDuration) != 7200 ||
+		r.CreateDate == nil || r.CreateDate.Before(before) || len(r.Tags) != 1 {
+		t.Fatalf("created role: %+v", r)
+	}
+	// Like IAM, the trust policy comes back URL-encoded.
+	if doc, _ := url.QueryUnescape(aws.ToString(r.AssumeRolePolicyDocument)); doc != trust || aws.ToString(r.AssumeRolePolicyDocument) == trust {
+		t.Fatalf("AssumeRolePolicyDocument %q", aws.ToString(r.AssumeRolePolicyDocument))
+	}
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("OPSCTL-FIREHOSE-ORDERS"), AssumeRolePolicyDocument: aws.String(trust)}); err == nil {
+		t.Fatal("role names must be unique case-insensitively")
+	} else {
+		var ex *types.EntityAlreadyExistsException
+		if !errors.As(err, &ex) || !strings.Contains(ex.ErrorMessage(), "already exists") {
+			t.Fatalf("duplicate: %v", err)
+		}
+	}
+
+	if _, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("opsctl-firehose-orders"), Description: aws.String("changed")}); err != nil {
+		t.Fatal(err)
+	}
+	newTrust := strings.Replace(trust, "firehose", "logs", 1)
+	if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("opsctl-firehose-orders"), PolicyDocument: aws.String(newTrust)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(got.Role.AssumeRolePolicyDocument))
+	if aws.ToString(got.Role.Description) != "changed" || doc != newTrust {
+		t.Fatalf("after update: %q %q", aws.ToString(got.Role.Description), doc)
+	}
+
+	if _, err := c.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("opsctl-firehose-orders"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("data")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String("opsctl-firehose-orders"), TagKeys: []string{"opsctl:managed"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("opsctl-firehose-orders")})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Key) != "team" {
+		t.Fatalf("tags: %v %+v", err, tags)
+	}
+
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("opsctl-firehose-orders")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")})
+	var nse *types.NoSuchEntityException
+	if !errors.As(err, &nse) || nse.ErrorMessage() != "The role with name opsctl-firehose-orders cannot be found." {
+		t.Fatalf("deleted role: %v", err)
+	}
+}
+
+func TestRoleValidation(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	tests := []struct {
+		name string
+		in   *iam.CreateRoleInput
+		code string
+	}{
+		{"name too long", &iam.CreateRoleInput{RoleName: aws.String(strings.Repeat("r", 65)), AssumeRolePolicyDocument: aws.String(trust)}, "ValidationError"},
+		{"name with slash", &iam.CreateRoleInput{RoleName: aws.String("a/b"), AssumeRolePolicyDocument: aws.String(trust)}, "ValidationError"},
+		{"path without trailing slash", &iam.CreateRoleInput{RoleName: aws.String("r"), Path: aws.String("/opsctl"), AssumeRolePolicyDocument: aws.String(trust)}, "ValidationError"},
+		{"session too short", &iam.CreateRoleInput{RoleName: aws.String("r"), MaxSessionDuration: aws.Int32(60), AssumeRolePolicyDocument: aws.String(trust)}, "ValidationError"},
+		{"trust without principal", &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)}, "MalformedPolicyDocument"},
+		{"trust with resource", &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"x.amazonaws.com"},"Action":"sts:AssumeRole","Resource":"*"}]}`)}, "MalformedPolicyDocument"},
+		{"trust not JSON", &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(`{`)}, "MalformedPolicyDocument"},
+		{"trust too large", &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(strings.Replace(trust, `"sts:AssumeRole"`, `["sts:AssumeRole"`+strings.Repeat(`,"sts:TagSession"`, 130)+`]`, 1))}, "LimitExceeded"},
+		{"aws: tag", &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(trust), Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}}, "InvalidInput"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.CreateRole(ctx, tc.in)
+			if got := apiCode(err); got != tc.code {
+				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
+			}
+		})
+	}
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("nothing must have been created: %v", err)
+	}
+}
+
+func TestInlinePoliciesAreURLEncodedAndBlockDelete(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "r")
+	pretty := "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\"Effect\": \"Allow\", \"Action\": \"kinesis:GetRecords\", \"Resource\": \"*\"}\n}"
+	for _, doc := range []string{perms, pretty} { // the second put replaces the first
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery"), PolicyDocument: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := aws.ToString(got.PolicyDocument)
+	if strings.ContainsAny(enc, " \n{\"") || !strings.Contains(enc, "%20") {
+		t.Fatalf("document must be URL-encoded with %%20 for spaces: %q", enc)
+	}
+	if dec, _ := url.QueryUnescape(enc); dec != pretty {
+		t.Fatalf("decoded %q", dec)
+	}
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); apiCode(err) != "DeleteConflict" {
+		t.Fatalf("delete with inline policy: %v", err)
+	}
+	if _, err := c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("deleted policy: %v", err)
+	}
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPutRolePolicyRejectsMalformedDocuments(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "r")
+	big := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":[` +
+		strings.TrimSuffix(strings.Repeat(`"arn:aws:s3:::bucket-with-a-long-name/some/prefix/*",`, 250), ",") + `]}]}`
+	tests := []struct {
+		name, doc, code, msg string
+	}{
+		{"invalid JSON", `{"Version":`, "MalformedPolicyDocument", "This policy contains invalid Json"},
+		{"missing Version", `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`, "MalformedPolicyDocument", "The policy must contain a valid version string"},
+		{"missing Statement", `{"Version":"2012-10-17"}`, "MalformedPolicyDocument", "Syntax errors in policy."},
+		{"bad Effect", `{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"s3:*","Resource":"*"}]}`, "MalformedPolicyDocument", "Syntax errors in policy."},
+		{"principal in identity policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`, "MalformedPolicyDocument", "Policy document should not specify a principal."},
+		{"no resource", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}`, "MalformedPolicyDocument", "Policy statement must contain resources."},
+		{"action without vendor", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*"}]}`, "MalformedPolicyDocument", "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."},
+		{"resource not an ARN", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}]}`, "MalformedPolicyDocument", `Resource bucket must be in ARN format or "*".`},
+		{"over 10240 bytes per role", big, "LimitExceeded", "Maximum policy size of 10240 bytes exceeded for role r"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String(tc.doc)})
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != tc.code || ae.ErrorMessage() != tc.msg {
+				t.Fatalf("got %v, want %s: %s", err, tc.code, tc.msg)
+			}
+		})
+	}
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String(strings.Repeat("p", 129)), PolicyDocument: aws.String(perms)}); apiCode(err) != "ValidationError" {
+		t.Fatalf("long policy name: %v", err)
+	}
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("nobody"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("missing role: %v", err)
+	}
+}
+
+func TestListsPaginateWithMarkers(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	for i := 0; i < 12; i++ {
+		path := "/"
+		if i%2 == 0 {
+			path = "/opsctl/"
+		}
+		if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(fmt.Sprintf("role-%02d", i)), Path: aws.String(path), AssumeRolePolicyDocument: aws.String(trust),
+			Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	pages := 0
+	p := iam.NewListRolesPaginator(c, &iam.ListRolesInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range out.Roles {
+			names = append(names, aws.ToString(r.RoleName))
+			if len(r.Tags) != 0 {
+				t.Fatal("ListRoles must not return tags")
+			}
+		}
+	}
+	if len(names) != 12 || pages != 3 || names[0] != "role-00" || names[11] != "role-11" {
+		t.Fatalf("%d roles in %d pages: %v", len(names), pages, names)
+	}
+	out, err := c.ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/opsctl/"), MaxItems: aws.Int32(2)})
+	if err != nil || len(out.Roles) != 2 || !out.IsTruncated || out.Marker == nil {
+		t.Fatalf("MaxItems 2: %v %+v", err, out)
+	}
+	n := 0
+	pp := iam.NewListRolesPaginator(c, &iam.ListRolesInput{PathPrefix: aws.String("/opsctl/")})
+	for pp.HasMorePages() {
+		o, err := pp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(o.Roles)
+	}
+	if n != 6 {
+		t.Fatalf("PathPrefix: %d", n)
+	}
+	if _, err := c.ListRoles(ctx, &iam.ListRolesInput{Marker: aws.String("garbage")}); apiCode(err) != "InvalidInput" {
+		t.Fatalf("bad marker: %v", err)
+	}
+
+	for i := 0; i < 7; i++ {
+		c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("role-00"), PolicyName: aws.String(fmt.Sprintf("p%d", i)), PolicyDocument: aws.String(perms)})
+	}
+	var pols []string
+	lp := iam.NewListRolePoliciesPaginator(c, &iam.ListRolePoliciesInput{RoleName: aws.String("role-00")})
+	for lp.HasMorePages() {
+		o, err := lp.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pols = append(pols, o.PolicyNames...)
+	}
+	if len(pols) != 7 {
+		t.Fatalf("inline policies: %v", pols)
+	}
+}
+
+func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "r")
+	cp, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("opsctl-s3-write"), Path: aws.String("/opsctl/"), PolicyDocument: aws.String(perms), Description: aws.String("write cdc prefix")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(cp.Policy.Arn)
+	if arn != "arn:aws:iam::000000000000:policy/opsctl/opsctl-s3-write" || aws.ToString(cp.Policy.DefaultVersionId) != "v1" || !cp.Policy.IsAttachable {
+		t.Fatalf("policy: %+v", cp.Policy)
+	}
+	if _, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("opsctl-s3-write"), PolicyDocument: aws.String(perms)}); apiCode(err) != "EntityAlreadyExists" {
+		t.Fatalf("duplicate policy: %v", err)
+	}
+	for _, a := range []string{arn, "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"} {
+		if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(a)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("arn:aws:iam::000000000000:policy/nope")}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("attach missing policy: %v", err)
+	}
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("not-an-arn-at-all-really")}); apiCode(err) != "InvalidInput" {
+		t.Fatalf("attach bad ARN: %v", err)
+	}
+	att, err := c.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("r")})
+	if err != nil || len(att.AttachedPolicies) != 2 || aws.ToString(att.AttachedPolicies[1].PolicyName) != "AWSLambdaBasicExecutionRole" {
+		t.Fatalf("attached: %v %+v", err, att)
+	}
+	att, _ = c.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("r"), PathPrefix: aws.String("/opsctl/")})
+	if len(att.AttachedPolicies) != 1 {
+		t.Fatalf("PathPrefix: %+v", att.AttachedPolicies)
+	}
+	gp, _ := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+	if aws.ToInt32(gp.Policy.AttachmentCount) != 1 {
+		t.Fatalf("attachment count %d", aws.ToInt32(gp.Policy.AttachmentCount))
+	}
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); apiCode(err) != "DeleteConflict" {
+		t.Fatalf("delete role with attached policies: %v", err)
+	}
+	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "DeleteConflict" {
+		t.Fatalf("delete attached policy: %v", err)
+	}
+
+	// Versions: the document comes back URL-encoded; the default cannot be deleted.
+	v2 := strings.Replace(perms, "PutObject", "PutObjectTagging", 1)
+	if _, err := c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(arn), PolicyDocument: aws.String(v2), SetAsDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	pv, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := url.QueryUnescape(aws.ToString(pv.PolicyVersion.Document)); d != v2 || !pv.PolicyVersion.IsDefaultVersion {
+		t.Fatalf("version 2: %+v", pv.PolicyVersion)
+	}
+	if _, err := c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v2")}); apiCode(err) != "DeleteConflict" {
+		t.Fatalf("delete default version: %v", err)
+	}
+	vs, _ := c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(arn)})
+	if len(vs.Versions) != 2 || aws.ToString(vs.Versions[0].VersionId) != "v2" {
+		t.Fatalf("versions: %+v", vs.Versions)
+	}
+
+	for _, a := range []string{arn, "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"} {
+		if _, err := c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(a)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(arn)}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("detach twice: %v", err)
+	}
+	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "DeleteConflict" {
+		t.Fatalf("delete policy with two versions: %v", err)
+	}
+	c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v1")})
+	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "NoSuchEntity" {
+		t.Fatalf("deleted policy: %v", err)
+	}
+
+	// At most 10 managed policies per role.
+	for i := 0; i < 11; i++ {
+		_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(fmt.Sprintf("arn:aws:iam::aws:policy/P%d", i))})
+		if i < 10 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 10 && apiCode(err) != "LimitExceeded" {
+			t.Fatalf("11th policy: %v", err)
+		}
+	}
+}
+
+func TestFaultsAreRetriedAndInjectedCodesSurfaceThroughQuery(t *testing.T) {
+	ctx := context.Background()
+	srv, c := setup(t)
+	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.FaultThrottle})
+	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.Fault5xx})
+	createRole(t, c, "retried")
+	n := 0
+	for _, call := range srv.WriteCalls() {
+		if call.Operation == "CreateRole" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("CreateRole calls %d, want 3", n)
+	}
+	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "PutRolePolicy", Kind: localaws.FaultError, Code: "UnmodifiableEntity"})
+	_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("retried"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)})
+	var ue *types.UnmodifiableEntityException
+	if !errors.As(err, &ue) || ue.ErrorMessage() != "injected fault" {
+		t.Fatalf("injected UnmodifiableEntity: %T %v", err, err)
+	}
+	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "GetRole", Kind: localaws.FaultError, Code: "SomethingOdd"})
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("retried")}); apiCode(err) != "SomethingOdd" {
+		t.Fatalf("unmodeled code: %v", err)
+	}
+}
