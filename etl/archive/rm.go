@@ -1,0 +1,264 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// RmOptions select what Rm removes.
+type RmOptions struct {
+	Name string
+	// KeepData keeps the archived objects (and the bucket).
+	KeepData bool
+	DryRun   bool
+}
+
+// Validate checks the options.
+func (o RmOptions) Validate() error { return ValidateName(o.Name) }
+
+// RmResult is what Rm planned and did.
+type RmResult struct {
+	Name           string   `json:"name"`
+	DryRun         bool     `json:"dry_run"`
+	KeepData       bool     `json:"keep_data"`
+	ObjectsDeleted int      `json:"objects_deleted"`
+	Changes        []Change `json:"changes"`
+	Warnings       []string `json:"warnings,omitempty"`
+}
+
+// Rm removes an archive, producer side first so nothing new arrives: the
+// DynamoDB streaming destination, the alarms, the Firehose stream (it
+// delivers what it buffered), the Kinesis stream, the role, the log group
+// and, unless KeepData, the archived objects and a bucket opsctl created for
+// this archive once it is empty. What is already gone is skipped, so Rm can
+// be re-run after a failure. Uses every client but Logs' create calls.
+func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
+	if err := opts.Validate(); err != nil {
+		return RmResult{}, err
+	}
+	res := RmResult{Name: opts.Name, DryRun: opts.DryRun, KeepData: opts.KeepData}
+	var steps []step
+	add := func(resName, name string, apply func(ctx context.Context) error) {
+		steps = append(steps, step{Change: Change{Resource: resName, Name: name, Action: ActionDelete}, apply: apply})
+	}
+	stream, bucket, dataPrefix, errPrefix, source := opts.Name, "", "", "", ""
+	fh, err := deps.Firehose.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
+	fhExists := err == nil
+	if err != nil && !isNotFound(err) {
+		return res, fmt.Errorf("describe firehose stream %q: %w", opts.Name, err)
+	}
+	if fhExists {
+		d := fh.DeliveryStreamDescription
+		if d.Source != nil && d.Source.KinesisStreamSourceDescription != nil {
+			arn := aws.ToString(d.Source.KinesisStreamSourceDescription.KinesisStreamARN)
+			stream = arn[strings.LastIndex(arn, "/")+1:]
+		}
+		if len(d.Destinations) > 0 && d.Destinations[0].ExtendedS3DestinationDescription != nil {
+			dst := d.Destinations[0].ExtendedS3DestinationDescription
+			bucket = aws.ToString(dst.BucketARN)[strings.LastIndex(aws.ToString(dst.BucketARN), ":")+1:]
+			dataPrefix, errPrefix = staticPrefix(aws.ToString(dst.Prefix)), staticPrefix(aws.ToString(dst.ErrorOutputPrefix))
+		}
+		tags, err := deps.Firehose.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
+		if err != nil {
+			return res, fmt.Errorf("list tags of firehose stream %q: %w", opts.Name, err)
+		}
+		owned := false
+		for _, t := range tags.Tags {
+			switch aws.ToString(t.Key) {
+			case TagArchive:
+				owned = aws.ToString(t.Value) == opts.Name
+			case TagSource:
+				source = aws.ToString(t.Value)
+			}
+		}
+		if !owned {
+			return res, fmt.Errorf("firehose stream %q is not an opsctl archive (no %s=%s tag); not removing it", opts.Name, TagArchive, opts.Name)
+		}
+	} else {
+		res.Warnings = append(res.Warnings, "the Firehose stream is already gone: the bucket and prefix are unknown, so no archived data is deleted")
+	}
+	// 1. DynamoDB stops producing.
+	if table, ok := strings.CutPrefix(source, SourceDynamoDB+":"); ok && deps.DynamoDB != nil {
+		out, err := deps.DynamoDB.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)})
+		if err != nil && !isNotFound(err) {
+			return res, fmt.Errorf("describe kinesis streaming destinations of table %q: %w", table, err)
+		}
+		if err == nil {
+			for _, d := range out.KinesisDataStreamDestinations {
+				arn := aws.ToString(d.StreamArn)
+				if strings.HasSuffix(arn, ":stream/"+stream) && (d.DestinationStatus == ddbtypes.DestinationStatusActive || d.DestinationStatus == ddbtypes.DestinationStatusEnabling || d.DestinationStatus == ddbtypes.DestinationStatusUpdating) {
+					add(ResDDBStreaming, table+" → "+stream, func(ctx context.Context) error {
+						if d.DestinationStatus != ddbtypes.DestinationStatusActive {
+							if err := waitDestination(ctx, deps, table, arn); err != nil {
+								return err
+							}
+						}
+						if _, err := deps.DynamoDB.DisableKinesisStreamingDestination(ctx, &dynamodb.DisableKinesisStreamingDestinationInput{TableName: aws.String(table), StreamArn: aws.String(arn)}); err != nil {
+							return fmt.Errorf("disable kinesis streaming of table %q: %w", table, err)
+						}
+						return nil
+					})
+				}
+			}
+		}
+	}
+	// 2. Alarms.
+	if deps.CloudWatch != nil {
+		f, e, i := AlarmNames(opts.Name)
+		out, err := deps.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{f, e, i}})
+		if err != nil {
+			return res, fmt.Errorf("describe alarms of archive %q: %w", opts.Name, err)
+		}
+		var names []string
+		for _, a := range out.MetricAlarms {
+			names = append(names, aws.ToString(a.AlarmName))
+		}
+		if len(names) > 0 {
+			add(ResAlarm, strings.Join(names, ","), func(ctx context.Context) error {
+				if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names}); err != nil {
+					return fmt.Errorf("delete alarms %v: %w", names, err)
+				}
+				return nil
+			})
+		}
+	}
+	// 3. Firehose, 4. Kinesis.
+	if fhExists {
+		add(ResFirehose, opts.Name, func(ctx context.Context) error {
+			if _, err := deps.Firehose.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)}); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete firehose stream %q: %w", opts.Name, err)
+			}
+			return nil
+		})
+	}
+	if _, err := deps.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)}); err == nil {
+		add(ResStream, stream, func(ctx context.Context) error {
+			if _, err := deps.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(stream), EnforceConsumerDeletion: aws.Bool(true)}); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete kinesis stream %q: %w", stream, err)
+			}
+			return nil
+		})
+	} else if !isNotFound(err) {
+		return res, fmt.Errorf("describe kinesis stream %q: %w", stream, err)
+	}
+	// 5. Role.
+	role := "opsctl-firehose-" + opts.Name
+	if _, err := deps.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil {
+		if _, err := deps.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)}); err == nil {
+			add(ResRolePolicy, role+"/"+policyName, func(ctx context.Context) error {
+				if _, err := deps.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)}); err != nil && !isNotFound(err) {
+					return fmt.Errorf("delete policy of role %q: %w", role, err)
+				}
+				return nil
+			})
+		} else if !isNotFound(err) {
+			return res, fmt.Errorf("get policy of role %q: %w", role, err)
+		}
+		add(ResRole, role, func(ctx context.Context) error {
+			if _, err := deps.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(role)}); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete role %q: %w", role, err)
+			}
+			return nil
+		})
+	} else if !isNotFound(err) {
+		return res, fmt.Errorf("get role %q: %w", role, err)
+	}
+	// 6. Log group.
+	if deps.Logs != nil {
+		lg := "/aws/kinesisfirehose/" + opts.Name
+		out, err := deps.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(lg)})
+		if err != nil {
+			return res, fmt.Errorf("describe log group %q: %w", lg, err)
+		}
+		for _, g := range out.LogGroups {
+			if aws.ToString(g.LogGroupName) == lg {
+				add(ResLogGroup, lg, func(ctx context.Context) error {
+					if _, err := deps.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(lg)}); err != nil && !isNotFound(err) {
+						return fmt.Errorf("delete log group %q: %w", lg, err)
+					}
+					return nil
+				})
+			}
+		}
+	}
+	// 7. Data.
+	if !opts.KeepData && bucket != "" {
+		for _, prefix := range []string{dataPrefix, errPrefix} {
+			if prefix == "" {
+				continue // never the whole bucket
+			}
+			n, _, _, err := countObjects(ctx, deps.S3, bucket, prefix, 1)
+			if err != nil && !isNotFound(err) {
+				return res, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+			}
+			if n > 0 {
+				add(ResObjects, "s3://"+bucket+"/"+prefix, func(ctx context.Context) error {
+					k, err := deleteUnder(ctx, deps, bucket, prefix)
+					res.ObjectsDeleted += k
+					return err
+				})
+			}
+		}
+		tags, err := deps.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+		if err == nil {
+			for _, t := range tags.TagSet {
+				if aws.ToString(t.Key) == TagBucket && aws.ToString(t.Value) == opts.Name {
+					add(ResBucket, bucket, func(ctx context.Context) error {
+						if n, _, _, err := countObjects(ctx, deps.S3, bucket, "", 1); err != nil || n > 0 {
+							res.Warnings = append(res.Warnings, fmt.Sprintf("bucket %s kept: it holds other objects", bucket))
+							return nil
+						}
+						if _, err := deps.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+							return fmt.Errorf("delete bucket %q: %w", bucket, err)
+						}
+						return nil
+					})
+				}
+			}
+		}
+	}
+	res.Changes, err = execute(ctx, deps, steps, opts.DryRun)
+	if res.Changes == nil {
+		res.Changes = []Change{}
+	}
+	return res, err
+}
+
+// deleteUnder deletes every object under prefix, 1000 per call.
+func deleteUnder(ctx context.Context, deps Deps, bucket, prefix string) (int, error) {
+	n := 0
+	for {
+		out, err := deps.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1000)})
+		if err != nil {
+			return n, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		if len(out.Contents) == 0 {
+			return n, nil
+		}
+		var ids []s3types.ObjectIdentifier
+		for _, o := range out.Contents {
+			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
+		}
+		del, err := deps.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
+		if err != nil {
+			return n, fmt.Errorf("delete objects under s3://%s/%s: %w", bucket, prefix, err)
+		}
+		if len(del.Errors) > 0 {
+			e := del.Errors[0]
+			return n, fmt.Errorf("delete s3://%s/%s: %s: %s", bucket, aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
+		}
+		n += len(ids)
+	}
+}
