@@ -53,6 +53,9 @@ func (s *Spec) Normalize() {
 		s.EvaluationPeriods = DefaultEvaluationPeriods
 	}
 	s.Emails = splitEmails(s.Emails)
+	if s.Threshold == 0 && s.Queue == "" {
+		s.Threshold = DefaultThreshold // 0 would fire on every period
+	}
 	switch {
 	case s.Queue != "":
 		s.Kind = KindDLQ

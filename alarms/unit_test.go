@@ -1,0 +1,219 @@
+package alarms
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsctl/opsctl/internal/opserr"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if strings.TrimSuffix(string(want), "\n") != got {
+		t.Errorf("%s differs from %s:\n%s", name, path, got)
+	}
+}
+
+func TestGeneratedPolicyDocuments(t *testing.T) {
+	golden(t, "topic-policy", TopicPolicy("arn:aws:sns:eu-west-1:123456789012:opsctl-alarms", "123456789012", "aws", "eu-west-1"))
+	golden(t, "query-role-trust", QueryRoleTrustPolicy("123456789012"))
+	golden(t, "query-role-policy", QueryRolePolicy("aws", "eu-west-1", "123456789012", "/aws/lambda/api"))
+}
+
+// The query role grants queries on one log group only, and nothing that writes.
+func TestQueryRolePolicyIsLeastPrivilege(t *testing.T) {
+	doc := QueryRolePolicy("aws", "eu-west-1", "123456789012", "/aws/lambda/api")
+	for _, banned := range []string{`"logs:*"`, "Put", "Delete", "Create", `"Resource": "arn:aws:logs:eu-west-1:123456789012:*"`} {
+		if strings.Contains(doc, banned) {
+			t.Errorf("policy contains %s:\n%s", banned, doc)
+		}
+	}
+	if !strings.Contains(doc, "log-group:/aws/lambda/api:*") {
+		t.Errorf("policy does not scope to the log group:\n%s", doc)
+	}
+	if !strings.Contains(QueryRoleTrustPolicy("123456789012"), `"aws:SourceAccount": "123456789012"`) {
+		t.Error("trust policy lacks the confused-deputy condition")
+	}
+}
+
+func TestSpecValidation(t *testing.T) {
+	base := func() Spec {
+		return Spec{Name: "api-errors", LogGroup: "/aws/lambda/api", Patterns: []string{"ERROR"}, Emails: []string{"ops@example.com"}}
+	}
+	tests := map[string]struct {
+		mutate func(*Spec)
+		want   string // substring of the error; "" = valid
+	}{
+		"valid term":             {func(s *Spec) {}, ""},
+		"valid phrase":           {func(s *Spec) { s.Patterns = []string{`"Task timed out"`} }, ""},
+		"valid exclusion":        {func(s *Spec) { s.Patterns = []string{`ERROR -DEBUG`} }, ""},
+		"valid alternatives":     {func(s *Spec) { s.Patterns = []string{`?ERROR ?FATAL`} }, ""},
+		"valid json":             {func(s *Spec) { s.Patterns = []string{`{ $.level = "error" }`} }, ""},
+		"valid regex":            {func(s *Spec) { s.Patterns = []string{`%ERROR\s[0-9]+%`} }, ""},
+		"unquoted punctuation":   {func(s *Spec) { s.Patterns = []string{`ERROR!`} }, "must be in double quotes"},
+		"unbalanced json":        {func(s *Spec) { s.Patterns = []string{`{ $.level = "error"`} }, "invalid --pattern"},
+		"empty pattern":          {func(s *Spec) { s.Patterns = []string{"  "} }, "empty --pattern"},
+		"no pattern":             {func(s *Spec) { s.Patterns = nil }, "at least one --pattern"},
+		"bad name":               {func(s *Spec) { s.Name = "api errors" }, "invalid alarm name"},
+		"long name":              {func(s *Spec) { s.Name = strings.Repeat("a", 49) }, "at most 48"},
+		"bad email":              {func(s *Spec) { s.Emails = []string{"ops@"} }, "invalid email"},
+		"display-name email":     {func(s *Spec) { s.Emails = []string{"Ops <ops@example.com>"} }, "invalid email"},
+		"bad log group":          {func(s *Spec) { s.LogGroup = "a b" }, "invalid log group"},
+		"bad period":             {func(s *Spec) { s.Period = 45 * time.Second }, "10s, 30s or a multiple of 1m"},
+		"bad evaluation periods": {func(s *Spec) { s.EvaluationPeriods = 100000 }, "at most 7 days"},
+		"negative threshold":     {func(s *Spec) { s.Threshold = -1 }, "cannot be negative"},
+		"too many log lines":     {func(s *Spec) { s.LogLines = 51 }, "--log-lines"},
+		"json with log lines":    {func(s *Spec) { s.LogLines = 5; s.Patterns = []string{`{ $.a = 1 }`} }, "drop --log-lines"},
+		"log lines short period": {func(s *Spec) { s.LogLines = 5; s.Period = 30 * time.Second }, "at least 1m"},
+		"bad topic":              {func(s *Spec) { s.Topic = "a.b" }, "invalid topic"},
+		"too many regexes":       {func(s *Spec) { s.Patterns = []string{"%a%", "%b%", "%c%", "%d%", "%e%", "%f%"} }, "at most 5"},
+		"comma separated emails": {func(s *Spec) { s.Emails = []string{"a@example.com,b@example.com"} }, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := base()
+			tc.mutate(&s)
+			s.Normalize()
+			err := s.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var u *opserr.UsageError
+			if err == nil || !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want usage error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestInsightsQueryKeepsPatternMeaning(t *testing.T) {
+	tests := map[string]string{
+		`ERROR`:             `| filter @message like "ERROR"`,
+		`ERROR -DEBUG`:      `| filter @message like "ERROR" and not (@message like "DEBUG")`,
+		`?ERROR ?FATAL`:     `| filter (@message like "ERROR") or (@message like "FATAL")`,
+		`"Task timed out"`:  `| filter @message like "Task timed out"`,
+		`%ERROR\s[0-9]+/x%`: `| filter @message like /ERROR\s[0-9]+\/x/`,
+		`" "`:               "fields @timestamp, @message, @logStream\n| sort @timestamp desc",
+		`"say \"hi\""`:      `| filter @message like "say \"hi\""`,
+	}
+	for pattern, want := range tests {
+		q, err := insightsQuery([]string{pattern})
+		if err != nil || !strings.Contains(q, want) {
+			t.Errorf("insightsQuery(%q) = %q, %v; want it to contain %q", pattern, q, err, want)
+		}
+	}
+	q, err := insightsQuery([]string{"ERROR", "FATAL"})
+	if err != nil || !strings.Contains(q, `(@message like "ERROR") or (@message like "FATAL")`) {
+		t.Errorf("two patterns = %q, %v", q, err)
+	}
+}
+
+func TestParseFileErrorsNameTheLine(t *testing.T) {
+	tests := map[string]struct {
+		yaml string
+		want string
+	}{
+		"unknown field": {"alarms:\n  - name: a\n    log_group: /g\n    patern: ERROR\n", "line 4: field patern not found"},
+		"bad pattern":   {"emails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns:\n      - 'ERROR!'\n", "alarms.yaml:6:"},
+		"duplicate":     {"emails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n  - name: a\n    log_group: /g\n    patterns: [E]\n", "alarms.yaml:6: alarm \"a\" is declared twice (first on line 3)"},
+		"bad period":    {"emails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n    period: 5 minutes\n", "alarms.yaml:6:"},
+		"no emails":     {"alarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n", "alarms.yaml:2: alarm \"a\": no emails"},
+		"dlq and group": {"emails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    dlq: q\n", "alarms.yaml:5:"},
+		"empty":         {"", "the file is empty"},
+		"no alarms":     {"topic: t\n", "no alarms"},
+		"wrong type":    {"alarms:\n  - name: a\n    threshold: lots\n", "line 3"},
+		"bad email":     {"emails: [nope]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n", "invalid email"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseFile("alarms.yaml", strings.NewReader(tc.yaml))
+			var u *opserr.UsageError
+			if err == nil || !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want usage error containing %q", err, tc.want)
+			}
+		})
+	}
+	f, err := ParseFile("alarms.yaml", strings.NewReader(`topic: team
+emails: [ops@example.com]
+alarms:
+  - name: api-errors
+    log_group: /aws/lambda/api
+    patterns: [ERROR, '"Task timed out"']
+    period: 10m
+  - name: api-lines
+    log_group: /aws/lambda/api
+    patterns: [ERROR]
+    log_lines: 10
+    emails: [dev@example.com]
+  - name: orders
+    dlq: orders-dlq
+    topic: other
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Specs) != 3 || f.Specs[0].Kind != KindLogPattern || f.Specs[0].Period != 10*time.Minute || f.Specs[0].Topic != "team" ||
+		f.Specs[1].Kind != KindLogAlarm || f.Specs[1].Emails[0] != "dev@example.com" || f.Specs[2].Kind != KindDLQ ||
+		f.Specs[2].Topic != "other" || f.Specs[2].Period != time.Minute || f.Specs[0].Threshold != 1 {
+		t.Fatalf("specs = %+v", f.Specs)
+	}
+}
+
+func FuzzParseFile(f *testing.F) {
+	for _, s := range []string{
+		"alarms:\n  - name: a\n    log_group: /g\n    patterns: [ERROR]\n    emails: [a@example.com]\n",
+		"topic: t\nemails: [a@example.com]\nalarms:\n  - name: q\n    dlq: q\n",
+		"alarms: [{name: x, log_group: /g, patterns: ['{ $.a = 1 }'], log_lines: 3, emails: [a@b.co]}]",
+		"alarms:\n  - name: a\n    period: 1h\n",
+		"{", "- - -", "alarms: 3",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		file, err := ParseFile("f.yaml", strings.NewReader(s))
+		if err != nil {
+			var u *opserr.UsageError
+			if !errors.As(err, &u) {
+				t.Fatalf("non-usage error %T: %v", err, err)
+			}
+			return
+		}
+		for _, sp := range file.Specs {
+			if err := sp.Validate(); err != nil {
+				t.Fatalf("ParseFile accepted an invalid spec %+v: %v", sp, err)
+			}
+		}
+	})
+}
+
+func TestDLQAlarmNameFitsLimits(t *testing.T) {
+	for _, q := range []string{"orders-dlq", "orders-dlq.fifo", strings.Repeat("q", 80), strings.Repeat("q", 75) + ".fifo"} {
+		n := DLQAlarmName(q)
+		if err := validateName(n); err != nil {
+			t.Errorf("DLQAlarmName(%q) = %q: %v", q, n, err)
+		}
+	}
+	if DLQAlarmName(strings.Repeat("q", 80)) == DLQAlarmName(strings.Repeat("q", 79)) {
+		t.Error("long queue names collide")
+	}
+}
