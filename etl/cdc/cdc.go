@@ -1,0 +1,230 @@
+// Package cdc decodes change-data-capture records into changes: the key, the
+// position that orders changes of one key, the operation, the event id and
+// the raw bytes of the new row image. Only what decides the winner is decoded
+// for every record; the image is decoded (DecodeImage) for winning rows only.
+//
+// Formats: "dynamodb" (Kinesis Data Streams for DynamoDB records, as Firehose
+// delivers them) and "debezium" (change events with or without the
+// {"schema":…,"payload":…} wrapper).
+package cdc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Op is what a change does to its key.
+type Op uint8
+
+// Operations.
+const (
+	OpUpsert   Op = 1 // insert, update, snapshot read: the key's row becomes Image
+	OpDelete   Op = 2 // the key is removed
+	OpTruncate Op = 3 // every key is removed (Debezium op "t"); Key is empty
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpUpsert:
+		return "upsert"
+	case OpDelete:
+		return "delete"
+	case OpTruncate:
+		return "truncate"
+	}
+	return "op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Position orders the changes of one key. Compared element by element.
+//
+//	dynamodb: {ApproximateCreationDateTime in microseconds, 0, 0, 0}
+//	debezium: Postgres {source.lsn, 0, 0, ts_ms}; MySQL {binlog file number,
+//	          source.pos, source.row, ts_ms}; otherwise {0, 0, 0, ts_ms}
+type Position [4]int64
+
+// Compare returns -1, 0 or +1.
+func (p Position) Compare(q Position) int {
+	for i := range p {
+		if p[i] != q[i] {
+			if p[i] < q[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// Change is one decoded record.
+type Change struct {
+	Key        []byte // canonical, byte-order-sortable key encoding (see AppendKey*)
+	Pos        Position
+	Op         Op
+	EventID    [16]byte // dynamodb eventID (UUID bytes, or a hash of other ids)
+	HasEventID bool
+	Image      []byte // raw JSON of the new row image (upserts only)
+	Schema     []byte // debezium: raw JSON schema of the envelope, when wrapped
+}
+
+// Errors that classify bad records.
+var (
+	// ErrMismatch: valid JSON, but not a record of the format being decoded.
+	ErrMismatch = errors.New("record does not look like this format")
+	// ErrNoKey: the record lacks (part of) its key.
+	ErrNoKey = errors.New("record has no key")
+	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null payload).
+	ErrSkip = errors.New("record carries no change")
+)
+
+// Decoder decodes records of one format. Implementations are safe for
+// concurrent use.
+type Decoder interface {
+	// Decode fills c from one framed record. c.Image and c.Key may alias rec
+	// or c's previous buffers: copy what must outlive the next call.
+	Decode(rec []byte, c *Change) error
+	// DecodeImage fully decodes a row image into top-level columns.
+	DecodeImage(image, schema []byte) (map[string]any, error)
+	// Format names the format.
+	Format() string
+}
+
+// New returns the decoder for format with the key columns (required for
+// debezium; for dynamodb optional: a subset/order of dynamodb.Keys).
+func New(format string, key []string) (Decoder, error) {
+	switch format {
+	case "dynamodb":
+		return &DynamoDB{KeyAttrs: key}, nil
+	case "debezium":
+		if len(key) == 0 {
+			return nil, errors.New("debezium needs the key columns (--key)")
+		}
+		return &Debezium{KeyCols: key}, nil
+	}
+	return nil, fmt.Errorf("unknown format %q (dynamodb or debezium)", format)
+}
+
+// Key encoding: each key part is a type tag then a value encoded so that
+// byte order equals value order within a type (memcomparable).
+const (
+	tagNull   = 0x00
+	tagInt    = 0x01
+	tagString = 0x02
+	tagFloat  = 0x03
+	tagBinary = 0x04
+	tagBool   = 0x05
+)
+
+// AppendKeyString appends a string key part.
+func AppendKeyString(dst []byte, s []byte) []byte {
+	dst = append(dst, tagString)
+	return appendEscaped(dst, s)
+}
+
+// AppendKeyBinary appends a binary key part.
+func AppendKeyBinary(dst []byte, s []byte) []byte {
+	dst = append(dst, tagBinary)
+	return appendEscaped(dst, s)
+}
+
+func appendEscaped(dst, s []byte) []byte {
+	for _, c := range s {
+		if c == 0 {
+			dst = append(dst, 0, 0xff)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, 0, 1)
+}
+
+// AppendKeyNumber appends a numeric key part from its decimal text.
+func AppendKeyNumber(dst []byte, s string) ([]byte, error) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		dst = append(dst, tagInt)
+		return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63)), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return dst, fmt.Errorf("key number %q: %w", s, err)
+	}
+	if f == math.Trunc(f) && f >= -9.2e18 && f <= 9.2e18 {
+		dst = append(dst, tagInt)
+		return binary.BigEndian.AppendUint64(dst, uint64(int64(f))^(1<<63)), nil
+	}
+	bits := math.Float64bits(f)
+	if f >= 0 {
+		bits ^= 1 << 63
+	} else {
+		bits = ^bits
+	}
+	dst = append(dst, tagFloat)
+	return binary.BigEndian.AppendUint64(dst, bits), nil
+}
+
+// AppendKeyBool appends a boolean key part.
+func AppendKeyBool(dst []byte, v bool) []byte {
+	if v {
+		return append(dst, tagBool, 1)
+	}
+	return append(dst, tagBool, 0)
+}
+
+// eventIDBytes turns an event id into 16 bytes: a UUID's own bytes, a short
+// id as is, or two independent 64-bit hashes of longer ids.
+func eventIDBytes(s []byte) (id [16]byte) {
+	if len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' {
+		j := 0
+		ok := true
+		for i := 0; i < 36 && ok; i++ {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				continue
+			}
+			h := unhex(s[i])
+			if h < 0 {
+				ok = false
+				break
+			}
+			if j%2 == 0 {
+				id[j/2] = byte(h) << 4
+			} else {
+				id[j/2] |= byte(h)
+			}
+			j++
+		}
+		if ok {
+			return id
+		}
+		id = [16]byte{}
+	}
+	if len(s) < 16 {
+		copy(id[:], s)
+		id[15] = byte(len(s)) | 0x80
+		return id
+	}
+	binary.LittleEndian.PutUint64(id[:8], fnv64(s, 14695981039346656037))
+	binary.LittleEndian.PutUint64(id[8:], fnv64(s, 0x84222325cbf29ce4))
+	return id
+}
+
+func fnv64(s []byte, h uint64) uint64 {
+	for _, c := range s {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}

@@ -1,0 +1,454 @@
+package cdc
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Debezium decodes Debezium change events, bare ({"before","after","source",
+// "op","ts_ms"}) or wrapped ({"schema":…,"payload":{…}}).
+type Debezium struct {
+	// KeyCols names the primary-key columns, read from "after" (or "before"
+	// for deletes).
+	KeyCols []string
+}
+
+// Format implements Decoder.
+func (d *Debezium) Format() string { return "debezium" }
+
+// Decode implements Decoder.
+func (d *Debezium) Decode(rec []byte, c *Change) error {
+	var schema, payload []byte
+	var env envelope
+	hasPayload := false
+	_, err := members(rec, 0, func(key []byte, i int) (int, error) {
+		switch string(key) {
+		case "schema":
+			end, err := skipValue(rec, i)
+			schema = rec[i:end]
+			return end, err
+		case "payload":
+			hasPayload = true
+			end, err := skipValue(rec, i)
+			payload = rec[i:end]
+			return end, err
+		}
+		return env.member(rec, key, i)
+	})
+	if err != nil {
+		return err
+	}
+	if hasPayload {
+		if string(payload) == "null" {
+			return ErrSkip // a tombstone
+		}
+		env = envelope{}
+		if _, err := members(payload, 0, func(key []byte, i int) (int, error) { return env.member(payload, key, i) }); err != nil {
+			return err
+		}
+	}
+	if len(env.op) == 0 {
+		return fmt.Errorf("%w: no \"op\" member (is this a Debezium change event?)", ErrMismatch)
+	}
+	*c = Change{Key: c.Key[:0]}
+	if string(schema) != "null" {
+		c.Schema = schema
+	}
+	switch string(env.op) {
+	case `"c"`, `"r"`, `"u"`:
+		c.Op = OpUpsert
+		if len(env.after) == 0 || env.after[0] != '{' {
+			return fmt.Errorf("op %s without an \"after\" row", env.op)
+		}
+		c.Image = env.after
+	case `"d"`:
+		c.Op = OpDelete
+	case `"t"`:
+		c.Op = OpTruncate
+	default:
+		return fmt.Errorf("unsupported op %s", env.op)
+	}
+	if c.Pos, err = env.position(); err != nil {
+		return err
+	}
+	if c.Op == OpTruncate {
+		return nil
+	}
+	row := env.after
+	if c.Op == OpDelete {
+		row = env.before
+	}
+	if len(row) == 0 || row[0] != '{' {
+		if c.Op == OpDelete {
+			return fmt.Errorf("%w: delete without a \"before\" row (REPLICA IDENTITY must include the key)", ErrNoKey)
+		}
+		return fmt.Errorf("%w: no row", ErrNoKey)
+	}
+	c.Key, err = d.encodeKey(c.Key, row)
+	return err
+}
+
+type envelope struct {
+	op, before, after, source, tsMs []byte
+}
+
+func (e *envelope) member(b, key []byte, i int) (int, error) {
+	end, err := skipValue(b, i)
+	if err != nil {
+		return 0, err
+	}
+	v := b[i:end]
+	switch string(key) {
+	case "op":
+		e.op = v
+	case "before":
+		e.before = v
+	case "after":
+		e.after = v
+	case "source":
+		e.source = v
+	case "ts_ms":
+		e.tsMs = v
+	}
+	return end, nil
+}
+
+// position: Postgres {lsn,0,0,ts_ms}; MySQL {binlog file number, pos, row,
+// ts_ms}; otherwise {0,0,0,ts_ms}. ts_ms is the envelope's, else source.ts_ms.
+func (e *envelope) position() (Position, error) {
+	var p Position
+	var lsn, file, pos, row, srcTs []byte
+	if len(e.source) > 0 && e.source[0] == '{' {
+		err := eachMember(e.source, func(k, v []byte) error {
+			switch string(k) {
+			case "lsn":
+				lsn = v
+			case "file":
+				file = v
+			case "pos":
+				pos = v
+			case "row":
+				row = v
+			case "ts_ms":
+				srcTs = v
+			}
+			return nil
+		})
+		if err != nil {
+			return p, err
+		}
+	}
+	num := func(v []byte, what string) (int64, error) {
+		if len(v) == 0 || string(v) == "null" {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad %s %s", what, v)
+		}
+		return n, nil
+	}
+	var err error
+	switch {
+	case len(lsn) > 0 && string(lsn) != "null":
+		if p[0], err = num(lsn, "source.lsn"); err != nil {
+			return p, err
+		}
+	case len(file) > 0 && string(file) != "null":
+		name, err := unquote(file)
+		if err != nil {
+			return p, err
+		}
+		// mysql-bin.000042 → 42: binlog files are numbered in order.
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			p[0], _ = strconv.ParseInt(name[i+1:], 10, 64)
+		}
+		if p[1], err = num(pos, "source.pos"); err != nil {
+			return p, err
+		}
+		if p[2], err = num(row, "source.row"); err != nil {
+			return p, err
+		}
+	}
+	ts := e.tsMs
+	if len(ts) == 0 || string(ts) == "null" {
+		ts = srcTs
+	}
+	if p[3], err = num(ts, "ts_ms"); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
+	var valsBuf [4][]byte
+	vals := valsBuf[:0]
+	if len(d.KeyCols) > len(valsBuf) {
+		vals = make([][]byte, 0, len(d.KeyCols))
+	}
+	vals = vals[:len(d.KeyCols)]
+	err := eachMember(row, func(k, v []byte) error {
+		for i, col := range d.KeyCols {
+			if string(k) == col {
+				vals[i] = v
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	for i, v := range vals {
+		if len(v) == 0 || string(v) == "null" {
+			return dst, fmt.Errorf("%w: key column %q is missing or null", ErrNoKey, d.KeyCols[i])
+		}
+		switch c := v[0]; {
+		case c == '"':
+			s, err := unquote(v)
+			if err != nil {
+				return dst, err
+			}
+			dst = AppendKeyString(dst, []byte(s))
+		case c == 't' || c == 'f':
+			dst = AppendKeyBool(dst, c == 't')
+		case c == '-' || (c >= '0' && c <= '9'):
+			if dst, err = AppendKeyNumber(dst, string(v)); err != nil {
+				return dst, err
+			}
+		default:
+			// Composite values as keys: their raw JSON text.
+			dst = AppendKeyString(dst, v)
+		}
+	}
+	return dst, nil
+}
+
+// Timestamp is a UTC instant in microseconds since the epoch.
+type Timestamp int64
+
+// Time returns t as a time.Time.
+func (t Timestamp) Time() time.Time { return time.UnixMicro(int64(t)).UTC() }
+
+// Date is a calendar date in days since 1970-01-01.
+type Date int32
+
+// DecodeImage implements Decoder. Without a schema, JSON types map directly
+// (numbers: int64 when integral and in range, else float64). With the
+// wrapper's schema, Connect types and Debezium logical types decide.
+func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
+	var fields map[string]*fieldSchema
+	if len(schema) > 0 {
+		var err error
+		if fields, err = afterSchema(schema); err != nil {
+			return nil, fmt.Errorf("schema: %w", err)
+		}
+	}
+	row := make(map[string]any, 16)
+	err := eachMember(image, func(k, v []byte) error {
+		name, err := unquote(quoted(k))
+		if err != nil {
+			return err
+		}
+		raw, err := parseAny(v)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", name, err)
+		}
+		val, err := convertJSON(raw, fields[name])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", name, err)
+		}
+		row[name] = val
+		return nil
+	})
+	return row, err
+}
+
+type fieldSchema struct {
+	Type   string
+	Name   string
+	Params map[string]string
+	Fields map[string]*fieldSchema
+	Items  *fieldSchema
+}
+
+func buildFieldSchema(m map[string]any) *fieldSchema {
+	f := &fieldSchema{}
+	f.Type, _ = m["type"].(string)
+	f.Name, _ = m["name"].(string)
+	if p, ok := m["parameters"].(map[string]any); ok {
+		f.Params = map[string]string{}
+		for k, v := range p {
+			if s, ok := v.(string); ok {
+				f.Params[k] = s
+			}
+		}
+	}
+	if fs, ok := m["fields"].([]any); ok {
+		f.Fields = map[string]*fieldSchema{}
+		for _, x := range fs {
+			if fm, ok := x.(map[string]any); ok {
+				name, _ := fm["field"].(string)
+				f.Fields[name] = buildFieldSchema(fm)
+			}
+		}
+	}
+	if it, ok := m["items"].(map[string]any); ok {
+		f.Items = buildFieldSchema(it)
+	}
+	return f
+}
+
+// afterSchema returns the column schemas of the envelope's "after" struct.
+func afterSchema(schema []byte) (map[string]*fieldSchema, error) {
+	v, err := parseAny(schema)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not an object")
+	}
+	top := buildFieldSchema(m)
+	for _, name := range []string{"after", "before"} {
+		if f := top.Fields[name]; f != nil && f.Fields != nil {
+			return f.Fields, nil
+		}
+	}
+	return nil, nil
+}
+
+func convertJSON(v any, f *fieldSchema) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if f == nil {
+		switch x := v.(type) {
+		case Number:
+			return NumberValue(string(x)), nil
+		case []any:
+			for i := range x {
+				x[i], _ = convertJSON(x[i], nil)
+			}
+			return x, nil
+		case map[string]any:
+			for k := range x {
+				x[k], _ = convertJSON(x[k], nil)
+			}
+			return x, nil
+		}
+		return v, nil
+	}
+	switch f.Name {
+	case "org.apache.kafka.connect.data.Decimal":
+		s, ok := v.(string)
+		if !ok {
+			if n, ok := v.(Number); ok {
+				return NumberValue(string(n)), nil
+			}
+			return v, nil
+		}
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			// decimal.handling.mode=string: keep the text as a number
+			if fv, err := strconv.ParseFloat(s, 64); err == nil {
+				return fv, nil
+			}
+			return s, nil
+		}
+		scale, _ := strconv.Atoi(f.Params["scale"])
+		return decimalFromBytes(raw, scale), nil
+	case "io.debezium.data.VariableScaleDecimal":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v, nil
+		}
+		sc, _ := m["scale"].(Number)
+		scale, _ := strconv.Atoi(string(sc))
+		s, _ := m["value"].(string)
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, err
+		}
+		return decimalFromBytes(raw, scale), nil
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		if n, ok := v.(Number); ok {
+			d, err := strconv.ParseInt(string(n), 10, 32)
+			if err == nil {
+				return Date(d), nil
+			}
+		}
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
+		if n, ok := v.(Number); ok {
+			if ms, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				return Timestamp(ms * 1000), nil
+			}
+		}
+	case "io.debezium.time.MicroTimestamp":
+		if n, ok := v.(Number); ok {
+			if us, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				return Timestamp(us), nil
+			}
+		}
+	case "io.debezium.time.NanoTimestamp":
+		if n, ok := v.(Number); ok {
+			if ns, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				return Timestamp(ns / 1000), nil
+			}
+		}
+	case "io.debezium.time.ZonedTimestamp":
+		if s, ok := v.(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return Timestamp(t.UnixMicro()), nil
+			}
+		}
+	}
+	switch x := v.(type) {
+	case Number:
+		switch f.Type {
+		case "float32", "float64", "double", "float":
+			fv, err := strconv.ParseFloat(string(x), 64)
+			if err != nil {
+				return nil, err
+			}
+			return fv, nil
+		}
+		return NumberValue(string(x)), nil
+	case string:
+		if f.Type == "bytes" {
+			if b, err := base64.StdEncoding.DecodeString(x); err == nil {
+				return b, nil
+			}
+		}
+		return x, nil
+	case []any:
+		for i := range x {
+			x[i], _ = convertJSON(x[i], f.Items)
+		}
+		return x, nil
+	case map[string]any:
+		for k := range x {
+			x[k], _ = convertJSON(x[k], f.Fields[k])
+		}
+		return x, nil
+	}
+	return v, nil
+}
+
+// decimalFromBytes converts a Connect Decimal (big-endian two's complement
+// unscaled value) to float64 (or int64 when the scale is 0 and it fits).
+func decimalFromBytes(raw []byte, scale int) any {
+	n := new(big.Int).SetBytes(raw)
+	if len(raw) > 0 && raw[0]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(raw))))
+	}
+	if scale == 0 && n.IsInt64() {
+		return n.Int64()
+	}
+	f, _ := new(big.Float).SetInt(n).Float64()
+	return f / math.Pow10(scale)
+}

@@ -1,0 +1,378 @@
+package cdc
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+)
+
+// DynamoDB decodes Kinesis Data Streams for DynamoDB records:
+//
+//	{"eventID":"…","eventName":"INSERT|MODIFY|REMOVE","dynamodb":{
+//	  "ApproximateCreationDateTime":1700000000123,
+//	  "ApproximateCreationDateTimePrecision":"MILLISECOND|MICROSECOND",
+//	  "Keys":{…},"NewImage":{…},"OldImage":{…}}, …}
+type DynamoDB struct {
+	// KeyAttrs optionally restricts and orders the key attributes; by
+	// default every attribute of dynamodb.Keys, ordered by name.
+	KeyAttrs []string
+}
+
+// Format implements Decoder.
+func (d *DynamoDB) Format() string { return "dynamodb" }
+
+type keyPart struct {
+	name []byte
+	typ  byte // 'S', 'N', 'B'
+	val  []byte
+}
+
+// Decode implements Decoder.
+func (d *DynamoDB) Decode(rec []byte, c *Change) error {
+	var (
+		eventID, eventName, keys, image, ts, precision []byte
+		hasDynamo                                      bool
+	)
+	_, err := members(rec, 0, func(key []byte, i int) (int, error) {
+		switch string(key) {
+		case "eventID":
+			end, err := skipValue(rec, i)
+			eventID = rec[i:end]
+			return end, err
+		case "eventName":
+			end, err := skipValue(rec, i)
+			eventName = rec[i:end]
+			return end, err
+		case "dynamodb":
+			hasDynamo = true
+			return members(rec, i, func(key []byte, i int) (int, error) {
+				end, err := skipValue(rec, i)
+				if err != nil {
+					return 0, err
+				}
+				switch string(key) {
+				case "ApproximateCreationDateTime":
+					ts = rec[i:end]
+				case "ApproximateCreationDateTimePrecision":
+					precision = rec[i:end]
+				case "Keys":
+					keys = rec[i:end]
+				case "NewImage":
+					image = rec[i:end]
+				}
+				return end, nil
+			})
+		}
+		return skipValue(rec, i)
+	})
+	if err != nil {
+		return err
+	}
+	if !hasDynamo {
+		return fmt.Errorf("%w: no \"dynamodb\" member (is this a DynamoDB stream record?)", ErrMismatch)
+	}
+	*c = Change{Key: c.Key[:0]}
+	switch string(eventName) {
+	case `"INSERT"`, `"MODIFY"`:
+		c.Op = OpUpsert
+		if len(image) == 0 || image[0] != '{' {
+			return fmt.Errorf("%s record without NewImage (the stream view type must include new images)", eventName)
+		}
+		c.Image = image
+	case `"REMOVE"`:
+		c.Op = OpDelete
+	case "":
+		return fmt.Errorf("%w: no eventName", ErrMismatch)
+	default:
+		return fmt.Errorf("unknown eventName %s", eventName)
+	}
+	if len(eventID) >= 2 && eventID[0] == '"' {
+		c.EventID = eventIDBytes(eventID[1 : len(eventID)-1])
+		c.HasEventID = true
+	}
+	if len(ts) == 0 {
+		return fmt.Errorf("no dynamodb.ApproximateCreationDateTime")
+	}
+	us, err := creationMicros(ts, precision)
+	if err != nil {
+		return err
+	}
+	c.Pos = Position{us}
+	if len(keys) == 0 || keys[0] != '{' {
+		return fmt.Errorf("%w: no dynamodb.Keys", ErrNoKey)
+	}
+	c.Key, err = d.encodeKey(c.Key, keys)
+	return err
+}
+
+// creationMicros converts ApproximateCreationDateTime to epoch microseconds.
+// The value is in milliseconds, or in microseconds when the precision says
+// MICROSECOND (recognised by magnitude, so a millisecond value labelled
+// MICROSECOND is still read right).
+func creationMicros(ts, precision []byte) (int64, error) {
+	s := string(ts)
+	micro := string(precision) == `"MICROSECOND"`
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if micro && (v > 1e14 || v < -1e14) {
+			return v, nil
+		}
+		return v * 1000, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("bad ApproximateCreationDateTime %s", ts)
+	}
+	if micro && (f > 1e14 || f < -1e14) {
+		return int64(math.Round(f)), nil
+	}
+	return int64(math.Round(f * 1000)), nil
+}
+
+func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
+	var partsBuf [4]keyPart
+	parts := partsBuf[:0]
+	err := eachMember(keys, func(name, av []byte) error {
+		var p keyPart
+		p.name = name
+		err := eachMember(av, func(t, v []byte) error {
+			if len(t) != 1 || (t[0] != 'S' && t[0] != 'N' && t[0] != 'B') {
+				return fmt.Errorf("key attribute %s: type %s is not S, N or B", name, t)
+			}
+			p.typ = t[0]
+			p.val = v
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if p.typ == 0 {
+			return fmt.Errorf("%w: key attribute %s has no value", ErrNoKey, name)
+		}
+		parts = append(parts, p)
+		return nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	if len(parts) == 0 {
+		return dst, fmt.Errorf("%w: dynamodb.Keys is empty", ErrNoKey)
+	}
+	if len(d.KeyAttrs) > 0 {
+		sel := make([]keyPart, 0, len(d.KeyAttrs))
+		for _, k := range d.KeyAttrs {
+			found := false
+			for _, p := range parts {
+				if string(p.name) == k {
+					sel = append(sel, p)
+					found = true
+					break
+				}
+			}
+			if !found {
+				return dst, fmt.Errorf("%w: dynamodb.Keys has no attribute %q", ErrNoKey, k)
+			}
+		}
+		parts = sel
+	} else if len(parts) > 1 {
+		sort.Slice(parts, func(i, j int) bool { return string(parts[i].name) < string(parts[j].name) })
+	}
+	for _, p := range parts {
+		switch p.typ {
+		case 'S':
+			s, err := unquote(p.val)
+			if err != nil {
+				return dst, err
+			}
+			dst = AppendKeyString(dst, []byte(s))
+		case 'N':
+			s, err := unquote(p.val)
+			if err != nil {
+				return dst, err
+			}
+			if dst, err = AppendKeyNumber(dst, s); err != nil {
+				return dst, err
+			}
+		case 'B':
+			s, err := unquote(p.val)
+			if err != nil {
+				return dst, err
+			}
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return dst, fmt.Errorf("key attribute %s: bad base64: %w", p.name, err)
+			}
+			dst = AppendKeyBinary(dst, b)
+		}
+	}
+	return dst, nil
+}
+
+// DecodeImage implements Decoder: DynamoDB attribute values to Go values.
+func (d *DynamoDB) DecodeImage(image, _ []byte) (map[string]any, error) {
+	row := make(map[string]any, 16)
+	err := eachMember(image, func(k, av []byte) error {
+		name, err := unquote(quoted(k))
+		if err != nil {
+			return err
+		}
+		v, err := decodeAV(av)
+		if err != nil {
+			return fmt.Errorf("attribute %s: %w", name, err)
+		}
+		row[name] = v
+		return nil
+	})
+	return row, err
+}
+
+func quoted(k []byte) []byte {
+	b := make([]byte, 0, len(k)+2)
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"')
+}
+
+// decodeAV decodes one attribute value: S→string, N→int64 (exact) or
+// float64, BOOL→bool, NULL→nil, B→[]byte, M→map, L→[]any, SS/NS/BS→[]any.
+func decodeAV(av []byte) (any, error) {
+	var out any
+	seen := false
+	err := eachMember(av, func(t, v []byte) error {
+		if seen {
+			return fmt.Errorf("attribute value with more than one type")
+		}
+		seen = true
+		var err error
+		switch string(t) {
+		case "S":
+			out, err = unquote(v)
+		case "N":
+			var s string
+			if s, err = unquote(v); err == nil {
+				out = numberAV(s)
+			}
+		case "BOOL":
+			switch string(v) {
+			case "true":
+				out = true
+			case "false":
+				out = false
+			default:
+				err = fmt.Errorf("BOOL %s", v)
+			}
+		case "NULL":
+			out = nil
+		case "B":
+			var s string
+			if s, err = unquote(v); err == nil {
+				out, err = base64.StdEncoding.DecodeString(s)
+			}
+		case "M":
+			m := map[string]any{}
+			err = eachMember(v, func(k, inner []byte) error {
+				name, err := unquote(quoted(k))
+				if err != nil {
+					return err
+				}
+				x, err := decodeAV(inner)
+				m[name] = x
+				return err
+			})
+			out = m
+		case "L":
+			l := []any{}
+			err = eachElement(v, func(e []byte) error {
+				x, err := decodeAV(e)
+				l = append(l, x)
+				return err
+			})
+			out = l
+		case "SS", "NS", "BS":
+			l := []any{}
+			err = eachElement(v, func(e []byte) error {
+				s, err := unquote(e)
+				if err != nil {
+					return err
+				}
+				switch string(t) {
+				case "SS":
+					l = append(l, s)
+				case "NS":
+					l = append(l, numberAV(s))
+				default:
+					b, err := base64.StdEncoding.DecodeString(s)
+					if err != nil {
+						return err
+					}
+					l = append(l, b)
+				}
+				return nil
+			})
+			out = l
+		default:
+			err = fmt.Errorf("unknown attribute type %q", t)
+		}
+		return err
+	})
+	if err == nil && !seen {
+		err = fmt.Errorf("empty attribute value")
+	}
+	return out, err
+}
+
+// numberAV: integers exact as int64 (beyond 2^53 too); other numbers as float64.
+func numberAV(s string) any {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
+}
+
+// members walks the object starting at b[i] (after whitespace). fn receives
+// each member name and the index of its value and returns the index after the
+// value. members returns the index after the object.
+func members(b []byte, i int, fn func(key []byte, i int) (int, error)) (int, error) {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, syntaxErr(b, i, "expected object")
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return 0, syntaxErr(b, i, "expected member name")
+		}
+		kend, _, err := scanString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		key := b[i+1 : kend-1]
+		i = skipWS(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return 0, syntaxErr(b, i, "expected ':'")
+		}
+		vend, err := fn(key, skipWS(b, i+1))
+		if err != nil {
+			return 0, err
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return 0, syntaxErr(b, i, "unterminated object")
+		}
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		if b[i] != ',' {
+			return 0, syntaxErr(b, i, "expected ',' or '}'")
+		}
+		i++
+	}
+}

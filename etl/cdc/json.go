@@ -1,0 +1,355 @@
+package cdc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A small, allocation-light JSON reader. The hot path (envelope decoding of
+// every record) only walks object members and skips the values it does not
+// need; full values are built only for winning row images.
+
+var errSyntax = errors.New("invalid JSON")
+
+func syntaxErr(b []byte, i int, what string) error {
+	return fmt.Errorf("%w: %s at byte %d", errSyntax, what, i)
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\n', '\r', '\t':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString expects b[i] == '"' and returns the index after the closing
+// quote and whether the string contains escapes.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			i += 2
+		case c < 0x20:
+			return 0, false, syntaxErr(b, i, "control character in string")
+		default:
+			i++
+		}
+	}
+	return 0, false, syntaxErr(b, i, "unterminated string")
+}
+
+// skipValue returns the index just after the value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		return 0, syntaxErr(b, i, "unexpected end")
+	}
+	switch c := b[i]; c {
+	case '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			c := b[i]
+			switch c {
+			case '"':
+				end, _, err := scanString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, syntaxErr(b, i, "unterminated object or array")
+	case 't':
+		return lit(b, i, "true")
+	case 'f':
+		return lit(b, i, "false")
+	case 'n':
+		return lit(b, i, "null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			j := i + 1
+			for j < len(b) {
+				c := b[j]
+				if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+					j++
+					continue
+				}
+				break
+			}
+			return j, nil
+		}
+		return 0, syntaxErr(b, i, fmt.Sprintf("unexpected %q", c))
+	}
+}
+
+func lit(b []byte, i int, s string) (int, error) {
+	if len(b)-i >= len(s) && string(b[i:i+len(s)]) == s {
+		return i + len(s), nil
+	}
+	return 0, syntaxErr(b, i, "invalid literal")
+}
+
+// eachMember calls fn for every member of the object b (which must start,
+// after whitespace, with '{'). key is the raw key (without quotes; escapes
+// left as is), val the raw value bytes.
+func eachMember(b []byte, fn func(key, val []byte) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return syntaxErr(b, i, "expected object")
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil
+	}
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return syntaxErr(b, i, "expected member name")
+		}
+		kend, _, err := scanString(b, i)
+		if err != nil {
+			return err
+		}
+		key := b[i+1 : kend-1]
+		i = skipWS(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return syntaxErr(b, i, "expected ':'")
+		}
+		vstart := skipWS(b, i+1)
+		vend, err := skipValue(b, vstart)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, b[vstart:vend]); err != nil {
+			return err
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return syntaxErr(b, i, "unterminated object")
+		}
+		if b[i] == '}' {
+			return nil
+		}
+		if b[i] != ',' {
+			return syntaxErr(b, i, "expected ',' or '}'")
+		}
+		i++
+	}
+}
+
+// eachElement calls fn for every element of the array b.
+func eachElement(b []byte, fn func(val []byte) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return syntaxErr(b, i, "expected array")
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return nil
+	}
+	for {
+		vstart := skipWS(b, i)
+		vend, err := skipValue(b, vstart)
+		if err != nil {
+			return err
+		}
+		if err := fn(b[vstart:vend]); err != nil {
+			return err
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return syntaxErr(b, i, "unterminated array")
+		}
+		if b[i] == ']' {
+			return nil
+		}
+		if b[i] != ',' {
+			return syntaxErr(b, i, "expected ',' or ']'")
+		}
+		i++
+	}
+}
+
+// unquote decodes a raw JSON string value (with quotes).
+func unquote(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", syntaxErr(v, 0, "expected string")
+	}
+	s := v[1 : len(v)-1]
+	esc := false
+	for _, c := range s {
+		if c == '\\' {
+			esc = true
+			break
+		}
+	}
+	if !esc {
+		return string(s), nil
+	}
+	return unescape(s)
+}
+
+func unescape(s []byte) (string, error) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", errors.New("bad escape")
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			out = append(out, s[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+4 >= len(s) {
+				return "", errors.New("bad \\u escape")
+			}
+			r, err := strconv.ParseUint(string(s[i+1:i+5]), 16, 32)
+			if err != nil {
+				return "", errors.New("bad \\u escape")
+			}
+			i += 4
+			ru := rune(r)
+			if utf16.IsSurrogate(ru) && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+				r2, err := strconv.ParseUint(string(s[i+3:i+7]), 16, 32)
+				if err == nil {
+					if d := utf16.DecodeRune(ru, rune(r2)); d != utf8.RuneError {
+						ru = d
+						i += 6
+					}
+				}
+			}
+			out = utf8.AppendRune(out, ru)
+		default:
+			return "", errors.New("bad escape")
+		}
+	}
+	return string(out), nil
+}
+
+// keyIs compares a raw member name with s.
+func keyIs(key []byte, s string) bool { return string(key) == s }
+
+// Number is a JSON number kept as its text, so integers beyond 2^53 stay exact.
+type Number string
+
+// parseAny builds a generic value: nil, bool, string, Number, []any,
+// map[string]any.
+func parseAny(b []byte) (any, error) {
+	i := skipWS(b, 0)
+	if i >= len(b) {
+		return nil, syntaxErr(b, i, "empty value")
+	}
+	switch c := b[i]; {
+	case c == '{':
+		m := map[string]any{}
+		err := eachMember(b[i:], func(k, v []byte) error {
+			key, err := unquote(append(append([]byte{'"'}, k...), '"'))
+			if err != nil {
+				return err
+			}
+			val, err := parseAny(v)
+			if err != nil {
+				return err
+			}
+			m[key] = val
+			return nil
+		})
+		return m, err
+	case c == '[':
+		l := []any{}
+		err := eachElement(b[i:], func(v []byte) error {
+			val, err := parseAny(v)
+			if err != nil {
+				return err
+			}
+			l = append(l, val)
+			return nil
+		})
+		return l, err
+	case c == '"':
+		return unquote(trimWS(b[i:]))
+	case c == 't' || c == 'f' || c == 'n':
+		end, err := skipValue(b, i)
+		if err != nil {
+			return nil, err
+		}
+		switch string(b[i:end]) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, nil
+	default:
+		end, err := skipValue(b, i)
+		if err != nil {
+			return nil, err
+		}
+		s := string(b[i:end])
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+				return nil, syntaxErr(b, i, "invalid number")
+			}
+		}
+		return Number(s), nil
+	}
+}
+
+func trimWS(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// NumberValue converts a numeric text to int64 when it is an integer that
+// fits, else float64 (string when it is not a number at all).
+func NumberValue(s string) any {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
+}

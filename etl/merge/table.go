@@ -1,0 +1,405 @@
+package merge
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opsctl/opsctl/etl/cdc"
+)
+
+const nShards = 64
+
+// Stats counts what the table saw.
+type Stats struct {
+	Changes    int64 `json:"changes"`
+	Duplicates int64 `json:"duplicates"`
+	Superseded int64 `json:"superseded"`
+	Deletes    int64 `json:"delete_events"`
+	Truncates  int64 `json:"truncate_events"`
+	SpillRuns  int   `json:"spilled_runs"`
+	SpillBytes int64 `json:"spilled_bytes"`
+}
+
+// Table holds the per-key state of a run in memory, spilling sorted runs to
+// TempDir when its estimated size exceeds Limit bytes.
+type Table struct {
+	Limit   int64
+	TempDir string
+
+	shards [nShards]shard
+	mem    atomic.Int64
+	spill  sync.Mutex // held while spilling; also guards runs
+	runs   []string
+
+	tmu      sync.Mutex
+	trunc    cdc.Position
+	hasTrunc bool
+
+	st struct {
+		changes, dups, superseded, deletes, truncates atomic.Int64
+	}
+	spillBytes int64
+}
+
+type shard struct {
+	mu sync.Mutex
+	m  map[string]*State
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// NewTable returns an empty table.
+func NewTable(limit int64, tempDir string) *Table {
+	t := &Table{Limit: limit, TempDir: tempDir}
+	for i := range t.shards {
+		t.shards[i].m = make(map[string]*State)
+	}
+	return t
+}
+
+// entryOverhead approximates the memory per key beyond key and image bytes
+// (map slot, State, Entry, string header).
+const entryOverhead = 200
+
+func hashKey(k []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range k {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}
+
+// Add folds one change into the table. file and off locate the record.
+func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error {
+	t.st.changes.Add(1)
+	if c.Op == cdc.OpTruncate {
+		t.st.truncates.Add(1)
+		t.SetTruncate(c.Pos)
+		return nil
+	}
+	if c.Op == cdc.OpDelete {
+		t.st.deletes.Add(1)
+	}
+	e := Entry{Pos: c.Pos, File: file, Off: off, Op: c.Op, HasEventID: c.HasEventID, EventID: c.EventID, Schema: schema, Image: c.Image}
+	sh := &t.shards[hashKey(c.Key)%nShards]
+	sh.mu.Lock()
+	s, ok := sh.m[string(c.Key)]
+	var delta int64
+	if !ok {
+		s = &State{Key: []byte(string(c.Key))}
+		setEntry(&s.Win, &e)
+		sh.m[string(s.Key)] = s
+		delta = int64(len(c.Key)*2 + cap(s.Win.Image) + entryOverhead)
+	} else {
+		before := cap(s.Win.Image)
+		for i := range s.Others {
+			before += cap(s.Others[i].Image) + 100
+		}
+		switch Reduce(s, &e) {
+		case Duplicate:
+			t.st.dups.Add(1)
+		case Superseded:
+			t.st.superseded.Add(1)
+		}
+		after := cap(s.Win.Image)
+		for i := range s.Others {
+			after += cap(s.Others[i].Image) + 100
+		}
+		delta = int64(after - before)
+	}
+	sh.mu.Unlock()
+	if t.mem.Add(delta) > t.Limit && t.Limit > 0 {
+		return t.spill1(false)
+	}
+	return nil
+}
+
+// SetTruncate records a truncate at p (the greatest one wins).
+func (t *Table) SetTruncate(p cdc.Position) {
+	t.tmu.Lock()
+	if !t.hasTrunc || p.Compare(t.trunc) > 0 {
+		t.trunc, t.hasTrunc = p, true
+	}
+	t.tmu.Unlock()
+}
+
+// Truncate returns the truncate position, or nil.
+func (t *Table) Truncate() *cdc.Position {
+	t.tmu.Lock()
+	defer t.tmu.Unlock()
+	if !t.hasTrunc {
+		return nil
+	}
+	p := t.trunc
+	return &p
+}
+
+// Stats returns the counters.
+func (t *Table) Stats() Stats {
+	return Stats{
+		Changes: t.st.changes.Load(), Duplicates: t.st.dups.Load(), Superseded: t.st.superseded.Load(),
+		Deletes: t.st.deletes.Load(), Truncates: t.st.truncates.Load(), SpillRuns: len(t.runs), SpillBytes: t.spillBytes,
+	}
+}
+
+// Len returns the number of keys held in memory.
+func (t *Table) Len() int {
+	n := 0
+	for i := range t.shards {
+		t.shards[i].mu.Lock()
+		n += len(t.shards[i].m)
+		t.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// Spill writes the in-memory states as one sorted run and empties memory.
+func (t *Table) Spill() error { return t.spill1(true) }
+
+func (t *Table) spill1(force bool) error {
+	if !t.spill.TryLock() {
+		// Another goroutine is spilling; wait for it rather than spill twice.
+		t.spill.Lock()
+		t.spill.Unlock()
+		return nil
+	}
+	defer t.spill.Unlock()
+	if !force && t.mem.Load() <= t.Limit {
+		return nil // a concurrent spill already made room
+	}
+	for i := range t.shards {
+		t.shards[i].mu.Lock()
+	}
+	defer func() {
+		for i := range t.shards {
+			t.shards[i].mu.Unlock()
+		}
+	}()
+	states := t.drainLocked()
+	if len(states) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(t.TempDir, 0o700); err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	path := filepath.Join(t.TempDir, fmt.Sprintf("run-%05d.s2", len(t.runs)))
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	w := NewRunWriter(f)
+	for _, s := range states {
+		if err := w.Write(s); err != nil {
+			f.Close()
+			return fmt.Errorf("spill: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Close()
+		return fmt.Errorf("spill: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil {
+		t.spillBytes += fi.Size()
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("spill: %w", err)
+	}
+	t.runs = append(t.runs, path)
+	t.mem.Store(0)
+	return nil
+}
+
+// drainLocked removes every state from the shards, sorted by key.
+func (t *Table) drainLocked() []*State {
+	n := 0
+	for i := range t.shards {
+		n += len(t.shards[i].m)
+	}
+	out := make([]*State, 0, n)
+	for i := range t.shards {
+		for _, s := range t.shards[i].m {
+			out = append(out, s)
+		}
+		t.shards[i].m = make(map[string]*State)
+	}
+	slices.SortFunc(out, func(a, b *State) int { return compareKeys(a.Key, b.Key) })
+	return out
+}
+
+// Iter iterates states in key order.
+type Iter interface {
+	Next() bool
+	State() *State
+	Err() error
+}
+
+type sliceIter struct {
+	s []*State
+	i int
+}
+
+func (it *sliceIter) Next() bool {
+	if it.i >= len(it.s) {
+		return false
+	}
+	it.i++
+	return true
+}
+func (it *sliceIter) State() *State { return it.s[it.i-1] }
+func (it *sliceIter) Err() error    { return nil }
+
+// SliceIter iterates states already sorted by key.
+func SliceIter(s []*State) Iter { return &sliceIter{s: s} }
+
+// Finish merges memory, spilled runs and the extra sources (e.g. the previous
+// snapshot's state, sorted by key) and calls fn for every key in key order
+// with its final state. fn must not keep s. Duplicates found while merging
+// are added to the stats.
+func (t *Table) Finish(ctx context.Context, extra []Iter, fn func(s *State) error) error {
+	for i := range t.shards {
+		t.shards[i].mu.Lock()
+	}
+	mem := t.drainLocked()
+	for i := range t.shards {
+		t.shards[i].mu.Unlock()
+	}
+	t.mem.Store(0)
+	iters := append([]Iter{SliceIter(mem)}, extra...)
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, p := range t.runs {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("open spilled run: %w", err)
+		}
+		files = append(files, f)
+		iters = append(iters, NewRunReader(f))
+	}
+	var dups int64
+	err := MergeIters(ctx, iters, &dups, fn)
+	t.st.dups.Add(dups)
+	return err
+}
+
+// Cleanup removes spilled runs.
+func (t *Table) Cleanup() {
+	for _, p := range t.runs {
+		os.Remove(p)
+	}
+}
+
+type heapItem struct {
+	it  Iter
+	idx int
+}
+
+type iterHeap []heapItem
+
+func (h iterHeap) Len() int { return len(h) }
+func (h iterHeap) Less(i, j int) bool {
+	c := compareKeys(h[i].it.State().Key, h[j].it.State().Key)
+	if c != 0 {
+		return c < 0
+	}
+	return h[i].idx < h[j].idx
+}
+func (h iterHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *iterHeap) Push(x any)   { *h = append(*h, x.(heapItem)) }
+func (h *iterHeap) Pop() any     { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
+
+// MergeIters k-way merges sorted state iterators, folding states of the same
+// key with MergeStates (RULES.md rule 6).
+func MergeIters(ctx context.Context, iters []Iter, dups *int64, fn func(s *State) error) error {
+	h := iterHeap{}
+	for i, it := range iters {
+		if it.Next() {
+			h = append(h, heapItem{it, i})
+		} else if err := it.Err(); err != nil {
+			return err
+		}
+	}
+	heap.Init(&h)
+	var acc State
+	n := 0
+	for h.Len() > 0 {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		top := h[0]
+		s := top.it.State()
+		if len(h) == 1 || compareKeys(s.Key, nextKey(h)) != 0 {
+			// Fast path: the key occurs in one source only.
+			if err := fn(s); err != nil {
+				return err
+			}
+		} else {
+			copyState(&acc, s)
+			if err := advance(&h); err != nil {
+				return err
+			}
+			for h.Len() > 0 && compareKeys(h[0].it.State().Key, acc.Key) == 0 {
+				MergeStates(&acc, h[0].it.State(), dups)
+				if err := advance(&h); err != nil {
+					return err
+				}
+			}
+			if err := fn(&acc); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := advance(&h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextKey returns the smallest key among the heap's children of the root.
+func nextKey(h iterHeap) []byte {
+	var k []byte
+	for _, i := range []int{1, 2} {
+		if i < len(h) {
+			if kk := h[i].it.State().Key; k == nil || compareKeys(kk, k) < 0 {
+				k = kk
+			}
+		}
+	}
+	return k
+}
+
+func advance(h *iterHeap) error {
+	top := (*h)[0]
+	if top.it.Next() {
+		heap.Fix(h, 0)
+		return nil
+	}
+	if err := top.it.Err(); err != nil {
+		return err
+	}
+	heap.Pop(h)
+	return nil
+}
+
+func copyState(dst, src *State) {
+	dst.Key = append(dst.Key[:0], src.Key...)
+	setEntry(&dst.Win, &src.Win)
+	dst.Others = dst.Others[:0]
+	for i := range src.Others {
+		var e Entry
+		setEntry(&e, &src.Others[i])
+		dst.Others = append(dst.Others, e)
+	}
+}

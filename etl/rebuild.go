@@ -1,0 +1,838 @@
+package etl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opsctl/opsctl/etl/cdc"
+	"github.com/opsctl/opsctl/etl/merge"
+	"github.com/opsctl/opsctl/etl/snapshot"
+	"github.com/opsctl/opsctl/etl/source"
+)
+
+// Result is the run report (--output json).
+type Result struct {
+	Source          string             `json:"source"`
+	Dest            string             `json:"dest"`
+	Format          string             `json:"format"`
+	DryRun          bool               `json:"dry_run"`
+	UpToDate        bool               `json:"up_to_date"`
+	Full            bool               `json:"full_rebuild"`
+	Version         string             `json:"version,omitempty"`
+	PreviousVersion string             `json:"previous_version,omitempty"`
+	DataPath        string             `json:"data_path,omitempty"` // where readers point (folder or file)
+	ObjectsListed   int                `json:"objects_listed"`
+	ObjectsRead     int                `json:"objects_read"`
+	ObjectsSkipped  int                `json:"objects_already_consumed"`
+	PendingObjects  []string           `json:"pending_objects,omitempty"` // dry run: what would be consumed
+	BytesRead       int64              `json:"bytes_read"`
+	BytesDecoded    int64              `json:"bytes_decompressed"`
+	Records         int64              `json:"records"`
+	Duplicates      int64              `json:"duplicates"`
+	Superseded      int64              `json:"superseded"`
+	BadRecords      int64              `json:"bad_records"`
+	Skipped         int64              `json:"skipped_records"` // e.g. Debezium tombstones
+	Quarantine      string             `json:"quarantine,omitempty"`
+	DeleteEvents    int64              `json:"delete_events"`
+	TruncateEvents  int64              `json:"truncate_events"`
+	LiveKeys        int64              `json:"live_keys"`
+	DeletedKeys     int64              `json:"deleted_keys"` // tombstones kept for later runs
+	PreviousKeys    int64              `json:"previous_state_keys"`
+	Columns         []snapshot.Column  `json:"columns,omitempty"`
+	OutputFiles     []snapshot.OutFile `json:"output_files,omitempty"`
+	OutputBytes     int64              `json:"output_bytes"`
+	SpilledRuns     int                `json:"spilled_runs"`
+	SpilledBytes    int64              `json:"spilled_bytes"`
+	PrunedVersions  []string           `json:"pruned_versions,omitempty"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	RecordsPerSec   float64            `json:"records_per_second"`
+}
+
+// Errors a caller may test for.
+var (
+	ErrEmptySource    = errors.New("empty source")
+	ErrFormatMismatch = errors.New("format mismatch")
+	ErrTooManyBad     = errors.New("too many bad records")
+)
+
+// Rebuild runs one rebuild: read the unconsumed increments (all of them with
+// Full or a single-file destination), merge them with the current snapshot's
+// state, write Parquet and publish a new version atomically.
+func Rebuild(ctx context.Context, deps Deps, opts Options) (Result, error) {
+	if err := opts.Validate(); err != nil {
+		return Result{}, err
+	}
+	r := &run{deps: deps, opts: opts}
+	if r.deps.Now == nil {
+		r.deps.Now = time.Now
+	}
+	if r.deps.Log == nil {
+		r.deps.Log = slog.New(slog.DiscardHandler)
+	}
+	return r.do(ctx)
+}
+
+type run struct {
+	deps Deps
+	opts Options
+	res  Result
+	t0   time.Time
+
+	src    *source.Source
+	dstLoc source.Location
+	store  snapshot.Store // nil for a single-file destination
+	single bool
+	dec    cdc.Decoder
+
+	tmp string // private temp dir (spills, staging), removed at the end
+
+	prevPtr snapshot.Pointer
+	prev    *snapshot.Manifest
+
+	// file ranks
+	names []string // all consumed object keys (previous + new), sorted; rank = index
+
+	schemas   schemaTable
+	quarantMu sync.Mutex
+	quarant   *os.File
+	quarPath  string
+	badCount  atomic.Int64
+	mismatch  atomic.Int64
+	good      atomic.Int64
+	skipped   atomic.Int64
+	firstMism atomic.Value // string
+
+	progMu   sync.Mutex
+	progress Progress
+}
+
+func (r *run) log() *slog.Logger { return r.deps.Log }
+
+func (r *run) do(ctx context.Context) (res Result, err error) {
+	r.t0 = r.deps.Now()
+	o := r.opts
+	srcLoc, _ := source.ParseLocation(o.Source)
+	r.dstLoc, _ = source.ParseLocation(o.Dest)
+	r.single = isSingleFile(r.dstLoc)
+	r.res = Result{Source: srcLoc.String(), Dest: r.dstLoc.String(), Format: o.Format, DryRun: o.DryRun, Full: o.Full || r.single}
+	if (srcLoc.IsS3() || r.dstLoc.IsS3()) && r.deps.S3 == nil {
+		return r.res, errors.New("an s3:// location needs an S3 client")
+	}
+	r.src = &source.Source{Loc: srcLoc, S3: r.deps.S3}
+	if r.dec, err = cdc.New(o.Format, o.Key); err != nil {
+		return r.res, err
+	}
+	switch {
+	case r.single:
+	case r.dstLoc.IsS3():
+		r.store = snapshot.NewS3Store(r.deps.S3, r.dstLoc.Bucket, r.dstLoc.Prefix)
+	default:
+		r.store = &snapshot.LocalStore{Dir: r.dstLoc.Prefix}
+	}
+
+	objects, err := r.src.List(ctx)
+	if err != nil {
+		return r.res, err
+	}
+	r.res.ObjectsListed = len(objects)
+	if len(objects) == 0 {
+		return r.res, fmt.Errorf("%w: no objects under %s", ErrEmptySource, srcLoc)
+	}
+
+	// Plan without the lock (and without any write): what is new?
+	pending, err := r.plan(ctx, objects)
+	if err != nil {
+		return r.res, err
+	}
+	if len(pending) == 0 {
+		r.res.UpToDate = true
+		r.res.Version = r.prevPtr.Version
+		r.res.DataPath = r.dataPath(r.prevPtr.Version)
+		r.res.LiveKeys = r.prev.RowCount
+		r.res.Columns = r.prev.Schema
+		r.finishStats()
+		return r.res, nil
+	}
+	if o.DryRun {
+		for _, p := range pending {
+			r.res.PendingObjects = append(r.res.PendingObjects, p.Key)
+			r.res.BytesRead += p.Size
+		}
+		r.res.Version = r.prevPtr.Version
+		r.finishStats()
+		return r.res, nil
+	}
+
+	// Private temp dir: spilled runs, staged output. Removed however we exit.
+	base := o.TempDir
+	if base == "" && r.store != nil && r.store.Local() != "" {
+		// staging on the destination's file system makes publishing a rename
+		base = r.store.Local()
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return r.res, fmt.Errorf("create %s: %w", base, err)
+		}
+	}
+	if base == "" && r.single {
+		base = filepath.Dir(r.dstLoc.Prefix)
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return r.res, fmt.Errorf("create %s: %w", base, err)
+		}
+	}
+	if base == "" {
+		base = os.TempDir()
+	}
+	if r.tmp, err = os.MkdirTemp(base, ".opsctl-rebuild-"); err != nil {
+		return r.res, fmt.Errorf("create temp dir: %w", err)
+	}
+	defer os.RemoveAll(r.tmp)
+
+	if r.store != nil {
+		release, err := snapshot.AcquireLock(ctx, r.store, snapshot.NewLockInfo(r.deps.Now(), "opsctl etl rebuild"), o.BreakLock, r.deps.Now(),
+			func(msg string, args ...any) { r.log().Warn(msg, args...) })
+		if err != nil {
+			return r.res, err
+		}
+		defer func() {
+			if rerr := release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+				err = fmt.Errorf("release lock: %w", rerr)
+			}
+		}()
+		// Another run may have published between planning and locking.
+		if pending, err = r.plan(ctx, objects); err != nil {
+			return r.res, err
+		}
+		if len(pending) == 0 {
+			r.res.UpToDate = true
+			r.res.Version = r.prevPtr.Version
+			r.finishStats()
+			return r.res, nil
+		}
+	}
+	err = r.build(ctx, pending)
+	r.finishStats()
+	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%w: %v", context.Canceled, err)
+	}
+	return r.res, err
+}
+
+func (r *run) finishStats() {
+	d := r.deps.Now().Sub(r.t0).Seconds()
+	r.res.DurationSeconds = d
+	if d > 0 {
+		r.res.RecordsPerSec = float64(r.res.Records) / d
+	}
+}
+
+func (r *run) dataPath(version string) string {
+	if r.single {
+		return r.dstLoc.Prefix
+	}
+	if version == "" {
+		return ""
+	}
+	return strings.TrimSuffix(r.store.String(), "/") + "/" + snapshot.VersionPath(version) + snapshot.DataDir
+}
+
+// plan reads the current snapshot and returns the objects not yet consumed.
+func (r *run) plan(ctx context.Context, objects []source.Object) ([]source.Object, error) {
+	r.prev = nil
+	r.prevPtr = snapshot.Pointer{}
+	if r.store == nil {
+		return objects, nil
+	}
+	ptr, m, ok, err := snapshot.ReadCurrent(ctx, r.store)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return objects, nil
+	}
+	r.prevPtr = ptr
+	r.res.PreviousVersion = ptr.Version
+	if r.opts.Full {
+		r.prev = m // kept only as the previous version of the chain
+		return objects, nil
+	}
+	if m.Format != r.opts.Format || !slices.Equal(m.Key, r.opts.Key) || m.PartitionBy != r.opts.PartitionBy || m.Source != r.src.Loc.String() {
+		return nil, fmt.Errorf("current snapshot %s was built from %s (format %s, key %v, partition-by %q); this run asks for %s (format %s, key %v, partition-by %q): pass --full to rebuild",
+			ptr.Version, m.Source, m.Format, m.Key, m.PartitionBy, r.src.Loc.String(), r.opts.Format, r.opts.Key, r.opts.PartitionBy)
+	}
+	r.prev = m
+	consumed := make(map[string]struct{}, len(m.Consumed))
+	for _, k := range m.Consumed {
+		consumed[k] = struct{}{}
+	}
+	var pending []source.Object
+	for _, o := range objects {
+		if _, ok := consumed[o.Key]; !ok {
+			pending = append(pending, o)
+		}
+	}
+	r.res.ObjectsSkipped = len(objects) - len(pending)
+	return pending, nil
+}
+
+func (r *run) incremental() bool { return r.prev != nil && !r.opts.Full }
+
+func (r *run) report(f func(p *Progress)) {
+	if r.opts.Progress == nil {
+		return
+	}
+	r.progMu.Lock()
+	f(&r.progress)
+	p := r.progress
+	r.opts.Progress(p)
+	r.progMu.Unlock()
+}
+
+// build reads pending objects, merges and publishes.
+func (r *run) build(ctx context.Context, pending []source.Object) error {
+	o := r.opts
+	// File ranks over every consumed object key, old and new.
+	var prevNames []string
+	if r.incremental() {
+		prevNames = r.prev.Consumed
+	}
+	nameSet := make(map[string]struct{}, len(prevNames)+len(pending))
+	for _, n := range prevNames {
+		nameSet[n] = struct{}{}
+	}
+	for _, p := range pending {
+		nameSet[p.Key] = struct{}{}
+	}
+	r.names = make([]string, 0, len(nameSet))
+	for n := range nameSet {
+		r.names = append(r.names, n)
+	}
+	sort.Strings(r.names)
+	rank := make(map[string]uint32, len(r.names))
+	for i, n := range r.names {
+		rank[n] = uint32(i)
+	}
+	if r.incremental() {
+		for _, s := range r.prev.Schemas {
+			r.schemas.intern([]byte(s))
+		}
+	}
+
+	limit := o.MemoryLimit
+	if limit == 0 {
+		limit = DefaultMemoryLimit()
+	}
+	// The per-key state gets most of the budget; decompression buffers,
+	// Parquet row groups and the GC's headroom need the rest.
+	table := merge.NewTable(limit*45/100, filepath.Join(r.tmp, "spill"))
+	defer table.Cleanup()
+
+	if err := r.read(ctx, pending, rank, table); err != nil {
+		return err
+	}
+	st := table.Stats()
+	r.res.Duplicates, r.res.Superseded = st.Duplicates, st.Superseded
+	r.res.DeleteEvents, r.res.TruncateEvents = st.Deletes, st.Truncates
+
+	if r.good.Load() == 0 && r.mismatch.Load() > 0 {
+		first, _ := r.firstMism.Load().(string)
+		return fmt.Errorf("%w: none of the %d records looks like %s (first: %s); check --format", ErrFormatMismatch, r.res.Records, o.Format, first)
+	}
+	if !r.incremental() && (r.res.Records == 0 || r.good.Load() == 0) {
+		if r.badCount.Load() == 0 {
+			return fmt.Errorf("%w: the %d objects under %s hold no change records", ErrEmptySource, len(pending), r.src.Loc)
+		}
+	}
+	if err := r.checkBad(); err != nil {
+		return err
+	}
+
+	// Merge memory + spilled runs + the previous state; write the new state
+	// and infer the schema from the live rows.
+	r.report(func(p *Progress) { p.Phase = "merge" })
+	var extra []merge.Iter
+	var trunc *cdc.Position = table.Truncate()
+	if r.incremental() {
+		if r.prev.Truncate != nil && (trunc == nil || r.prev.Truncate.Compare(*trunc) > 0) {
+			t := *r.prev.Truncate
+			trunc = &t
+		}
+		rc, err := r.store.Open(ctx, snapshot.VersionPath(r.prev.Version)+r.prev.State)
+		if err != nil {
+			return fmt.Errorf("read state of current version %s: %w", r.prev.Version, err)
+		}
+		defer rc.Close()
+		rr := merge.NewRunReader(rc)
+		fileMap := make([]uint32, len(prevNames))
+		for i, n := range prevNames {
+			fileMap[i] = rank[n]
+		}
+		rr.FileMap = fileMap
+		extra = append(extra, &countingIter{Iter: rr, n: &r.res.PreviousKeys})
+	}
+	statePath := filepath.Join(r.tmp, snapshot.StateName)
+	sf, err := os.Create(statePath)
+	if err != nil {
+		return err
+	}
+	defer sf.Close()
+	sw := merge.NewRunWriter(sf)
+	schema := snapshot.NewSchema()
+	var live, tombs int64
+	err = table.Finish(ctx, extra, func(s *merge.State) error {
+		if s.Truncated(trunc) {
+			return nil
+		}
+		if s.Win.Op != cdc.OpUpsert {
+			tombs++
+			return sw.Write(s)
+		}
+		row, err := r.dec.DecodeImage(s.Win.Image, r.schemas.get(s.Win.Schema))
+		if err != nil {
+			r.quarantine(r.names[s.Win.File], s.Win.Off, "row image: "+err.Error(), s.Win.Image)
+			return nil
+		}
+		if o.PartitionBy != "" {
+			if _, ok := row[o.PartitionBy]; !ok {
+				row[o.PartitionBy] = nil
+			}
+		}
+		schema.ObserveRow(row)
+		live++
+		return sw.Write(s)
+	})
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	if err := sw.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	st = table.Stats()
+	r.res.Duplicates = st.Duplicates
+	r.res.SpilledRuns, r.res.SpilledBytes = st.SpillRuns, st.SpillBytes
+	table.Cleanup()
+	r.res.LiveKeys, r.res.DeletedKeys = live, tombs
+	if err := r.checkBad(); err != nil {
+		return err
+	}
+	if o.PartitionBy != "" {
+		if _, ok := schema.Cols[o.PartitionBy]; !ok && live > 0 {
+			return fmt.Errorf("--partition-by %s: no row has that column", o.PartitionBy)
+		}
+	}
+	schema.Finalize()
+	r.res.Columns = schema.Columns()
+
+	// Second pass over the (sorted) state: write the live rows as Parquet.
+	r.report(func(p *Progress) { p.Phase = "write" })
+	outDir := filepath.Join(r.tmp, "data")
+	outTarget := outDir
+	if r.single {
+		outTarget = filepath.Join(r.tmp, filepath.Base(r.dstLoc.Prefix))
+	}
+	var files []snapshot.OutFile
+	if live > 0 {
+		if files, err = r.writeParquet(ctx, statePath, outTarget, schema, trunc); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		r.res.OutputBytes += f.Bytes
+	}
+
+	if r.single {
+		if live == 0 {
+			return fmt.Errorf("no live rows: every key was deleted; %s not written", r.dstLoc.Prefix)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := os.Rename(outTarget, r.dstLoc.Prefix); err != nil {
+			return fmt.Errorf("publish %s: %w", r.dstLoc.Prefix, err)
+		}
+		r.res.OutputFiles = []snapshot.OutFile{{Path: r.dstLoc.Prefix, Rows: files[0].Rows, Bytes: files[0].Bytes}}
+		r.res.DataPath = r.dstLoc.Prefix
+		return nil
+	}
+	return r.publish(ctx, files, outDir, statePath, live, tombs, trunc, schema, pending)
+}
+
+type countingIter struct {
+	merge.Iter
+	n *int64
+}
+
+func (c *countingIter) Next() bool {
+	ok := c.Iter.Next()
+	if ok {
+		*c.n++
+	}
+	return ok
+}
+
+func (r *run) checkBad() error {
+	bad := r.badCount.Load()
+	r.res.BadRecords = bad
+	if bad > r.opts.MaxBadRecords {
+		return fmt.Errorf("%w: %d bad records (limit --max-bad-records %d); nothing published; see %s", ErrTooManyBad, bad, r.opts.MaxBadRecords, r.res.Quarantine)
+	}
+	return nil
+}
+
+// writeParquet decodes the live rows of the state file again and writes them.
+func (r *run) writeParquet(ctx context.Context, statePath, target string, schema *snapshot.Schema, trunc *cdc.Position) ([]snapshot.OutFile, error) {
+	f, err := os.Open(statePath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
+	if err != nil {
+		return nil, err
+	}
+	rr := merge.NewRunReader(f)
+	n := 0
+	for rr.Next() {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				w.Abort()
+				return nil, err
+			}
+		}
+		s := rr.State()
+		if s.Win.Op != cdc.OpUpsert || s.Truncated(trunc) {
+			continue
+		}
+		row, err := r.dec.DecodeImage(s.Win.Image, r.schemas.get(s.Win.Schema))
+		if err != nil {
+			continue // quarantined in the first pass
+		}
+		if err := w.Write(row, len(s.Win.Image)); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	if err := rr.Err(); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return w.Close()
+}
+
+// publish uploads the version (data, state, manifest), switches the pointer
+// last, then prunes old versions.
+func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, statePath string, live, tombs int64, trunc *cdc.Position, schema *snapshot.Schema, pending []source.Object) error {
+	r.report(func(p *Progress) { p.Phase = "publish" })
+	version := snapshot.NewVersionID(r.deps.Now())
+	if r.prevPtr.Version != "" && version <= r.prevPtr.Version {
+		// clocks can step back; versions must keep sorting after their predecessor
+		version = r.prevPtr.Version + "+1"
+	}
+	vdir := snapshot.VersionPath(version)
+	for i := range files {
+		name := vdir + snapshot.DataDir + files[i].Path
+		if err := r.store.PutFile(ctx, name, filepath.Join(outDir, filepath.FromSlash(files[i].Path))); err != nil {
+			return fmt.Errorf("publish %s: %w", name, err)
+		}
+		files[i].Path = snapshot.DataDir + files[i].Path
+	}
+	if err := r.store.PutFile(ctx, vdir+snapshot.StateName, statePath); err != nil {
+		return fmt.Errorf("publish state: %w", err)
+	}
+	m := &snapshot.Manifest{
+		FormatVersion: 1, Version: version, PreviousVersion: r.prevPtr.Version, CreatedAt: r.deps.Now().UTC(),
+		Source: r.src.Loc.String(), Format: r.opts.Format, Key: r.opts.Key, PartitionBy: r.opts.PartitionBy,
+		RowCount: live, Files: files, Schema: schema.Columns(), State: snapshot.StateName, StateKeys: live + tombs, Tombstones: tombs,
+		Truncate: trunc, Schemas: r.schemas.all(), Full: !r.incremental(), NewObjects: len(pending), Consumed: r.names,
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := r.store.Put(ctx, vdir+snapshot.ManifestName, mb); err != nil {
+		return fmt.Errorf("publish manifest: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted before the switch: the previous version stays current
+	}
+	ptr := snapshot.Pointer{Version: version, Manifest: vdir + snapshot.ManifestName, Data: vdir + snapshot.DataDir, UpdatedAt: r.deps.Now().UTC()}
+	pb, _ := json.MarshalIndent(ptr, "", "  ")
+	if err := r.store.Put(ctx, snapshot.CurrentName, pb); err != nil {
+		return fmt.Errorf("switch %s to %s: %w", snapshot.CurrentName, version, err)
+	}
+	r.res.Version = version
+	r.res.DataPath = r.dataPath(version)
+	r.res.OutputFiles = files
+	keep := r.opts.Keep
+	if keep == 0 {
+		keep = DefaultKeep
+	}
+	pruned, err := snapshot.Prune(context.WithoutCancel(ctx), r.store, m, keep, func(v string) (*snapshot.Manifest, error) {
+		b, err := r.store.Get(ctx, snapshot.VersionPath(v)+snapshot.ManifestName)
+		if err != nil {
+			return nil, err
+		}
+		var pm snapshot.Manifest
+		return &pm, json.Unmarshal(b, &pm)
+	})
+	r.res.PrunedVersions = pruned
+	if err != nil {
+		r.log().Warn("prune old versions", "err", err)
+	}
+	return nil
+}
+
+// schemaTable interns Debezium schemas (ids start at 1).
+type schemaTable struct {
+	mu   sync.RWMutex
+	byS  map[string]uint32
+	list [][]byte
+}
+
+func (t *schemaTable) intern(raw []byte) uint32 {
+	if len(raw) == 0 {
+		return 0
+	}
+	t.mu.RLock()
+	id, ok := t.byS[string(raw)]
+	t.mu.RUnlock()
+	if ok {
+		return id
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id, ok := t.byS[string(raw)]; ok {
+		return id
+	}
+	if t.byS == nil {
+		t.byS = map[string]uint32{}
+	}
+	cp := bytes.Clone(raw)
+	t.list = append(t.list, cp)
+	id = uint32(len(t.list))
+	t.byS[string(cp)] = id
+	return id
+}
+
+func (t *schemaTable) get(id uint32) []byte {
+	if id == 0 {
+		return nil
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.list[id-1]
+}
+
+func (t *schemaTable) all() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]string, len(t.list))
+	for i, b := range t.list {
+		out[i] = string(b)
+	}
+	return out
+}
+
+// quarantine records a bad record with its object and byte offset.
+func (r *run) quarantine(object string, off int64, reason string, data []byte) {
+	r.badCount.Add(1)
+	r.quarantMu.Lock()
+	defer r.quarantMu.Unlock()
+	if r.quarant == nil {
+		path := r.quarantinePath()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			r.quarant, _ = os.Create(path)
+		}
+		r.quarPath = path
+		r.res.Quarantine = r.quarantineTarget()
+	}
+	if r.quarant == nil {
+		return
+	}
+	const maxShown = 64 << 10
+	rec := data
+	if len(rec) > maxShown {
+		rec = rec[:maxShown]
+	}
+	line, _ := json.Marshal(struct {
+		Object string `json:"object"`
+		Offset int64  `json:"offset"`
+		Reason string `json:"reason"`
+		Record string `json:"record"`
+		Length int    `json:"length"`
+	}{object, off, reason, string(rec), len(data)})
+	r.quarant.Write(append(line, '\n'))
+}
+
+func (r *run) quarantinePath() string {
+	switch {
+	case r.single:
+		return r.dstLoc.Prefix + ".quarantine.ndjson"
+	case r.store.Local() != "":
+		return filepath.Join(r.store.Local(), filepath.FromSlash(snapshot.QuarantineDir), r.t0.UTC().Format("20060102T150405.000Z")+".ndjson")
+	}
+	return filepath.Join(r.tmp, "quarantine.ndjson")
+}
+
+func (r *run) quarantineTarget() string {
+	if r.store != nil && r.store.Local() == "" {
+		return strings.TrimSuffix(r.store.String(), "/") + "/" + snapshot.QuarantineDir + r.t0.UTC().Format("20060102T150405.000Z") + ".ndjson"
+	}
+	return r.quarantinePath()
+}
+
+// closeQuarantine closes the file and uploads it when the destination is S3.
+func (r *run) closeQuarantine(ctx context.Context) error {
+	r.quarantMu.Lock()
+	defer r.quarantMu.Unlock()
+	if r.quarant == nil {
+		return nil
+	}
+	err := r.quarant.Close()
+	r.quarant = nil
+	if err == nil && r.store != nil && r.store.Local() == "" {
+		err = r.store.PutFile(ctx, snapshot.QuarantineDir+r.t0.UTC().Format("20060102T150405.000Z")+".ndjson", r.quarPath)
+	}
+	return err
+}
+
+// read decodes every pending object with a pool of workers.
+func (r *run) read(ctx context.Context, pending []source.Object, rank map[string]uint32, table *merge.Table) (err error) {
+	defer func() {
+		if qerr := r.closeQuarantine(context.WithoutCancel(ctx)); qerr != nil && err == nil {
+			err = fmt.Errorf("write quarantine: %w", qerr)
+		}
+	}()
+	workers := r.opts.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(pending))
+	var total int64
+	for _, p := range pending {
+		total += p.Size
+	}
+	r.report(func(p *Progress) { p.Phase = "read"; p.ObjectsTotal = len(pending); p.BytesTotal = total })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan source.Object)
+	errc := make(chan error, workers)
+	var wg sync.WaitGroup
+	var records, decoded atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for obj := range jobs {
+				n, nb, err := r.readObject(ctx, obj, rank[obj.Key], table)
+				records.Add(n)
+				decoded.Add(nb)
+				if err != nil {
+					errc <- err
+					cancel()
+					return
+				}
+				r.report(func(p *Progress) { p.ObjectsDone++; p.BytesDone += obj.Size; p.Records = records.Load() })
+			}
+		}()
+	}
+feed:
+	for _, p := range pending {
+		select {
+		case jobs <- p:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errc)
+	r.res.Records = records.Load()
+	r.res.BytesDecoded = decoded.Load()
+	r.res.ObjectsRead = len(pending)
+	for _, p := range pending {
+		r.res.BytesRead += p.Size
+	}
+	r.res.Skipped = r.skipped.Load()
+	if err := <-errc; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// mismatchAbort: after this many records of an object with nothing but
+// format mismatches, stop early (the format is wrong, not the data).
+const mismatchAbort = 1000
+
+func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, table *merge.Table) (records, decoded int64, err error) {
+	rc, err := r.src.Open(ctx, obj)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	sc := source.NewScanner(rc, 1<<20)
+	var c cdc.Change
+	var lastSchema []byte
+	var lastID uint32
+	for sc.Next() {
+		rec := sc.Record()
+		records++
+		if records%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return records, decoded, err
+			}
+		}
+		decoded = rec.Offset + int64(len(rec.Data))
+		if rec.Bad {
+			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
+			continue
+		}
+		if err := r.dec.Decode(rec.Data, &c); err != nil {
+			switch {
+			case errors.Is(err, cdc.ErrSkip):
+				r.skipped.Add(1)
+				continue
+			case errors.Is(err, cdc.ErrMismatch):
+				if r.mismatch.Add(1) == 1 {
+					r.firstMism.Store(err.Error())
+				}
+				if r.good.Load() == 0 && r.mismatch.Load() >= mismatchAbort {
+					return records, decoded, fmt.Errorf("%w: %d records in a row do not look like %s (%v); check --format", ErrFormatMismatch, r.mismatch.Load(), r.opts.Format, err)
+				}
+			}
+			r.quarantine(obj.Key, rec.Offset, err.Error(), rec.Data)
+			continue
+		}
+		r.good.Add(1)
+		var sid uint32
+		if len(c.Schema) > 0 {
+			if bytes.Equal(c.Schema, lastSchema) {
+				sid = lastID
+			} else {
+				sid = r.schemas.intern(c.Schema)
+				lastSchema, lastID = append(lastSchema[:0], c.Schema...), sid
+			}
+		}
+		if err := table.Add(&c, file, rec.Offset, sid); err != nil {
+			return records, decoded, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return records, decoded, fmt.Errorf("read %s: %w", obj.Key, err)
+	}
+	return records, decoded, nil
+}
+
+var _ = io.EOF

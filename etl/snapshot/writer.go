@@ -1,0 +1,184 @@
+package snapshot
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// RowGroupBytes is the target (uncompressed) size of a row group: about
+// 128 MiB, what Athena, Spark and DuckDB read best.
+const RowGroupBytes = 128 << 20
+
+// MaxPartitions bounds --partition-by fan-out (one open file per partition).
+const MaxPartitions = 1000
+
+// OutFile is one written Parquet file.
+type OutFile struct {
+	Path  string `json:"path"` // relative to the writer's directory, slash-separated
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Writer writes rows (already in key order) as zstd Parquet under Dir:
+// part-00000.parquet, or col=value/part-00000.parquet with PartitionBy.
+// With Single set, Dir is the exact file path.
+type Writer struct {
+	Dir         string
+	Single      bool
+	PartitionBy string
+
+	schema   *Schema
+	pqSchema *parquet.Schema
+	parts    map[string]*partWriter
+	order    []string
+	rowBytes int64
+}
+
+type partWriter struct {
+	rel    string
+	f      *os.File
+	w      *parquet.GenericWriter[map[string]any]
+	batch  []map[string]any
+	rows   int64
+	rgSize int64
+}
+
+// NewWriter returns a writer for rows of schema s (finalized).
+func NewWriter(dir string, single bool, partitionBy string, s *Schema) (*Writer, error) {
+	g := parquet.Group{}
+	for name, t := range s.Cols {
+		if name == partitionBy {
+			continue
+		}
+		g[name] = t.Node()
+	}
+	if len(g) == 0 {
+		return nil, fmt.Errorf("no columns to write")
+	}
+	return &Writer{Dir: dir, Single: single, PartitionBy: partitionBy, schema: s, pqSchema: parquet.NewSchema("snapshot", g), parts: map[string]*partWriter{}}, nil
+}
+
+// PartitionDir returns the hive folder for a partition value.
+func PartitionDir(col string, v any) string {
+	if v == nil {
+		return col + "=__HIVE_DEFAULT_PARTITION__"
+	}
+	return col + "=" + url.PathEscape(ToString(v))
+}
+
+// Write converts and writes one row. size is an estimate of its bytes.
+func (w *Writer) Write(row map[string]any, size int) error {
+	part := ""
+	if w.PartitionBy != "" {
+		part = PartitionDir(w.PartitionBy, row[w.PartitionBy])
+	}
+	pw := w.parts[part]
+	if pw == nil {
+		if len(w.parts) >= MaxPartitions {
+			return fmt.Errorf("--partition-by %s: more than %d partitions", w.PartitionBy, MaxPartitions)
+		}
+		rel := "part-00000.parquet"
+		path := filepath.Join(w.Dir, rel)
+		if w.Single {
+			rel, path = filepath.Base(w.Dir), w.Dir
+		} else if part != "" {
+			rel = part + "/" + rel
+			path = filepath.Join(w.Dir, part, "part-00000.parquet")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		pw = &partWriter{rel: rel, f: f, w: parquet.NewGenericWriter[map[string]any](f, w.pqSchema,
+			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+			parquet.PageBufferSize(1<<20),
+			parquet.MaxRowsPerRowGroup(1<<40),
+			parquet.CreatedBy("opsctl", "etl rebuild", ""),
+		)}
+		w.parts[part] = pw
+		w.order = append(w.order, part)
+	}
+	out := make(map[string]any, len(w.schema.Cols))
+	for name, t := range w.schema.Cols {
+		if name == w.PartitionBy {
+			continue
+		}
+		out[name] = Convert(row[name], t)
+	}
+	pw.batch = append(pw.batch, out)
+	pw.rows++
+	pw.rgSize += int64(size)
+	if len(pw.batch) >= 1024 {
+		if err := pw.flushBatch(); err != nil {
+			return err
+		}
+	}
+	if pw.rgSize >= RowGroupBytes {
+		if err := pw.flushBatch(); err != nil {
+			return err
+		}
+		if err := pw.w.Flush(); err != nil {
+			return err
+		}
+		pw.rgSize = 0
+	}
+	return nil
+}
+
+func (pw *partWriter) flushBatch() error {
+	if len(pw.batch) == 0 {
+		return nil
+	}
+	if _, err := pw.w.Write(pw.batch); err != nil {
+		return fmt.Errorf("write parquet %s: %w", pw.rel, err)
+	}
+	clear(pw.batch)
+	pw.batch = pw.batch[:0]
+	return nil
+}
+
+// Close finishes every file and returns them.
+func (w *Writer) Close() ([]OutFile, error) {
+	var out []OutFile
+	var firstErr error
+	order := slices.Clone(w.order)
+	slices.Sort(order)
+	for _, p := range order {
+		pw := w.parts[p]
+		err := pw.flushBatch()
+		if err == nil {
+			err = pw.w.Close()
+		}
+		if err == nil {
+			err = pw.f.Sync()
+		}
+		var size int64
+		if fi, e := pw.f.Stat(); e == nil {
+			size = fi.Size()
+		}
+		if e := pw.f.Close(); err == nil {
+			err = e
+		}
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("write parquet %s: %w", pw.rel, err)
+		}
+		out = append(out, OutFile{Path: pw.rel, Rows: pw.rows, Bytes: size})
+	}
+	return out, firstErr
+}
+
+// Abort closes files without finishing them.
+func (w *Writer) Abort() {
+	for _, pw := range w.parts {
+		pw.f.Close()
+	}
+}
