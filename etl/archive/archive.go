@@ -86,7 +86,8 @@ type Options struct {
 	// PREFIX data/yyyy/MM/dd/HH/ for records, PREFIX errors/… for failures.
 	Prefix string
 	// BufferMB and BufferInterval are Firehose's buffering hints
-	// (1–128 MiB, 0–900 s; defaults 64 MiB and 300 s).
+	// (1–128 MiB, default 64; 0–900 s, where 0 is Firehose's zero
+	// buffering: the CLI's default is 300 s).
 	BufferMB       int
 	BufferInterval time.Duration
 	// KMSKey, if set, encrypts the bucket and the objects with SSE-KMS under
@@ -128,9 +129,6 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.BufferMB == 0 {
 		o.BufferMB = 64
-	}
-	if o.BufferInterval == 0 {
-		o.BufferInterval = 300 * time.Second
 	}
 	if o.LogRetentionDays == 0 {
 		o.LogRetentionDays = 14
