@@ -85,7 +85,9 @@ func (e *env) arn(t *testing.T, url string) string {
 }
 
 // testBody is message i's body; groups cycle over 3 for FIFO.
-func testBody(i int) string { return fmt.Sprintf(`{"n":%d,"kind":"%s"}`, i, []string{"order", "refund"}[i%2]) }
+func testBody(i int) string {
+	return fmt.Sprintf(`{"n":%d,"kind":"%s"}`, i, []string{"order", "refund"}[i%2])
+}
 
 func testGroup(i int) string { return "g" + strconv.Itoa(i%3) }
 
