@@ -137,7 +137,9 @@ func TestValidateRejectsBadInputBeforeAnyCall(t *testing.T) {
 		{"kms key not an ARN", func(o *archive.Options) { o.KMSKey = "alias/foo" }},
 		{"negative retention", func(o *archive.Options) { o.RetentionDays = -1 }},
 		{"prefix with expression", func(o *archive.Options) { o.Prefix = "cdc/!{timestamp:yyyy}/" }},
-		{"sql table with spaces", func(o *archive.Options) { o.SourceKind, o.DynamoDBTable, o.SourceTable = archive.SourcePostgres, "", "my table" }},
+		{"sql table with spaces", func(o *archive.Options) {
+			o.SourceKind, o.DynamoDBTable, o.SourceTable = archive.SourcePostgres, "", "my table"
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := base
