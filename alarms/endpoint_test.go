@@ -1,0 +1,815 @@
+package alarms_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opsctl/opsctl/alarms"
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/localaws/snswrap"
+	"github.com/opsctl/opsctl/internal/opserr"
+)
+
+// env is a local endpoint with the real SDK clients opsctl uses.
+type env struct {
+	srv  *localaws.Server
+	deps alarms.Deps
+	cw   *cloudwatch.Client
+	logs *cloudwatchlogs.Client
+	sns  *sns.Client
+	sqs  *sqs.Client
+	iam  *iam.Client
+}
+
+func newEnv(t *testing.T, emulators ...string) *env {
+	t.Helper()
+	if len(emulators) == 0 {
+		emulators = []string{localaws.EmulatorSNS}
+	}
+	srv := localawstest.Start(t, localaws.Options{Emulators: emulators})
+	cfg := localawstest.Config(srv, 2) // few retries: faults are exhausted fast
+	e := &env{srv: srv, cw: cloudwatch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
+		sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg)}
+	e.deps = alarms.Deps{CloudWatch: e.cw, Logs: e.logs, SNS: e.sns, SQS: e.sqs, IAM: e.iam,
+		STS: sts.NewFromConfig(cfg), Region: srv.Region}
+	return e
+}
+
+func (e *env) logGroup(t *testing.T, name string, lines ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(-time.Hour)
+	var evs []logstypes.InputLogEvent
+	for i, l := range lines {
+		evs = append(evs, logstypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(now.Add(time.Duration(i) * time.Second).UnixMilli())})
+	}
+	if len(evs) > 0 {
+		if _, err := e.logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(name), LogStreamName: aws.String("s1"), LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) confirm(email string) int {
+	return e.srv.Service("sns").(*snswrap.Handler).Confirm(email)
+}
+
+func (e *env) writes() []string {
+	var out []string
+	for _, c := range e.srv.WriteCalls() {
+		out = append(out, c.Service+":"+c.Operation)
+	}
+	return out
+}
+
+var appLines = []string{
+	"INFO request ok id=1",
+	"ERROR payment failed id=2",
+	"DEBUG ERROR retry id=3",
+	"WARN slow request id=4",
+	`{"level":"error","msg":"db down","latency":900}`,
+	`{"level":"info","msg":"ok","latency":20}`,
+	"Task timed out after 3.00 seconds",
+	"FATAL out of memory",
+}
+
+func spec(name string) alarms.Spec {
+	return alarms.Spec{Name: name, LogGroup: "/app/api", Patterns: []string{"ERROR"}, Emails: []string{"ops@example.com"}}
+}
+
+func find(t *testing.T, cs []alarms.Change, resource string) alarms.Change {
+	t.Helper()
+	for _, c := range cs {
+		if c.Resource == resource {
+			return c
+		}
+	}
+	t.Fatalf("no %s change in %+v", resource, cs)
+	return alarms.Change{}
+}
+
+func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+
+	e.srv.ResetCalls()
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors")})
+	if err != nil {
+		t.Fatalf("add: %v", err)
+	}
+	for _, r := range []string{alarms.ResTopic, alarms.ResTopicPolicy, alarms.ResSubscription, alarms.ResMetricFilter, alarms.ResMetricAlarm} {
+		if c := find(t, res.Changes, r); c.Action != alarms.ActionCreate || c.Status != alarms.StatusApplied {
+			t.Errorf("%s: %+v", r, c)
+		}
+	}
+	if res.Preview == nil || res.Preview.EventsScanned != len(appLines) || res.Preview.Patterns[0].Matches != 2 || len(res.Preview.Patterns[0].Samples) != 2 {
+		t.Errorf("preview = %+v", res.Preview)
+	}
+	if len(res.Subscriptions) != 1 || res.Subscriptions[0].State != alarms.SubPending || !strings.Contains(res.Subscriptions[0].Todo, "Confirm subscription") {
+		t.Errorf("subscriptions = %+v", res.Subscriptions)
+	}
+	// What AWS now holds.
+	fs, err := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api")})
+	if err != nil || len(fs.MetricFilters) != 1 {
+		t.Fatalf("filters: %+v %v", fs, err)
+	}
+	mt := fs.MetricFilters[0].MetricTransformations[0]
+	if aws.ToString(fs.MetricFilters[0].FilterPattern) != "ERROR" || mt.DefaultValue == nil || *mt.DefaultValue != 0 ||
+		aws.ToString(mt.MetricName) != "api-errors" || aws.ToString(mt.MetricNamespace) != alarms.MetricNamespace {
+		t.Errorf("filter = %+v / %+v", fs.MetricFilters[0], mt)
+	}
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-api-errors"}})
+	if err != nil || len(al.MetricAlarms) != 1 {
+		t.Fatalf("alarm: %+v %v", al, err)
+	}
+	a := al.MetricAlarms[0]
+	if a.Statistic != cwtypes.StatisticSum || aws.ToFloat64(a.Threshold) != 1 || a.ComparisonOperator != cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold ||
+		aws.ToString(a.TreatMissingData) != "notBreaching" || aws.ToInt32(a.Period) != 300 || len(a.AlarmActions) != 1 ||
+		len(a.OKActions) != 1 || a.AlarmActions[0] != res.TopicARN {
+		t.Errorf("alarm = %+v", a)
+	}
+	attrs, err := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(res.TopicARN)})
+	if err != nil || !strings.Contains(attrs.Attributes["Policy"], "cloudwatch.amazonaws.com") || !strings.Contains(attrs.Attributes["Policy"], `"aws:SourceAccount"`) {
+		t.Errorf("topic policy = %v %v", attrs, err)
+	}
+
+	// The same run again: no write call at all, "no changes", still pending.
+	e.srv.ResetCalls()
+	res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors")})
+	if err != nil || res.Summary != "no changes" || len(e.writes()) != 0 {
+		t.Fatalf("repeat: %v %q writes=%v", err, res.Summary, e.writes())
+	}
+	if res.Subscriptions[0].State != alarms.SubPending {
+		t.Errorf("still pending: %+v", res.Subscriptions)
+	}
+	// The person clicks the link: reported confirmed, still no writes.
+	if e.confirm("ops@example.com") != 1 {
+		t.Fatal("confirm")
+	}
+	e.srv.ResetCalls()
+	res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors")})
+	if err != nil || res.Subscriptions[0].State != alarms.SubConfirmed || len(e.writes()) != 0 {
+		t.Fatalf("after confirm: %v %+v %v", err, res.Subscriptions, e.writes())
+	}
+
+	// A changed flag updates exactly what changed and shows the diff.
+	tests := []struct {
+		name   string
+		mutate func(*alarms.Spec)
+		writes []string
+		diff   string
+	}{
+		{"threshold", func(s *alarms.Spec) { s.Threshold = 5 }, []string{"monitoring:PutMetricAlarm"}, "threshold: 1 → 5"},
+		{"period", func(s *alarms.Spec) { s.Threshold = 5; s.Period = 10 * time.Minute }, []string{"monitoring:PutMetricAlarm"}, "period: 5m0s → 10m0s"},
+		{"pattern", func(s *alarms.Spec) { s.Threshold = 5; s.Period = 10 * time.Minute; s.Patterns = []string{"FATAL"} }, []string{"logs:PutMetricFilter", "monitoring:PutMetricAlarm"}, "pattern: ERROR → FATAL"},
+		{"second email", func(s *alarms.Spec) {
+			s.Threshold = 5
+			s.Period = 10 * time.Minute
+			s.Patterns = []string{"FATAL"}
+			s.Emails = []string{"ops@example.com", "dev@example.com"}
+		}, []string{"sns:Subscribe"}, ""},
+	}
+	for _, tc := range tests {
+		s := spec("api-errors")
+		tc.mutate(&s)
+		e.srv.ResetCalls()
+		res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := e.writes(); strings.Join(got, ",") != strings.Join(tc.writes, ",") {
+			t.Errorf("%s: writes = %v, want %v", tc.name, got, tc.writes)
+		}
+		var diffs []string
+		for _, c := range res.Changes {
+			diffs = append(diffs, c.Summary())
+		}
+		if tc.diff != "" && !strings.Contains(strings.Join(diffs, "\n"), tc.diff) {
+			t.Errorf("%s: diffs %q lack %q", tc.name, diffs, tc.diff)
+		}
+	}
+
+	// --dry-run plans the change and writes nothing.
+	s := spec("api-errors")
+	s.Threshold = 9
+	e.srv.ResetCalls()
+	res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, DryRun: true})
+	if err != nil || len(e.writes()) != 0 || !strings.Contains(res.Summary, "dry run") {
+		t.Fatalf("dry run: %v %q %v", err, res.Summary, e.writes())
+	}
+	if c := find(t, res.Changes, alarms.ResMetricAlarm); c.Status != alarms.StatusPlanned || !strings.Contains(c.Summary(), "threshold: 5 → 9") {
+		t.Errorf("dry-run alarm change = %+v", c)
+	}
+}
+
+// Each pattern form is validated locally, previewed through TestMetricFilter
+// with real filter-pattern semantics, and becomes a working metric filter.
+func TestPatternFormsPreviewAndFilter(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	tests := []struct {
+		pattern string
+		matches int
+	}{
+		{`ERROR`, 2},                         // term (substring, case-sensitive)
+		{`error`, 1},                         // case matters: only the JSON line
+		{`Error`, 0},                         // matches nothing: warned
+		{`"Task timed out"`, 1},              // quoted phrase
+		{`ERROR -DEBUG`, 1},                  // exclusion
+		{`?FATAL ?WARN`, 2},                  // alternatives
+		{`{ $.level = "error" }`, 1},         // JSON selector
+		{`{ $.latency > 500 }`, 1},           // JSON numeric comparison
+		{`[level=ERROR, ...]`, 1},            // space-delimited fields
+		{`%id=[23]%`, 2},                     // regex
+		{`ERROR payment`, 1},                 // all terms must appear
+		{`"ERROR payment failed id=2"`, 1},   // exact phrase with punctuation
+		{`{ $.level = "err*" }`, 1},          // wildcard
+		{`?"out of memory" ?"timed out"`, 2}, // alternative phrases
+	}
+	for i, tc := range tests {
+		name := fmt.Sprintf("form-%d", i)
+		s := spec(name)
+		s.Patterns = []string{tc.pattern}
+		res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pattern, err)
+		}
+		if got := res.Preview.Patterns[0].Matches; got != tc.matches {
+			t.Errorf("pattern %s: %d matches, want %d (samples %q)", tc.pattern, got, tc.matches, res.Preview.Patterns[0].Samples)
+		}
+		if tc.matches == 0 && len(res.Preview.Warnings) == 0 {
+			t.Errorf("pattern %s matched nothing but no warning", tc.pattern)
+		}
+		fs, err := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api"), FilterNamePrefix: aws.String("opsctl/" + name + "/")})
+		if err != nil || len(fs.MetricFilters) != 1 || aws.ToString(fs.MetricFilters[0].FilterPattern) != tc.pattern {
+			t.Errorf("pattern %s: filter %+v %v", tc.pattern, fs, err)
+		}
+	}
+	// Two patterns: two filters feeding one metric; dropping one deletes its filter.
+	s := spec("two")
+	s.Patterns = []string{"ERROR", "FATAL"}
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s}); err != nil {
+		t.Fatal(err)
+	}
+	s.Patterns = []string{"ERROR"}
+	e.srv.ResetCalls()
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+	if err != nil || strings.Join(e.writes(), ",") != "logs:DeleteMetricFilter,monitoring:PutMetricAlarm" {
+		t.Fatalf("drop a pattern: %v %v %+v", err, e.writes(), res.Changes)
+	}
+	// A missing log group is reported before anything is written.
+	e.srv.ResetCalls()
+	s = spec("nogroup")
+	s.LogGroup = "/does/not/exist"
+	_, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s})
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || len(e.writes()) != 0 {
+		t.Fatalf("missing group: %v %v", err, e.writes())
+	}
+}
+
+func TestValidationErrorsCallNoAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bad := map[string]func(*alarms.Spec){
+		"pattern":    func(s *alarms.Spec) { s.Patterns = []string{"{ $.a = "} },
+		"name":       func(s *alarms.Spec) { s.Name = "bad name" },
+		"email":      func(s *alarms.Spec) { s.Emails = []string{"not-an-email"} },
+		"period":     func(s *alarms.Spec) { s.Period = 7 * time.Second },
+		"log lines":  func(s *alarms.Spec) { s.LogLines = 60 },
+		"no email":   func(s *alarms.Spec) { s.Emails = nil },
+		"log group":  func(s *alarms.Spec) { s.LogGroup = "" },
+		"evaluation": func(s *alarms.Spec) { s.EvaluationPeriods = -1 },
+	}
+	for name, mutate := range bad {
+		s := spec("v")
+		mutate(&s)
+		e.srv.ResetCalls()
+		_, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, RequireEmail: true})
+		var u *opserr.UsageError
+		if !errors.As(err, &u) || opserr.ExitCode(err) != 2 {
+			t.Errorf("%s: err = %v, want a usage error", name, err)
+		}
+		if n := len(e.srv.Calls()); n != 0 {
+			t.Errorf("%s: %d API calls before validation failed", name, n)
+		}
+	}
+}
+
+func TestLogLinesModeCreatesLeastPrivilegeRoleAndLogAlarm(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	s := spec("api-lines")
+	s.Patterns = []string{"ERROR -DEBUG", `"Task timed out"`}
+	s.LogLines = 20
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s})
+	if err != nil {
+		t.Fatalf("add: %v", err)
+	}
+	for _, r := range []string{alarms.ResRole, alarms.ResRolePolicy, alarms.ResLogAlarm} {
+		if c := find(t, res.Changes, r); c.Action != alarms.ActionCreate || c.Status != alarms.StatusApplied {
+			t.Errorf("%s: %+v", r, c)
+		}
+	}
+	role, err := e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(alarms.RoleName("api-lines"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if canon(trust) != canon(alarms.QueryRoleTrustPolicy(localaws.DefaultAccount)) {
+		t.Errorf("trust policy = %s", trust)
+	}
+	pol, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(alarms.RoleName("api-lines")), PolicyName: aws.String("opsctl-query-log-group")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
+	if canon(doc) != canon(alarms.QueryRolePolicy("aws", e.srv.Region, localaws.DefaultAccount, "/app/api")) {
+		t.Errorf("permission policy = %s", doc)
+	}
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-api-lines"}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeLogAlarm}})
+	if err != nil || len(al.LogAlarms) != 1 {
+		t.Fatalf("log alarm: %+v %v", al, err)
+	}
+	la := al.LogAlarms[0]
+	q := aws.ToString(la.ScheduledQueryConfiguration.QueryString)
+	if aws.ToInt32(la.ActionLogLineCount) != 20 || aws.ToString(la.ActionLogLineRoleArn) != aws.ToString(role.Role.Arn) ||
+		aws.ToString(la.ScheduledQueryConfiguration.ScheduledQueryRoleARN) != aws.ToString(role.Role.Arn) ||
+		!strings.Contains(q, `(@message like "ERROR" and not (@message like "DEBUG")) or (@message like "Task timed out")`) ||
+		la.ScheduledQueryConfiguration.LogGroupIdentifiers[0] != "/app/api" || len(la.AlarmActions) != 1 {
+		t.Errorf("log alarm = %+v query %q", la, q)
+	}
+	// No metric filter in log-lines mode.
+	fs, _ := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api")})
+	if len(fs.MetricFilters) != 0 {
+		t.Errorf("filters in log-lines mode: %+v", fs.MetricFilters)
+	}
+	// Repeat: no writes.
+	e.srv.ResetCalls()
+	if res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s}); err != nil || len(e.writes()) != 0 || res.Summary != "no changes" {
+		t.Fatalf("repeat: %v %v %q", err, e.writes(), res.Summary)
+	}
+	// Fewer lines: only PutLogAlarm.
+	s.LogLines = 5
+	e.srv.ResetCalls()
+	if res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil || strings.Join(e.writes(), ",") != "monitoring:PutLogAlarm" ||
+		!strings.Contains(find(t, res.Changes, alarms.ResLogAlarm).Summary(), "log_lines: 20 → 5") {
+		t.Fatalf("change lines: %v %v %+v", err, e.writes(), res.Changes)
+	}
+	// Back to a metric filter alarm: the log alarm and its role go, a filter comes.
+	s.LogLines = 0
+	if _, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(alarms.RoleName("api-lines"))}); err == nil {
+		t.Error("role still exists after switching to a metric filter")
+	}
+	al, _ = e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-api-lines"}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeLogAlarm, cwtypes.AlarmTypeMetricAlarm}})
+	if len(al.LogAlarms) != 0 || len(al.MetricAlarms) != 1 {
+		t.Errorf("after switch: %d log alarms, %d metric alarms", len(al.LogAlarms), len(al.MetricAlarms))
+	}
+	// And back again: filters are removed.
+	s.LogLines = 3
+	if _, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ = e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api")})
+	if len(fs.MetricFilters) != 0 {
+		t.Errorf("filters left after switching to log lines: %+v", fs.MetricFilters)
+	}
+}
+
+func canon(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r != ' ' && r != '\n' && r != '\t' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func (e *env) queue(t *testing.T, name, dlq string) string {
+	t.Helper()
+	ctx := context.Background()
+	attrs := map[string]string{}
+	if dlq != "" {
+		out, err := e.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(dlq)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"3"}`, a.Attributes["QueueArn"])
+	}
+	out, err := e.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.QueueUrl)
+}
+
+func TestDLQAlarmsWithDiscovery(t *testing.T) {
+	e := newEnv(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	ctx := context.Background()
+	e.queue(t, "orders-dlq", "")
+	e.queue(t, "orders", "orders-dlq")
+	e.queue(t, "orders-retry", "orders-dlq")
+	e.queue(t, "pay-dlq", "")
+	e.queue(t, "pay", "pay-dlq")
+	e.queue(t, "lonely", "")
+
+	dlqs, err := alarms.DiscoverDLQs(ctx, e.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dlqs) != 2 || dlqs[0].Name != "orders-dlq" || strings.Join(dlqs[0].Sources, ",") != "orders,orders-retry" || dlqs[1].Name != "pay-dlq" {
+		t.Fatalf("discovered %+v", dlqs)
+	}
+	// Dry run: nothing written.
+	e.srv.ResetCalls()
+	res, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{All: true, Emails: []string{"ops@example.com"}, DryRun: true})
+	if err != nil || len(e.writes()) != 0 || len(res.Result.Alarms) != 2 {
+		t.Fatalf("dry run: %v %v %+v", err, e.writes(), res)
+	}
+	res, err = alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{All: true, Emails: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-dlq-orders-dlq", "opsctl-dlq-pay-dlq"}})
+	if err != nil || len(al.MetricAlarms) != 2 {
+		t.Fatalf("alarms: %+v %v", al, err)
+	}
+	for _, a := range al.MetricAlarms {
+		if aws.ToString(a.Namespace) != "AWS/SQS" || aws.ToString(a.MetricName) != "ApproximateNumberOfMessagesVisible" ||
+			a.ComparisonOperator != cwtypes.ComparisonOperatorGreaterThanThreshold || aws.ToFloat64(a.Threshold) != 0 ||
+			len(a.Dimensions) != 1 || aws.ToString(a.Dimensions[0].Name) != "QueueName" || len(a.AlarmActions) != 1 {
+			t.Errorf("dlq alarm = %+v", a)
+		}
+	}
+	e.srv.ResetCalls()
+	if _, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{All: true, Emails: []string{"ops@example.com"}}); err != nil || len(e.writes()) != 0 {
+		t.Fatalf("repeat: %v %v", err, e.writes())
+	}
+	// A named queue that is no DLQ gets a warning, and an alarm.
+	res, err = alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{Queues: []string{"lonely"}, Emails: []string{"ops@example.com"}})
+	if err != nil || len(res.Warnings) != 1 || len(res.Result.Alarms) != 1 {
+		t.Fatalf("named: %v %+v", err, res)
+	}
+	if _, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{Queues: []string{"nope"}}); opserr.ExitCode(err) != 2 {
+		t.Fatalf("missing queue: %v", err)
+	}
+}
+
+func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	a := spec("api-errors")
+	b := spec("api-fatal")
+	b.Patterns = []string{"FATAL"}
+	b.LogLines = 5
+	for _, s := range []alarms.Spec{a, b} {
+		if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.confirm("ops@example.com")
+	// Someone else's alarm with our prefix but not our tag is never listed or removed.
+	if _, err := e.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("opsctl-foreign"), Namespace: aws.String("X"), MetricName: aws.String("Y"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := alarms.List(ctx, e.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Alarms) != 2 {
+		t.Fatalf("list = %+v", list.Alarms)
+	}
+	got := map[string]alarms.ListedAlarm{}
+	for _, l := range list.Alarms {
+		got[l.Name] = l
+	}
+	if l := got["api-errors"]; l.Kind != alarms.KindLogPattern || l.Target != "/app/api" || l.Pattern != "ERROR" || l.Topic != alarms.DefaultTopic || l.Confirmed != 1 || l.Pending != 0 || l.State == "" {
+		t.Errorf("api-errors = %+v", l)
+	}
+	if l := got["api-fatal"]; l.Kind != alarms.KindLogAlarm || l.Target != "/app/api" || l.Pattern != "FATAL" {
+		t.Errorf("api-fatal = %+v", l)
+	}
+
+	// test: ALARM then OK, observed in state and history.
+	tr, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: "api-errors", Wait: 5 * time.Second, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq []string
+	for _, x := range tr.Transitions {
+		seq = append(seq, x.From+"→"+x.To)
+	}
+	if len(seq) < 2 || !strings.HasSuffix(seq[len(seq)-2], "→ALARM") || seq[len(seq)-1] != "ALARM→OK" || tr.Final != "OK" || tr.Confirmed != 1 || len(tr.Warnings) != 0 {
+		t.Fatalf("test = %+v (%v)", tr, seq)
+	}
+	if _, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: "nope"}); opserr.ExitCode(err) != 2 {
+		t.Fatalf("test missing alarm: %v", err)
+	}
+
+	// rm the first: the topic stays (api-fatal uses it).
+	rm, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "api-errors"})
+	if err != nil || !strings.Contains(rm.TopicNote, "used by opsctl-api-fatal") {
+		t.Fatalf("rm 1: %v %+v", err, rm)
+	}
+	if fs, _ := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api")}); len(fs.MetricFilters) != 0 {
+		t.Errorf("filters left: %+v", fs.MetricFilters)
+	}
+	topics, _ := e.sns.ListTopics(ctx, &sns.ListTopicsInput{})
+	if len(topics.Topics) != 1 {
+		t.Fatalf("topic gone too early: %+v", topics)
+	}
+	// rm --dry-run writes nothing.
+	e.srv.ResetCalls()
+	if rm, err = alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "api-fatal", DryRun: true}); err != nil || len(e.writes()) != 0 {
+		t.Fatalf("rm dry run: %v %v", err, e.writes())
+	}
+	// rm the last: alarm, role and now-unused topic go.
+	if rm, err = alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "api-fatal"}); err != nil {
+		t.Fatal(err)
+	}
+	var res []string
+	for _, c := range rm.Changes {
+		res = append(res, c.Resource+":"+c.Action+":"+c.Status)
+	}
+	sort.Strings(res)
+	if strings.Join(res, ",") != "iam-role:delete:applied,log-alarm:delete:applied,sns-topic:delete:applied" {
+		t.Errorf("rm 2 changes = %v", res)
+	}
+	if topics, _ = e.sns.ListTopics(ctx, &sns.ListTopicsInput{}); len(topics.Topics) != 0 {
+		t.Errorf("unused topic kept: %+v", topics)
+	}
+	if _, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "foreign"}); err == nil || !strings.Contains(err.Error(), "not managed by opsctl") {
+		t.Errorf("foreign rm: %v", err)
+	}
+}
+
+func TestAuditFindsEachSilentGap(t *testing.T) {
+	e := newEnv(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	// 1. an alarm without actions
+	if _, err := e.cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("no-actions"), Namespace: aws.String("App"), MetricName: aws.String("Errors"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	// 2. a topic whose only subscription is pending (opsctl's own add)
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors")}); err != nil {
+		t.Fatal(err)
+	}
+	// 3. a metric filter nobody alarms on
+	if _, err := e.logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("/app/api"), FilterName: aws.String("orphan"), FilterPattern: aws.String("WARN"),
+		MetricTransformations: []logstypes.MetricTransformation{{MetricName: aws.String("Warnings"), MetricNamespace: aws.String("App"), MetricValue: aws.String("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	// 4. a DLQ without an alarm
+	e.queue(t, "jobs-dlq", "")
+	e.queue(t, "jobs", "jobs-dlq")
+
+	// 5. stuck in INSUFFICIENT_DATA: audit as of two days from now.
+	res, err := alarms.Audit(ctx, e.deps, alarms.AuditOptions{Now: time.Now().Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string][]string{}
+	for _, f := range res.Findings {
+		kinds[f.Kind] = append(kinds[f.Kind], f.Resource)
+	}
+	want := map[string]string{
+		alarms.FindAlarmWithoutActions:   "no-actions",
+		alarms.FindTopicUnconfirmed:      alarms.DefaultTopic,
+		alarms.FindFilterWithoutAlarm:    "/app/api:orphan",
+		alarms.FindDLQWithoutAlarm:       "jobs-dlq",
+		alarms.FindStuckInsufficientData: "opsctl-api-errors",
+	}
+	for k, r := range want {
+		if !contains(kinds[k], r) {
+			t.Errorf("finding %s %s missing: %+v", k, r, res.Findings)
+		}
+	}
+	if contains(kinds[alarms.FindFilterWithoutAlarm], "/app/api:opsctl/api-errors/1") {
+		t.Errorf("opsctl's own filter flagged: %+v", res.Findings)
+	}
+	// Fixing the topic and the DLQ clears those findings; today nothing is stuck yet.
+	e.confirm("ops@example.com")
+	if _, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{All: true, Emails: []string{"ops@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = alarms.Audit(ctx, e.deps, alarms.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		if f.Kind == alarms.FindTopicUnconfirmed || f.Kind == alarms.FindDLQWithoutAlarm || f.Kind == alarms.FindStuckInsufficientData {
+			t.Errorf("unexpected finding after fixes: %+v", f)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestApplyFilePlanThenApplyThenPruneOnlyOwnAlarms(t *testing.T) {
+	e := newEnv(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	e.queue(t, "orders-dlq", "")
+	parse := func(y string) *alarms.File {
+		f, err := alarms.ParseFile("alarms.yaml", strings.NewReader(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	full := parse(`emails: [ops@example.com]
+alarms:
+  - name: api-errors
+    log_group: /app/api
+    patterns: [ERROR]
+  - name: api-lines
+    log_group: /app/api
+    patterns: [FATAL]
+    log_lines: 5
+  - name: orders-dlq
+    dlq: orders-dlq
+`)
+	// Another component's alarm on the same topic, and a stranger's: prune leaves both.
+	topic, err := alarms.EnsureTopic(ctx, e.deps, alarms.TopicSpec{Emails: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alarms.EnsureMetricAlarm(ctx, e.deps, alarms.MetricAlarmSpec{Name: "opsctl-etl-orders-freshness", Component: "etl-archive",
+		Namespace: "AWS/Firehose", MetricName: "DeliveryToS3.DataFreshness", Dimensions: map[string]string{"DeliveryStreamName": "orders"},
+		Statistic: "Maximum", Period: 5 * time.Minute, EvaluationPeriods: 1, Threshold: 900, Comparison: "GreaterThanThreshold", TopicARN: topic.ARN}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	plan, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: full, DryRun: true})
+	if err != nil || len(e.writes()) != 0 || len(plan.Alarms) != 3 || !strings.Contains(plan.Summary, "dry run") {
+		t.Fatalf("plan: %v %v %+v", err, e.writes(), plan)
+	}
+	for _, a := range plan.Alarms {
+		for _, c := range a.Changes {
+			if c.Status != alarms.StatusPlanned && c.Status != alarms.StatusUnchanged {
+				t.Errorf("dry-run change %+v", c)
+			}
+		}
+	}
+	if _, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: full}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	again, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: full, Prune: true})
+	if err != nil || len(e.writes()) != 0 || again.Summary != "no changes" {
+		t.Fatalf("re-apply: %v %v %q", err, e.writes(), again.Summary)
+	}
+	// Drop api-lines from the file: --prune deletes only it (and its role).
+	smaller := parse(`emails: [ops@example.com]
+alarms:
+  - name: api-errors
+    log_group: /app/api
+    patterns: [ERROR]
+    threshold: 3
+  - name: orders-dlq
+    dlq: orders-dlq
+`)
+	plan, err = alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: smaller, Prune: true, DryRun: true})
+	if err != nil || len(plan.Pruned) != 2 {
+		t.Fatalf("prune plan: %v %+v", err, plan.Pruned)
+	}
+	res, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: smaller, Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pruned []string
+	for _, c := range res.Pruned {
+		pruned = append(pruned, c.Resource+":"+c.Name)
+	}
+	if strings.Join(pruned, ",") != "log-alarm:opsctl-api-lines,iam-role:opsctl-logalarm-api-lines" {
+		t.Errorf("pruned = %v", pruned)
+	}
+	al, _ := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeLogAlarm}, MaxRecords: aws.Int32(100)})
+	var names []string
+	for _, a := range al.MetricAlarms {
+		names = append(names, aws.ToString(a.AlarmName))
+	}
+	for _, a := range al.LogAlarms {
+		names = append(names, aws.ToString(a.AlarmName))
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "opsctl-api-errors,opsctl-etl-orders-freshness,opsctl-orders-dlq" {
+		t.Errorf("alarms after prune = %v", names)
+	}
+	if c := find(t, res.Alarms[0].Changes, alarms.ResMetricAlarm); !strings.Contains(c.Summary(), "threshold: 1 → 3") {
+		t.Errorf("diff = %+v", c)
+	}
+}
+
+// Throttling and 5xx on each write, past the retries: the run fails saying
+// what failed, and a plain re-run repairs everything.
+func TestFaultOnEachWriteThenRepairingRerun(t *testing.T) {
+	writes := []struct {
+		service, op string
+		logLines    int
+	}{
+		{"sns", "CreateTopic", 0},
+		{"sns", "SetTopicAttributes", 0},
+		{"sns", "Subscribe", 0},
+		{"logs", "PutMetricFilter", 0},
+		{"monitoring", "PutMetricAlarm", 0},
+		{"iam", "CreateRole", 5},
+		{"iam", "PutRolePolicy", 5},
+		{"monitoring", "PutLogAlarm", 5},
+	}
+	for _, kind := range []localaws.FaultKind{localaws.FaultThrottle, localaws.Fault5xx} {
+		e := newEnv(t)
+		ctx := context.Background()
+		e.logGroup(t, "/app/api", appLines...)
+		for i, w := range writes {
+			name := fmt.Sprintf("f%d", i)
+			s := spec(name)
+			s.Topic = fmt.Sprintf("topic-%s-%d", kind, i) // a fresh topic, so its writes happen
+			s.LogLines = w.logLines
+			e.srv.InjectFault(localaws.Fault{Service: w.service, Operation: w.op, Kind: kind, Times: -1})
+			res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+			e.srv.ClearFaults()
+			if err == nil || opserr.ExitCode(err) == 0 {
+				t.Fatalf("%s %s: no error", kind, w.op)
+			}
+			failed := false
+			for _, c := range res.Changes {
+				if c.Status == alarms.StatusFailed {
+					failed = true
+				}
+			}
+			if !failed || !strings.Contains(res.Error, w.op) && !strings.Contains(strings.ToLower(res.Error), strings.ToLower(opWords(w.op))) {
+				t.Errorf("%s %s: result does not say what failed: %q %+v", kind, w.op, res.Error, res.Changes)
+			}
+			// Repair.
+			res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+			if err != nil {
+				t.Fatalf("%s %s: repairing run: %v", kind, w.op, err)
+			}
+			e.srv.ResetCalls()
+			res, err = alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+			if err != nil || len(e.writes()) != 0 {
+				t.Fatalf("%s %s: after repair, writes %v (%v) %+v", kind, w.op, e.writes(), err, res.Changes)
+			}
+		}
+	}
+}
+
+// opWords turns "PutMetricAlarm" into "put metric alarm", as errors say it.
+func opWords(op string) string {
+	var b strings.Builder
+	for i, r := range op {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
