@@ -11,14 +11,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 )
+
+// The CloudWatch emulation's RecordMetric plugs straight into MetricSink.
+var _ logsemu.MetricSink = (*cwemu.Server)(nil).RecordMetric
 
 func start(t *testing.T) (*localaws.Server, *cwl.Client, *logsemu.Server) {
 	t.Helper()
@@ -706,4 +712,34 @@ func TestThrottledWriteSucceedsThroughSDKRetries(t *testing.T) {
 	_, err := one.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{{Message: aws.String("x"), Timestamp: aws.Int64(time.Now().UnixMilli())}}})
 	wantCode(t, err, "ThrottlingException", "Rate exceeded")
+}
+
+// With the sink wired to the CloudWatch emulation (as the endpoint does), a
+// metric filter's counts are readable through GetMetricData: the path an
+// alarm on a log pattern depends on.
+func TestMetricFilterCountsReachCloudWatch(t *testing.T) {
+	ctx := context.Background()
+	srv, c, emu := start(t)
+	cw, ok := srv.Service("monitoring").(*cwemu.Server)
+	if !ok {
+		t.Fatalf("monitoring is %T", srv.Service("monitoring"))
+	}
+	emu.MetricSink = cw.RecordMetric
+	mkGroup(t, c, "/app", "s")
+	must(c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors"), FilterPattern: aws.String("?ERROR ?Exception"),
+		MetricTransformations: []types.MetricTransformation{{MetricName: aws.String("AppErrors"), MetricNamespace: aws.String("opsctl/test"), MetricValue: aws.String("1"), DefaultValue: aws.Float64(0)}}}))
+	minute := time.Now().Add(-5 * time.Minute).Truncate(time.Minute)
+	put(t, c, "/app", "s", minute, "ERROR one", "INFO fine", "NullPointerException", "DEBUG x", "ERROR two")
+
+	out := must(cloudwatch.NewFromConfig(localawstest.Config(srv, 1)).GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+		StartTime: aws.Time(minute.Add(-time.Minute)), EndTime: aws.Time(minute.Add(2 * time.Minute)),
+		MetricDataQueries: []cwtypes.MetricDataQuery{
+			{Id: aws.String("sum"), MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("opsctl/test"), MetricName: aws.String("AppErrors")}, Period: aws.Int32(60), Stat: aws.String("Sum")}},
+			{Id: aws.String("n"), MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("opsctl/test"), MetricName: aws.String("AppErrors")}, Period: aws.Int32(60), Stat: aws.String("SampleCount")}},
+		},
+	}))
+	r := out.MetricDataResults
+	if len(r) != 2 || len(r[0].Values) != 1 || r[0].Values[0] != 3 || r[1].Values[0] != 5 {
+		t.Fatalf("GetMetricData: %+v", r)
+	}
 }
