@@ -725,3 +725,79 @@ func TestFaultsAreRetriedAndInjectedCodesSurface(t *testing.T) {
 		}
 	}
 }
+
+func TestGetMetricDataEvaluatesSimpleMetricMath(t *testing.T) {
+	ctx := context.Background()
+	_, cw, emu := setup(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	for i := 0; i < 4; i++ {
+		ts := base.Add(time.Duration(i) * time.Minute)
+		emu.RecordMetric("opsctl/app", "Requests", nil, 10, ts)
+		if i != 2 {
+			emu.RecordMetric("opsctl/app", "Errors", nil, float64(i+1), ts)
+		}
+	}
+	stat := func(name string) *types.MetricStat {
+		return &types.MetricStat{Metric: &types.Metric{Namespace: aws.String("opsctl/app"), MetricName: aws.String(name)}, Period: aws.Int32(60), Stat: aws.String("Sum")}
+	}
+	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+		StartTime: aws.Time(base), EndTime: aws.Time(base.Add(10 * time.Minute)), ScanBy: types.ScanByTimestampAscending,
+		MetricDataQueries: []types.MetricDataQuery{
+			{Id: aws.String("rate"), Expression: aws.String("100 * e / r"), Label: aws.String("error rate")},
+			{Id: aws.String("filled"), Expression: aws.String("FILL(e, 0)")},
+			{Id: aws.String("e"), MetricStat: stat("Errors"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("r"), MetricStat: stat("Requests"), ReturnData: aws.Bool(false)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.MetricDataResults) != 2 {
+		t.Fatalf("ReturnData false must hide sources: %d results", len(out.MetricDataResults))
+	}
+	rate, filled := out.MetricDataResults[0], out.MetricDataResults[1]
+	if fmt.Sprint(rate.Values) != "[10 20 40]" || aws.ToString(rate.Label) != "error rate" {
+		t.Fatalf("rate %v %q", rate.Values, aws.ToString(rate.Label))
+	}
+	if fmt.Sprint(filled.Values) != "[1 2 0 4]" || aws.ToString(filled.Label) != "filled" {
+		t.Fatalf("filled %v", filled.Values)
+	}
+	for _, expr := range []string{"e +", "nope * 2", "ANOMALY_DETECTION_BAND(e)", "3 * 4"} {
+		_, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(base.Add(10 * time.Minute)),
+			MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("x"), Expression: aws.String(expr)}, {Id: aws.String("e"), MetricStat: stat("Errors")}}})
+		if apiCode(err) != "ValidationError" {
+			t.Fatalf("%q: %v", expr, err)
+		}
+	}
+}
+
+func TestEvaluateMetricMathAlarm(t *testing.T) {
+	ctx := context.Background()
+	_, cw, emu := setup(t)
+	now := time.Now().Truncate(time.Minute)
+	stat := func(name string) *types.MetricStat {
+		return &types.MetricStat{Metric: &types.Metric{Namespace: aws.String("opsctl/app"), MetricName: aws.String(name)}, Period: aws.Int32(60), Stat: aws.String("Sum")}
+	}
+	_, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("error-rate"), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(50),
+		ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold, AlarmActions: []string{topic},
+		Metrics: []types.MetricDataQuery{
+			{Id: aws.String("e"), MetricStat: stat("Errors"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("r"), MetricStat: stat("Requests"), ReturnData: aws.Bool(false)},
+			{Id: aws.String("rate"), Expression: aws.String("100 * e / r"), ReturnData: aws.Bool(true)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu.RecordMetric("opsctl/app", "Requests", nil, 10, now.Add(-30*time.Second))
+	emu.RecordMetric("opsctl/app", "Errors", nil, 6, now.Add(-30*time.Second))
+	if ch := emu.Evaluate(now); len(ch) != 1 || ch[0].To != "ALARM" {
+		t.Fatalf("60%% error rate: %+v", ch)
+	}
+	emu.RecordMetric("opsctl/app", "Requests", nil, 100, now.Add(30*time.Second))
+	emu.RecordMetric("opsctl/app", "Errors", nil, 1, now.Add(30*time.Second))
+	if ch := emu.Evaluate(now.Add(time.Minute)); len(ch) != 1 || ch[0].To != "OK" {
+		t.Fatalf("1%% error rate: %+v", ch)
+	}
+}

@@ -17,9 +17,11 @@ type StateChange struct {
 // Evaluate runs every metric alarm over the data recorded so far, as
 // CloudWatch's evaluator would at now: the alarm's last EvaluationPeriods
 // complete periods, M of N with DatapointsToAlarm, TreatMissingData for
-// periods without data. Alarms whose state changes transition (history and
-// actions, as with SetAlarmState). Log alarms and metric-math alarms with
-// more than one metric are not evaluated. Tests call it as a backdoor.
+// periods without data. Metric-math alarms evaluate their returned query
+// with the same simple math GetMetricData supports. Alarms whose state
+// changes transition (history and actions, as with SetAlarmState). Log
+// alarms are not evaluated (their query runs in Logs). Tests call it as a
+// backdoor.
 func (s *Server) Evaluate(now time.Time) []StateChange {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,24 +48,27 @@ func (s *Server) Evaluate(now time.Time) []StateChange {
 
 // evaluate returns the state a metric alarm should be in at now. s.mu held.
 func (s *Server) evaluate(m *metricAlarm, now time.Time) (state, reason, data string, ok bool) {
-	ns, name, dims := deref(m.Namespace), deref(m.MetricName), m.Dimensions
-	period, stat, unit := deref(m.Period), m.Statistic, m.Unit
+	period, stat := deref(m.Period), m.Statistic
 	if m.ExtendedStatistic != nil {
 		stat = *m.ExtendedStatistic
 	}
-	if len(m.Metrics) > 0 {
-		var q *metricDataQuery
-		for i := range m.Metrics {
-			if m.Metrics[i].ReturnData == nil || *m.Metrics[i].ReturnData {
-				q = &m.Metrics[i]
-			}
+	ret := -1
+	for i, q := range m.Metrics {
+		if q.MetricStat != nil && period == 0 {
+			period = deref(q.MetricStat.Period)
 		}
-		if q == nil || q.MetricStat == nil || len(m.Metrics) != 1 {
+		if q.ReturnData == nil || *q.ReturnData {
+			ret = i
+		}
+	}
+	if len(m.Metrics) > 0 {
+		if ret < 0 {
 			return "", "", "", false
 		}
-		ms := q.MetricStat
-		ns, name, dims = deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), ms.Metric.Dimensions
-		period, stat, unit = deref(ms.Period), deref(ms.Stat), ms.Unit
+		if q := m.Metrics[ret]; q.Period != nil {
+			period = *q.Period
+		}
+		stat = deref(m.Metrics[ret].Id)
 	}
 	if period <= 0 || m.Threshold == nil {
 		return "", "", "", false
@@ -76,7 +81,21 @@ func (s *Server) evaluate(m *metricAlarm, now time.Time) (state, reason, data st
 	p := int64(period)
 	end := now.Unix() / p * p
 	start := end - int64(n)*p
-	bs := s.buckets(ns, name, dims, time.Unix(start, 0), time.Unix(end, 0), period, unit)
+	var values mseries
+	if len(m.Metrics) > 0 {
+		all, err := s.evalQueries(m.Metrics, time.Unix(start, 0), time.Unix(end, 0))
+		if err != nil {
+			return "", "", "", false
+		}
+		values = all[ret]
+	} else {
+		values = mseries{}
+		for t, a := range s.buckets(deref(m.Namespace), deref(m.MetricName), m.Dimensions, time.Unix(start, 0), time.Unix(end, 0), period, m.Unit) {
+			if v, ok := a.value(stat); ok {
+				values[t] = v
+			}
+		}
+	}
 	threshold := *m.Threshold
 	tmd := "missing"
 	if m.TreatMissingData != nil {
@@ -86,15 +105,11 @@ func (s *Server) evaluate(m *metricAlarm, now time.Time) (state, reason, data st
 	var recent []float64
 	var shown []string
 	for b := start; b < end; b += p {
-		a := bs[b]
-		if a == nil {
+		v, ok := values[b]
+		if !ok || !finite(v) {
 			if tmd == "breaching" {
 				breaching++
 			}
-			continue
-		}
-		v, ok := a.value(stat)
-		if !ok {
 			continue
 		}
 		present++

@@ -377,8 +377,8 @@ func (s *Server) getMetricData(_ *http.Request, dec awsproto.Decoder) (any, erro
 		if err := validateQuery(i, q, ids); err != nil {
 			return nil, err
 		}
-		if q.Expression != nil {
-			return nil, errInvalidParameterValue("The emulator does not evaluate metric math; %s.Expression %q is not supported.", fmt.Sprintf("MetricDataQueries.member.%d", i+1), *q.Expression)
+		if q.Expression != nil && len(*q.Expression) > 2048 {
+			return nil, constraint("...", fmt.Sprintf("metricDataQueries.%d.member.expression", i+1), "Member must have length less than or equal to 2048")
 		}
 	}
 	offset := 0
@@ -402,26 +402,36 @@ func (s *Server) getMetricData(_ *http.Request, dec awsproto.Decoder) (any, erro
 		MetricDataResults []metricDataResult
 		NextToken         *string `json:",omitempty"`
 	}{MetricDataResults: []metricDataResult{}}
-	more := false
 	s.mu.Lock()
-	for _, q := range in.MetricDataQueries {
+	full, err := s.evalQueries(in.MetricDataQueries, start, end)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	more := false
+	for i, q := range in.MetricDataQueries {
 		if q.ReturnData != nil && !*q.ReturnData {
 			continue
 		}
-		ms := q.MetricStat
-		bs := s.buckets(deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), ms.Metric.Dimensions, start, end, *ms.Period, ms.Unit)
-		keys := sortedKeys(bs, desc)
+		ser := full[i]
+		keys := make([]int64, 0, len(ser))
+		for t, v := range ser {
+			if finite(v) { // math can divide by zero: AWS drops those points
+				keys = append(keys, t)
+			}
+		}
+		sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] != desc })
 		r := metricDataResult{Id: q.Id, Label: q.Label, StatusCode: "Complete", Timestamps: []awsproto.EpochTime{}, Values: []float64{}}
 		if r.Label == nil {
-			r.Label = ms.Metric.MetricName
-		}
-		for i := offset; i < len(keys) && i < offset+per; i++ {
-			v, ok := bs[keys[i]].value(*ms.Stat)
-			if !ok {
-				continue
+			if q.MetricStat != nil {
+				r.Label = q.MetricStat.Metric.MetricName
+			} else {
+				r.Label = q.Id
 			}
-			r.Timestamps = append(r.Timestamps, awsproto.EpochTime(time.Unix(keys[i], 0).UTC()))
-			r.Values = append(r.Values, v)
+		}
+		for j := offset; j < len(keys) && j < offset+per; j++ {
+			r.Timestamps = append(r.Timestamps, awsproto.EpochTime(time.Unix(keys[j], 0).UTC()))
+			r.Values = append(r.Values, ser[keys[j]])
 		}
 		if len(keys) > offset+per {
 			r.StatusCode = "PartialData"
@@ -429,7 +439,6 @@ func (s *Server) getMetricData(_ *http.Request, dec awsproto.Decoder) (any, erro
 		}
 		out.MetricDataResults = append(out.MetricDataResults, r)
 	}
-	s.mu.Unlock()
 	if more {
 		out.NextToken = ptr(base64.RawURLEncoding.EncodeToString([]byte("gmd:" + strconv.Itoa(offset+per))))
 	}
@@ -630,4 +639,65 @@ func matchDimFilters(dims []dimension, filters []dimension) bool {
 		}
 	}
 	return true
+}
+
+// evalQueries computes every query's full series over [start, end): metric
+// stats from the recorded data, expressions by simple metric math over the
+// other queries (in any order). s.mu is held.
+func (s *Server) evalQueries(qs []metricDataQuery, start, end time.Time) ([]mseries, error) {
+	out := make([]mseries, len(qs))
+	byID := map[string]int{}
+	gridSet := map[int64]bool{}
+	for i, q := range qs {
+		byID[*q.Id] = i
+		if ms := q.MetricStat; ms != nil {
+			bs := s.buckets(deref(ms.Metric.Namespace), deref(ms.Metric.MetricName), ms.Metric.Dimensions, start, end, *ms.Period, ms.Unit)
+			ser := mseries{}
+			for t, a := range bs {
+				if v, ok := a.value(*ms.Stat); ok {
+					ser[t] = v
+					gridSet[t] = true
+				}
+			}
+			out[i] = ser
+		}
+	}
+	env := &mathEnv{}
+	for t := range gridSet {
+		env.grid = append(env.grid, t)
+	}
+	visiting := map[string]bool{}
+	var eval func(i int) (mseries, error)
+	eval = func(i int) (mseries, error) {
+		if out[i] != nil {
+			return out[i], nil
+		}
+		q := qs[i]
+		if visiting[*q.Id] {
+			return nil, errValidation("Circular dependency in metric math expression %s.", *q.Id)
+		}
+		visiting[*q.Id] = true
+		ser, err := evalExpression(*q.Expression, env)
+		if err != nil {
+			if ae, ok := err.(*awsproto.Error); ok {
+				return nil, ae
+			}
+			return nil, errValidation("Error in expression '%s': %v", *q.Id, err)
+		}
+		out[i] = ser
+		return ser, nil
+	}
+	env.resolve = func(id string) (mseries, error) {
+		j, ok := byID[id]
+		if !ok {
+			return nil, errValidation("Error in expression: Unrecognized identifier %s.", id)
+		}
+		return eval(j)
+	}
+	for i := range qs {
+		if _, err := eval(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
