@@ -58,7 +58,7 @@ func compareField(v, op string, val operand) bool {
 		}
 		return numCompare(f, op, val.num)
 	case val.wildcard:
-		return globMatch(val.text, v) == (op == "=")
+		return wildcardMatch(val.text, v) == (op == "=")
 	default:
 		return (v == val.text) == (op == "=")
 	}

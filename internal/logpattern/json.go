@@ -138,7 +138,7 @@ func compare(v any, op string, val operand) bool {
 		}
 		return numCompare(f, op, val.num)
 	case val.wildcard:
-		return globMatch(val.text, text) == (op == "=")
+		return wildcardMatch(val.text, text) == (op == "=")
 	default:
 		// A plain string compares with strings only: "123" does not
 		// match the number 123, neither with = nor with !=.
@@ -566,7 +566,7 @@ func operandOf(src string, op, v token) (operand, error) {
 		if numeric {
 			return operand{}, errAt(src, v.off, "%s compares numbers; %q is a string", op.text, v.text)
 		}
-		return operand{text: v.text, quoted: true, wildcard: strings.Contains(v.text, "*")}, nil
+		return operand{text: v.text, quoted: true, wildcard: hasWildcard(v.text)}, nil
 	case tRegex:
 		if numeric {
 			return operand{}, errAt(src, v.off, "%s compares numbers; a regular expression needs = or !=", op.text)
@@ -582,7 +582,7 @@ func operandOf(src string, op, v token) (operand, error) {
 		if strings.ContainsRune(v.text, '+') {
 			return operand{}, errAt(src, v.off, "%q must be in double quotes ('+' is only allowed in numbers)", v.text)
 		}
-		return operand{text: v.text, wildcard: strings.Contains(v.text, "*")}, nil
+		return operand{text: v.text, wildcard: hasWildcard(v.text)}, nil
 	}
 	return operand{}, errAt(src, v.off, "expected a value after %s, found %s", op.text, describe(v))
 }

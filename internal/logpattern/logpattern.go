@@ -18,9 +18,12 @@
 //     (ERROR and MainThread) or (WARN and Deadlock)), and terms before the
 //     first '?' form an alternative of their own;
 //   - JSON selectors in braces: `{ $.level = "ERROR" && $.latency > 500 }`
-//     with = != < > <= >=, '*' wildcards in string values, IS NULL,
+//     with = != < > <= >=, a '*' wildcard at the start and/or end of a value
+//     ("*Event", "Event*"; a '*' elsewhere is literal), IS NULL,
 //     NOT EXISTS, IS TRUE, IS FALSE, nested `$.a.b`, arrays `$.a[0]`, && and ||
-//     with parentheses (&& binds tighter). Events that are not JSON never match;
+//     with parentheses (&& binds tighter). Numbers compare with JSON numbers
+//     only and strings with JSON strings only ("123" does not match 123);
+//     wildcards compare with a number's text. Events that are not JSON never match;
 //   - space-delimited fields in brackets: `[ip, user, ..., status=5*, bytes>1000]`
 //     where an event's fields are separated by spaces and "..." or [...]
 //     groups one field; without '...' the event must have exactly as many
@@ -285,29 +288,35 @@ func quoted(src string, i, end int) (string, int, error) {
 	return "", 0, errAt(src, open, "unterminated quoted phrase (a '\"' without its closing '\"')")
 }
 
-// globMatch reports whether s matches pattern, where '*' matches any run of
-// characters (including none). Linear-time two-pointer algorithm.
-func globMatch(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
+// wildcardMatch compares s with a value that may start and/or end with the
+// '*' wildcard, as AWS documents: "*Event" matches PutEvent, "Event*" matches
+// EventId, "*Event*" matches anything containing Event, and a '*' anywhere
+// else is literal ("Ev*ent" matches only the string "Ev*ent").
+func wildcardMatch(pattern, s string) bool {
+	if pattern == "*" || pattern == "**" {
+		return true
 	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
+	lead := strings.HasPrefix(pattern, "*")
+	trail := strings.HasSuffix(pattern, "*")
+	core := pattern
+	if lead {
+		core = core[1:]
 	}
-	return p == len(pattern)
+	if trail {
+		core = core[:len(core)-1]
+	}
+	switch {
+	case lead && trail:
+		return strings.Contains(s, core)
+	case lead:
+		return strings.HasSuffix(s, core)
+	case trail:
+		return strings.HasPrefix(s, core)
+	}
+	return s == core
+}
+
+// hasWildcard reports a value whose first or last character is '*'.
+func hasWildcard(v string) bool {
+	return strings.HasPrefix(v, "*") || strings.HasSuffix(v, "*")
 }

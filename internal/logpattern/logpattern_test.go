@@ -478,17 +478,26 @@ func TestMetricValues(t *testing.T) {
 	}
 }
 
-func TestGlobMatch(t *testing.T) {
+func TestWildcardsOnlyAtTheEnds(t *testing.T) {
 	for _, c := range []struct {
 		pat, s string
 		want   bool
 	}{
-		{"*", "", true}, {"*Event", "PutEvent", true}, {"Event*", "EventId", true}, {"Ev*ent", "Evxxent", true},
-		{"Ev*ent", "Evxxen", false}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXcYb", false}, {"**", "x", true},
-		{"abc", "abc", true}, {"abc", "abcd", false}, {"*a*a*a*a*b", strings.Repeat("a", 200), false},
+		{"*", "", true}, {"*", "anything", true}, {"*Event", "PutEvent", true}, {"*Event", "EventId", false},
+		{"Event*", "EventId", true}, {"Event*", "PutEvent", false}, {"*Event*", "PutEventId", true},
+		// AWS: "Ev*ent will only match the actual string Ev*ent".
+		{"Ev*ent", "Ev*ent", true}, {"Ev*ent", "Evxxent", false}, {"*a*b*", "xa*by", true}, {"*a*b*", "xaby", false},
+		{"abc", "abc", true}, {"abc", "abcd", false}, {"**", "x", true},
 	} {
-		if got := globMatch(c.pat, c.s); got != c.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", c.pat, c.s, got, c.want)
+		if got := wildcardMatch(c.pat, c.s); got != c.want {
+			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", c.pat, c.s, got, c.want)
 		}
 	}
+	runMatches(t, []matchCase{
+		{`{ $.e = Ev*ent }`, `{"e": "Evxxent"}`, false},
+		{`{ $.e = "Ev*ent" }`, `{"e": "Ev*ent"}`, true},
+		{`{ $.e = "*Event" }`, `{"e": "GetEvent"}`, true},
+		{`[a = 4*5]`, `405`, false},
+		{`[a = "4*5"]`, `4*5`, true},
+	})
 }
