@@ -8,6 +8,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
+	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
 )
@@ -27,6 +28,7 @@ func init() {
 			"monitoring": cwemu.New(s.Region, s.Account),
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logsemu.New(s.Region, s.Account),
+			"lambda":     lambdaemu.New(s.Region, s.Account),
 		}
 	}
 }

@@ -1,0 +1,247 @@
+package lambdaemu_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+)
+
+const role = "arn:aws:iam::000000000000:role/fn-role"
+
+func setup(t *testing.T) (*localaws.Server, *lambda.Client, *lambdaemu.Server) {
+	srv := localawstest.Start(t, localaws.Options{})
+	c := lambda.NewFromConfig(localawstest.Config(srv, 1))
+	emu, ok := srv.Service("lambda").(*lambdaemu.Server)
+	if !ok {
+		t.Fatal("lambda is not served by lambdaemu")
+	}
+	return srv, c, emu
+}
+
+func create(t *testing.T, c *lambda.Client, name string, dlq string) *lambda.CreateFunctionOutput {
+	t.Helper()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: []byte("PK fake")},
+	}
+	if dlq != "" {
+		in.DeadLetterConfig = &types.DeadLetterConfig{TargetArn: aws.String(dlq)}
+	}
+	out, err := c.CreateFunction(context.Background(), in)
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return out
+}
+
+func wantAPIError(t *testing.T, err error, code string, status int) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	var re *smithyhttp.ResponseError
+	if status != 0 && (!errors.As(err, &re) || re.HTTPStatusCode() != status) {
+		t.Fatalf("want HTTP %d for %s, got %v", status, code, err)
+	}
+}
+
+func TestFunctionsCreateGetListUpdate(t *testing.T) {
+	srv, c, _ := setup(t)
+	ctx := context.Background()
+	dlq := "arn:aws:sqs:us-east-1:000000000000:orders-dlq"
+	out := create(t, c, "orders", dlq)
+	if aws.ToString(out.FunctionArn) != "arn:aws:lambda:us-east-1:000000000000:function:orders" || out.DeadLetterConfig == nil || aws.ToString(out.DeadLetterConfig.TargetArn) != dlq {
+		t.Fatalf("create output %+v", out)
+	}
+	for i := 0; i < 4; i++ {
+		create(t, c, fmt.Sprintf("fn-%d", i), "")
+	}
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("orders"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("x")}})
+	wantAPIError(t, err, "ResourceConflictException", 409)
+
+	// Paging with small pages: every function exactly once.
+	var names []string
+	p := lambda.NewListFunctionsPaginator(c, &lambda.ListFunctionsInput{})
+	pages := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, f := range page.Functions {
+			names = append(names, aws.ToString(f.FunctionName))
+		}
+	}
+	if len(names) != 5 || pages < 3 {
+		t.Fatalf("listed %v in %d pages", names, pages)
+	}
+
+	for _, ref := range []string{"orders", "arn:aws:lambda:us-east-1:000000000000:function:orders", "orders:$LATEST", "000000000000:function:orders"} {
+		g, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(ref)})
+		if err != nil || aws.ToString(g.FunctionName) != "orders" || aws.ToString(g.DeadLetterConfig.TargetArn) != dlq {
+			t.Fatalf("get %s: %+v %v", ref, g, err)
+		}
+	}
+	gf, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders")})
+	if err != nil || aws.ToString(gf.Configuration.Role) != role {
+		t.Fatalf("GetFunction: %+v %v", gf, err)
+	}
+	_, err = c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("nope")})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+
+	// Update the DLQ, then remove it with an empty TargetArn.
+	other := "arn:aws:sqs:us-east-1:000000000000:other-dlq"
+	u, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String(other)}})
+	if err != nil || aws.ToString(u.DeadLetterConfig.TargetArn) != other {
+		t.Fatalf("update: %+v %v", u, err)
+	}
+	u, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("")}})
+	if err != nil || u.DeadLetterConfig != nil {
+		t.Fatalf("remove DLQ: %+v %v", u.DeadLetterConfig, err)
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("arn:aws:s3:::bucket")}})
+	wantAPIError(t, err, "InvalidParameterValueException", 400)
+
+	// Validation on create.
+	bad := []*lambda.CreateFunctionInput{
+		{FunctionName: aws.String("bad name"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("x")}},
+		{FunctionName: aws.String("norole"), Role: aws.String("not-an-arn"), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("x")}},
+		{FunctionName: aws.String("nocode"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{}},
+	}
+	for _, in := range bad {
+		_, err := c.CreateFunction(ctx, in)
+		wantAPIError(t, err, "InvalidParameterValueException", 400)
+	}
+	// Every call is recorded under its operation name.
+	ops := map[string]bool{}
+	for _, call := range srv.Calls() {
+		if call.Service == "lambda" {
+			ops[call.Operation] = true
+		}
+	}
+	for _, op := range []string{"CreateFunction", "ListFunctions", "GetFunctionConfiguration", "GetFunction", "UpdateFunctionConfiguration"} {
+		if !ops[op] {
+			t.Errorf("operation %s not recorded: %v", op, ops)
+		}
+	}
+}
+
+func TestInvokeRecordsPayloadsAndFailsOnDemand(t *testing.T) {
+	srv, c, emu := setup(t)
+	ctx := context.Background()
+	create(t, c, "worker", "")
+
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":1}`)})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("event invoke: %+v %v", out, err)
+	}
+	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeDryRun})
+	if err != nil || out.StatusCode != 204 {
+		t.Fatalf("dry run: %+v %v", out, err)
+	}
+	emu.SetHandler("worker", func(p []byte) ([]byte, error) { return []byte(`{"echo":` + string(p) + `}`), nil })
+	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), Payload: []byte(`{"id":2}`)})
+	if err != nil || out.StatusCode != 200 || string(out.Payload) != `{"echo":{"id":2}}` || out.FunctionError != nil {
+		t.Fatalf("request/response: %+v %s %v", out, out.Payload, err)
+	}
+	emu.SetHandler("worker", func(p []byte) ([]byte, error) { return nil, errors.New("boom") })
+	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), Payload: []byte(`{"id":3}`)})
+	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" {
+		t.Fatalf("failing handler: %+v %v", out, err)
+	}
+
+	invs := emu.Invocations("worker")
+	if len(invs) != 3 || invs[0].Type != "Event" || string(invs[0].Payload) != `{"id":1}` || invs[1].Type != "RequestResponse" {
+		t.Fatalf("recorded %+v", invs)
+	}
+	if invs[0].RequestID == "" {
+		t.Fatal("no request id recorded")
+	}
+
+	emu.Throttle("worker", 1)
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
+	wantAPIError(t, err, "TooManyRequestsException", 429)
+	var tm *types.TooManyRequestsException
+	if !errors.As(err, &tm) {
+		t.Fatalf("want a modelled TooManyRequestsException, got %T", err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("missing"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) == "" {
+		t.Fatalf("want a modelled ResourceNotFoundException with a message, got %#v", err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`not json`)})
+	wantAPIError(t, err, "InvalidRequestContentException", 400)
+
+	// Throttling is retried by the SDK's standard retryer.
+	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
+	emu.Throttle("worker", 2)
+	if _, err := retrying.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":4}`)}); err != nil {
+		t.Fatalf("throttled twice then accepted: %v", err)
+	}
+}
+
+func TestEventInvokeConfigs(t *testing.T) {
+	_, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "async", "")
+	dst := "arn:aws:sqs:us-east-1:000000000000:async-failures"
+
+	_, err := c.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	_, err = c.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1)})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+
+	put, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+		FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1),
+		DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dst)}},
+	})
+	if err != nil || aws.ToInt32(put.MaximumRetryAttempts) != 1 || aws.ToString(put.DestinationConfig.OnFailure.Destination) != dst || put.LastModified == nil {
+		t.Fatalf("put: %+v %v", put, err)
+	}
+	// Update merges: the destination survives a retry change.
+	upd, err := c.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(0)})
+	if err != nil || aws.ToInt32(upd.MaximumRetryAttempts) != 0 || aws.ToString(upd.DestinationConfig.OnFailure.Destination) != dst {
+		t.Fatalf("update: %+v %v", upd, err)
+	}
+	lst, err := c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("async")})
+	if err != nil || len(lst.FunctionEventInvokeConfigs) != 1 || aws.ToString(lst.FunctionEventInvokeConfigs[0].DestinationConfig.OnFailure.Destination) != dst {
+		t.Fatalf("list: %+v %v", lst, err)
+	}
+	// Put replaces: no destination any more.
+	put, err = c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("async"), MaximumEventAgeInSeconds: aws.Int32(120)})
+	if err != nil || (put.DestinationConfig != nil && put.DestinationConfig.OnFailure != nil) {
+		t.Fatalf("put replace: %+v %v", put, err)
+	}
+	for _, in := range []*lambda.PutFunctionEventInvokeConfigInput{
+		{FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(3)},
+		{FunctionName: aws.String("async"), MaximumEventAgeInSeconds: aws.Int32(30)},
+		{FunctionName: aws.String("async"), DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String("nope")}}},
+		{FunctionName: aws.String("async"), DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dst + ".fifo")}}},
+	} {
+		_, err := c.PutFunctionEventInvokeConfig(ctx, in)
+		wantAPIError(t, err, "InvalidParameterValueException", 400)
+	}
+	if _, err := c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
+	wantAPIError(t, err, "ResourceNotFoundException", http.StatusNotFound)
+	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("ghost")})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+}
