@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -143,14 +144,18 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			return nil
 		})
 	}
-	if _, err := deps.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)}); err == nil {
+	ks, err := deps.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	switch {
+	case err == nil && ks.StreamDescriptionSummary.StreamStatus == ktypes.StreamStatusDeleting:
+		// already on its way out
+	case err == nil:
 		add(ResStream, stream, func(ctx context.Context) error {
 			if _, err := deps.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(stream), EnforceConsumerDeletion: aws.Bool(true)}); err != nil && !isNotFound(err) {
 				return fmt.Errorf("delete kinesis stream %q: %w", stream, err)
 			}
 			return nil
 		})
-	} else if !isNotFound(err) {
+	case !isNotFound(err):
 		return res, fmt.Errorf("describe kinesis stream %q: %w", stream, err)
 	}
 	// 5. Role.

@@ -1,0 +1,479 @@
+package archive_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opsctl/opsctl/alarms"
+	"github.com/opsctl/opsctl/etl/archive"
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+)
+
+type env struct {
+	srv  *localaws.Server
+	deps archive.Deps
+	ad   alarms.Deps
+	fh   *firehose.Client
+	kc   *kinesis.Client
+	s3c  *s3.Client
+	ddb  *dynamodb.Client
+	iamc *iam.Client
+	cw   *cloudwatch.Client
+	emu  *firehoseemu.Server
+}
+
+// start runs the local endpoint with Kinesis (kinesis-local) and STS/SNS
+// (fauxqs); Firehose delivery runs 200× faster than real time.
+func start(t *testing.T) *env {
+	t.Helper()
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis, localaws.EmulatorSNS}})
+	emu := srv.Service("firehose").(*firehoseemu.Server)
+	emu.SetTimeScale(0.005) // a 60 s buffer interval flushes after 300 ms
+	cfg := localawstest.Config(srv, 0)
+	e := &env{srv: srv, emu: emu, fh: firehose.NewFromConfig(cfg), kc: kinesis.NewFromConfig(cfg), s3c: localawstest.S3(srv),
+		ddb: dynamodb.NewFromConfig(cfg), iamc: iam.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
+	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc,
+		Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: e.cw, STS: sts.NewFromConfig(cfg), Region: srv.Region,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+				return nil
+			}
+		}, WaitTimeout: 30 * time.Second}
+	e.ad = alarms.Deps{CloudWatch: e.cw, SNS: sns.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: srv.Region}
+	return e
+}
+
+func (e *env) table(t *testing.T, name string) {
+	t.Helper()
+	_, err := e.ddb.CreateTable(context.Background(), &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writes(srv *localaws.Server) []string {
+	var out []string
+	for _, c := range srv.WriteCalls() {
+		if c.Service == "kinesis" && (c.Operation == "GetShardIterator" || c.Operation == "GetRecords") {
+			continue
+		}
+		out = append(out, c.Service+"."+c.Operation)
+	}
+	return out
+}
+
+func mustCreate(t *testing.T, e *env, o archive.Options) archive.CreateResult {
+	t.Helper()
+	res, err := archive.Create(context.Background(), e.deps, o)
+	if err != nil {
+		t.Fatalf("create: %v\n%+v", err, res.Changes)
+	}
+	return res
+}
+
+func TestCreateDynamoDBArchiveThenRerunWritesNothing(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.RetentionDays = 30
+	res := mustCreate(t, e, o)
+	if !res.BucketManaged || res.DebeziumConfig != "" {
+		t.Fatalf("result %+v", res)
+	}
+	// Kinesis: on demand.
+	ks, err := e.kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")})
+	if err != nil || ks.StreamDescriptionSummary.StreamModeDetails.StreamMode != ktypes.StreamModeOnDemand {
+		t.Fatalf("stream %+v %v", ks, err)
+	}
+	// Firehose: gzip, newline, prefixes, buffering, logging, source.
+	d, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription
+	switch {
+	case dst.CompressionFormat != fhtypes.CompressionFormatGzip:
+		t.Errorf("compression %s", dst.CompressionFormat)
+	case dst.ProcessingConfiguration == nil || dst.ProcessingConfiguration.Processors[0].Type != fhtypes.ProcessorTypeAppendDelimiterToRecord:
+		t.Errorf("no newline delimiter processor: %+v", dst.ProcessingConfiguration)
+	case aws.ToString(dst.Prefix) != "cdc/orders/data/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/":
+		t.Errorf("prefix %s", aws.ToString(dst.Prefix))
+	case !strings.HasPrefix(aws.ToString(dst.ErrorOutputPrefix), "cdc/orders/errors/!{firehose:error-output-type}/"):
+		t.Errorf("error prefix %s", aws.ToString(dst.ErrorOutputPrefix))
+	case aws.ToInt32(dst.BufferingHints.SizeInMBs) != 64 || aws.ToInt32(dst.BufferingHints.IntervalInSeconds) != 300:
+		t.Errorf("buffering %+v", dst.BufferingHints)
+	case !aws.ToBool(dst.CloudWatchLoggingOptions.Enabled) || aws.ToString(dst.CloudWatchLoggingOptions.LogGroupName) != "/aws/kinesisfirehose/orders":
+		t.Errorf("logging %+v", dst.CloudWatchLoggingOptions)
+	case aws.ToString(d.DeliveryStreamDescription.Source.KinesisStreamSourceDescription.KinesisStreamARN) != "arn:aws:kinesis:us-east-1:000000000000:stream/orders":
+		t.Errorf("source %+v", d.DeliveryStreamDescription.Source.KinesisStreamSourceDescription)
+	}
+	// DynamoDB streams to it with microsecond timestamps.
+	kd, err := e.ddb.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String("orders")})
+	if err != nil || len(kd.KinesisDataStreamDestinations) != 1 || kd.KinesisDataStreamDestinations[0].ApproximateCreationDateTimePrecision != ddbtypes.ApproximateCreationDateTimePrecisionMicrosecond {
+		t.Fatalf("streaming destination %+v %v", kd, err)
+	}
+	// Bucket: SSE-S3, public access blocked, TLS only, expiry.
+	b := aws.String("acme-cdc")
+	enc, err := e.s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b})
+	if err != nil || enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != s3types.ServerSideEncryptionAes256 {
+		t.Errorf("encryption %+v %v", enc, err)
+	}
+	pab, err := e.s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+	if err != nil || !aws.ToBool(pab.PublicAccessBlockConfiguration.BlockPublicPolicy) || !aws.ToBool(pab.PublicAccessBlockConfiguration.RestrictPublicBuckets) {
+		t.Errorf("public access block %+v %v", pab, err)
+	}
+	pol, err := e.s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	if err != nil || !strings.Contains(aws.ToString(pol.Policy), `"aws:SecureTransport": "false"`) || !strings.Contains(aws.ToString(pol.Policy), `"Effect": "Deny"`) {
+		t.Errorf("bucket policy %v %v", aws.ToString(pol.Policy), err)
+	}
+	lc, err := e.s3c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
+	if err != nil || aws.ToInt32(lc.Rules[0].Expiration.Days) != 30 || aws.ToString(lc.Rules[0].Filter.Prefix) != "cdc/orders/" {
+		t.Errorf("lifecycle %+v %v", lc, err)
+	}
+	// Role: the golden documents.
+	role, err := e.iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	golden(t, "policy-dynamodb-trust.json", trust+"\n")
+	rp, err := e.iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("opsctl-firehose-orders"), PolicyName: aws.String("opsctl-etl-archive")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(rp.PolicyDocument))
+	golden(t, "policy-dynamodb-role.json", doc+"\n")
+
+	// Second run: nothing to do, no write call.
+	e.srv.ResetCalls()
+	again := mustCreate(t, e, o)
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("re-run wrote: %v", w)
+	}
+	if again.Changed() {
+		t.Fatalf("re-run planned changes: %+v", again.Changes)
+	}
+
+	// Changed buffering: only UpdateDestination.
+	e.srv.ResetCalls()
+	o.BufferMB, o.BufferInterval = 32, 120*time.Second
+	changed := mustCreate(t, e, o)
+	if w := writes(e.srv); len(w) != 1 || w[0] != "firehose.UpdateDestination" {
+		t.Fatalf("changed buffering wrote %v, want only firehose.UpdateDestination", w)
+	}
+	var diff []string
+	for _, c := range changed.Changes {
+		if c.Action != archive.ActionNone {
+			diff = append(diff, c.Diff...)
+		}
+	}
+	if strings.Join(diff, "; ") != "buffer_mb: 64 → 32; buffer_interval: 300s → 120s" {
+		t.Fatalf("diff %v", diff)
+	}
+	d, _ = e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")})
+	if bh := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription.BufferingHints; aws.ToInt32(bh.SizeInMBs) != 32 || aws.ToInt32(bh.IntervalInSeconds) != 120 {
+		t.Fatalf("buffering after update %+v", bh)
+	}
+}
+
+func TestCreateDryRunWritesNothingAndShowsPolicies(t *testing.T) {
+	e := start(t)
+	e.table(t, "orders")
+	e.srv.ResetCalls()
+	o := dynamoOpts()
+	o.DryRun = true
+	res := mustCreate(t, e, o)
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("dry run wrote: %v", w)
+	}
+	for _, c := range res.Changes {
+		if c.Action == archive.ActionNone || c.Status != archive.StatusPlanned {
+			t.Errorf("dry run change %+v: want a planned create", c)
+		}
+	}
+	golden(t, "policy-dynamodb-trust.json", res.Policies.FirehoseTrust+"\n")
+	golden(t, "policy-dynamodb-role.json", res.Policies.FirehoseRole+"\n")
+	golden(t, "policy-dynamodb-bucket.json", res.Policies.Bucket+"\n")
+	if _, err := e.kc.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")}); err == nil {
+		t.Fatal("dry run created the stream")
+	}
+}
+
+func TestCreateFailsBeforeWritingWhenTableIsMissing(t *testing.T) {
+	e := start(t)
+	e.srv.ResetCalls()
+	_, err := archive.Create(context.Background(), e.deps, dynamoOpts())
+	if err == nil || !strings.Contains(err.Error(), `dynamodb table "orders": not found`) {
+		t.Fatalf("err = %v", err)
+	}
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("wrote %v", w)
+	}
+}
+
+func TestCreateWithKMSKeyEncryptsBucketAndFirehose(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	o := postgresOpts()
+	res := mustCreate(t, e, o)
+	if !strings.Contains(res.DebeziumConfig, "PostgresConnector") || !strings.Contains(res.RebuildCommand, "--format debezium --key id") {
+		t.Fatalf("postgres result %+v", res)
+	}
+	enc, err := e.s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("acme-cdc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault
+	if def.SSEAlgorithm != s3types.ServerSideEncryptionAwsKms || aws.ToString(def.KMSMasterKeyID) != kmsKey {
+		t.Fatalf("bucket encryption %+v", def)
+	}
+	d, _ := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("users")})
+	ec := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription.EncryptionConfiguration
+	if ec == nil || ec.KMSEncryptionConfig == nil || aws.ToString(ec.KMSEncryptionConfig.AWSKMSKeyARN) != kmsKey {
+		t.Fatalf("firehose encryption %+v", ec)
+	}
+	rp, _ := e.iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("opsctl-firehose-users"), PolicyName: aws.String("opsctl-etl-archive")})
+	doc, _ := url.QueryUnescape(aws.ToString(rp.PolicyDocument))
+	golden(t, "policy-postgres-kms-role.json", doc+"\n")
+}
+
+func TestCreateLeavesAForeignBucketAlone(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acme-cdc")}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	o := dynamoOpts()
+	o.RetentionDays = 7
+	res := mustCreate(t, e, o)
+	if res.BucketManaged || len(res.Warnings) != 2 {
+		t.Fatalf("managed=%v warnings=%v", res.BucketManaged, res.Warnings)
+	}
+	for _, w := range writes(e.srv) {
+		if strings.HasPrefix(w, "s3.") {
+			t.Errorf("touched a bucket it did not create: %s", w)
+		}
+	}
+}
+
+// deliveredKeys waits until n objects are under prefix.
+func deliveredKeys(t *testing.T, e *env, prefix string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := e.s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("acme-cdc"), Prefix: aws.String(prefix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Contents) >= n {
+			var keys []string
+			for _, o := range out.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+			return keys
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d objects under %s after 30s, want %d", len(out.Contents), prefix, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func putRecords(t *testing.T, e *env, stream string, recs []record) {
+	t.Helper()
+	for _, r := range recs {
+		if _, err := e.kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String(r.key), Data: []byte(r.data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type record struct{ key, data string }
+
+func TestStatusHealthyThenUnhealthy(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	// Nothing delivered yet, just created: healthy with a note.
+	st, err := archive.Status(ctx, e.deps, archive.StatusOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Healthy || len(st.Archives) != 1 || st.Archives[0].Name != "orders" || st.Archives[0].Warnings == nil {
+		t.Fatalf("fresh archive %+v", st)
+	}
+	putRecords(t, e, "orders", []record{{"a", `{"eventName":"INSERT"}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	st, err = archive.Status(ctx, e.deps, archive.StatusOptions{Name: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := st.Archives[0]
+	if !st.Healthy || a.StreamStatus != "ACTIVE" || a.DeliveryStatus != "ACTIVE" || a.NewestObject == "" || a.ErrorObjects != 0 {
+		t.Fatalf("healthy archive reported %+v", a)
+	}
+	if a.DataFreshnessSeconds == nil {
+		t.Errorf("DataFreshness not read from CloudWatch: %+v", a)
+	}
+	if !strings.HasPrefix(a.NewestObject, "cdc/orders/data/"+time.Now().UTC().Format("2006/01/02/")) {
+		t.Errorf("newest object %s not under today's UTC prefix", a.NewestObject)
+	}
+
+	// Stale: the clock moves 7 hours on.
+	stale := e.deps
+	stale.Now = func() time.Time { return time.Now().Add(7 * time.Hour) }
+	st, _ = archive.Status(ctx, stale, archive.StatusOptions{Name: "orders"})
+	if st.Healthy || !strings.Contains(strings.Join(st.Archives[0].Problems, "\n"), "stale: the newest object is 7h") {
+		t.Fatalf("stale archive reported %+v", st.Archives[0])
+	}
+
+	// Error objects: a record the processing step rejects lands under errors/.
+	e.emu.FailRecords(func(_ string, b []byte) bool { return strings.Contains(string(b), "poison") })
+	putRecords(t, e, "orders", []record{{"b", "poison"}})
+	deliveredKeys(t, e, "cdc/orders/errors/processing-failed/", 1)
+	st, _ = archive.Status(ctx, e.deps, archive.StatusOptions{Name: "orders"})
+	if st.Healthy || st.Archives[0].ErrorObjects != 1 || !strings.Contains(strings.Join(st.Archives[0].Problems, "\n"), "could not deliver") {
+		t.Fatalf("archive with error objects reported %+v", st.Archives[0])
+	}
+	if got := st.Unhealthy(); len(got) != 1 || got[0] != "orders" {
+		t.Fatalf("unhealthy %v", got)
+	}
+}
+
+func TestAlarmCreatesThreeAlarmsOnTheTopicAndIsIdempotent(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	mustCreate(t, e, dynamoOpts())
+	opts := archive.AlarmOptions{Name: "orders", Emails: []string{"data@example.com"}}
+	res, err := archive.Alarm(ctx, e.deps, e.ad, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Alarms) != 3 || res.Topic.ARN == "" || len(res.Topic.Subscriptions) != 1 {
+		t.Fatalf("alarm result %+v", res)
+	}
+	f, errs, it := archive.AlarmNames("orders")
+	out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{f, errs, it}})
+	if err != nil || len(out.MetricAlarms) != 3 {
+		t.Fatalf("alarms %+v %v", out, err)
+	}
+	for _, a := range out.MetricAlarms {
+		if len(a.AlarmActions) != 1 || a.AlarmActions[0] != res.Topic.ARN {
+			t.Errorf("alarm %s actions %v", aws.ToString(a.AlarmName), a.AlarmActions)
+		}
+		switch aws.ToString(a.AlarmName) {
+		case f:
+			if aws.ToString(a.MetricName) != "DeliveryToS3.DataFreshness" || aws.ToFloat64(a.Threshold) != (300*time.Second+15*time.Minute).Seconds() {
+				t.Errorf("freshness alarm %+v", a)
+			}
+		case errs:
+			if aws.ToString(a.MetricName) != "DeliveryToS3.Success" || aws.ToFloat64(a.Threshold) != 1 {
+				t.Errorf("delivery error alarm %+v", a)
+			}
+		}
+	}
+	e.srv.ResetCalls()
+	if _, err := archive.Alarm(ctx, e.deps, e.ad, opts); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("second alarm run wrote %v", w)
+	}
+	if _, err := archive.Alarm(ctx, e.deps, e.ad, archive.AlarmOptions{Name: "nope", Emails: []string{"a@example.com"}}); err == nil {
+		t.Fatal("alarm for a missing archive succeeded")
+	}
+}
+
+func TestRmRemovesEverythingOrKeepsData(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep-data=%v", keep), func(t *testing.T) {
+			e := start(t)
+			ctx := context.Background()
+			e.table(t, "orders")
+			o := dynamoOpts()
+			o.BufferInterval = 60 * time.Second
+			mustCreate(t, e, o)
+			if _, err := archive.Alarm(ctx, e.deps, e.ad, archive.AlarmOptions{Name: "orders", Emails: []string{"a@example.com"}}); err != nil {
+				t.Fatal(err)
+			}
+			putRecords(t, e, "orders", []record{{"a", `{"x":1}`}})
+			deliveredKeys(t, e, "cdc/orders/data/", 1)
+
+			e.srv.ResetCalls()
+			dry, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders", KeepData: keep, DryRun: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := writes(e.srv); len(w) != 0 {
+				t.Fatalf("dry run wrote %v", w)
+			}
+			res, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders", KeepData: keep})
+			if err != nil {
+				t.Fatalf("rm: %v %+v", err, res.Changes)
+			}
+			if len(res.Changes) != len(dry.Changes) {
+				t.Fatalf("dry run planned %d changes, rm made %d", len(dry.Changes), len(res.Changes))
+			}
+			if _, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")}); err == nil {
+				t.Error("firehose stream still there")
+			}
+			if _, err := e.iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")}); err == nil {
+				t.Error("role still there")
+			}
+			kd, _ := e.ddb.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String("orders")})
+			if s := kd.KinesisDataStreamDestinations[0].DestinationStatus; s != ddbtypes.DestinationStatusDisabling && s != ddbtypes.DestinationStatusDisabled {
+				t.Errorf("streaming destination %s", s)
+			}
+			f, _, _ := archive.AlarmNames("orders")
+			if out, _ := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{f}}); len(out.MetricAlarms) != 0 {
+				t.Error("alarms still there")
+			}
+			_, err = e.s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("acme-cdc")})
+			if keep && err != nil {
+				t.Errorf("--keep-data removed the bucket: %v", err)
+			}
+			if !keep && err == nil {
+				t.Errorf("bucket created for the archive survived rm (objects deleted: %d)", res.ObjectsDeleted)
+			}
+			// Re-running rm finds nothing to do.
+			e.srv.ResetCalls()
+			again, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders", KeepData: keep})
+			if err != nil || len(writes(e.srv)) != 0 {
+				t.Fatalf("second rm: %v %v %+v", err, writes(e.srv), again.Changes)
+			}
+		})
+	}
+}
