@@ -784,6 +784,10 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 	defer rc.Close()
 	sc := source.NewScanner(rc, 1<<20)
 	var c cdc.Change
+	sc.Try = func(b []byte) (int, bool) {
+		n, err := r.dec.DecodePrefix(b, &c)
+		return n, err == nil
+	}
 	var lastSchema []byte
 	var lastID uint32
 	for sc.Next() {
@@ -799,7 +803,11 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
 			continue
 		}
-		if err := r.dec.Decode(rec.Data, &c); err != nil {
+		var err error
+		if !rec.Decoded {
+			err = r.dec.Decode(rec.Data, &c)
+		}
+		if err != nil {
 			switch {
 			case errors.Is(err, cdc.ErrSkip):
 				r.skipped.Add(1)

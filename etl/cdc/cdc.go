@@ -85,6 +85,10 @@ type Decoder interface {
 	// Decode fills c from one framed record. c.Image and c.Key may alias rec
 	// or c's previous buffers: copy what must outlive the next call.
 	Decode(rec []byte, c *Change) error
+	// DecodePrefix decodes the object at the start of b (which may hold more
+	// records after it) and returns its length. On a syntax error the length
+	// is meaningless: frame the record with source.Scanner instead.
+	DecodePrefix(b []byte, c *Change) (int, error)
 	// DecodeImage fully decodes a row image into top-level columns.
 	DecodeImage(image, schema []byte) (map[string]any, error)
 	// Format names the format.

@@ -23,47 +23,86 @@ func (d *Debezium) Format() string { return "debezium" }
 
 // Decode implements Decoder.
 func (d *Debezium) Decode(rec []byte, c *Change) error {
-	var schema, payload []byte
-	var env envelope
-	hasPayload := false
-	_, err := members(rec, 0, func(key []byte, i int) (int, error) {
-		switch string(key) {
-		case "schema":
-			end, err := skipValue(rec, i)
-			schema = rec[i:end]
-			return end, err
-		case "payload":
-			hasPayload = true
-			end, err := skipValue(rec, i)
-			payload = rec[i:end]
-			return end, err
-		}
-		return env.member(rec, key, i)
-	})
+	n, err := d.DecodePrefix(rec, c)
 	if err != nil {
 		return err
 	}
+	if skipWS(rec, n) != len(rec) {
+		return syntaxErr(rec, n, "data after the record")
+	}
+	return nil
+}
+
+// DecodePrefix implements Decoder.
+func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
+	var schema, payload []byte
+	var env envelope
+	hasPayload := false
+	var it objIter
+	if err := it.open(rec, 0); err != nil {
+		return 0, err
+	}
+	for {
+		key, vs, done, err := it.next()
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			break
+		}
+		ve, err := skipValue(rec, vs)
+		if err != nil {
+			return 0, err
+		}
+		switch string(key) {
+		case "schema":
+			schema = rec[vs:ve]
+		case "payload":
+			hasPayload = true
+			payload = rec[vs:ve]
+		default:
+			env.member(key, rec[vs:ve])
+		}
+		it.i = ve
+	}
+	end := it.i
 	if hasPayload {
 		if string(payload) == "null" {
-			return ErrSkip // a tombstone
+			return end, ErrSkip // a tombstone
 		}
 		env = envelope{}
-		if _, err := members(payload, 0, func(key []byte, i int) (int, error) { return env.member(payload, key, i) }); err != nil {
-			return err
+		var pit objIter
+		if err := pit.open(payload, 0); err != nil {
+			return end, err
+		}
+		for {
+			key, vs, done, err := pit.next()
+			if err != nil {
+				return end, err
+			}
+			if done {
+				break
+			}
+			ve, err := skipValue(payload, vs)
+			if err != nil {
+				return end, err
+			}
+			env.member(key, payload[vs:ve])
+			pit.i = ve
 		}
 	}
 	if len(env.op) == 0 {
-		return fmt.Errorf("%w: no \"op\" member (is this a Debezium change event?)", ErrMismatch)
+		return end, fmt.Errorf("%w: no \"op\" member (is this a Debezium change event?)", ErrMismatch)
 	}
 	*c = Change{Key: c.Key[:0]}
-	if string(schema) != "null" {
+	if len(schema) > 0 && string(schema) != "null" {
 		c.Schema = schema
 	}
 	switch string(env.op) {
 	case `"c"`, `"r"`, `"u"`:
 		c.Op = OpUpsert
 		if len(env.after) == 0 || env.after[0] != '{' {
-			return fmt.Errorf("op %s without an \"after\" row", env.op)
+			return end, fmt.Errorf("op %s without an \"after\" row", env.op)
 		}
 		c.Image = env.after
 	case `"d"`:
@@ -71,13 +110,14 @@ func (d *Debezium) Decode(rec []byte, c *Change) error {
 	case `"t"`:
 		c.Op = OpTruncate
 	default:
-		return fmt.Errorf("unsupported op %s", env.op)
+		return end, fmt.Errorf("unsupported op %s", env.op)
 	}
+	var err error
 	if c.Pos, err = env.position(); err != nil {
-		return err
+		return end, err
 	}
 	if c.Op == OpTruncate {
-		return nil
+		return end, nil
 	}
 	row := env.after
 	if c.Op == OpDelete {
@@ -85,24 +125,19 @@ func (d *Debezium) Decode(rec []byte, c *Change) error {
 	}
 	if len(row) == 0 || row[0] != '{' {
 		if c.Op == OpDelete {
-			return fmt.Errorf("%w: delete without a \"before\" row (REPLICA IDENTITY must include the key)", ErrNoKey)
+			return end, fmt.Errorf("%w: delete without a \"before\" row (REPLICA IDENTITY must include the key)", ErrNoKey)
 		}
-		return fmt.Errorf("%w: no row", ErrNoKey)
+		return end, fmt.Errorf("%w: no row", ErrNoKey)
 	}
 	c.Key, err = d.encodeKey(c.Key, row)
-	return err
+	return end, err
 }
 
 type envelope struct {
 	op, before, after, source, tsMs []byte
 }
 
-func (e *envelope) member(b, key []byte, i int) (int, error) {
-	end, err := skipValue(b, i)
-	if err != nil {
-		return 0, err
-	}
-	v := b[i:end]
+func (e *envelope) member(key, v []byte) {
 	switch string(key) {
 	case "op":
 		e.op = v
@@ -115,7 +150,6 @@ func (e *envelope) member(b, key []byte, i int) (int, error) {
 	case "ts_ms":
 		e.tsMs = v
 	}
-	return end, nil
 }
 
 // position: Postgres {lsn,0,0,ts_ms}; MySQL {binlog file number, pos, row,
@@ -124,7 +158,23 @@ func (e *envelope) position() (Position, error) {
 	var p Position
 	var lsn, file, pos, row, srcTs []byte
 	if len(e.source) > 0 && e.source[0] == '{' {
-		err := eachMember(e.source, func(k, v []byte) error {
+		var it objIter
+		if err := it.open(e.source, 0); err != nil {
+			return p, err
+		}
+		for {
+			k, vs, done, err := it.next()
+			if err != nil {
+				return p, err
+			}
+			if done {
+				break
+			}
+			ve, err := skipValue(e.source, vs)
+			if err != nil {
+				return p, err
+			}
+			v := e.source[vs:ve]
 			switch string(k) {
 			case "lsn":
 				lsn = v
@@ -137,10 +187,7 @@ func (e *envelope) position() (Position, error) {
 			case "ts_ms":
 				srcTs = v
 			}
-			return nil
-		})
-		if err != nil {
-			return p, err
+			it.i = ve
 		}
 	}
 	num := func(v []byte, what string) (int64, error) {
@@ -192,16 +239,28 @@ func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
 		vals = make([][]byte, 0, len(d.KeyCols))
 	}
 	vals = vals[:len(d.KeyCols)]
-	err := eachMember(row, func(k, v []byte) error {
+	var it objIter
+	if err := it.open(row, 0); err != nil {
+		return dst, err
+	}
+	for {
+		k, vs, done, err := it.next()
+		if err != nil {
+			return dst, err
+		}
+		if done {
+			break
+		}
+		ve, err := skipValue(row, vs)
+		if err != nil {
+			return dst, err
+		}
 		for i, col := range d.KeyCols {
 			if string(k) == col {
-				vals[i] = v
+				vals[i] = row[vs:ve]
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return dst, err
+		it.i = ve
 	}
 	for i, v := range vals {
 		if len(v) == 0 || string(v) == "null" {
@@ -209,6 +268,10 @@ func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
 		}
 		switch c := v[0]; {
 		case c == '"':
+			if raw, ok := plainString(v); ok {
+				dst = AppendKeyString(dst, raw)
+				continue
+			}
 			s, err := unquote(v)
 			if err != nil {
 				return dst, err
@@ -217,6 +280,7 @@ func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
 		case c == 't' || c == 'f':
 			dst = AppendKeyBool(dst, c == 't')
 		case c == '-' || (c >= '0' && c <= '9'):
+			var err error
 			if dst, err = AppendKeyNumber(dst, string(v)); err != nil {
 				return dst, err
 			}

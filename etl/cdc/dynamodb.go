@@ -31,80 +31,116 @@ type keyPart struct {
 
 // Decode implements Decoder.
 func (d *DynamoDB) Decode(rec []byte, c *Change) error {
-	var (
-		eventID, eventName, keys, image, ts, precision []byte
-		hasDynamo                                      bool
-	)
-	_, err := members(rec, 0, func(key []byte, i int) (int, error) {
-		switch string(key) {
-		case "eventID":
-			end, err := skipValue(rec, i)
-			eventID = rec[i:end]
-			return end, err
-		case "eventName":
-			end, err := skipValue(rec, i)
-			eventName = rec[i:end]
-			return end, err
-		case "dynamodb":
-			hasDynamo = true
-			return members(rec, i, func(key []byte, i int) (int, error) {
-				end, err := skipValue(rec, i)
-				if err != nil {
-					return 0, err
-				}
-				switch string(key) {
-				case "ApproximateCreationDateTime":
-					ts = rec[i:end]
-				case "ApproximateCreationDateTimePrecision":
-					precision = rec[i:end]
-				case "Keys":
-					keys = rec[i:end]
-				case "NewImage":
-					image = rec[i:end]
-				}
-				return end, nil
-			})
-		}
-		return skipValue(rec, i)
-	})
+	n, err := d.DecodePrefix(rec, c)
 	if err != nil {
 		return err
 	}
+	if skipWS(rec, n) != len(rec) {
+		return syntaxErr(rec, n, "data after the record")
+	}
+	return nil
+}
+
+// DecodePrefix implements Decoder.
+func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
+	var (
+		eventID, eventName, keys, image, ts, precision []byte
+		hasDynamo                                      bool
+		top, inner                                     objIter
+	)
+	if err := top.open(rec, 0); err != nil {
+		return 0, err
+	}
+	for {
+		key, vs, done, err := top.next()
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			break
+		}
+		var ve int
+		switch string(key) {
+		case "dynamodb":
+			hasDynamo = true
+			if err := inner.open(rec, vs); err != nil {
+				return 0, err
+			}
+			for {
+				k2, vs2, done2, err := inner.next()
+				if err != nil {
+					return 0, err
+				}
+				if done2 {
+					break
+				}
+				ve2, err := skipValue(rec, vs2)
+				if err != nil {
+					return 0, err
+				}
+				switch string(k2) {
+				case "ApproximateCreationDateTime":
+					ts = rec[vs2:ve2]
+				case "ApproximateCreationDateTimePrecision":
+					precision = rec[vs2:ve2]
+				case "Keys":
+					keys = rec[vs2:ve2]
+				case "NewImage":
+					image = rec[vs2:ve2]
+				}
+				inner.i = ve2
+			}
+			ve = inner.i
+		default:
+			ve, err = skipValue(rec, vs)
+			if err != nil {
+				return 0, err
+			}
+			switch string(key) {
+			case "eventID":
+				eventID = rec[vs:ve]
+			case "eventName":
+				eventName = rec[vs:ve]
+			}
+		}
+		top.i = ve
+	}
+	end := top.i
 	if !hasDynamo {
-		return fmt.Errorf("%w: no \"dynamodb\" member (is this a DynamoDB stream record?)", ErrMismatch)
+		return end, fmt.Errorf("%w: no \"dynamodb\" member (is this a DynamoDB stream record?)", ErrMismatch)
 	}
 	*c = Change{Key: c.Key[:0]}
 	switch string(eventName) {
 	case `"INSERT"`, `"MODIFY"`:
 		c.Op = OpUpsert
 		if len(image) == 0 || image[0] != '{' {
-			return fmt.Errorf("%s record without NewImage (the stream view type must include new images)", eventName)
+			return end, fmt.Errorf("%s record without NewImage (the stream view type must include new images)", eventName)
 		}
 		c.Image = image
 	case `"REMOVE"`:
 		c.Op = OpDelete
 	case "":
-		return fmt.Errorf("%w: no eventName", ErrMismatch)
+		return end, fmt.Errorf("%w: no eventName", ErrMismatch)
 	default:
-		return fmt.Errorf("unknown eventName %s", eventName)
+		return end, fmt.Errorf("unknown eventName %s", eventName)
 	}
 	if len(eventID) >= 2 && eventID[0] == '"' {
 		c.EventID = eventIDBytes(eventID[1 : len(eventID)-1])
 		c.HasEventID = true
 	}
 	if len(ts) == 0 {
-		return fmt.Errorf("no dynamodb.ApproximateCreationDateTime")
+		return end, fmt.Errorf("no dynamodb.ApproximateCreationDateTime")
 	}
 	us, err := creationMicros(ts, precision)
 	if err != nil {
-		return err
+		return end, err
 	}
 	c.Pos = Position{us}
 	if len(keys) == 0 || keys[0] != '{' {
-		return fmt.Errorf("%w: no dynamodb.Keys", ErrNoKey)
+		return end, fmt.Errorf("%w: no dynamodb.Keys", ErrNoKey)
 	}
 	c.Key, err = d.encodeKey(c.Key, keys)
-	return err
+	return end, err
 }
 
 // creationMicros converts ApproximateCreationDateTime to epoch microseconds.
@@ -133,28 +169,45 @@ func creationMicros(ts, precision []byte) (int64, error) {
 func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 	var partsBuf [4]keyPart
 	parts := partsBuf[:0]
-	err := eachMember(keys, func(name, av []byte) error {
-		var p keyPart
-		p.name = name
-		err := eachMember(av, func(t, v []byte) error {
-			if len(t) != 1 || (t[0] != 'S' && t[0] != 'N' && t[0] != 'B') {
-				return fmt.Errorf("key attribute %s: type %s is not S, N or B", name, t)
-			}
-			p.typ = t[0]
-			p.val = v
-			return nil
-		})
+	var it, av objIter
+	if err := it.open(keys, 0); err != nil {
+		return dst, err
+	}
+	for {
+		name, vs, done, err := it.next()
 		if err != nil {
-			return err
+			return dst, err
 		}
+		if done {
+			break
+		}
+		p := keyPart{name: name}
+		if err := av.open(keys, vs); err != nil {
+			return dst, err
+		}
+		for {
+			t, vs2, done2, err := av.next()
+			if err != nil {
+				return dst, err
+			}
+			if done2 {
+				break
+			}
+			ve2, err := skipValue(keys, vs2)
+			if err != nil {
+				return dst, err
+			}
+			if len(t) != 1 || (t[0] != 'S' && t[0] != 'N' && t[0] != 'B') {
+				return dst, fmt.Errorf("key attribute %s: type %s is not S, N or B", name, t)
+			}
+			p.typ, p.val = t[0], keys[vs2:ve2]
+			av.i = ve2
+		}
+		it.i = av.i
 		if p.typ == 0 {
-			return fmt.Errorf("%w: key attribute %s has no value", ErrNoKey, name)
+			return dst, fmt.Errorf("%w: key attribute %s has no value", ErrNoKey, name)
 		}
 		parts = append(parts, p)
-		return nil
-	})
-	if err != nil {
-		return dst, err
 	}
 	if len(parts) == 0 {
 		return dst, fmt.Errorf("%w: dynamodb.Keys is empty", ErrNoKey)
@@ -181,6 +234,10 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 	for _, p := range parts {
 		switch p.typ {
 		case 'S':
+			if raw, ok := plainString(p.val); ok {
+				dst = AppendKeyString(dst, raw)
+				continue
+			}
 			s, err := unquote(p.val)
 			if err != nil {
 				return dst, err

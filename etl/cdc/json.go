@@ -353,3 +353,75 @@ func NumberValue(s string) any {
 	}
 	return s
 }
+
+// objIter walks the members of one object without closures (the hot path).
+type objIter struct {
+	b     []byte
+	i     int
+	first bool
+}
+
+// open positions the iterator inside the object starting at b[i].
+func (it *objIter) open(b []byte, i int) error {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return syntaxErr(b, i, "expected object")
+	}
+	it.b, it.i, it.first = b, i+1, true
+	return nil
+}
+
+// next returns the next member's raw name and the index of its value; done
+// is set after the closing brace (it.i is then just past it). The caller
+// must set it.i to the end of the value before calling next again.
+func (it *objIter) next() (key []byte, val int, done bool, err error) {
+	b := it.b
+	i := skipWS(b, it.i)
+	if i >= len(b) {
+		return nil, 0, false, syntaxErr(b, i, "unterminated object")
+	}
+	if it.first {
+		it.first = false
+		if b[i] == '}' {
+			it.i = i + 1
+			return nil, 0, true, nil
+		}
+	} else {
+		switch b[i] {
+		case '}':
+			it.i = i + 1
+			return nil, 0, true, nil
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return nil, 0, false, syntaxErr(b, i, "expected ',' or '}'")
+		}
+	}
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false, syntaxErr(b, i, "expected member name")
+	}
+	kend, _, err := scanString(b, i)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	key = b[i+1 : kend-1]
+	i = skipWS(b, kend)
+	if i >= len(b) || b[i] != ':' {
+		return nil, 0, false, syntaxErr(b, i, "expected ':'")
+	}
+	return key, skipWS(b, i+1), false, nil
+}
+
+// plainString returns the content of a JSON string without escapes.
+func plainString(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	s := v[1 : len(v)-1]
+	for _, c := range s {
+		if c == '\\' {
+			return nil, false
+		}
+	}
+	return s, true
+}

@@ -19,6 +19,8 @@ type Record struct {
 	// records, or an object cut short (truncated JSON). Reason says why.
 	Bad    bool
 	Reason string
+	// Decoded is set when the scanner's Try hook framed (and decoded) it.
+	Decoded bool
 }
 
 // Scanner frames JSON objects in a stream. It tracks strings and escapes, so
@@ -35,6 +37,14 @@ type Scanner struct {
 	err    error
 	rec    Record
 	maxRec int
+
+	// Try, when set, is offered the buffered bytes at the start of each
+	// object. If it parses a complete, valid record there it returns the
+	// record's length and true, and the scanner emits that record with
+	// Decoded set, without scanning it again. Otherwise the scanner frames
+	// the record itself. For valid JSON both give the same boundaries; Try
+	// only saves the second pass over the bytes.
+	Try func(b []byte) (n int, ok bool)
 }
 
 // DefaultMaxRecord bounds a single record (DynamoDB items are at most 400 KB;
@@ -112,6 +122,13 @@ func (s *Scanner) Next() bool {
 	}
 	if s.buf[s.start] != '{' {
 		return s.garbage()
+	}
+	if s.Try != nil {
+		if n, ok := s.Try(s.buf[s.start:s.end]); ok && n > 0 && n <= s.end-s.start {
+			s.emit(n, false, "")
+			s.rec.Decoded = true
+			return true
+		}
 	}
 	scanned := 0 // bytes of the current object already scanned (relative to start)
 	st := objState{}
