@@ -138,6 +138,9 @@ type alarm struct {
 	metric *metricAlarm
 	log    *logAlarm
 	tags   []tag
+	// results are a log alarm's scheduled-query results, oldest first
+	// (RecordLogAlarmResult).
+	results []float64
 }
 
 func (a *alarm) common() *alarmCommon {
@@ -585,6 +588,7 @@ func (s *Server) upsert(a *alarm) error {
 		c.StateValue, c.StateReason, c.StateReasonData = oc.StateValue, oc.StateReason, oc.StateReasonData
 		c.StateUpdatedTimestamp, c.StateTransitionedTimestamp = oc.StateUpdatedTimestamp, oc.StateTransitionedTimestamp
 		a.tags = old.tags
+		a.results = old.results
 	} else {
 		c.StateValue = "INSUFFICIENT_DATA"
 		c.StateReason = ptr("Unchecked: Initial alarm creation")

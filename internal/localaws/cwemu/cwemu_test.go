@@ -801,3 +801,39 @@ func TestEvaluateMetricMathAlarm(t *testing.T) {
 		t.Fatalf("1%% error rate: %+v", ch)
 	}
 }
+
+func TestLogAlarmResultsDriveMOfN(t *testing.T) {
+	ctx := context.Background()
+	_, cw, emu := setup(t)
+	in := logAlarm("log-errors")
+	in.QueryResultsToEvaluate, in.QueryResultsToAlarm = aws.Int32(3), aws.Int32(2)
+	if _, err := cw.PutLogAlarm(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	steps := []struct {
+		value float64
+		want  string // "" = no transition
+	}{{0, "OK"}, {5, ""}, {3, "ALARM"}, {0, ""}, {0, "OK"}}
+	for i, st := range steps {
+		ch, err := emu.RecordLogAlarmResult("log-errors", st.value, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if ch != nil {
+			got = ch.To
+		}
+		if got != st.want {
+			t.Fatalf("step %d (value %v): transition %q, want %q", i, st.value, got, st.want)
+		}
+	}
+	h, err := cw.DescribeAlarmHistory(ctx, &cloudwatch.DescribeAlarmHistoryInput{AlarmName: aws.String("log-errors"),
+		AlarmTypes: []types.AlarmType{types.AlarmTypeLogAlarm}, HistoryItemType: types.HistoryItemTypeAction, MaxRecords: aws.Int32(10)})
+	if err != nil || len(h.AlarmHistoryItems) != 1 || h.AlarmHistoryItems[0].AlarmType != types.AlarmTypeLogAlarm {
+		t.Fatalf("log alarm ALARM action: %v %+v", err, h)
+	}
+	if _, err := emu.RecordLogAlarmResult("nope", 1, now); err == nil {
+		t.Fatal("unknown alarm accepted")
+	}
+}

@@ -157,3 +157,44 @@ func breaches(op string, v, t float64) bool {
 	}
 	return false
 }
+
+// RecordLogAlarmResult feeds one scheduled-query result (the aggregated value,
+// for example count(*)) to a log alarm, as the Logs scheduled query would,
+// and evaluates the alarm M of N over its QueryResultsToEvaluate most recent
+// results. It returns the transition, if the state changed. Tests use it to
+// drive log alarms, whose queries the emulation does not run.
+func (s *Server) RecordLogAlarmResult(alarmName string, value float64, at time.Time) (*StateChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.alarms[alarmName]
+	if a == nil || a.log == nil {
+		return nil, fmt.Errorf("cwemu: no log alarm named %q", alarmName)
+	}
+	l := a.log
+	a.results = append(a.results, value)
+	n, m := int(deref(l.QueryResultsToEvaluate)), int(deref(l.QueryResultsToAlarm))
+	if len(a.results) > n {
+		a.results = a.results[len(a.results)-n:]
+	}
+	breaching := 0
+	for _, v := range a.results {
+		if breaches(l.ComparisonOperator, v, deref(l.Threshold)) {
+			breaching++
+		}
+	}
+	state := "OK"
+	if breaching >= m {
+		state = "ALARM"
+	}
+	reason := fmt.Sprintf("Threshold Crossed: %d out of the last %d query results [%s] breached the threshold (%v) (minimum %d for ALARM).",
+		breaching, len(a.results), strings.Trim(fmt.Sprint(a.results), "[]"), deref(l.Threshold), m)
+	if state == l.StateValue {
+		return nil, nil
+	}
+	from := l.StateValue
+	data, _ := json.Marshal(map[string]any{"version": "1.0", "queryDate": at.UTC().Format("2006-01-02T15:04:05.000+0000"),
+		"queryResults": a.results, "threshold": deref(l.Threshold)})
+	d := string(data)
+	s.transition(a, state, reason, &d)
+	return &StateChange{AlarmName: alarmName, From: from, To: state}, nil
+}
