@@ -21,13 +21,18 @@ func init() {
 		firehose := firehoseemu.New(s.Region, s.Account)
 		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf})
 		s.OnClose(firehose.Close)
+		cw := cwemu.New(s.Region, s.Account)
+		logs := logsemu.New(s.Region, s.Account)
+		// Log events that match a metric filter become CloudWatch datapoints,
+		// as in AWS, so a log-pattern alarm can be exercised end to end.
+		logs.MetricSink = cw.RecordMetric
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
 			"dynamodb":   dynamodbemu.New(s.Region, s.Account),
-			"monitoring": cwemu.New(s.Region, s.Account),
+			"monitoring": cw,
 			"iam":        iamemu.New(s.Region, s.Account),
-			"logs":       logsemu.New(s.Region, s.Account),
+			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
 		}
 	}
