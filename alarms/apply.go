@@ -228,26 +228,39 @@ type removal struct {
 // no other alarm uses it, opsctl created it and it is not in keepTopics) its
 // topic.
 func planRemove(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[string]bool) (removal, error) {
+	r, alarmStep, err := planRemoveParts(ctx, deps, m, keepTopics)
+	if err != nil {
+		return r, err
+	}
+	r.steps = append(r.steps, alarmStep)
+	return r, nil
+}
+
+func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[string]bool) (removal, *step, error) {
 	var r removal
 	short := ShortName(m.name)
-	r.steps = append(r.steps, planned(alarmResource(m), m.name, ActionDelete, nil, func(ctx context.Context) error {
+	// The alarm goes last: if anything before it fails, the alarm still
+	// exists, so `rm` (or the prune) finds it again and finishes the job.
+	alarmStep := planned(alarmResource(m), m.name, ActionDelete, nil, func(ctx context.Context) error {
 		if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{m.name}}); err != nil {
 			return fmt.Errorf("delete alarm %q: %w", m.name, err)
 		}
 		return nil
-	}))
+	})
 	if deps.Logs != nil {
 		fs, err := planFilters(ctx, deps, Spec{Name: short}, nil)
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
 		r.steps = append(r.steps, fs...)
 	}
-	if m.log != nil {
-		rs, err := planDeleteRole(ctx, deps, short)
-		if err != nil {
-			return r, err
-		}
+	rs, err := planDeleteRole(ctx, deps, short)
+	switch {
+	case err != nil && m.log != nil:
+		return r, nil, err
+	case err != nil: // a metric alarm has no role; a leftover one is best effort
+		deps.log().Warn("cannot check for a leftover log alarm role", "role", RoleName(short), "error", err)
+	default:
 		r.steps = append(r.steps, rs...)
 	}
 	actions := m.live().actions()
@@ -262,7 +275,7 @@ func planRemove(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[s
 		}
 		users, err := alarmsUsingTopic(ctx, deps.CloudWatch, a)
 		if err != nil {
-			return r, err
+			return r, nil, err
 		}
 		delete(users, m.name)
 		if len(users) > 0 {
@@ -312,7 +325,7 @@ func planRemove(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[s
 			}))
 		break
 	}
-	return r, nil
+	return r, alarmStep, nil
 }
 
 func alarmResource(m managedAlarm) string {

@@ -728,7 +728,7 @@ alarms:
 	for _, c := range res.Pruned {
 		pruned = append(pruned, c.Resource+":"+c.Name)
 	}
-	if strings.Join(pruned, ",") != "log-alarm:opsctl-api-lines,iam-role:opsctl-logalarm-api-lines" {
+	if strings.Join(pruned, ",") != "iam-role:opsctl-logalarm-api-lines,log-alarm:opsctl-api-lines" {
 		t.Errorf("pruned = %v", pruned)
 	}
 	al, _ := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeLogAlarm}, MaxRecords: aws.Int32(100)})
@@ -812,4 +812,137 @@ func opWords(op string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// The other writes: deletes (rm, a dropped pattern, a kind switch), tag
+// repair, trust-policy repair and SetAlarmState, each throttled and 5xx past
+// the retries, then repaired by running the same command again.
+func TestFaultOnEachOtherWriteThenRepairingRerun(t *testing.T) {
+	type tc struct {
+		name, service, op string
+		setup             func(e *env, s *alarms.Spec) // before the fault
+		run               func(e *env, s alarms.Spec) error
+		check             func(e *env, s alarms.Spec) // after the repair
+	}
+	ctx := context.Background()
+	add := func(e *env, s alarms.Spec) error {
+		_, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+		return err
+	}
+	mustAdd := func(e *env, s *alarms.Spec) {
+		if err := add(e, *s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rm := func(e *env, s alarms.Spec) error {
+		_, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: s.Name})
+		return err
+	}
+	gone := func(e *env, s alarms.Spec) {
+		al, _ := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarms.AlarmName(s.Name)}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeLogAlarm}})
+		fs, _ := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api"), FilterNamePrefix: aws.String("opsctl/" + s.Name + "/")})
+		_, roleErr := e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(alarms.RoleName(s.Name))})
+		topics, _ := e.sns.ListTopics(ctx, &sns.ListTopicsInput{})
+		for _, tp := range topics.Topics {
+			if strings.HasSuffix(aws.ToString(tp.TopicArn), ":"+s.Topic) {
+				t.Errorf("%s: topic %s left", s.Name, s.Topic)
+			}
+		}
+		if len(al.MetricAlarms)+len(al.LogAlarms) != 0 || len(fs.MetricFilters) != 0 || roleErr == nil {
+			t.Errorf("%s: leftovers: %d alarms, %d filters, role err %v", s.Name, len(al.MetricAlarms)+len(al.LogAlarms), len(fs.MetricFilters), roleErr)
+		}
+	}
+	cases := []tc{
+		{name: "rm filter", service: "logs", op: "DeleteMetricFilter", setup: mustAdd, run: rm, check: gone},
+		{name: "rm topic", service: "sns", op: "DeleteTopic", setup: mustAdd, run: rm, check: gone},
+		{name: "rm alarm", service: "monitoring", op: "DeleteAlarms", setup: mustAdd, run: rm, check: gone},
+		{name: "rm role policy", service: "iam", op: "DeleteRolePolicy", setup: func(e *env, s *alarms.Spec) { s.LogLines = 5; mustAdd(e, s) }, run: rm, check: gone},
+		{name: "rm role", service: "iam", op: "DeleteRole", setup: func(e *env, s *alarms.Spec) { s.LogLines = 5; mustAdd(e, s) }, run: rm, check: gone},
+		{name: "switch to filter deletes role", service: "iam", op: "DeleteRole",
+			setup: func(e *env, s *alarms.Spec) { s.LogLines = 5; mustAdd(e, s); s.LogLines = 0 }, run: add,
+			check: func(e *env, s alarms.Spec) {
+				if _, err := e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(alarms.RoleName(s.Name))}); err == nil {
+					t.Errorf("%s: role left after the repairing run", s.Name)
+				}
+			}},
+		{name: "dropped pattern", service: "logs", op: "DeleteMetricFilter",
+			setup: func(e *env, s *alarms.Spec) {
+				s.Patterns = []string{"ERROR", "FATAL"}
+				mustAdd(e, s)
+				s.Patterns = []string{"ERROR"}
+			}, run: add,
+			check: func(e *env, s alarms.Spec) {
+				fs, _ := e.logs.DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/app/api"), FilterNamePrefix: aws.String("opsctl/" + s.Name + "/")})
+				if len(fs.MetricFilters) != 1 {
+					t.Errorf("%s: %d filters", s.Name, len(fs.MetricFilters))
+				}
+			}},
+		{name: "lost tags", service: "monitoring", op: "TagResource",
+			setup: func(e *env, s *alarms.Spec) {
+				mustAdd(e, s)
+				al, _ := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarms.AlarmName(s.Name)}})
+				if _, err := e.cw.UntagResource(ctx, &cloudwatch.UntagResourceInput{ResourceARN: al.MetricAlarms[0].AlarmArn, TagKeys: []string{alarms.TagManaged}}); err != nil {
+					t.Fatal(err)
+				}
+			}, run: add,
+			check: func(e *env, s alarms.Spec) {
+				list, _ := alarms.List(ctx, e.deps)
+				found := false
+				for _, a := range list.Alarms {
+					found = found || a.Name == s.Name
+				}
+				if !found {
+					t.Errorf("%s: tags not repaired", s.Name)
+				}
+			}},
+		{name: "changed trust", service: "iam", op: "UpdateAssumeRolePolicy",
+			setup: func(e *env, s *alarms.Spec) {
+				s.LogLines = 5
+				mustAdd(e, s)
+				if _, err := e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(alarms.RoleName(s.Name)),
+					PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}, run: add,
+			check: func(e *env, s alarms.Spec) {
+				role, _ := e.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(alarms.RoleName(s.Name))})
+				if doc, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument)); strings.Contains(doc, "ec2") {
+					t.Errorf("%s: trust not repaired: %s", s.Name, doc)
+				}
+			}},
+		{name: "test state", service: "monitoring", op: "SetAlarmState", setup: mustAdd,
+			run: func(e *env, s alarms.Spec) error {
+				_, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: s.Name, Wait: 5 * time.Second, Poll: 10 * time.Millisecond})
+				return err
+			},
+			check: func(e *env, s alarms.Spec) {}},
+	}
+	for _, kind := range []localaws.FaultKind{localaws.FaultThrottle, localaws.Fault5xx} {
+		e := newEnv(t)
+		e.logGroup(t, "/app/api", appLines...)
+		for i, c := range cases {
+			s := spec(fmt.Sprintf("o%d", i))
+			s.Topic = fmt.Sprintf("t-%s-%d", kind, i)
+			c.setup(e, &s)
+			e.srv.InjectFault(localaws.Fault{Service: c.service, Operation: c.op, Kind: kind, Times: -1})
+			err := c.run(e, s)
+			faulted := 0
+			for _, call := range e.srv.Calls() {
+				if call.Faulted && call.Operation == c.op {
+					faulted++
+				}
+			}
+			e.srv.ClearFaults()
+			if err == nil || faulted == 0 {
+				t.Fatalf("%s %s: err %v, %d faulted calls", kind, c.name, err, faulted)
+			}
+			if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(strings.Fields(opWords(c.op))[0])) {
+				t.Errorf("%s %s: error does not say what failed: %v", kind, c.name, err)
+			}
+			if err := c.run(e, s); err != nil {
+				t.Fatalf("%s %s: repairing run: %v", kind, c.name, err)
+			}
+			c.check(e, s)
+		}
+	}
 }

@@ -341,11 +341,15 @@ func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN fu
 		return nil, err
 	}
 	steps = append(steps, as...)
-	if live.log != nil { // switching from a log alarm: its role goes
-		rs, err := planDeleteRole(ctx, deps, s.Name)
-		if err != nil {
-			return nil, err
-		}
+	// A log alarm's role left by an earlier --log-lines version of this alarm
+	// (also when that run failed after replacing the alarm) goes.
+	rs, err := planDeleteRole(ctx, deps, s.Name)
+	switch {
+	case err != nil && live.log != nil:
+		return nil, err
+	case err != nil:
+		deps.log().Warn("cannot check for a leftover log alarm role", "role", RoleName(s.Name), "error", err)
+	default:
 		steps = append(steps, rs...)
 	}
 	return steps, nil

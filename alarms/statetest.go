@@ -192,6 +192,11 @@ func transitions(ctx context.Context, cw CloudWatchAPI, name string, since time.
 			out = append(out, t)
 		}
 	}
+	// History is newest first; reverse it, then order by time keeping that
+	// order for equal timestamps.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
 }
