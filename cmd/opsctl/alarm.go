@@ -553,4 +553,3 @@ func alarmApplyCommand(st *state) *cli.Command {
 		},
 	}
 }
-

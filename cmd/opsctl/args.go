@@ -26,6 +26,7 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		path       []string
 		local      []string
 		positional []string
+		helpArgs   []string
 		cmds       = app.Commands
 		leaf       map[string]bool
 		inPath     = true
@@ -41,6 +42,12 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 			hasValue := strings.Contains(name, "=")
 			if j := strings.IndexByte(name, '='); j >= 0 {
 				name = name[:j]
+			}
+			if name == "help" || name == "h" {
+				// Help belongs to the deepest command named, wherever it is
+				// written: "opsctl alarm add --help" shows add's help.
+				helpArgs = append(helpArgs, a)
+				continue
 			}
 			takes, isGlobal := globals[name]
 			if !isGlobal && leaf != nil {
@@ -74,6 +81,7 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	out := []string{args[0]}
 	out = append(out, globalArgs...)
 	out = append(out, path...)
+	out = append(out, helpArgs...)
 	out = append(out, local...)
 	if len(positional) > 0 && positional[0] != "--" {
 		for _, p := range positional {
