@@ -60,7 +60,7 @@ func summarize(changes []Change, dryRun bool, err error) string {
 	case n == 0 && err == nil:
 		return "no changes"
 	case dryRun:
-		return fmt.Sprintf("%d changes planned (dry run: nothing written)", n)
+		return fmt.Sprintf("%s planned (dry run: nothing written)", plural(n, "change"))
 	case err != nil:
 		applied := 0
 		for _, c := range changes {
@@ -68,9 +68,16 @@ func summarize(changes []Change, dryRun bool, err error) string {
 				applied++
 			}
 		}
-		return fmt.Sprintf("%d of %d changes applied; failed: %v", applied, n, err)
+		return fmt.Sprintf("%d of %s applied; failed: %v", applied, plural(n, "change"), err)
 	}
-	return fmt.Sprintf("%d changes applied", n)
+	return fmt.Sprintf("%s applied", plural(n, "change"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // failure turns an execution error into the command's error: a partial error

@@ -185,7 +185,7 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 		diff   string
 	}{
 		{"threshold", func(s *alarms.Spec) { s.Threshold = 5 }, []string{"monitoring:PutMetricAlarm"}, "threshold: 1 → 5"},
-		{"period", func(s *alarms.Spec) { s.Threshold = 5; s.Period = 10 * time.Minute }, []string{"monitoring:PutMetricAlarm"}, "period: 5m0s → 10m0s"},
+		{"period", func(s *alarms.Spec) { s.Threshold = 5; s.Period = 10 * time.Minute }, []string{"monitoring:PutMetricAlarm"}, "period: 5m → 10m"},
 		{"pattern", func(s *alarms.Spec) { s.Threshold = 5; s.Period = 10 * time.Minute; s.Patterns = []string{"FATAL"} }, []string{"logs:PutMetricFilter", "monitoring:PutMetricAlarm"}, "pattern: ERROR → FATAL"},
 		{"second email", func(s *alarms.Spec) {
 			s.Threshold = 5
@@ -538,6 +538,9 @@ func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
 	}
 	if len(seq) < 2 || !strings.HasSuffix(seq[len(seq)-2], "→ALARM") || seq[len(seq)-1] != "ALARM→OK" || tr.Final != "OK" || tr.Confirmed != 1 || len(tr.Warnings) != 0 {
 		t.Fatalf("test = %+v (%v)", tr, seq)
+	}
+	if len(tr.Notifications) != 2 || !strings.Contains(tr.Notifications[0], "Successfully executed action") || !strings.Contains(tr.Notifications[0], ":opsctl-alarms") {
+		t.Errorf("notifications = %q", tr.Notifications)
 	}
 	if _, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: "nope"}); opserr.ExitCode(err) != 2 {
 		t.Fatalf("test missing alarm: %v", err)

@@ -117,7 +117,7 @@ func filtersOf(ctx context.Context, logs LogsAPI, metric string) (groups, patter
 }
 
 // patternsFromDescription recovers the patterns from the description opsctl
-// wrote ("... matching P1 | P2 within 5m ...").
+// wrote ("... matching P1 | P2 within the period ...").
 func patternsFromDescription(d string) string {
 	i := strings.Index(d, " matching ")
 	if i < 0 {

@@ -78,6 +78,18 @@ func (s MetricAlarmSpec) Validate() error {
 	return nil
 }
 
+// fmtDuration prints 5m0s as 5m and 1h0m0s as 1h.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func oneOf(s string, options ...string) bool {
 	for _, o := range options {
 		if s == o {
@@ -217,7 +229,7 @@ func diffMetricAlarm(a *cwtypes.MetricAlarm, s MetricAlarmSpec) []FieldDiff {
 	d.str("metric", aws.ToString(a.MetricName), s.MetricName)
 	d.kv("dimensions", dims(a.Dimensions), s.Dimensions)
 	d.str("statistic", string(a.Statistic), s.Statistic)
-	d.str("period", (time.Duration(aws.ToInt32(a.Period)) * time.Second).String(), s.Period.String())
+	d.str("period", fmtDuration(time.Duration(aws.ToInt32(a.Period))*time.Second), fmtDuration(s.Period))
 	d.num("evaluation_periods", float64(aws.ToInt32(a.EvaluationPeriods)), float64(s.EvaluationPeriods))
 	dp := aws.ToInt32(a.DatapointsToAlarm)
 	if dp == 0 {

@@ -14,17 +14,19 @@ import (
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 )
 
-// description is the alarm description opsctl writes.
+// description is the alarm description opsctl writes. It names what the
+// alarm watches, not its numbers (those are the alarm's own fields, so a
+// changed threshold shows once in the diff); `alarm list` reads the patterns
+// of a log alarm back from it.
 func description(s Spec) string {
 	switch s.Kind {
 	case KindDLQ:
 		return fmt.Sprintf("opsctl: dead-letter queue %s has messages", s.Queue)
 	case KindLogAlarm:
-		return fmt.Sprintf("opsctl: at least %s lines of %s matching %s within %s (email includes %d lines)",
-			fmtNum(s.Threshold), s.LogGroup, strings.Join(s.Patterns, " | "), s.Period, s.LogLines)
+		return fmt.Sprintf("opsctl: lines of %s matching %s within the period (the email includes them)",
+			s.LogGroup, strings.Join(s.Patterns, " | "))
 	}
-	return fmt.Sprintf("opsctl: at least %s lines of %s matching %s within %s",
-		fmtNum(s.Threshold), s.LogGroup, strings.Join(s.Patterns, " | "), s.Period)
+	return fmt.Sprintf("opsctl: lines of %s matching %s within the period", s.LogGroup, strings.Join(s.Patterns, " | "))
 }
 
 // dlqAlarmSpec is the metric alarm of a DLQ spec.

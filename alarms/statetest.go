@@ -45,10 +45,13 @@ type TestResult struct {
 	Initial     string       `json:"initial_state"`
 	Final       string       `json:"final_state"`
 	Transitions []Transition `json:"transitions"`
-	Topic       string       `json:"topic,omitempty"`
-	Confirmed   int          `json:"subscriptions_confirmed"`
-	Pending     int          `json:"subscriptions_pending"`
-	Warnings    []string     `json:"warnings,omitempty"`
+	// Notifications are the alarm actions CloudWatch reports as executed
+	// during the test (its "Action" history items): proof it published.
+	Notifications []string `json:"notifications"`
+	Topic         string   `json:"topic,omitempty"`
+	Confirmed     int      `json:"subscriptions_confirmed"`
+	Pending       int      `json:"subscriptions_pending"`
+	Warnings      []string `json:"warnings,omitempty"`
 }
 
 const testReason = "opsctl alarm test: proving that the notification reaches its subscribers"
@@ -118,7 +121,35 @@ func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) 
 		return res, err
 	}
 	res.Transitions = tr
+	res.Notifications, err = executedActions(ctx, deps.CloudWatch, name, started)
+	if err != nil {
+		return res, err
+	}
+	if len(live.actions()) > 0 && len(res.Notifications) == 0 {
+		res.Warnings = append(res.Warnings, "CloudWatch reports no executed action yet: check the alarm history for failed actions")
+	}
 	return res, nil
+}
+
+// executedActions returns the summaries of the alarm's action history since
+// start ("Successfully executed action arn:aws:sns:...").
+func executedActions(ctx context.Context, cw CloudWatchAPI, name string, since time.Time) ([]string, error) {
+	out := []string{}
+	p := cloudwatch.NewDescribeAlarmHistoryPaginator(cw, &cloudwatch.DescribeAlarmHistoryInput{
+		AlarmName: aws.String(name), HistoryItemType: cwtypes.HistoryItemTypeAction,
+		StartDate: aws.Time(since), EndDate: aws.Time(time.Now().Add(time.Minute)),
+		AlarmTypes: allAlarmTypes,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read action history of alarm %s: %w", name, err)
+		}
+		for _, h := range page.AlarmHistoryItems {
+			out = append(out, aws.ToString(h.HistorySummary))
+		}
+	}
+	return out, nil
 }
 
 func isSNS(arn string) bool { return len(arn) > 8 && arn[:4] == "arn:" && contains(arn, ":sns:") }

@@ -429,6 +429,9 @@ func alarmTestCommand(st *state) *cli.Command {
 					if err := output.WriteTable(w, []string{"At", "From", "To", "Reason"}, rows); err != nil {
 						return err
 					}
+					for _, n := range res.Notifications {
+						fmt.Fprintf(w, "\nnotified: %s", n)
+					}
 					fmt.Fprintf(w, "\ntopic %s: %d confirmed, %d pending subscriptions\n", res.Topic, res.Confirmed, res.Pending)
 					for _, warn := range res.Warnings {
 						fmt.Fprintf(w, "warning: %s\n", warn)

@@ -197,7 +197,7 @@ func TestBinaryAlarmCommands(t *testing.T) {
 		t.Fatalf("throttled: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	r = localawstest.Run(t, env, add...)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "1 changes applied") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "1 change applied") {
 		t.Fatalf("repair: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
