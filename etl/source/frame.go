@@ -137,6 +137,10 @@ func (s *Scanner) Next() bool {
 		scanned += n
 		switch res {
 		case scanDone:
+			if s.buf[s.start+scanned-1] != '}' {
+				s.emit(scanned, true, "unbalanced brackets")
+				return true
+			}
 			s.emit(scanned, false, "")
 			return true
 		case scanBrokenString:

@@ -1,0 +1,292 @@
+package cdc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func ddbRec(eventName, keys, extra string) string {
+	return `{"awsRegion":"eu-west-1","eventID":"0c3b2f5e-9f1a-4a8e-b1d2-3f4a5b6c7d8e","eventName":"` + eventName +
+		`","dynamodb":{"ApproximateCreationDateTime":1700000000123,"Keys":` + keys + extra + `,"SizeBytes":10},"eventSource":"aws:dynamodb"}`
+}
+
+func TestDynamoDBDecode(t *testing.T) {
+	d := &DynamoDB{}
+	tests := []struct {
+		name    string
+		rec     string
+		op      Op
+		pos     int64
+		image   string
+		wantErr error
+		errText string
+	}{
+		{"insert", ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{"pk":{"S":"a"}}`), OpUpsert, 1700000000123000, `{"pk":{"S":"a"}}`, nil, ""},
+		{"modify", ddbRec("MODIFY", `{"pk":{"S":"a"}}`, `,"NewImage":{"pk":{"S":"a"},"n":{"N":"1"}},"OldImage":{"pk":{"S":"a"}}`), OpUpsert, 1700000000123000, `{"pk":{"S":"a"},"n":{"N":"1"}}`, nil, ""},
+		{"remove", ddbRec("REMOVE", `{"pk":{"S":"a"}}`, `,"OldImage":{"pk":{"S":"a"}}`), OpDelete, 1700000000123000, "", nil, ""},
+		{"microsecond precision", strings.Replace(ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{},"ApproximateCreationDateTimePrecision":"MICROSECOND"`), "1700000000123", "1700000000123456", 1), OpUpsert, 1700000000123456, "{}", nil, ""},
+		{"millisecond value labelled microsecond", ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{},"ApproximateCreationDateTimePrecision":"MICROSECOND"`), OpUpsert, 1700000000123000, "{}", nil, ""},
+		{"no keys", ddbRec("INSERT", `{}`, `,"NewImage":{}`), 0, 0, "", ErrNoKey, ""},
+		{"insert without new image", ddbRec("INSERT", `{"pk":{"S":"a"}}`, ``), 0, 0, "", nil, "without NewImage"},
+		{"debezium record read as dynamodb", `{"before":null,"after":{"id":1},"source":{"lsn":5},"op":"c","ts_ms":1}`, 0, 0, "", ErrMismatch, ""},
+		{"truncated", ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{}`)[:60], 0, 0, "", errSyntax, ""},
+		{"unknown event name", ddbRec("UPSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{}`), 0, 0, "", nil, "unknown eventName"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Change
+			err := d.Decode([]byte(tt.rec), &c)
+			if tt.wantErr != nil || tt.errText != "" {
+				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("err = %v, want %v %q", err, tt.wantErr, tt.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Op != tt.op || c.Pos[0] != tt.pos || string(c.Image) != tt.image || !c.HasEventID {
+				t.Fatalf("got op %v pos %v image %s; want %v %v %s", c.Op, c.Pos, c.Image, tt.op, tt.pos, tt.image)
+			}
+		})
+	}
+}
+
+func TestDynamoDBKeyIgnoresAttributeOrderAndSortsNumerically(t *testing.T) {
+	d := &DynamoDB{}
+	key := func(keys string) []byte {
+		var c Change
+		if err := d.Decode([]byte(ddbRec("REMOVE", keys, "")), &c); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Clone(c.Key)
+	}
+	a := key(`{"pk":{"S":"x"},"sk":{"N":"5"}}`)
+	b := key(`{"sk":{"N":"5"},"pk":{"S":"x"}}`)
+	if !bytes.Equal(a, b) {
+		t.Fatal("hash+range key depends on attribute order")
+	}
+	if bytes.Compare(key(`{"n":{"N":"9"}}`), key(`{"n":{"N":"10"}}`)) >= 0 {
+		t.Fatal("numeric keys do not sort numerically")
+	}
+	if bytes.Compare(key(`{"n":{"N":"-3"}}`), key(`{"n":{"N":"2"}}`)) >= 0 {
+		t.Fatal("negative keys do not sort first")
+	}
+	if bytes.Equal(key(`{"pk":{"S":"a"},"sk":{"S":"bc"}}`), key(`{"pk":{"S":"ab"},"sk":{"S":"c"}}`)) {
+		t.Fatal("composite keys collide")
+	}
+	sel := &DynamoDB{KeyAttrs: []string{"pk"}}
+	var c Change
+	if err := sel.Decode([]byte(ddbRec("REMOVE", `{"pk":{"S":"x"},"sk":{"N":"5"}}`, "")), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := sel.Decode([]byte(ddbRec("REMOVE", `{"sk":{"N":"5"}}`, "")), &c); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("--key attribute missing from Keys: err = %v", err)
+	}
+}
+
+func TestDynamoDBImageTypes(t *testing.T) {
+	img := `{"s":{"S":"héllo \"q\""},"big":{"N":"9007199254740993"},"neg":{"N":"-42"},"dec":{"N":"12.50"},"exp":{"N":"1e3"},
+	"b":{"BOOL":true},"nul":{"NULL":true},"bin":{"B":"` + base64.StdEncoding.EncodeToString([]byte{0, 1, 2}) + `"},
+	"m":{"M":{"x":{"N":"1"},"y":{"L":[{"S":"a"},{"N":"2.5"}]}}},"l":{"L":[{"S":"a"},{"NULL":true}]},
+	"ss":{"SS":["a","b"]},"ns":{"NS":["1","2.5"]},"bs":{"BS":["AAE="]}}`
+	row, err := (&DynamoDB{}).DecodeImage([]byte(img), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"s": `héllo "q"`, "big": int64(9007199254740993), "neg": int64(-42), "dec": 12.5, "exp": 1000.0,
+		"b": true, "nul": nil, "bin": []byte{0, 1, 2},
+		"m":  map[string]any{"x": int64(1), "y": []any{"a", 2.5}},
+		"l":  []any{"a", nil},
+		"ss": []any{"a", "b"}, "ns": []any{int64(1), 2.5}, "bs": []any{[]byte{0, 1}},
+	}
+	if !reflect.DeepEqual(row, want) {
+		t.Fatalf("got  %#v\nwant %#v", row, want)
+	}
+	if _, err := (&DynamoDB{}).DecodeImage([]byte(`{"x":{"Q":"1"}}`), nil); err == nil {
+		t.Fatal("unknown attribute type accepted")
+	}
+}
+
+func dbz(op, before, after, source string) string {
+	return `{"before":` + before + `,"after":` + after + `,"source":` + source + `,"op":"` + op + `","ts_ms":1700000000999}`
+}
+
+func TestDebeziumDecode(t *testing.T) {
+	d := &Debezium{KeyCols: []string{"id"}}
+	pg := `{"connector":"postgresql","lsn":123456,"ts_ms":1700000000000}`
+	my := `{"connector":"mysql","file":"mysql-bin.000042","pos":1234,"row":2,"ts_ms":1700000000000}`
+	tests := []struct {
+		name    string
+		rec     string
+		op      Op
+		pos     Position
+		image   string
+		schema  bool
+		wantErr error
+	}{
+		{"create", dbz("c", "null", `{"id":1,"v":"a"}`, pg), OpUpsert, Position{123456, 0, 0, 1700000000999}, `{"id":1,"v":"a"}`, false, nil},
+		{"snapshot read", dbz("r", "null", `{"id":1}`, pg), OpUpsert, Position{123456, 0, 0, 1700000000999}, `{"id":1}`, false, nil},
+		{"update", dbz("u", `{"id":1}`, `{"id":1,"v":"b"}`, pg), OpUpsert, Position{123456, 0, 0, 1700000000999}, `{"id":1,"v":"b"}`, false, nil},
+		{"delete keyed by before", dbz("d", `{"id":1}`, "null", pg), OpDelete, Position{123456, 0, 0, 1700000000999}, "", false, nil},
+		{"truncate", dbz("t", "null", "null", pg), OpTruncate, Position{123456, 0, 0, 1700000000999}, "", false, nil},
+		{"mysql position", dbz("c", "null", `{"id":1}`, my), OpUpsert, Position{42, 1234, 2, 1700000000999}, `{"id":1}`, false, nil},
+		{"wrapped with schema", `{"schema":{"type":"struct"},"payload":` + dbz("c", "null", `{"id":1}`, pg) + `}`, OpUpsert, Position{123456, 0, 0, 1700000000999}, `{"id":1}`, true, nil},
+		{"tombstone", `{"schema":null,"payload":null}`, 0, Position{}, "", false, ErrSkip},
+		{"delete without before", dbz("d", "null", "null", pg), 0, Position{}, "", false, ErrNoKey},
+		{"missing key column", dbz("c", "null", `{"other":1}`, pg), 0, Position{}, "", false, ErrNoKey},
+		{"dynamodb record read as debezium", ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{}`), 0, Position{}, "", false, ErrMismatch},
+		{"garbage", `{"op":"c","after":{"id":1`, 0, Position{}, "", false, errSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Change
+			err := d.Decode([]byte(tt.rec), &c)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Op != tt.op || c.Pos != tt.pos || string(c.Image) != tt.image || (len(c.Schema) > 0) != tt.schema || c.HasEventID {
+				t.Fatalf("got op %v pos %v image %s schema %s", c.Op, c.Pos, c.Image, c.Schema)
+			}
+			if c.Op != OpTruncate && len(c.Key) == 0 {
+				t.Fatal("no key")
+			}
+		})
+	}
+}
+
+func TestDebeziumImageTypesWithoutSchema(t *testing.T) {
+	row, err := (&Debezium{KeyCols: []string{"id"}}).DecodeImage([]byte(`{"id":9007199254740993,"f":1.5,"s":"x","b":false,"n":null,"l":[1,"a"],"o":{"k":2}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"id": int64(9007199254740993), "f": 1.5, "s": "x", "b": false, "n": nil, "l": []any{int64(1), "a"}, "o": map[string]any{"k": int64(1 + 1)}}
+	if !reflect.DeepEqual(row, want) {
+		t.Fatalf("got %#v\nwant %#v", row, want)
+	}
+}
+
+func TestDebeziumImageLogicalTypes(t *testing.T) {
+	schema := `{"type":"struct","fields":[{"type":"struct","optional":true,"field":"before","fields":[]},{"type":"struct","optional":true,"field":"after","fields":[
+	{"type":"int32","field":"id"},
+	{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"price"},
+	{"type":"int32","name":"io.debezium.time.Date","field":"day"},
+	{"type":"int64","name":"io.debezium.time.MicroTimestamp","field":"at"},
+	{"type":"int64","name":"io.debezium.time.Timestamp","field":"at_ms"},
+	{"type":"string","name":"io.debezium.time.ZonedTimestamp","field":"zoned"},
+	{"type":"bytes","field":"raw"},
+	{"type":"double","field":"ratio"},
+	{"type":"string","name":"io.debezium.data.Json","field":"doc"}]}]}`
+	// 12345 (unscaled, scale 2) = 123.45; big-endian two's complement 0x3039
+	price := base64.StdEncoding.EncodeToString([]byte{0x30, 0x39})
+	neg := base64.StdEncoding.EncodeToString([]byte{0xff, 0x85}) // -123 → -1.23
+	img := `{"id":1,"price":"` + price + `","day":19000,"at":1700000000123456,"at_ms":1700000000123,"zoned":"2023-11-14T22:13:20.5Z","raw":"AAE=","ratio":2,"doc":"{\"a\":1}"}`
+	row, err := (&Debezium{KeyCols: []string{"id"}}).DecodeImage([]byte(img), []byte(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"id": int64(1), "price": 123.45, "day": Date(19000), "at": Timestamp(1700000000123456), "at_ms": Timestamp(1700000000123000),
+		"zoned": Timestamp(1700000000500000), "raw": []byte{0, 1}, "ratio": 2.0, "doc": `{"a":1}`}
+	if !reflect.DeepEqual(row, want) {
+		t.Fatalf("got  %#v\nwant %#v", row, want)
+	}
+	row, err = (&Debezium{KeyCols: []string{"id"}}).DecodeImage([]byte(`{"id":2,"price":"`+neg+`"}`), []byte(schema))
+	if err != nil || math.Abs(row["price"].(float64)+1.23) > 1e-12 {
+		t.Fatalf("negative decimal: %v %v", row, err)
+	}
+}
+
+func TestEventIDBytes(t *testing.T) {
+	a := eventIDBytes([]byte("0c3b2f5e-9f1a-4a8e-b1d2-3f4a5b6c7d8e"))
+	b := eventIDBytes([]byte("0c3b2f5e-9f1a-4a8e-b1d2-3f4a5b6c7d8f"))
+	c := eventIDBytes([]byte("short"))
+	d := eventIDBytes([]byte("a-much-longer-event-identifier-than-sixteen"))
+	e := eventIDBytes([]byte("a-much-longer-event-identifier-than-sixteeN"))
+	if a == b || c == d || d == e || a == c {
+		t.Fatal("distinct event ids collide")
+	}
+}
+
+func seedsDynamoDB() []string {
+	return []string{
+		ddbRec("INSERT", `{"pk":{"S":"a"}}`, `,"NewImage":{"pk":{"S":"a"},"n":{"N":"1"}}`),
+		ddbRec("REMOVE", `{"pk":{"S":"a"},"sk":{"N":"-1.5"}}`, `,"OldImage":{}`),
+		ddbRec("MODIFY", `{"pk":{"B":"AAE="}}`, `,"NewImage":{"m":{"M":{"l":{"L":[{"SS":["x"]}]}}}}`),
+		`{"eventName":"INSERT","dynamodb":{}}`, `{}`, `{"a":"\u00e9\ud83d\ude00"}`,
+	}
+}
+
+func seedsDebezium() []string {
+	return []string{
+		dbz("c", "null", `{"id":1,"v":[1,{"a":null}]}`, `{"lsn":5}`),
+		dbz("d", `{"id":"x"}`, "null", `{"file":"bin.000001","pos":4,"row":0}`),
+		dbz("t", "null", "null", `{"lsn":9}`),
+		`{"schema":{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"id","type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"1"}}]}]},"payload":` + dbz("c", "null", `{"id":"AQ=="}`, `{"lsn":1}`) + `}`,
+		`{"payload":null}`, `{"op":"x"}`,
+	}
+}
+
+// fuzzDecoder checks that a decoder never panics, that Decode and
+// DecodePrefix agree, and that successful decodes are well formed.
+func fuzzDecoder(t *testing.T, d Decoder, in []byte) {
+	var c1, c2 Change
+	err := d.Decode(in, &c1)
+	n, perr := d.DecodePrefix(in, &c2)
+	if err == nil {
+		if perr != nil || skipWS(in, n) != len(in) {
+			t.Fatalf("Decode ok but DecodePrefix: n=%d err=%v", n, perr)
+		}
+		if c1.Op != OpTruncate && len(c1.Key) == 0 {
+			t.Fatal("decoded change without key")
+		}
+		if c1.Op == OpUpsert {
+			if len(c1.Image) == 0 || c1.Image[0] != '{' {
+				t.Fatal("upsert without object image")
+			}
+			d.DecodeImage(c1.Image, c1.Schema) // must not panic
+		}
+		if !bytes.Equal(c1.Key, c2.Key) || c1.Pos != c2.Pos || c1.Op != c2.Op {
+			t.Fatal("Decode and DecodePrefix disagree")
+		}
+	}
+}
+
+func FuzzDynamoDB(f *testing.F) {
+	for _, s := range seedsDynamoDB() {
+		f.Add([]byte(s))
+	}
+	d := &DynamoDB{}
+	f.Fuzz(func(t *testing.T, in []byte) { fuzzDecoder(t, d, in) })
+}
+
+func FuzzDebezium(f *testing.F) {
+	for _, s := range seedsDebezium() {
+		f.Add([]byte(s))
+	}
+	d := &Debezium{KeyCols: []string{"id"}}
+	f.Fuzz(func(t *testing.T, in []byte) { fuzzDecoder(t, d, in) })
+}
+
+func FuzzDecodeImage(f *testing.F) {
+	f.Add([]byte(`{"a":{"S":"x"},"b":{"N":"1"},"c":{"M":{"d":{"L":[{"NULL":true}]}}}}`), true)
+	f.Add([]byte(`{"a":1,"b":[1.5,"x",{"c":null}]}`), false)
+	f.Fuzz(func(t *testing.T, in []byte, ddb bool) {
+		if ddb {
+			(&DynamoDB{}).DecodeImage(in, nil)
+		} else {
+			(&Debezium{KeyCols: []string{"a"}}).DecodeImage(in, nil)
+		}
+	})
+}
