@@ -52,7 +52,8 @@ func (s *Server) Connect(b Backends) {
 
 type bufRecord struct {
 	data    []byte
-	arrival time.Time
+	arrival time.Time // Kinesis' ApproximateArrivalTimestamp: names the object
+	read    time.Time // when the reader got it: starts the buffer interval
 }
 
 type shardPos struct {
@@ -86,7 +87,8 @@ func (s *Server) deliver(d *deliveryStream) {
 	shards := map[string]*shardPos{}
 	var buf []bufRecord
 	var bufBytes int
-	var lastShardList time.Time
+	var lastShardList, lastMetric time.Time
+	var maxBehind int64
 	for {
 		s.mu.Lock()
 		poll, scale := s.pollEvery, s.timeScale
@@ -108,16 +110,19 @@ func (s *Server) deliver(d *deliveryStream) {
 			if p.done {
 				continue
 			}
-			recs, err := readShard(ctx, client, streamName, id, p)
+			recs, behind, err := readShard(ctx, client, streamName, id, p)
 			if err != nil {
 				continue
+			}
+			if behind != nil && *behind > maxBehind {
+				maxBehind = *behind
 			}
 			for _, r := range recs {
 				arr := aws.ToTime(r.ApproximateArrivalTimestamp)
 				if arr.Before(d.created.Add(-time.Second)) {
 					continue // before DeliveryStartTimestamp
 				}
-				buf = append(buf, bufRecord{data: r.Data, arrival: arr.UTC()})
+				buf = append(buf, bufRecord{data: r.Data, arrival: arr.UTC(), read: time.Now()})
 				bufBytes += len(r.Data)
 			}
 			if len(recs) > 0 && b.Metrics != nil {
@@ -130,6 +135,15 @@ func (s *Server) deliver(d *deliveryStream) {
 				b.Metrics("AWS/Firehose", "IncomingBytes", dims(d), float64(n), "Bytes", now)
 			}
 		}
+		s.mu.Lock()
+		d.buffered = len(buf)
+		s.mu.Unlock()
+		if b.Metrics != nil && time.Since(lastMetric) >= time.Duration(60*scale*float64(time.Second)) {
+			// Kinesis publishes the consumer's MillisBehindLatest as
+			// GetRecords.IteratorAgeMilliseconds, once a minute.
+			b.Metrics("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", map[string]string{"StreamName": streamName}, float64(maxBehind), "Milliseconds", time.Now().UTC())
+			lastMetric, maxBehind = time.Now(), 0
+		}
 		if len(buf) == 0 {
 			continue
 		}
@@ -137,9 +151,12 @@ func (s *Server) deliver(d *deliveryStream) {
 		hints := *d.dest.BufferingHints
 		s.mu.Unlock()
 		interval := time.Duration(float64(*hints.IntervalInSeconds) * scale * float64(time.Second))
-		if bufBytes >= int(*hints.SizeInMBs)<<20 || time.Since(buf[0].arrival) >= interval {
+		if bufBytes >= int(*hints.SizeInMBs)<<20 || time.Since(buf[0].read) >= interval {
 			if s.flush(d, b, buf) {
 				buf, bufBytes = nil, 0
+				s.mu.Lock()
+				d.buffered = 0
+				s.mu.Unlock()
 			}
 		}
 	}
@@ -168,7 +185,9 @@ func listShards(ctx context.Context, c *kinesis.Client, stream string, shards ma
 	}
 }
 
-func readShard(ctx context.Context, c *kinesis.Client, stream, shard string, p *shardPos) ([]ktypes.Record, error) {
+// readShard reads the next batch of a shard and returns it with
+// MillisBehindLatest.
+func readShard(ctx context.Context, c *kinesis.Client, stream, shard string, p *shardPos) ([]ktypes.Record, *int64, error) {
 	if p.iter == "" {
 		in := &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: aws.String(shard), ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon}
 		if p.lastSeq != "" {
@@ -177,14 +196,14 @@ func readShard(ctx context.Context, c *kinesis.Client, stream, shard string, p *
 		}
 		out, err := c.GetShardIterator(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.iter = aws.ToString(out.ShardIterator)
 	}
 	out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(p.iter), Limit: aws.Int32(10000)})
 	if err != nil {
 		p.iter = "" // expired or invalid: resume after the last sequence number
-		return nil, err
+		return nil, nil, err
 	}
 	if out.NextShardIterator == nil {
 		p.done = true // closed shard fully read
@@ -193,7 +212,7 @@ func readShard(ctx context.Context, c *kinesis.Client, stream, shard string, p *
 	if n := len(out.Records); n > 0 {
 		p.lastSeq = aws.ToString(out.Records[n-1].SequenceNumber)
 	}
-	return out.Records, nil
+	return out.Records, out.MillisBehindLatest, nil
 }
 
 // flush writes one buffer: the delivered object and, if any record failed

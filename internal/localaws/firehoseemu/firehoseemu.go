@@ -94,6 +94,18 @@ func (s *Server) FailRecords(f func(stream string, data []byte) bool) {
 	s.mu.Unlock()
 }
 
+// BufferedRecords returns how many records a delivery stream has read from
+// Kinesis and not yet written to S3 (-1 for an unknown stream), so tests can
+// wait for a record to be in the buffer.
+func (s *Server) BufferedRecords(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.streams[name]; ok {
+		return d.buffered
+	}
+	return -1
+}
+
 // Close stops every delivery reader and waits for them.
 func (s *Server) Close() {
 	s.mu.Lock()
@@ -185,8 +197,9 @@ type deliveryStream struct {
 	dest           extendedS3
 	tags           map[string]string
 
-	stopCh chan struct{}
-	once   sync.Once
+	stopCh   chan struct{}
+	once     sync.Once
+	buffered int // records read and not yet delivered (BufferedRecords)
 }
 
 func (d *deliveryStream) stop() {

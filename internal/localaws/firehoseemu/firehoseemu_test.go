@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -197,7 +199,10 @@ func startDelivery(t *testing.T, prefix string, delim, gz bool) (*localaws.Serve
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("src"), StreamModeDetails: &ktypes.StreamModeDetails{StreamMode: ktypes.StreamModeOnDemand}}); err != nil {
 		t.Fatal(err)
 	}
-	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond })
+	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay = 100 * time.Millisecond
+		o.MaxDelay = 200 * time.Millisecond
+	})
 	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("src")}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -291,4 +296,121 @@ func TestDeliveryAppendsDelimiterAndGzips(t *testing.T) {
 	if body := get(t, s3c, ekeys[0], true); !strings.Contains(body, `"rawData":"cG9pc29u"`) {
 		t.Fatalf("error record %q", body)
 	}
+}
+
+func TestDeliveryFlushesWhenTheSizeHintIsReached(t *testing.T) {
+	srv, kc, s3c := startDelivery(t, "big/", false, false)
+	// A 900 s interval (4.5 s scaled) never elapses in this test: only the
+	// 1 MiB size hint can flush.
+	fh := firehose.NewFromConfig(localawstest.Config(srv, 0))
+	d, err := fh.DescribeDeliveryStream(context.Background(), &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("arch")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.UpdateDestination(context.Background(), &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("arch"),
+		CurrentDeliveryStreamVersionId: d.DeliveryStreamDescription.VersionId, DestinationId: d.DeliveryStreamDescription.Destinations[0].DestinationId,
+		ExtendedS3DestinationUpdate: &fhtypes.ExtendedS3DestinationUpdate{BufferingHints: &fhtypes.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(900)}}}); err != nil {
+		t.Fatal(err)
+	}
+	chunk := strings.Repeat("x", 600<<10)
+	put(t, kc, chunk, chunk)
+	start := time.Now()
+	keys := waitObjects(t, s3c, "big/", 1)
+	if time.Since(start) > 4*time.Second {
+		t.Fatalf("flushed after %s: by interval, not size", time.Since(start))
+	}
+	if !strings.Contains(keys[0], "arch-2-") {
+		t.Errorf("object %s not named with the destination version 2", keys[0])
+	}
+	if body := get(t, s3c, keys[0], false); len(body) != 2*len(chunk) {
+		t.Fatalf("object has %d bytes, want %d", len(body), 2*len(chunk))
+	}
+}
+
+func TestDeliveryPublishesMetricsToCloudWatch(t *testing.T) {
+	srv, kc, s3c := startDelivery(t, "m/", true, false)
+	put(t, kc, `{"a":1}`)
+	waitObjects(t, s3c, "m/", 1)
+	cw := cloudwatch.NewFromConfig(localawstest.Config(srv, 0))
+	now := time.Now()
+	q := func(id, ns, name, dim, val string) cwtypes.MetricDataQuery {
+		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Maximum"),
+			Metric: &cwtypes.Metric{Namespace: aws.String(ns), MetricName: aws.String(name), Dimensions: []cwtypes.Dimension{{Name: aws.String(dim), Value: aws.String(val)}}}}}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-5 * time.Minute)), EndTime: aws.Time(now.Add(5 * time.Minute)),
+			MetricDataQueries: []cwtypes.MetricDataQuery{
+				q("fresh", "AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", "arch"),
+				q("ok", "AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName", "arch"),
+				q("incoming", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "arch"),
+				q("age", "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "src"),
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := []string{}
+		for _, r := range out.MetricDataResults {
+			if len(r.Values) == 0 {
+				missing = append(missing, aws.ToString(r.Id))
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no datapoints for %v", missing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestCloseStopsTheDeliveryReaders(t *testing.T) {
+	srv, kc, s3c := startDelivery(t, "c/", false, false)
+	emu := srv.Service("firehose").(*firehoseemu.Server)
+	emu.SetTimeScale(0.2) // a 60 s interval takes 12 s: only Close can flush in time
+	put(t, kc, "buffered")
+	// Once the reader buffered the record, close: the buffered record is
+	// flushed, and Close returns once every reader has stopped.
+	for i := 0; emu.BufferedRecords("arch") < 1; i++ {
+		if i > 200 {
+			t.Fatalf("the record never reached the buffer (%d)", emu.BufferedRecords("arch"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { emu.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return: a delivery reader is stuck")
+	}
+	keys := waitObjects(t, s3c, "c/", 1)
+	if body := get(t, s3c, keys[0], false); body != "buffered" {
+		t.Fatalf("flushed %q", body)
+	}
+	// A stream created after Close gets no reader.
+	fh := firehose.NewFromConfig(localawstest.Config(srv, 0))
+	if _, err := fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("late"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &fhtypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/src"), RoleARN: aws.String(role)},
+		ExtendedS3DestinationConfiguration: dest("lake", "late/", false, false)}); err != nil {
+		t.Fatal(err)
+	}
+	emu.Close() // idempotent
+}
+
+func FuzzEvalPrefix(f *testing.F) {
+	for _, seed := range []string{"cdc/", "", "a/!{timestamp:yyyy}/!{timestamp:MM}/", "e/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/",
+		"!{firehose:random-string}/x", "!{timestamp:'year='yyyy}/", "!{", "!{timestamp:q}", "!{partitionKeyFromQuery:id}/"} {
+		f.Add(seed)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, prefix string) {
+		for _, isErr := range []bool{false, true} {
+			got := firehoseemu.EvalPrefix(prefix, at, "processing-failed", isErr)
+			if !strings.Contains(prefix, "!{") && !strings.HasSuffix(got, "2026/01/02/03/") {
+				t.Fatalf("EvalPrefix(%q) = %q: no arrival-hour suffix", prefix, got)
+			}
+		}
+	})
 }
