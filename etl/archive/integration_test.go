@@ -477,3 +477,54 @@ func TestRmRemovesEverythingOrKeepsData(t *testing.T) {
 		})
 	}
 }
+
+func TestCreateRetriesWhileFirehoseCannotAssumeTheNewRole(t *testing.T) {
+	e := start(t)
+	e.table(t, "orders")
+	// IAM is eventually consistent: right after CreateRole, Firehose answers
+	// this until the role has propagated.
+	e.srv.InjectFault(localaws.Fault{Service: "firehose", Operation: "CreateDeliveryStream", Kind: localaws.FaultError, Times: 2,
+		Code: "InvalidArgumentException", Message: "Firehose is unable to assume role arn:aws:iam::000000000000:role/opsctl-firehose-orders. Please check the role provided."})
+	mustCreate(t, e, dynamoOpts())
+	n := 0
+	for _, c := range e.srv.Calls() {
+		if c.Operation == "CreateDeliveryStream" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("CreateDeliveryStream called %d times, want 3 (2 refused, then created)", n)
+	}
+}
+
+func TestCreateStopsAtTheFirstFailureAndARerunFinishes(t *testing.T) {
+	e := start(t)
+	e.table(t, "orders")
+	e.srv.InjectFault(localaws.Fault{Service: "iam", Operation: "PutRolePolicy", Kind: localaws.FaultError, Code: "AccessDenied", Message: "not allowed", Status: 403})
+	res, err := archive.Create(context.Background(), e.deps, dynamoOpts())
+	if err == nil || !strings.Contains(err.Error(), "put policy of role") {
+		t.Fatalf("err = %v", err)
+	}
+	var failed, skipped []string
+	for _, c := range res.Changes {
+		switch c.Status {
+		case archive.StatusFailed:
+			failed = append(failed, c.Resource)
+		case archive.StatusSkipped:
+			skipped = append(skipped, c.Resource)
+		}
+	}
+	if strings.Join(failed, ",") != archive.ResRolePolicy || strings.Join(skipped, ",") != archive.ResFirehose+","+archive.ResDDBStreaming {
+		t.Fatalf("failed %v, skipped %v", failed, skipped)
+	}
+	res = mustCreate(t, e, dynamoOpts())
+	var applied []string
+	for _, c := range res.Changes {
+		if c.Action != archive.ActionNone {
+			applied = append(applied, c.Resource)
+		}
+	}
+	if strings.Join(applied, ",") != archive.ResRolePolicy+","+archive.ResFirehose+","+archive.ResDDBStreaming {
+		t.Fatalf("re-run applied %v, want only what the first run missed", applied)
+	}
+}
