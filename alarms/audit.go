@@ -98,6 +98,7 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 	}
 	res.Checked.Alarms = len(metricAlarms) + len(logAlarms)
 	topics := map[string][]string{} // topic ARN → alarms using it
+	seenUse := map[string]bool{}
 	check := func(name string, l liveAlarm, enabled *bool, st cwtypes.StateValue, since *time.Time) {
 		acts := l.actions()
 		var alarmActs []string
@@ -115,7 +116,8 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 				"aws cloudwatch enable-alarm-actions --alarm-names "+name)
 		}
 		for _, a := range acts {
-			if isSNS(a) {
+			if isSNS(a) && !seenUse[a+"\x00"+name] {
+				seenUse[a+"\x00"+name] = true
 				topics[a] = append(topics[a], name)
 			}
 		}
@@ -159,7 +161,7 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 			if confirmed == 0 {
 				add(FindTopicUnconfirmed, topicNameOf(arn),
 					fmt.Sprintf("no confirmed subscription (%d pending) on the topic of %v: alarm emails reach nobody", pending, topics[arn]),
-					"ask each subscriber to click the link in the confirmation email, or re-run `opsctl alarm add` with --email to send a new one")
+					"ask each subscriber to click the link in the confirmation email; SNS drops requests not confirmed within 3 days, after which re-running `opsctl alarm add ... --email ADDR` sends a new one")
 			}
 		}
 	}

@@ -949,3 +949,43 @@ func TestFaultOnEachOtherWriteThenRepairingRerun(t *testing.T) {
 		}
 	}
 }
+
+// A team's existing topic is adopted: its other grants stay, opsctl's are
+// added once, and rm never deletes it.
+func TestAdoptedTopicKeepsItsPolicyAndSurvivesRm(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	tp, err := e.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("team-alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"EventsPublish","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sns:Publish","Resource":%q}]}`, aws.ToString(tp.TopicArn))
+	if _, err := e.sns.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: tp.TopicArn, AttributeName: aws.String("Policy"), AttributeValue: aws.String(team)}); err != nil {
+		t.Fatal(err)
+	}
+	s := spec("adopt")
+	s.Topic = "team-alerts"
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, res.Changes, alarms.ResTopicPolicy); c.Action != alarms.ActionUpdate {
+		t.Errorf("policy change = %+v", c)
+	}
+	attrs, _ := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: tp.TopicArn})
+	if p := attrs.Attributes["Policy"]; !strings.Contains(p, "EventsPublish") || !strings.Contains(p, "CloudWatchAlarmsOfThisAccountPublish") {
+		t.Errorf("merged policy = %s", p)
+	}
+	e.srv.ResetCalls()
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s}); err != nil || len(e.writes()) != 0 {
+		t.Fatalf("repeat: %v %v", err, e.writes())
+	}
+	rm, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "adopt"})
+	if err != nil || !strings.Contains(rm.TopicNote, "opsctl did not create it") {
+		t.Fatalf("rm: %v %+v", err, rm)
+	}
+	if _, err := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: tp.TopicArn}); err != nil {
+		t.Errorf("adopted topic deleted: %v", err)
+	}
+}

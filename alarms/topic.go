@@ -53,7 +53,7 @@ type TopicResult struct {
 
 // PendingTodo tells the person what to do about a pending subscription.
 func PendingTodo(email string) string {
-	return fmt.Sprintf("%s must open the \"AWS Notification - Subscription Confirmation\" email and click \"Confirm subscription\" within 3 days (then it expires); until then no alarm email reaches them. Re-run to check.", email)
+	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 3 days; until then no alarm email reaches them", email)
 }
 
 // identity is the caller's account and partition, looked up once.
@@ -262,7 +262,9 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 		}))
 		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionCreate,
 			[]FieldDiff{{Field: "policy", Old: "(default)", New: "only CloudWatch alarms of account " + account + " may publish"}},
-			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, account, partition) }))
+			func(ctx context.Context) error {
+				return setTopicPolicy(ctx, deps, tp.arn, TopicPolicy(tp.arn, account, partition, deps.Region))
+			}))
 		for _, e := range spec.Emails {
 			tp.subs = append(tp.subs, Subscription{Email: e, State: SubPlanned})
 			tp.steps = append(tp.steps, subscribeStep(deps, tp, len(tp.subs)-1))
@@ -275,13 +277,13 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 		return nil, fmt.Errorf("read attributes of SNS topic %q: %w", name, err)
 	}
 	cur := attrs.Attributes["Policy"]
-	want := TopicPolicy(arn, account, partition, deps.Region)
+	want := MergeTopicPolicy(cur, TopicPolicy(arn, account, partition, deps.Region))
 	if canonicalJSON(cur) == canonicalJSON(want) {
 		tp.steps = append(tp.steps, unchanged(ResTopicPolicy, name))
 	} else {
 		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionUpdate,
 			[]FieldDiff{{Field: "policy", Old: describePolicy(cur, account), New: "only CloudWatch alarms of account " + account + " may publish"}},
-			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, account, partition) }))
+			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, want) }))
 	}
 	existing, err := topicSubscriptions(ctx, deps.SNS, arn)
 	if err != nil {
@@ -321,11 +323,63 @@ func describePolicy(cur, account string) string {
 	return "CloudWatch alarms may not publish"
 }
 
-func setTopicPolicy(ctx context.Context, deps Deps, arn, account, partition string) error {
+// MergeTopicPolicy adds opsctl's statements (by Sid) to a topic's current
+// policy, replacing older versions of them and keeping every other
+// statement, so adopting a team's existing topic never removes its grants
+// (SNS's own "__default_statement_ID" included). A current policy that is not
+// valid JSON is replaced by opsctl's.
+func MergeTopicPolicy(current, ours string) string {
+	var cur, own map[string]any
+	if json.Unmarshal([]byte(ours), &own) != nil {
+		return ours
+	}
+	if current == "" || json.Unmarshal([]byte(current), &cur) != nil {
+		return ours
+	}
+	ownStmts, _ := own["Statement"].([]any)
+	mine := map[string]bool{}
+	for _, st := range ownStmts {
+		if m, ok := st.(map[string]any); ok {
+			if sid, _ := m["Sid"].(string); sid != "" {
+				mine[sid] = true
+			}
+		}
+	}
+	var merged []any
+	switch cs := cur["Statement"].(type) {
+	case []any:
+		for _, st := range cs {
+			if m, ok := st.(map[string]any); ok {
+				if sid, _ := m["Sid"].(string); mine[sid] {
+					continue
+				}
+			}
+			merged = append(merged, st)
+		}
+	case map[string]any:
+		if sid, _ := cs["Sid"].(string); !mine[sid] {
+			merged = append(merged, cs)
+		}
+	}
+	if len(merged) == 0 {
+		return ours
+	}
+	cur["Statement"] = append(merged, ownStmts...)
+	if _, ok := cur["Version"]; !ok {
+		cur["Version"] = "2012-10-17"
+	}
+	b, err := json.MarshalIndent(cur, "", "  ")
+	if err != nil {
+		return ours
+	}
+	return string(b)
+}
+
+func setTopicPolicy(ctx context.Context, deps Deps, arn, policy string) error {
 	_, err := deps.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
 		TopicArn:       aws.String(arn),
 		AttributeName:  aws.String("Policy"),
-		AttributeValue: aws.String(TopicPolicy(arn, account, partition, deps.Region)),
+		AttributeValue: aws.String(policy),
 	})
 	if err != nil {
 		return fmt.Errorf("set policy of SNS topic %s: %w", arn, err)

@@ -217,3 +217,35 @@ func TestDLQAlarmNameFitsLimits(t *testing.T) {
 		t.Error("long queue names collide")
 	}
 }
+
+func TestMergeTopicPolicyKeepsOtherGrants(t *testing.T) {
+	ours := TopicPolicy("arn:aws:sns:eu-west-1:1:t", "1", "aws", "eu-west-1")
+	team := `{"Version":"2012-10-17","Id":"team","Statement":[{"Sid":"EventsPublish","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sns:Publish","Resource":"arn:aws:sns:eu-west-1:1:t"},
+	{"Sid":"CloudWatchAlarmsOfThisAccountPublish","Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":"sns:Publish","Resource":"*"}]}`
+	merged := MergeTopicPolicy(team, ours)
+	var doc struct {
+		ID        string `json:"Id"`
+		Statement []struct{ Sid string }
+	}
+	if err := jsonUnmarshal(merged, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var sids []string
+	for _, s := range doc.Statement {
+		sids = append(sids, s.Sid)
+	}
+	if doc.ID != "team" || strings.Join(sids, ",") != "EventsPublish,AccountOwnerManage,CloudWatchAlarmsOfThisAccountPublish,DenyInsecureTransport" {
+		t.Fatalf("merged statements = %v (id %q)", sids, doc.ID)
+	}
+	if strings.Contains(merged, `"Resource": "*"`) {
+		t.Errorf("the old version of opsctl's statement survived:\n%s", merged)
+	}
+	if canonicalJSON(MergeTopicPolicy(merged, ours)) != canonicalJSON(merged) {
+		t.Error("merging twice changes the policy: a re-run would write again")
+	}
+	for _, cur := range []string{"", "not json", `{"Statement":[]}`} {
+		if MergeTopicPolicy(cur, ours) != ours {
+			t.Errorf("MergeTopicPolicy(%q) is not opsctl's policy", cur)
+		}
+	}
+}

@@ -246,8 +246,10 @@ func writeApplyResult(w io.Writer, r alarms.ApplyResult) error {
 		rows = append(rows, changeRows(a.Changes)...)
 	}
 	rows = append(rows, changeRows(r.Pruned)...)
-	if err := output.WriteTable(w, changeHeaders, rows); err != nil {
-		return err
+	if len(rows) > 0 {
+		if err := output.WriteTable(w, changeHeaders, rows); err != nil {
+			return err
+		}
 	}
 	var subs []alarms.Subscription
 	for _, t := range r.Topics {
@@ -468,7 +470,7 @@ func alarmAuditCommand(st *state) *cli.Command {
 				}
 				var findErr error
 				if n := len(res.Findings); n > 0 {
-					findErr = opserr.Partialf("audit found %d problems", n)
+					findErr = opserr.Partialf("audit found %d problem(s): see the findings above", n)
 				}
 				return emitThen(st, res, func(w io.Writer) error {
 					var rows [][]string
