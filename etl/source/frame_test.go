@@ -111,12 +111,12 @@ func TestOpenDetectsGzipByMagicNotSuffix(t *testing.T) {
 	dir := t.TempDir()
 	payload := []byte("{\"a\":1}\n")
 	files := map[string][]byte{
-		"2026/11/24/13/stream-1-2026-11-24-13-00-00-abc":    gz(t, payload),        // gzip, no suffix
-		"2026/11/24/13/stream-1-2026-11-24-13-05-00-def.gz": payload,               // plain, .gz suffix
+		"2026/11/24/13/stream-1-2026-11-24-13-00-00-abc":    gz(t, payload),                            // gzip, no suffix
+		"2026/11/24/13/stream-1-2026-11-24-13-05-00-def.gz": payload,                                   // plain, .gz suffix
 		"year=2026/month=11/two-members":                    append(gz(t, payload), gz(t, payload)...), // concatenated members
-		"_SUCCESS":   {},
-		".hidden":    payload,
-		"x/.tmp/foo": payload,
+		"_SUCCESS":                                          {},
+		".hidden":                                           payload,
+		"x/.tmp/foo":                                        payload,
 	}
 	for name, b := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
