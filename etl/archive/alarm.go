@@ -100,10 +100,7 @@ func Alarm(ctx context.Context, deps Deps, ad alarms.Deps, opts AlarmOptions) (A
 	if err != nil {
 		return res, fmt.Errorf("alarm topic: %w", err)
 	}
-	topicARN := topic.ARN
-	if topicARN == "" && opts.DryRun {
-		topicARN = "arn:aws:sns:" + ad.Region + ":000000000000:" + alarms.DefaultTopic // placeholder for the plan only
-	}
+	topicARN := topic.ARN // known in a dry run too: EnsureTopic derives it
 	fresh, errs, iter := AlarmNames(opts.Name)
 	fh := map[string]string{"DeliveryStreamName": opts.Name}
 	specs := []alarms.MetricAlarmSpec{

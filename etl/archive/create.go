@@ -288,7 +288,8 @@ func (p *planner) bucket(ctx context.Context) error {
 	var otherRules []s3types.LifecycleRule
 	if lc != nil {
 		for _, r := range lc.Rules {
-			if aws.ToString(r.ID) == p.lifecycleRuleID() && r.Expiration != nil && r.Status == s3types.ExpirationStatusEnabled {
+			if aws.ToString(r.ID) == p.lifecycleRuleID() && r.Expiration != nil && r.Status == s3types.ExpirationStatusEnabled &&
+				r.Filter != nil && aws.ToString(r.Filter.Prefix) == p.opts.Prefix {
 				liveDays = int(aws.ToInt32(r.Expiration.Days))
 			} else if aws.ToString(r.ID) != p.lifecycleRuleID() {
 				otherRules = append(otherRules, r)

@@ -344,8 +344,8 @@ func TestStatusHealthyThenUnhealthy(t *testing.T) {
 	if !st.Healthy || a.StreamStatus != "ACTIVE" || a.DeliveryStatus != "ACTIVE" || a.NewestObject == "" || a.ErrorObjects != 0 {
 		t.Fatalf("healthy archive reported %+v", a)
 	}
-	if a.DataFreshnessSeconds == nil {
-		t.Errorf("DataFreshness not read from CloudWatch: %+v", a)
+	if a.DataFreshnessSeconds == nil || a.IteratorAgeMs == nil {
+		t.Errorf("DataFreshness / IteratorAge not read from CloudWatch: %+v", a)
 	}
 	if !strings.HasPrefix(a.NewestObject, "cdc/orders/data/"+time.Now().UTC().Format("2006/01/02/")) {
 		t.Errorf("newest object %s not under today's UTC prefix", a.NewestObject)
@@ -378,6 +378,16 @@ func TestAlarmCreatesThreeAlarmsOnTheTopicAndIsIdempotent(t *testing.T) {
 	e.table(t, "orders")
 	mustCreate(t, e, dynamoOpts())
 	opts := archive.AlarmOptions{Name: "orders", Emails: []string{"data@example.com"}}
+	e.srv.ResetCalls()
+	dry := opts
+	dry.DryRun = true
+	plan, err := archive.Alarm(ctx, e.deps, e.ad, dry)
+	if err != nil || len(plan.Alarms) != 3 || plan.Topic.ARN == "" {
+		t.Fatalf("dry run %+v %v", plan, err)
+	}
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("alarm --dry-run wrote %v", w)
+	}
 	res, err := archive.Alarm(ctx, e.deps, e.ad, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -526,5 +536,53 @@ func TestCreateStopsAtTheFirstFailureAndARerunFinishes(t *testing.T) {
 	}
 	if strings.Join(applied, ",") != archive.ResRolePolicy+","+archive.ResFirehose+","+archive.ResDDBStreaming {
 		t.Fatalf("re-run applied %v, want only what the first run missed", applied)
+	}
+}
+
+// Each changed flag (or drifted resource) is corrected with exactly the
+// writes it needs.
+func TestCreateAppliesOnlyWhatDiffers(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.RetentionDays = 30
+	mustCreate(t, e, o)
+	steps := []struct {
+		name   string
+		change func(o *archive.Options)
+		drift  func()
+		want   []string
+	}{
+		{"longer retention", func(o *archive.Options) { o.RetentionDays = 60 }, nil, []string{"s3.PutBucketLifecycleConfiguration"}},
+		{"no retention", func(o *archive.Options) { o.RetentionDays = 0 }, nil, []string{"s3.DeleteBucketLifecycle"}},
+		{"kms key", func(o *archive.Options) { o.KMSKey = kmsKey }, nil, []string{"s3.PutBucketEncryption", "iam.PutRolePolicy", "firehose.UpdateDestination"}},
+		{"log retention", func(o *archive.Options) { o.LogRetentionDays = 30 }, nil, []string{"logs.PutRetentionPolicy"}},
+		{"new prefix", func(o *archive.Options) { o.Prefix = "cdc/v2/orders/" }, nil, []string{"iam.PutRolePolicy", "firehose.UpdateDestination"}},
+		{"bucket policy deleted by hand", nil, func() {
+			if _, err := e.s3c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("acme-cdc")}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"s3.PutBucketPolicy"}},
+		{"public access unblocked by hand", nil, func() {
+			if _, err := e.s3c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String("acme-cdc")}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"s3.PutPublicAccessBlock"}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.change != nil {
+				st.change(&o)
+			}
+			if st.drift != nil {
+				st.drift()
+			}
+			e.srv.ResetCalls()
+			mustCreate(t, e, o)
+			if got := writes(e.srv); strings.Join(got, ",") != strings.Join(st.want, ",") {
+				t.Fatalf("wrote %v, want %v", got, st.want)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/localaws/s3emu"
 )
 
 func code(err error) string {
@@ -131,5 +133,29 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
 	if _, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); code(err) != "ServerSideEncryptionConfigurationNotFoundError" {
 		t.Fatalf("recreated bucket kept config: %v", err)
+	}
+}
+
+func TestOperationNamesOfBucketConfigCalls(t *testing.T) {
+	s := s3emu.New()
+	for _, tc := range []struct{ method, target, want string }{
+		{"PUT", "/b?encryption", "PutBucketEncryption"},
+		{"GET", "/b?encryption", "GetBucketEncryption"},
+		{"PUT", "/b?publicAccessBlock", "PutPublicAccessBlock"},
+		{"GET", "/b?publicAccessBlock", "GetPublicAccessBlock"},
+		{"DELETE", "/b?publicAccessBlock", "DeletePublicAccessBlock"},
+		{"PUT", "/b?policy", "PutBucketPolicy"},
+		{"DELETE", "/b?policy", "DeleteBucketPolicy"},
+		{"PUT", "/b?lifecycle", "PutBucketLifecycleConfiguration"},
+		{"GET", "/b?lifecycle", "GetBucketLifecycleConfiguration"},
+		{"DELETE", "/b?lifecycle", "DeleteBucketLifecycle"},
+		{"PUT", "/b?tagging", "PutBucketTagging"},
+		{"PUT", "/b/k?tagging", "PutObjectTagging"},
+		{"PUT", "/b/k", "PutObject"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.target, nil)
+		if got := s.OperationName(r); got != tc.want {
+			t.Errorf("%s %s = %s, want %s", tc.method, tc.target, got, tc.want)
+		}
 	}
 }

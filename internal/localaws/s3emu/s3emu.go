@@ -59,6 +59,13 @@ func (s *Server) OperationName(r *http.Request) string {
 		}
 	}
 	title := func(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+	// The API names that do not follow Verb+Bucket+Subresource.
+	switch {
+	case sub == "publicAccessBlock" && bucketOnly:
+		return map[string]string{http.MethodGet: "GetPublicAccessBlock", http.MethodPut: "PutPublicAccessBlock", http.MethodDelete: "DeletePublicAccessBlock"}[r.Method]
+	case sub == "lifecycle" && bucketOnly && r.Method != http.MethodDelete:
+		return map[string]string{http.MethodGet: "GetBucketLifecycleConfiguration", http.MethodPut: "PutBucketLifecycleConfiguration"}[r.Method]
+	}
 	switch r.Method {
 	case http.MethodGet:
 		switch {
