@@ -989,3 +989,28 @@ func TestAdoptedTopicKeepsItsPolicyAndSurvivesRm(t *testing.T) {
 		t.Errorf("adopted topic deleted: %v", err)
 	}
 }
+
+// Right after CreateRole, CloudWatch may not be able to assume the role yet
+// (IAM propagation): PutLogAlarm is retried, and only then.
+func TestLogAlarmWaitsForANewRoleToPropagate(t *testing.T) {
+	defer alarms.SetRoleRetryDelay(time.Millisecond)()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	s := spec("fresh")
+	s.LogLines = 3
+	e.srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutLogAlarm", Kind: localaws.FaultError, Code: "ValidationError",
+		Message: "CloudWatch cannot assume the role arn:aws:iam::000000000000:role/opsctl-logalarm-fresh", Times: 2})
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+		t.Fatalf("add with a propagating role: %v", err)
+	}
+	// An existing role is not waited for: the same error fails at once.
+	s.LogLines = 4
+	e.srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutLogAlarm", Kind: localaws.FaultError, Code: "ValidationError",
+		Message: "CloudWatch cannot assume the role", Times: 1})
+	_, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+	e.srv.ClearFaults()
+	if err == nil || !strings.Contains(err.Error(), "put log alarm") {
+		t.Fatalf("existing role: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
 )
 
 // description is the alarm description opsctl writes. It names what the
@@ -261,6 +262,27 @@ func diffLogAlarm(a *cwtypes.LogAlarm, want *cloudwatch.PutLogAlarmInput) []Fiel
 	return d
 }
 
+// IAM propagation retries of PutLogAlarm after the query role was created.
+var (
+	roleRetries    = 6
+	roleRetryDelay = 2 * time.Second
+)
+
+// isRolePropagation recognises CloudWatch rejecting a role it cannot assume
+// yet (a validation error that names the role).
+func isRolePropagation(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ValidationError", "InvalidParameterValue", "InvalidParameterCombination", "InvalidParameterValueException", "AccessDenied", "AccessDeniedException":
+		msg := strings.ToLower(ae.ErrorMessage())
+		return strings.Contains(msg, "role") || strings.Contains(msg, "assume")
+	}
+	return false
+}
+
 // planLogAlarm plans a log alarm (role, policy, PutLogAlarm).
 func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liveAlarm, topicARN func() string) ([]*step, error) {
 	rp, err := planQueryRole(ctx, deps, id, s.Name, s.LogGroup, ComponentAlarm)
@@ -279,10 +301,23 @@ func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liv
 				return fmt.Errorf("delete metric alarm %q to replace it with a log alarm: %w", name, err)
 			}
 		}
-		if _, err := deps.CloudWatch.PutLogAlarm(ctx, in); err != nil {
-			return fmt.Errorf("put log alarm %q: %w", name, err)
+		for attempt := 1; ; attempt++ {
+			_, err := deps.CloudWatch.PutLogAlarm(ctx, in)
+			if err == nil {
+				return nil
+			}
+			// A role created or changed moments ago may not be assumable
+			// yet (IAM propagation): wait and retry, within the caller's ctx.
+			if !rp.created || attempt >= roleRetries || !isRolePropagation(err) {
+				return fmt.Errorf("put log alarm %q: %w", name, err)
+			}
+			deps.log().Info("waiting for the new IAM role to propagate", "role", rp.name, "attempt", attempt)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("put log alarm %q: %w", name, ctx.Err())
+			case <-time.After(roleRetryDelay * time.Duration(attempt)):
+			}
 		}
-		return nil
 	}
 	switch {
 	case !live.exists():

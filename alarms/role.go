@@ -101,6 +101,10 @@ type rolePlan struct {
 	name  string
 	arn   string
 	steps []*step
+	// created is set when this run created the role or changed its
+	// policies: IAM is eventually consistent, so CloudWatch may not be able to
+	// assume it for a few seconds.
+	created bool
 }
 
 func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup, component string) (*rolePlan, error) {
@@ -116,6 +120,7 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 	trust := QueryRoleTrustPolicy(account)
 	perm := QueryRolePolicy(partition, deps.Region, account, logGroup)
 	putPolicy := func(ctx context.Context) error {
+		rp.created = true
 		if _, err := deps.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName: aws.String(rn), PolicyName: aws.String(rolePolicyName), PolicyDocument: aws.String(perm),
 		}); err != nil {
@@ -145,6 +150,7 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 					return fmt.Errorf("create IAM role %q: %w", rn, err)
 				}
 				rp.arn = aws.ToString(out.Role.Arn)
+				rp.created = true
 				return nil
 			}),
 			planned(ResRolePolicy, rn+"/"+rolePolicyName, ActionCreate, nil, putPolicy))
