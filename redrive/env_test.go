@@ -174,8 +174,7 @@ func (e *env) drain(t *testing.T, url string) []types.Message {
 	ctx := context.Background()
 	var out []types.Message
 	seen := map[string]bool{}
-	empty := 0
-	for empty < 2 {
+	for {
 		r, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"},
@@ -184,10 +183,11 @@ func (e *env) drain(t *testing.T, url string) []types.Message {
 			t.Fatal(err)
 		}
 		if len(r.Messages) == 0 {
-			empty++
+			if e.count(t, url) == 0 {
+				return out
+			}
 			continue
 		}
-		empty = 0
 		var del []types.DeleteMessageBatchRequestEntry
 		for i, m := range r.Messages {
 			if seen[aws.ToString(m.MessageId)] {
@@ -203,7 +203,6 @@ func (e *env) drain(t *testing.T, url string) []types.Message {
 			}
 		}
 	}
-	return out
 }
 
 // accounting checks that messages 0..n-1 are each in target or dlq, with body

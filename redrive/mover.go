@@ -136,6 +136,7 @@ func (mv *mover) limitReached() bool {
 
 func (mv *mover) worker(ctx context.Context) {
 	empties, errs := 0, 0
+	var firstErr time.Time
 	for !mv.stop.Load() && ctx.Err() == nil && !mv.limitReached() {
 		out, err := mv.deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(mv.dlq.URL),
@@ -150,7 +151,12 @@ func (mv *mover) worker(ctx context.Context) {
 				return
 			}
 			errs++
-			if errs >= mv.opts.MaxAttempts {
+			if errs == 1 {
+				firstErr = time.Now()
+			}
+			// Give up after MaxAttempts failures spanning at least 30s: a
+			// flaky connection is retried, a dead endpoint is not waited on forever.
+			if errs >= mv.opts.MaxAttempts && time.Since(firstErr) > 30*time.Second {
 				mv.fail(fmt.Errorf("receive from %s: %w", mv.dlq.Name, err))
 				return
 			}

@@ -48,7 +48,7 @@ func (r Result) Outcome() error {
 	case r.CircuitBreaker == "open":
 		return opserr.Partialf("circuit breaker open: %s; %d moved, %d left in %s", r.CircuitBreakerReason, r.Moved, r.RemainingInDLQ, r.DLQ)
 	case r.Failed > 0:
-		return opserr.Partialf("%d messages could not be moved and are still in %s (%d moved)", r.Failed, r.DLQ, r.Moved)
+		return opserr.Partialf("%d messages could not be moved and are still in %s (%d moved; %d messages in the DLQ now, including any held back behind them or filtered out)", r.Failed, r.DLQ, r.Moved, r.RemainingInDLQ)
 	}
 	return nil
 }
@@ -78,6 +78,13 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 		}
 	}
 
+	if dlq.Visible+dlq.InFlight+dlq.Delayed == 0 {
+		// Nothing to move: no task, no receive, no write.
+		deps.log().Info("the DLQ is empty; nothing to redrive", "queue", dlq.Name)
+		res.Method = "none"
+		finish()
+		return res, nil
+	}
 	var target *queueInfo
 	if opts.To != "" {
 		if target, err = describeQueue(ctx, deps.SQS, opts.To); err != nil {

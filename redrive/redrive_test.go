@@ -7,7 +7,7 @@ import (
 )
 
 func fastOpts(dlq string) Options {
-	return Options{DLQ: dlq, WaitTime: time.Second, PollInterval: 50 * time.Millisecond, VisibilityTimeout: 10 * time.Second}
+	return Options{DLQ: dlq, WaitTime: time.Second, EmptyReceives: 1, PollInterval: 50 * time.Millisecond, VisibilityTimeout: 10 * time.Second}
 }
 
 func TestClientRedriveReturnsMessagesToTheirSource(t *testing.T) {

@@ -223,6 +223,7 @@ func dlqRedrive(st *state) *cli.Command {
 			&cli.StringFlag{Name: "archive", Usage: "write every message durably to `s3://BUCKET/PREFIX/ or FILE.jsonl` before sending it"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count and sample what would move; change nothing"},
 			&cli.StringFlag{Name: "method", Value: redrive.MethodAuto, Usage: "`auto`, native (SQS move task) or client"},
+			&cli.DurationFlag{Name: "visibility-timeout", Value: 60 * time.Second, Usage: "hide a batch in flight for `DURATION` (extended while it is being sent); after a crash its messages reappear in the DLQ this much later"},
 			&cli.Float64Flag{Name: "breaker-ratio", Value: 0.5, Usage: "stop when this `FRACTION` of moved messages come back to the DLQ (negative: never)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -238,6 +239,10 @@ func dlqRedrive(st *state) *cli.Command {
 				DLQ: dlq, To: c.String("to"), ToLambda: c.String("to-lambda"), Filter: c.String("filter"),
 				Limit: c.Int("limit"), Rate: rate, Concurrency: c.Int("concurrency"), Archive: c.String("archive"),
 				DryRun: c.Bool("dry-run"), Method: c.String("method"), BreakerRatio: c.Float64("breaker-ratio"),
+				VisibilityTimeout: c.Duration("visibility-timeout"),
+			}
+			if opts.VisibilityTimeout < time.Second {
+				return usage("--visibility-timeout must be at least 1s")
 			}
 			if c.IsSet("concurrency") && opts.Concurrency < 1 {
 				return usage("--concurrency must be at least 1")
