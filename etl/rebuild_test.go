@@ -301,8 +301,8 @@ func badSource(t *testing.T) string {
 	good := ddbEv("1", "INSERT", 1, "a", ddbImg("a", 1))
 	writeObjects(t, src, object{key: "2026/obj-1", sep: "\n", recs: []string{
 		good,
-		good[:40],                             // truncated JSON
-		"garbage line",                        // not JSON
+		good[:40],      // truncated JSON
+		"garbage line", // not JSON
 		`{"eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":5,"NewImage":{}}}`, // no key
 		ddbEv("2", "INSERT", 2, "b", ddbImg("b", 2)),
 	}})
