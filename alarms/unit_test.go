@@ -1,6 +1,7 @@
 package alarms
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -247,5 +248,48 @@ func TestMergeTopicPolicyKeepsOtherGrants(t *testing.T) {
 		if MergeTopicPolicy(cur, ours) != ours {
 			t.Errorf("MergeTopicPolicy(%q) is not opsctl's policy", cur)
 		}
+	}
+}
+
+// After a failed write the later ones are skipped (they depend on it); a dry
+// run writes nothing; unchanged steps never call anything.
+func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
+	var calls []string
+	mk := func(name string, fail bool) *step {
+		return planned(ResMetricAlarm, name, ActionCreate, nil, func(ctx context.Context) error {
+			calls = append(calls, name)
+			if fail {
+				return errors.New(name + " throttled")
+			}
+			return nil
+		})
+	}
+	steps := []*step{mk("a", false), unchanged(ResTopic, "t"), mk("b", true), mk("c", false)}
+	changes, err := execute(context.Background(), Deps{}, steps, false, nil)
+	if err == nil || err.Error() != "b throttled" || strings.Join(calls, ",") != "a,b" {
+		t.Fatalf("err %v calls %v", err, calls)
+	}
+	var st []string
+	for _, c := range changes {
+		st = append(st, c.Status)
+	}
+	if strings.Join(st, ",") != "applied,unchanged,failed,skipped" || changes[2].Error != "b throttled" {
+		t.Fatalf("statuses %v", st)
+	}
+	if f := failure(changes, err); opserr.ExitCode(f) != opserr.ExitPartial {
+		t.Errorf("partial failure exit = %d", opserr.ExitCode(f))
+	}
+	calls = nil
+	changes, err = execute(context.Background(), Deps{}, steps, true, nil)
+	if err != nil || len(calls) != 0 || changes[0].Status != StatusPlanned || changes[1].Status != StatusUnchanged {
+		t.Fatalf("dry run: %v %v %+v", err, calls, changes)
+	}
+	if s := summarize(changes, true, nil); s != "3 changes planned (dry run: nothing written)" {
+		t.Errorf("summary %q", s)
+	}
+	blocked := errors.New("topic failed")
+	changes, err = execute(context.Background(), Deps{}, steps[:1], false, blocked)
+	if !errors.Is(err, blocked) || changes[0].Status != StatusSkipped {
+		t.Fatalf("blocked: %v %+v", err, changes)
 	}
 }
