@@ -257,6 +257,22 @@ func readParquet(t *testing.T, path, key string) []map[string]any {
 	return out
 }
 
+func waitDestinationActive(t *testing.T, srv *localaws.Server, table string) {
+	t.Helper()
+	ddb := dynamodb.NewFromConfig(localawstest.Config(srv, 0))
+	for range 100 {
+		out, err := ddb.DescribeKinesisStreamingDestination(context.Background(), &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.KinesisDataStreamDestinations) > 0 && out.KinesisDataStreamDestinations[0].DestinationStatus == ddbtypes.DestinationStatusActive {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("table %s never streamed to its archive", table)
+}
+
 func putAll(t *testing.T, srv *localaws.Server, stream string, recs [][2]string) {
 	t.Helper()
 	kc := kinesis.NewFromConfig(localawstest.Config(srv, 0))
@@ -283,6 +299,7 @@ func ddbRecord(event, id string, micros int64, image string) string {
 func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 	srv, env := archiveEnv(t)
 	createTable(t, srv, "orders")
+	createTable(t, srv, "carts")
 	base := time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC).UnixMicro()
 	pgTs := `"ts_ms":1764000000000`
 	cases := []struct {
@@ -291,6 +308,10 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 		records   [][2]string
 		want      []string // key=value summaries of the expected rows
 		cols      []string
+		// drive, when set, makes the changes through the DynamoDB API
+		// instead of putting records into the stream; it returns how many
+		// change records that produced.
+		drive func(t *testing.T) int
 	}{
 		{
 			name: "orders", key: "id",
@@ -305,6 +326,29 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 				{"o3", ddbRecord("INSERT", "o3", base+5, `{"id":{"S":"o3"},"total":{"N":"3"}}`)},
 			},
 			want: []string{"o1 total=15", "o3 total=3"}, cols: []string{"id", "total"},
+		},
+		{
+			// The whole path: items written to the table stream through its
+			// Kinesis destination (µs creation times) into the archive.
+			name: "carts", key: "id",
+			create: []string{"--dynamodb-table", "carts"},
+			drive: func(t *testing.T) int {
+				ddb := dynamodb.NewFromConfig(localawstest.Config(srv, 0))
+				ctx := context.Background()
+				item := func(id, n string) map[string]ddbtypes.AttributeValue {
+					return map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: id}, "items": &ddbtypes.AttributeValueMemberN{Value: n}}
+				}
+				for _, it := range []map[string]ddbtypes.AttributeValue{item("c1", "1"), item("c2", "4"), item("c1", "2")} {
+					if _, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("carts"), Item: it}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("carts"), Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "c2"}}}); err != nil {
+					t.Fatal(err)
+				}
+				return 4
+			},
+			want: []string{"c1 items=2"}, cols: []string{"id", "items"},
 		},
 		{
 			name: "users", key: "id",
@@ -337,10 +381,17 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 			if err := json.Unmarshal([]byte(runOK(t, env, args...).Stdout), &res); err != nil {
 				t.Fatal(err)
 			}
-			if tc.name != "orders" && !strings.Contains(res.DebeziumConfig, "debezium.transforms.archive.replacement="+tc.name) {
+			if tc.create[0] != "--dynamodb-table" && !strings.Contains(res.DebeziumConfig, "debezium.transforms.archive.replacement="+tc.name) {
 				t.Fatalf("no Debezium config for the stream:\n%s", res.DebeziumConfig)
 			}
-			putAll(t, srv, res.Stream, tc.records)
+			nrecs := len(tc.records)
+			if tc.drive != nil {
+				// The table's destination turns ACTIVE shortly after create.
+				waitDestinationActive(t, srv, tc.name)
+				nrecs = tc.drive(t)
+			} else {
+				putAll(t, srv, res.Stream, tc.records)
+			}
 			keys := waitObjects(t, srv, "acme-cdc", res.DataPrefix, 1)
 			for _, k := range keys {
 				if !strings.HasSuffix(k, ".gz") {
@@ -365,13 +416,13 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 				if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
 					t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
 				}
-				if rebuilt.Records >= int64(len(tc.records)) || time.Now().After(deadline) {
+				if rebuilt.Records >= int64(nrecs) || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			if rebuilt.Records != int64(len(tc.records)) || rebuilt.LiveKeys != int64(len(tc.want)) {
-				t.Fatalf("rebuild read %d records (want %d), %d live keys (want %d)", rebuilt.Records, len(tc.records), rebuilt.LiveKeys, len(tc.want))
+			if rebuilt.Records != int64(nrecs) || rebuilt.LiveKeys != int64(len(tc.want)) {
+				t.Fatalf("rebuild read %d records (want %d), %d live keys (want %d)", rebuilt.Records, nrecs, rebuilt.LiveKeys, len(tc.want))
 			}
 			var got []string
 			for _, row := range readParquet(t, dest, tc.key) {

@@ -21,6 +21,8 @@ func init() {
 		firehose := firehoseemu.New(s.Region, s.Account)
 		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf})
 		s.OnClose(firehose.Close)
+		dynamo := dynamodbemu.New(s.Region, s.Account)
+		dynamo.Connect(s.URL) // item changes stream to Kinesis destinations
 		cw := cwemu.New(s.Region, s.Account)
 		logs := logsemu.New(s.Region, s.Account)
 		// Log events that match a metric filter become CloudWatch datapoints,
@@ -29,7 +31,7 @@ func init() {
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
-			"dynamodb":   dynamodbemu.New(s.Region, s.Account),
+			"dynamodb":   dynamo,
 			"monitoring": cw,
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,

@@ -1,10 +1,10 @@
 // Package dynamodbemu emulates the DynamoDB control plane opsctl needs
 // (JSON 1.0, DynamoDB_20120810.*, SigV4 name "dynamodb"): CreateTable,
-// DescribeTable, DeleteTable, ListTables and the Kinesis streaming
-// destination calls (Enable/Describe/Disable/UpdateKinesisStreamingDestination,
-// with ApproximateCreationDateTimePrecision), validated as DynamoDB does.
-// Items are not stored: tests put DynamoDB-shaped change records straight
-// into Kinesis.
+// DescribeTable, DeleteTable, ListTables, the Kinesis streaming destination
+// calls (Enable/Describe/Disable/UpdateKinesisStreamingDestination, with
+// ApproximateCreationDateTimePrecision), validated as DynamoDB does, and
+// PutItem/GetItem/DeleteItem (no expressions), whose changes are streamed to
+// the table's ACTIVE destinations through the endpoint's Kinesis (items.go).
 package dynamodbemu
 
 import (
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
@@ -28,6 +30,7 @@ type Server struct {
 	tables map[string]*table
 	// transition is how long ENABLING/DISABLING/UPDATING last.
 	transition time.Duration
+	kinesis    *kinesis.Client
 }
 
 type attrDef struct {
@@ -56,6 +59,7 @@ type table struct {
 	billingMode string
 	created     time.Time
 	dests       []*destination
+	items       map[string]item
 }
 
 // New returns an empty DynamoDB.
@@ -70,6 +74,9 @@ func New(region, account string) *Server {
 		"DisableKinesisStreamingDestination":  s.disable,
 		"DescribeKinesisStreamingDestination": s.describeDest,
 		"UpdateKinesisStreamingDestination":   s.update,
+		"PutItem":                             s.putItem,
+		"GetItem":                             s.getItem,
+		"DeleteItem":                          s.deleteItem,
 	}
 	return s
 }

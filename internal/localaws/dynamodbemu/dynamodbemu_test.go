@@ -2,13 +2,17 @@ package dynamodbemu_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
@@ -96,5 +100,106 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 	}
 	if _, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")}); code(err) != "ResourceNotFoundException" {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+func TestItemChangesStreamToTheKinesisDestination(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis}})
+	ctx := context.Background()
+	cfg := localawstest.Config(srv, 0)
+	c := dynamodb.NewFromConfig(cfg)
+	kc := kinesis.NewFromConfig(cfg)
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("orders-cdc"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("orders-cdc")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("orders"), BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Before the destination exists, changes go nowhere.
+	item := func(id, total string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}, "total": &types.AttributeValueMemberN{Value: total}}
+	}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: item("o0", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]types.AttributeValue{"total": &types.AttributeValueMemberN{Value: "1"}}}); code(err) != "ValidationException" {
+		t.Fatalf("item without its key: %v", err)
+	}
+	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn),
+		EnableKinesisStreamingConfiguration: &types.EnableKinesisStreamingConfiguration{ApproximateCreationDateTimePrecision: types.ApproximateCreationDateTimePrecisionMicrosecond}}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, types.DestinationStatusActive)
+	for _, it := range []map[string]types.AttributeValue{item("o1", "10"), item("o1", "15")} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("orders"), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "o1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("orders"), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "o0"}}})
+	if err != nil || got.Item["total"].(*types.AttributeValueMemberN).Value != "1" {
+		t.Fatalf("get o0: %+v %v", got, err)
+	}
+	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("orders-cdc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("orders-cdc"), ShardId: shards.Shards[0].ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	iter := it.ShardIterator
+	for range 20 {
+		out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Records {
+			var m map[string]any
+			if err := json.Unmarshal(r.Data, &m); err != nil {
+				t.Fatalf("record %s: %v", r.Data, err)
+			}
+			recs = append(recs, m)
+		}
+		if len(recs) >= 3 {
+			break
+		}
+		iter = out.NextShardIterator
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records in the stream, want 3 (o0 was written before streaming)", len(recs))
+	}
+	var events []string
+	for _, r := range recs {
+		d := r["dynamodb"].(map[string]any)
+		events = append(events, r["eventName"].(string))
+		if d["ApproximateCreationDateTimePrecision"] != "MICROSECOND" || d["ApproximateCreationDateTime"].(float64) < 1e15 {
+			t.Errorf("creation time not in microseconds: %v", d)
+		}
+		if r["tableName"] != "orders" || r["eventSource"] != "aws:dynamodb" || r["eventID"] == "" {
+			t.Errorf("record envelope %v", r)
+		}
+	}
+	if strings.Join(events, ",") != "INSERT,MODIFY,REMOVE" {
+		t.Fatalf("events %v", events)
+	}
+	modify := recs[1]["dynamodb"].(map[string]any)
+	if modify["NewImage"].(map[string]any)["total"].(map[string]any)["N"] != "15" || modify["OldImage"].(map[string]any)["total"].(map[string]any)["N"] != "10" {
+		t.Fatalf("MODIFY images %v", modify)
+	}
+	if _, ok := recs[2]["dynamodb"].(map[string]any)["NewImage"]; ok {
+		t.Fatalf("REMOVE has a NewImage: %v", recs[2])
 	}
 }
