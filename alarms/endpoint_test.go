@@ -23,6 +23,7 @@ import (
 
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/snswrap"
 	"github.com/opsctl/opsctl/internal/opserr"
@@ -1012,5 +1013,58 @@ func TestLogAlarmWaitsForANewRoleToPropagate(t *testing.T) {
 	e.srv.ClearFaults()
 	if err == nil || !strings.Contains(err.Error(), "put log alarm") {
 		t.Fatalf("existing role: %v", err)
+	}
+}
+
+// The whole chain: matching log lines → metric filter → metric → alarm in
+// ALARM → its topic notified; a quiet period afterwards → OK → notified again.
+func TestMatchingLinesDriveTheAlarmToAlarmAndBackToOK(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	base := time.Now().Truncate(time.Minute).Add(-3 * time.Minute)
+	if _, err := e.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/app/live")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/app/live"), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	s := spec("live")
+	s.LogGroup = "/app/live"
+	s.Period = time.Minute
+	s.Threshold = 2
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(at time.Time, msgs ...string) {
+		var evs []logstypes.InputLogEvent
+		for i, m := range msgs {
+			evs = append(evs, logstypes.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(at.Add(time.Duration(i) * time.Second).UnixMilli())})
+		}
+		if _, err := e.logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("/app/live"), LogStreamName: aws.String("s"), LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(base.Add(5*time.Second), "ERROR one", "INFO fine", "ERROR two")
+	cw := e.srv.Service("monitoring").(*cwemu.Server)
+	changes := cw.Evaluate(base.Add(time.Minute))
+	if len(changes) != 1 || changes[0].AlarmName != "opsctl-live" || changes[0].To != "ALARM" {
+		t.Fatalf("after two ERROR lines: %+v", changes)
+	}
+	changes = cw.Evaluate(base.Add(3 * time.Minute))
+	if len(changes) != 1 || changes[0].To != "OK" {
+		t.Fatalf("after a quiet period: %+v", changes)
+	}
+	var notified []string
+	for _, a := range cw.Actions() {
+		if a.AlarmName == "opsctl-live" {
+			if a.ARN != res.TopicARN {
+				t.Errorf("action to %s, want %s", a.ARN, res.TopicARN)
+			}
+			notified = append(notified, a.State)
+		}
+	}
+	if strings.Join(notified, ",") != "ALARM,OK" {
+		t.Errorf("notifications = %v", notified)
 	}
 }
