@@ -546,9 +546,10 @@ func (p *planner) wantDest() *fhtypes.ExtendedS3DestinationConfiguration {
 		EncryptionConfiguration: enc,
 		CloudWatchLoggingOptions: &fhtypes.CloudWatchLoggingOptions{Enabled: aws.Bool(true),
 			LogGroupName: aws.String(p.n.LogGroup), LogStreamName: aws.String(p.n.LogStream)},
+		// AppendDelimiterToRecord without parameters appends "\n" to every
+		// record; without it Firehose writes records back to back.
 		ProcessingConfiguration: &fhtypes.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []fhtypes.Processor{{
-			Type:       fhtypes.ProcessorTypeAppendDelimiterToRecord,
-			Parameters: []fhtypes.ProcessorParameter{{ParameterName: fhtypes.ProcessorParameterNameDelimiter, ParameterValue: aws.String(`\n`)}},
+			Type: fhtypes.ProcessorTypeAppendDelimiterToRecord,
 		}}},
 		S3BackupMode: fhtypes.S3BackupModeDisabled,
 	}
