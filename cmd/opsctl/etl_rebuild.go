@@ -127,15 +127,19 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 		_, err := fmt.Fprintf(w, "%d objects, %d bytes; current version %q\n", len(r.PendingObjects), r.BytesRead, r.Version)
 		return err
 	}
-	pairs := [][2]string{
-		{"Version", r.Version}, {"Previous", r.PreviousVersion}, {"Data", r.DataPath},
+	var pairs [][2]string
+	if r.Version != "" {
+		pairs = append(pairs, [2]string{"Version", r.Version}, [2]string{"Previous", r.PreviousVersion})
+	}
+	pairs = append(pairs, [][2]string{
+		{"Data", r.DataPath},
 		{"Objects read", fmt.Sprintf("%d (%d already consumed)", r.ObjectsRead, r.ObjectsSkipped)},
 		{"Bytes read", fmt.Sprintf("%d (%d decompressed)", r.BytesRead, r.BytesDecoded)},
 		{"Records", fmt.Sprintf("%d (%d duplicates, %d deletes, %d bad)", r.Records, r.Duplicates, r.DeleteEvents, r.BadRecords)},
 		{"Live rows", fmt.Sprint(r.LiveKeys)}, {"Columns", fmt.Sprint(len(r.Columns))},
 		{"Output", fmt.Sprintf("%d files, %d bytes", len(r.OutputFiles), r.OutputBytes)},
 		{"Duration", fmt.Sprintf("%.2fs (%.0f records/s)", r.DurationSeconds, r.RecordsPerSec)},
-	}
+	}...)
 	if r.Quarantine != "" {
 		pairs = append(pairs, [2]string{"Quarantine", r.Quarantine})
 	}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,6 +17,8 @@ type Debezium struct {
 	// KeyCols names the primary-key columns, read from "after" (or "before"
 	// for deletes).
 	KeyCols []string
+
+	schemas sync.Map // raw schema JSON → map[string]*fieldSchema (parsed once)
 }
 
 // Format implements Decoder.
@@ -307,9 +310,14 @@ type Date int32
 func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 	var fields map[string]*fieldSchema
 	if len(schema) > 0 {
-		var err error
-		if fields, err = afterSchema(schema); err != nil {
-			return nil, fmt.Errorf("schema: %w", err)
+		if v, ok := d.schemas.Load(string(schema)); ok {
+			fields = v.(map[string]*fieldSchema)
+		} else {
+			var err error
+			if fields, err = afterSchema(schema); err != nil {
+				return nil, fmt.Errorf("schema: %w", err)
+			}
+			d.schemas.Store(string(schema), fields)
 		}
 	}
 	row := make(map[string]any, 16)
@@ -513,6 +521,24 @@ func decimalFromBytes(raw []byte, scale int) any {
 	if scale == 0 && n.IsInt64() {
 		return n.Int64()
 	}
-	f, _ := new(big.Float).SetInt(n).Float64()
-	return f / math.Pow10(scale)
+	// Through the exact decimal text, so the double is the nearest one.
+	s := n.String()
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if scale > 0 {
+		for len(s) <= scale {
+			s = "0" + s
+		}
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	} else if scale < 0 {
+		s += strings.Repeat("0", -scale)
+	}
+	if neg {
+		s = "-" + s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
 }
