@@ -198,6 +198,7 @@ type deliveryStream struct {
 	tags           map[string]string
 
 	stopCh   chan struct{}
+	done     chan struct{} // closed when the reader has returned
 	once     sync.Once
 	buffered int // records read and not yet delivered (BufferedRecords)
 }
@@ -411,10 +412,11 @@ func (s *Server) create(r *http.Request, dec awsproto.Decoder) (any, error) {
 	}
 	s.streams[d.name] = d
 	if d.source != nil && !s.closed {
-		d.stopCh = make(chan struct{})
+		d.stopCh, d.done = make(chan struct{}), make(chan struct{})
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer close(d.done)
 			s.deliver(d)
 		}()
 	}
@@ -642,8 +644,16 @@ func (s *Server) delete(r *http.Request, dec awsproto.Decoder) (any, error) {
 	}
 	delete(s.streams, d.name)
 	s.mu.Unlock()
-	// Firehose delivers what it has buffered before the stream disappears.
+	// The reader delivers what it has buffered, then stops; waiting for it
+	// keeps a caller that deletes the data next from racing that last write.
 	d.stop()
+	if d.done != nil {
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+		case <-r.Context().Done():
+		}
+	}
 	return struct{}{}, nil
 }
 
