@@ -586,3 +586,29 @@ func TestCreateAppliesOnlyWhatDiffers(t *testing.T) {
 		})
 	}
 }
+
+func TestUpdateWaitsForAFirehoseStreamStillCreating(t *testing.T) {
+	e := start(t)
+	e.table(t, "orders")
+	e.emu.SetCreateDelay(400 * time.Millisecond) // real streams take about a minute
+	o := dynamoOpts()
+	mustCreate(t, e, o)
+	o.BufferMB = 8
+	e.srv.ResetCalls()
+	mustCreate(t, e, o) // UpdateDestination is refused while CREATING: create must wait
+	var describes int
+	for _, c := range e.srv.Calls() {
+		if c.Operation == "DescribeDeliveryStream" {
+			describes++
+		}
+		if c.Operation == "UpdateDestination" && c.Status != 200 {
+			t.Fatalf("UpdateDestination answered %d: sent before the stream was ACTIVE", c.Status)
+		}
+	}
+	if describes < 2 {
+		t.Fatalf("%d DescribeDeliveryStream calls: did not wait for ACTIVE", describes)
+	}
+	if w := writes(e.srv); len(w) != 1 || w[0] != "firehose.UpdateDestination" {
+		t.Fatalf("wrote %v", w)
+	}
+}
