@@ -144,6 +144,9 @@ func archiveCreateCommand(st *state) *cli.Command {
 					return err
 				}
 				res, err := archive.Create(c.Context, deps, opts)
+				if err != nil && res.Changes == nil {
+					return err // failed before applying anything: nothing to show
+				}
 				return emitThen(st, res, func(w io.Writer) error { return writeCreateResult(w, res) }, err)
 			})
 		},
@@ -214,6 +217,9 @@ func archiveStatusCommand(st *state) *cli.Command {
 					return err
 				}
 				res, err := archive.Status(c.Context, deps, opts)
+				if err != nil && len(res.Archives) == 0 {
+					return err
+				}
 				if err == nil && !res.Healthy {
 					err = opserr.Partialf("unhealthy archive(s): %s", strings.Join(res.Unhealthy(), ", "))
 				}
@@ -291,6 +297,9 @@ func archiveAlarmCommand(st *state) *cli.Command {
 					return err
 				}
 				res, err := archive.Alarm(c.Context, deps, ad, opts)
+				if err != nil && res.Topic.ARN == "" {
+					return err
+				}
 				return emitThen(st, res, func(w io.Writer) error {
 					fmt.Fprintf(w, "Alarms of archive %s → topic %s\n", res.Name, res.Topic.ARN)
 					var rows [][]string
@@ -347,6 +356,9 @@ func archiveRmCommand(st *state) *cli.Command {
 					return err
 				}
 				res, err := archive.Rm(c.Context, deps, opts)
+				if err != nil && res.Changes == nil {
+					return err
+				}
 				return emitThen(st, res, func(w io.Writer) error {
 					if err := output.WriteTable(w, []string{"Resource", "Name", "Action", "Status", "Diff"}, archiveChangeRows(res.Changes)); err != nil {
 						return err
