@@ -114,6 +114,9 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	res.RebuildCommand = RebuildCommand(opts, n)
 	if opts.SourceKind != SourceDynamoDB {
 		res.DebeziumConfig = DebeziumConfig(opts, n, deps.Region)
+		if fixed := keyJSONOverhead(opts.KeyColumns); fixed > MaxPartitionKeyBytes/2 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the key columns alone take %d of the %d characters Kinesis allows in a partition key ({\"col\":value,...}); rows whose key values do not fit are rejected by Kinesis", fixed, MaxPartitionKeyBytes))
+		}
 	}
 	p := &planner{deps: deps, opts: opts, n: n, pol: res.Policies, account: account}
 	if opts.SourceKind == SourceDynamoDB {
@@ -131,7 +134,7 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 		}
 	}
 	res.BucketManaged = p.bucketManaged
-	res.Warnings = p.warnings
+	res.Warnings = append(res.Warnings, p.warnings...)
 	for _, w := range p.warnings {
 		deps.log().Warn(w)
 	}

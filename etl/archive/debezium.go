@@ -98,6 +98,19 @@ func DebeziumConfig(o Options, n Names, region string) string {
 	return b.String()
 }
 
+// keyJSONOverhead is the length of a compact JSON key without its values:
+// {"a":,"b":} for columns a and b.
+func keyJSONOverhead(cols []string) int {
+	n := 2 // braces
+	for i, c := range cols {
+		n += len(c) + 3 // quotes and colon
+		if i > 0 {
+			n++ // comma
+		}
+	}
+	return n
+}
+
 // serverID derives a stable MySQL server id in 5400..1005399 from the name.
 func serverID(name string) uint32 {
 	h := fnv.New32a()
