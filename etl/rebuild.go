@@ -339,9 +339,11 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	table := merge.NewTable(limit*45/100, filepath.Join(r.tmp, "spill"))
 	defer table.Cleanup()
 
+	tRead := time.Now()
 	if err := r.read(ctx, pending, rank, table); err != nil {
 		return err
 	}
+	r.log().Debug("phase done", "phase", "read", "seconds", time.Since(tRead).Seconds(), "records", r.res.Records)
 	st := table.Stats()
 	r.res.Duplicates, r.res.Superseded = st.Duplicates, st.Superseded
 	r.res.DeleteEvents, r.res.TruncateEvents = st.Deletes, st.Truncates
@@ -362,6 +364,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	// Merge memory + spilled runs + the previous state; write the new state
 	// and infer the schema from the live rows.
 	r.report(func(p *Progress) { p.Phase = "merge" })
+	tMerge := time.Now()
 	var extra []merge.Iter
 	var trunc *cdc.Position = table.Truncate()
 	if r.incremental() {
@@ -389,7 +392,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	}
 	defer sf.Close()
 	sw := merge.NewRunWriter(sf)
-	schema := snapshot.NewSchema()
+	infer := newInferPool(r)
 	var live, tombs int64
 	err = table.Finish(ctx, extra, func(s *merge.State) error {
 		if s.Truncated(trunc) {
@@ -399,20 +402,12 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 			tombs++
 			return sw.Write(s)
 		}
-		row, err := r.dec.DecodeImage(s.Win.Image, r.schemas.get(s.Win.Schema))
-		if err != nil {
-			r.quarantine(r.names[s.Win.File], s.Win.Off, "row image: "+err.Error(), s.Win.Image)
-			return nil
-		}
-		if o.PartitionBy != "" {
-			if _, ok := row[o.PartitionBy]; !ok {
-				row[o.PartitionBy] = nil
-			}
-		}
-		schema.ObserveRow(row)
+		infer.add(&s.Win)
 		live++
 		return sw.Write(s)
 	})
+	schema, failed := infer.close()
+	live -= failed
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
@@ -436,7 +431,9 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	r.res.Columns = schema.Columns()
 
 	// Second pass over the (sorted) state: write the live rows as Parquet.
+	r.log().Debug("phase done", "phase", "merge", "seconds", time.Since(tMerge).Seconds(), "live", live)
 	r.report(func(p *Progress) { p.Phase = "write" })
+	tWrite := time.Now()
 	outDir := filepath.Join(r.tmp, "data")
 	outTarget := outDir
 	if r.single {
@@ -451,6 +448,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	for _, f := range files {
 		r.res.OutputBytes += f.Bytes
 	}
+	r.log().Debug("phase done", "phase", "write", "seconds", time.Since(tWrite).Seconds())
 
 	if r.single {
 		if live == 0 {
@@ -489,46 +487,6 @@ func (r *run) checkBad() error {
 		return fmt.Errorf("%w: %d bad records (limit --max-bad-records %d); nothing published; see %s", ErrTooManyBad, bad, r.opts.MaxBadRecords, r.res.Quarantine)
 	}
 	return nil
-}
-
-// writeParquet decodes the live rows of the state file again and writes them.
-func (r *run) writeParquet(ctx context.Context, statePath, target string, schema *snapshot.Schema, trunc *cdc.Position) ([]snapshot.OutFile, error) {
-	f, err := os.Open(statePath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
-	if err != nil {
-		return nil, err
-	}
-	rr := merge.NewRunReader(f)
-	n := 0
-	for rr.Next() {
-		if n++; n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				w.Abort()
-				return nil, err
-			}
-		}
-		s := rr.State()
-		if s.Win.Op != cdc.OpUpsert || s.Truncated(trunc) {
-			continue
-		}
-		row, err := r.dec.DecodeImage(s.Win.Image, r.schemas.get(s.Win.Schema))
-		if err != nil {
-			continue // quarantined in the first pass
-		}
-		if err := w.Write(row, len(s.Win.Image)); err != nil {
-			w.Abort()
-			return nil, err
-		}
-	}
-	if err := rr.Err(); err != nil {
-		w.Abort()
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	return w.Close()
 }
 
 // publish uploads the version (data, state, manifest), switches the pointer

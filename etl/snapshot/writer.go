@@ -72,12 +72,41 @@ func PartitionDir(col string, v any) string {
 	return col + "=" + url.PathEscape(ToString(v))
 }
 
+// Prepared is a row converted for the Parquet schema, with its partition.
+type Prepared struct {
+	Row  map[string]any
+	Part string
+	Size int
+}
+
+// Prepare converts a decoded row for writing. It is safe for concurrent use
+// (workers prepare rows, one goroutine writes them in key order).
+func (w *Writer) Prepare(row map[string]any, size int) Prepared {
+	p := Prepared{Size: size}
+	if w.PartitionBy != "" {
+		p.Part = PartitionDir(w.PartitionBy, row[w.PartitionBy])
+	}
+	out := make(map[string]any, len(w.schema.Cols))
+	for name, t := range w.schema.Cols {
+		if name == w.PartitionBy {
+			continue
+		}
+		if v := row[name]; v != nil {
+			out[name] = Convert(v, t)
+		}
+	}
+	p.Row = out
+	return p
+}
+
 // Write converts and writes one row. size is an estimate of its bytes.
 func (w *Writer) Write(row map[string]any, size int) error {
-	part := ""
-	if w.PartitionBy != "" {
-		part = PartitionDir(w.PartitionBy, row[w.PartitionBy])
-	}
+	return w.WritePrepared(w.Prepare(row, size))
+}
+
+// WritePrepared writes a prepared row (rows must come in key order).
+func (w *Writer) WritePrepared(p Prepared) error {
+	part, size := p.Part, p.Size
 	pw := w.parts[part]
 	if pw == nil {
 		if len(w.parts) >= MaxPartitions {
@@ -107,14 +136,7 @@ func (w *Writer) Write(row map[string]any, size int) error {
 		w.parts[part] = pw
 		w.order = append(w.order, part)
 	}
-	out := make(map[string]any, len(w.schema.Cols))
-	for name, t := range w.schema.Cols {
-		if name == w.PartitionBy {
-			continue
-		}
-		out[name] = Convert(row[name], t)
-	}
-	pw.batch = append(pw.batch, out)
+	pw.batch = append(pw.batch, p.Row)
 	pw.rows++
 	pw.rgSize += int64(size)
 	if len(pw.batch) >= 1024 {

@@ -1,0 +1,215 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opsctl/opsctl/etl/cdc"
+	"github.com/opsctl/opsctl/etl/merge"
+	"github.com/opsctl/opsctl/etl/snapshot"
+)
+
+// Winning rows are decoded twice, both times in parallel: once to infer the
+// schema (inferPool), once to write them (writeParquet). Keeping decoded rows
+// between the passes would cost far more memory than decoding again.
+
+const rowBatch = 256
+
+type imgJob struct {
+	img    []byte
+	schema uint32
+	file   uint32
+	off    int64
+}
+
+type inferPool struct {
+	r       *run
+	jobs    chan []imgJob
+	batch   []imgJob
+	wg      sync.WaitGroup
+	schemas []*snapshot.Schema
+	failed  atomic.Int64
+}
+
+func (r *run) workers() int {
+	if r.opts.Workers > 0 {
+		return r.opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func newInferPool(r *run) *inferPool {
+	n := r.workers()
+	p := &inferPool{r: r, jobs: make(chan []imgJob, 2*n)}
+	for i := 0; i < n; i++ {
+		s := snapshot.NewSchema()
+		p.schemas = append(p.schemas, s)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for b := range p.jobs {
+				for _, j := range b {
+					row, err := r.dec.DecodeImage(j.img, r.schemas.get(j.schema))
+					if err != nil {
+						p.failed.Add(1)
+						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
+						continue
+					}
+					if pb := r.opts.PartitionBy; pb != "" {
+						if _, ok := row[pb]; !ok {
+							row[pb] = nil
+						}
+					}
+					s.ObserveRow(row)
+				}
+			}
+		}()
+	}
+	return p
+}
+
+// add queues a live winner's image (copied: the caller reuses the buffer).
+func (p *inferPool) add(e *merge.Entry) {
+	p.batch = append(p.batch, imgJob{img: append([]byte(nil), e.Image...), schema: e.Schema, file: e.File, off: e.Off})
+	if len(p.batch) == rowBatch {
+		p.jobs <- p.batch
+		p.batch = make([]imgJob, 0, rowBatch)
+	}
+}
+
+// close waits for the workers and returns the merged schema and the number
+// of images that failed to decode (quarantined).
+func (p *inferPool) close() (*snapshot.Schema, int64) {
+	if len(p.batch) > 0 {
+		p.jobs <- p.batch
+	}
+	close(p.jobs)
+	p.wg.Wait()
+	out := snapshot.NewSchema()
+	for _, s := range p.schemas {
+		for k, t := range s.Cols {
+			out.Cols[k] = snapshot.Merge(out.Cols[k], t)
+		}
+	}
+	return out, p.failed.Load()
+}
+
+type writeBatch struct {
+	jobs []imgJob
+	out  []snapshot.Prepared
+	ok   []bool
+	done chan struct{}
+}
+
+// writeParquet decodes the live rows of the state file again (in parallel)
+// and writes them in key order.
+func (r *run) writeParquet(ctx context.Context, statePath, target string, schema *snapshot.Schema, trunc *cdc.Position) ([]snapshot.OutFile, error) {
+	f, err := os.Open(statePath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := r.workers()
+	work := make(chan *writeBatch, 2*n)
+	order := make(chan *writeBatch, 4*n)
+	var readErr error
+	go func() {
+		defer close(work)
+		defer close(order)
+		rr := merge.NewRunReader(f)
+		b := &writeBatch{done: make(chan struct{})}
+		send := func() bool {
+			select {
+			case order <- b:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case work <- b:
+			case <-ctx.Done():
+				return false
+			}
+			b = &writeBatch{done: make(chan struct{})}
+			return true
+		}
+		for rr.Next() {
+			s := rr.State()
+			if s.Win.Op != cdc.OpUpsert || s.Truncated(trunc) {
+				continue
+			}
+			b.jobs = append(b.jobs, imgJob{img: append([]byte(nil), s.Win.Image...), schema: s.Win.Schema})
+			if len(b.jobs) == rowBatch && !send() {
+				return
+			}
+		}
+		if readErr = rr.Err(); readErr != nil {
+			cancel()
+			return
+		}
+		if len(b.jobs) > 0 {
+			send()
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.out = make([]snapshot.Prepared, len(b.jobs))
+				b.ok = make([]bool, len(b.jobs))
+				for i, j := range b.jobs {
+					row, err := r.dec.DecodeImage(j.img, r.schemas.get(j.schema))
+					if err != nil {
+						continue // quarantined by the first pass
+					}
+					b.out[i] = w.Prepare(row, len(j.img))
+					b.ok[i] = true
+				}
+				b.jobs = nil
+				close(b.done)
+			}
+		}()
+	}
+	var werr error
+	for b := range order {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+		}
+		if werr != nil || ctx.Err() != nil {
+			continue // drain
+		}
+		for i := range b.out {
+			if b.ok[i] {
+				if err := w.WritePrepared(b.out[i]); err != nil {
+					werr = err
+					cancel()
+					break
+				}
+			}
+		}
+	}
+	wg.Wait()
+	if werr == nil && readErr != nil {
+		werr = fmt.Errorf("read state: %w", readErr)
+	}
+	if werr == nil {
+		werr = ctx.Err()
+	}
+	if werr != nil {
+		w.Abort()
+		return nil, werr
+	}
+	return w.Close()
+}
