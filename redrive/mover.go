@@ -51,6 +51,7 @@ func (r route) key() string {
 type counters struct {
 	received, moved, filtered, failed, archived, returned, deleteFailed, duplicatesAvoided atomic.Int64
 	selected                                                                               atomic.Int64
+	returnedEstimate                                                                       atomic.Int64 // from the DLQ depth
 }
 
 // mover is the client path.
@@ -118,6 +119,11 @@ func (mv *mover) hold(msgs ...*Message) {
 // goes), the limit is reached, the breaker opens, ctx ends or a fatal error.
 func (mv *mover) run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if mv.mode == modeSend && mv.brk.ratio >= 0 {
+		mctx, stopMonitor := context.WithCancel(ctx)
+		defer stopMonitor()
+		go mv.watchDepth(mctx, mv.dlq.Visible+mv.dlq.InFlight+mv.dlq.Delayed)
+	}
 	for i := 0; i < mv.opts.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
@@ -128,6 +134,41 @@ func (mv *mover) run(ctx context.Context) error {
 	wg.Wait()
 	mv.releaseHeld(ctx)
 	return mv.err
+}
+
+// watchDepth is the breaker's second sensor. Redriven messages that fail
+// again come back with ids opsctl may not recognise for a while (a queue
+// hands out old messages first), but the DLQ's depth shows them at once: with
+// nothing coming back, depth + moved stays at the starting depth. Anything
+// above that (less a slack for counts of messages in flight) came back.
+func (mv *mover) watchDepth(ctx context.Context, initial int64) {
+	slack := int64(mv.opts.Concurrency * 10)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+		if err != nil {
+			continue
+		}
+		moved := mv.c.moved.Load()
+		grew := q.Visible + q.InFlight + q.Delayed + moved - initial - slack
+		if grew > mv.c.returnedEstimate.Load() {
+			mv.c.returnedEstimate.Store(grew)
+		}
+		if grew < mv.c.returned.Load() {
+			continue
+		}
+		if reason := mv.brk.check(moved, grew); reason != "" {
+			mv.deps.log().Warn("circuit breaker open: the DLQ is filling up again while it is being redriven; stopping", "reason", reason)
+			mv.stop.Store(true)
+			return
+		}
+	}
 }
 
 func (mv *mover) limitReached() bool {

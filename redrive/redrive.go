@@ -171,7 +171,7 @@ func (mv *mover) fill(res *Result) {
 	res.FilteredOut = mv.c.filtered.Load()
 	res.Failed = mv.c.failed.Load()
 	res.Archived = mv.c.archived.Load()
-	res.Returned = mv.c.returned.Load()
+	res.Returned = max(mv.c.returned.Load(), mv.c.returnedEstimate.Load())
 	res.DeleteFailed = mv.c.deleteFailed.Load()
 	res.DuplicatesAvoided = mv.c.duplicatesAvoided.Load()
 	res.CircuitBreaker, res.CircuitBreakerReason = mv.brk.state()
