@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/redrive"
+)
+
+func TestDLQFlagsToOptions(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want any
+	}{
+		"redrive with every flag": {
+			args: []string{"dlq", "redrive", "orders-dlq", "--to", "orders-replay", "--filter", `body contains "x"`, "--limit", "5",
+				"--rate", "50/s", "--concurrency", "8", "--archive", "s3://arch/dlq/", "--dry-run", "--method", "client", "--breaker-ratio", "0.3", "--visibility-timeout", "30s"},
+			want: redrive.Options{DLQ: "orders-dlq", To: "orders-replay", Filter: `body contains "x"`, Limit: 5, Rate: 50, Concurrency: 8,
+				Archive: "s3://arch/dlq/", DryRun: true, Method: "client", BreakerRatio: 0.3, VisibilityTimeout: 30 * time.Second},
+		},
+		"redrive to lambda, defaults": {
+			args: []string{"dlq", "redrive", "resize-dlq", "--to-lambda", "resize"},
+			want: redrive.Options{DLQ: "resize-dlq", ToLambda: "resize", Concurrency: 4, Method: "auto", BreakerRatio: 0.5, VisibilityTimeout: time.Minute},
+		},
+		"peek": {
+			args: []string{"dlq", "peek", "orders-dlq", "--limit", "3", "--filter", "age > 1h"},
+			want: redrive.PeekOptions{DLQ: "orders-dlq", Limit: 3, Filter: "age > 1h"},
+		},
+		"export": {
+			args: []string{"dlq", "export", "orders-dlq", "--to", "out.jsonl", "--delete"},
+			want: redrive.ExportOptions{DLQ: "orders-dlq", To: "out.jsonl", Delete: true, Concurrency: 4},
+		},
+		"import": {
+			args: []string{"dlq", "import", "out.jsonl", "--to", "orders", "--rate", "600/m"},
+			want: redrive.ImportOptions{From: "out.jsonl", To: "orders", Rate: 10, Concurrency: 4},
+		},
+		"list": {args: []string{"dlq", "list", "--prefix", "ord"}, want: redrive.ListOptions{Prefix: "ord"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, _, code, out := runCapture(t, nil, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tc.want) {
+				t.Fatalf("options\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDLQUsageErrors(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no DLQ":            {"dlq", "redrive"},
+		"two DLQs":          {"dlq", "peek", "a", "b"},
+		"bad rate":          {"dlq", "redrive", "q", "--rate", "fast"},
+		"bad filter":        {"dlq", "redrive", "q", "--filter", "body >"},
+		"to and to-lambda":  {"dlq", "redrive", "q", "--to", "a", "--to-lambda", "f"},
+		"native + filter":   {"dlq", "redrive", "q", "--method", "native", "--filter", `body contains "a"`},
+		"bad archive":       {"dlq", "redrive", "q", "--archive", "gs://b/p"},
+		"export without to": {"dlq", "export", "q"},
+		"import without to": {"dlq", "import", "f.jsonl"},
+		"zero peek limit":   {"dlq", "peek", "q", "--limit", "0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, _, code, out := runCapture(t, nil, args...)
+			if code != 2 || got != nil {
+				t.Fatalf("want exit 2 before any call, got %d (%v): %s", code, got, out)
+			}
+		})
+	}
+}
+
+// The built binary against the local endpoint, one run per command.
+func TestBinaryDLQCommands(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSQS}, SQSBackend: "fauxqs"})
+	env := localawstest.Env(t, srv)
+	c := sqs.NewFromConfig(localawstest.Config(srv, 0))
+	ctx := context.Background()
+	mk := func(name string, attrs map[string]string) string {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.QueueUrl
+	}
+	dlq := mk("orders-dlq", nil)
+	mk("orders", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":"3"}`})
+	other := mk("orders-replay", nil)
+	const n = 20
+	for i := 0; i < n; i++ {
+		_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(dlq), MessageBody: aws.String(fmt.Sprintf(`{"n":%d,"status":"%s"}`, i, []string{"FAILED", "OK"}[i%2])),
+			MessageAttributes: map[string]types.MessageAttributeValue{"seq": {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(i))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	depth := func(url string) int {
+		out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+		nv, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessagesNotVisible"])
+		return v + nv
+	}
+
+	// list
+	r := localawstest.Run(t, env, "dlq", "list", "--no-sample")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "orders-dlq") || !strings.Contains(r.Stdout, "sqs-redrive") || !strings.Contains(r.Stdout, "NONE") {
+		t.Fatalf("list: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = localawstest.Run(t, env, "dlq", "list", "-o", "json")
+	var lr redrive.ListResult
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &lr) != nil || len(lr.DLQs) != 1 || lr.DLQs[0].Depth != n || lr.DLQs[0].Sources[0] != "orders" {
+		t.Fatalf("list json: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// peek
+	r = localawstest.Run(t, env, "dlq", "peek", "orders-dlq", "--limit", "2", "--filter", `$.status == "FAILED"`)
+	if r.Code != 0 || strings.Count(r.Stdout, "MessageID:") != 2 || !strings.Contains(r.Stdout, `"status":"FAILED"`) || strings.Contains(r.Stdout, `"OK"`) {
+		t.Fatalf("peek: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if depth(dlq) != n {
+		t.Fatal("peek consumed messages")
+	}
+
+	// redrive: dry run, then a filtered, archived move to another queue
+	r = localawstest.Run(t, env, "dlq", "redrive", "orders-dlq", "--to", "orders-replay", "--dry-run", "-o", "json")
+	var res redrive.Result
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || !res.DryRun || res.WouldMove["sqs:orders-replay"] != n || depth(other) != 0 {
+		t.Fatalf("dry run: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	archive := filepath.Join(t.TempDir(), "archive.jsonl")
+	r = localawstest.Run(t, env, "dlq", "redrive", "orders-dlq", "--to", "orders-replay", "--filter", `$.status == "FAILED"`, "--archive", archive, "-o", "json")
+	res = redrive.Result{}
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || res.Moved != n/2 || res.Archived != n/2 || res.FilteredOut != n/2 || depth(other) != n/2 || depth(dlq) != n/2 {
+		t.Fatalf("redrive: %d %+v\n%s", r.Code, res, r.Stderr)
+	}
+	if data, err := os.ReadFile(archive); err != nil || strings.Count(string(data), "\n") != n/2 {
+		t.Fatalf("archive: %v %q", err, data)
+	}
+
+	// Sends that keep failing: exit 3, the output says how many are still in the DLQ.
+	srv.InjectFault(localaws.Fault{Service: "sqs", Operation: "SendMessageBatch", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Times: -1})
+	r = localawstest.Run(t, env, "dlq", "redrive", "orders-dlq", "--to", "orders-replay", "--method", "client")
+	srv.ClearFaults()
+	if r.Code != 3 || !strings.Contains(r.Stderr, "could not be moved") || !strings.Contains(r.Stdout, "still in the DLQ") || depth(dlq) != n/2 {
+		t.Fatalf("failing sends: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// export (with delete) and import
+	file := filepath.Join(t.TempDir(), "export.jsonl")
+	r = localawstest.Run(t, env, "dlq", "export", "orders-dlq", "--to", file, "--delete")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--yes") {
+		t.Fatalf("export --delete without --yes must refuse: %d %s", r.Code, r.Stderr)
+	}
+	r = localawstest.Run(t, env, "dlq", "export", "orders-dlq", "--to", file, "--delete", "--yes")
+	if r.Code != 0 || depth(dlq) != 0 {
+		t.Fatalf("export: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = localawstest.Run(t, env, "dlq", "import", file, "--to", "orders-replay", "-o", "json")
+	var ir redrive.ImportResult
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &ir) != nil || ir.Sent != n/2 || depth(other) != n {
+		t.Fatalf("import: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// An empty DLQ: nothing to do, exit 0, no write call.
+	srv.ResetCalls()
+	r = localawstest.Run(t, env, "dlq", "redrive", "orders-dlq")
+	if r.Code != 0 || len(srv.WriteCalls()) != 0 {
+		t.Fatalf("empty redrive: %d %v %s", r.Code, srv.WriteCalls(), r.Stderr)
+	}
+}
