@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -289,4 +290,37 @@ func FuzzDecodeImage(f *testing.F) {
 			(&Debezium{KeyCols: []string{"a"}}).DecodeImage(in, nil)
 		}
 	})
+}
+
+func naiveScanString(b []byte, i int) (int, bool, bool) {
+	esc := false
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, esc, true
+		case c == '\\':
+			esc = true
+			i++
+		case c < 0x20:
+			return 0, false, false
+		}
+	}
+	return 0, false, false
+}
+
+func TestScanStringMatchesByteLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("ab\"\\\x01\x1f é{}x0123456789")
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, 1+r.IntN(40))
+		b[0] = '"'
+		for i := 1; i < len(b); i++ {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		end, esc, err := scanString(b, 0)
+		wend, wesc, ok := naiveScanString(b, 0)
+		if (err == nil) != ok || (ok && (end != wend || esc != wesc)) {
+			t.Fatalf("%q: got %d %v %v, want %d %v %v", b, end, esc, err, wend, wesc, ok)
+		}
+	}
 }

@@ -321,23 +321,45 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		}
 	}
 	row := make(map[string]any, 16)
-	err := eachMember(image, func(k, v []byte) error {
-		name, err := unquote(quoted(k))
+	var it objIter
+	if err := it.open(image, 0); err != nil {
+		return nil, err
+	}
+	for {
+		k, vs, done, err := it.next()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		raw, err := parseAny(v)
-		if err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
+		if done {
+			return row, nil
 		}
-		val, err := convertJSON(raw, fields[name])
+		ve, err := skipValue(image, vs)
 		if err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
+			return nil, err
+		}
+		name, err := internName(k)
+		if err != nil {
+			return nil, err
+		}
+		v := image[vs:ve]
+		var val any
+		switch {
+		case fields == nil && len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
+			val, err = numberBytes(v) // the common case, without the generic tree
+		case fields == nil && len(v) > 0 && v[0] == '"':
+			val, err = unquote(v)
+		default:
+			var raw any
+			if raw, err = parseAny(v); err == nil {
+				val, err = convertJSON(raw, fields[name])
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", name, err)
 		}
 		row[name] = val
-		return nil
-	})
-	return row, err
+		it.i = ve
+	}
 }
 
 type fieldSchema struct {

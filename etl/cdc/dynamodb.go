@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // DynamoDB decodes Kinesis Data Streams for DynamoDB records:
@@ -268,20 +269,38 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 
 // DecodeImage implements Decoder: DynamoDB attribute values to Go values.
 func (d *DynamoDB) DecodeImage(image, _ []byte) (map[string]any, error) {
-	row := make(map[string]any, 16)
-	err := eachMember(image, func(k, av []byte) error {
-		name, err := unquote(quoted(k))
+	return decodeAVMap(image, 16)
+}
+
+func decodeAVMap(b []byte, size int) (map[string]any, error) {
+	row := make(map[string]any, size)
+	var it objIter
+	if err := it.open(b, 0); err != nil {
+		return nil, err
+	}
+	for {
+		k, vs, done, err := it.next()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		v, err := decodeAV(av)
+		if done {
+			return row, nil
+		}
+		ve, err := skipValue(b, vs)
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", name, err)
+			return nil, err
+		}
+		name, err := internName(k)
+		if err != nil {
+			return nil, err
+		}
+		v, err := decodeAV(b[vs:ve])
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", name, err)
 		}
 		row[name] = v
-		return nil
-	})
-	return row, err
+		it.i = ve
+	}
 }
 
 func quoted(k []byte) []byte {
@@ -294,100 +313,162 @@ func quoted(k []byte) []byte {
 // decodeAV decodes one attribute value: S→string, N→int64 (exact) or
 // float64, BOOL→bool, NULL→nil, B→[]byte, M→map, L→[]any, SS/NS/BS→[]any.
 func decodeAV(av []byte) (any, error) {
-	var out any
-	seen := false
-	err := eachMember(av, func(t, v []byte) error {
-		if seen {
-			return fmt.Errorf("attribute value with more than one type")
-		}
-		seen = true
-		var err error
-		switch string(t) {
-		case "S":
-			out, err = unquote(v)
-		case "N":
-			var s string
-			if s, err = unquote(v); err == nil {
-				out = numberAV(s)
-			}
-		case "BOOL":
-			switch string(v) {
-			case "true":
-				out = true
-			case "false":
-				out = false
-			default:
-				err = fmt.Errorf("BOOL %s", v)
-			}
-		case "NULL":
-			out = nil
-		case "B":
-			var s string
-			if s, err = unquote(v); err == nil {
-				out, err = base64.StdEncoding.DecodeString(s)
-			}
-		case "M":
-			m := map[string]any{}
-			err = eachMember(v, func(k, inner []byte) error {
-				name, err := unquote(quoted(k))
-				if err != nil {
-					return err
-				}
-				x, err := decodeAV(inner)
-				m[name] = x
-				return err
-			})
-			out = m
-		case "L":
-			l := []any{}
-			err = eachElement(v, func(e []byte) error {
-				x, err := decodeAV(e)
-				l = append(l, x)
-				return err
-			})
-			out = l
-		case "SS", "NS", "BS":
-			l := []any{}
-			err = eachElement(v, func(e []byte) error {
-				s, err := unquote(e)
-				if err != nil {
-					return err
-				}
-				switch string(t) {
-				case "SS":
-					l = append(l, s)
-				case "NS":
-					l = append(l, numberAV(s))
-				default:
-					b, err := base64.StdEncoding.DecodeString(s)
-					if err != nil {
-						return err
-					}
-					l = append(l, b)
-				}
-				return nil
-			})
-			out = l
-		default:
-			err = fmt.Errorf("unknown attribute type %q", t)
-		}
-		return err
-	})
-	if err == nil && !seen {
-		err = fmt.Errorf("empty attribute value")
+	var it objIter
+	if err := it.open(av, 0); err != nil {
+		return nil, err
 	}
-	return out, err
+	t, vs, done, err := it.next()
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return nil, fmt.Errorf("empty attribute value")
+	}
+	ve, err := skipValue(av, vs)
+	if err != nil {
+		return nil, err
+	}
+	v := av[vs:ve]
+	it.i = ve
+	if _, _, done, err := it.next(); err != nil {
+		return nil, err
+	} else if !done {
+		return nil, fmt.Errorf("attribute value with more than one type")
+	}
+	switch string(t) {
+	case "S":
+		return unquote(v)
+	case "N":
+		if raw, ok := plainString(v); ok {
+			return numberBytes(raw)
+		}
+		s, err := unquote(v)
+		if err != nil {
+			return nil, err
+		}
+		return numberAV(s), nil
+	case "BOOL":
+		switch string(v) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, fmt.Errorf("BOOL %s", v)
+	case "NULL":
+		return nil, nil
+	case "B":
+		s, err := unquote(v)
+		if err != nil {
+			return nil, err
+		}
+		return base64.StdEncoding.DecodeString(s)
+	case "M":
+		return decodeAVMap(v, 4)
+	case "L":
+		l := []any{}
+		err := elements(v, func(e []byte) error {
+			x, err := decodeAV(e)
+			l = append(l, x)
+			return err
+		})
+		return l, err
+	case "SS", "NS", "BS":
+		l := []any{}
+		err := elements(v, func(e []byte) error {
+			s, err := unquote(e)
+			if err != nil {
+				return err
+			}
+			switch string(t) {
+			case "SS":
+				l = append(l, s)
+			case "NS":
+				l = append(l, numberAV(s))
+			default:
+				b, err := base64.StdEncoding.DecodeString(s)
+				if err != nil {
+					return err
+				}
+				l = append(l, b)
+			}
+			return nil
+		})
+		return l, err
+	}
+	return nil, fmt.Errorf("unknown attribute type %q", t)
 }
 
-// numberAV: integers exact as int64 (beyond 2^53 too); other numbers as float64.
-func numberAV(s string) any {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return v
+func elements(b []byte, fn func([]byte) error) error { return eachElement(b, fn) }
+
+// numberBytes parses a DynamoDB number: int64 when integral and in range
+// (exact beyond 2^53), else float64.
+func numberBytes(b []byte) (any, error) {
+	if n, ok := parseInt64(b); ok {
+		return n, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return nil, fmt.Errorf("N %q is not a number", b)
 	}
-	return s
+	return f, nil
+}
+
+// parseInt64 parses plain decimal digits (optional '-') without allocating.
+func parseInt64(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if neg {
+		if n > 1<<63 {
+			return 0, false
+		}
+		return -int64(n), true
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+var names = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+// internName returns the attribute/column name for a raw member name,
+// shared across rows (column names repeat in every row).
+func internName(k []byte) (string, error) {
+	names.RLock()
+	s, ok := names.m[string(k)]
+	names.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := unquote(quoted(k))
+	if err != nil {
+		return "", err
+	}
+	names.Lock()
+	if len(names.m) < 100000 {
+		names.m[string(k)] = s
+	}
+	names.Unlock()
+	return s, nil
 }
 
 // members walks the object starting at b[i] (after whitespace). fn receives
@@ -432,4 +513,15 @@ func members(b []byte, i int, fn func(key []byte, i int) (int, error)) (int, err
 		}
 		i++
 	}
+}
+
+// numberAV: integers exact as int64 (beyond 2^53 too); other numbers as float64.
+func numberAV(s string) any {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
 }

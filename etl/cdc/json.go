@@ -1,7 +1,9 @@
 package cdc
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -31,12 +33,24 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanString expects b[i] == '"' and returns the index after the closing
-// quote and whether the string contains escapes.
+// quote and whether the string contains escapes. It checks 8 bytes at a time
+// for a quote, a backslash or a control character (SWAR).
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	i++
-	for i < len(b) {
-		c := b[i]
-		switch {
+	for {
+		for i+8 <= len(b) {
+			m := special8(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= len(b) {
+			return 0, false, syntaxErr(b, i, "unterminated string")
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, escaped, nil
 		case c == '\\':
@@ -48,7 +62,19 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			i++
 		}
 	}
-	return 0, false, syntaxErr(b, i, "unterminated string")
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special8 marks (in the high bit of each byte) the bytes of x that are '"',
+// '\\' or below 0x20. Only the lowest mark is exact, which is all we use.
+func special8(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return (((q - lsb) &^ q) | ((bs - lsb) &^ bs) | ((x - 0x20*lsb) &^ x)) & msb
 }
 
 // skipValue returns the index just after the value starting at b[i].
@@ -281,20 +307,34 @@ func parseAny(b []byte) (any, error) {
 	}
 	switch c := b[i]; {
 	case c == '{':
-		m := map[string]any{}
-		err := eachMember(b[i:], func(k, v []byte) error {
-			key, err := unquote(append(append([]byte{'"'}, k...), '"'))
+		m := make(map[string]any, 8)
+		var it objIter
+		if err := it.open(b, i); err != nil {
+			return nil, err
+		}
+		for {
+			k, vs, done, err := it.next()
 			if err != nil {
-				return err
+				return nil, err
 			}
-			val, err := parseAny(v)
+			if done {
+				return m, nil
+			}
+			ve, err := skipValue(b, vs)
 			if err != nil {
-				return err
+				return nil, err
+			}
+			key, err := internName(k)
+			if err != nil {
+				return nil, err
+			}
+			val, err := parseAny(b[vs:ve])
+			if err != nil {
+				return nil, err
 			}
 			m[key] = val
-			return nil
-		})
-		return m, err
+			it.i = ve
+		}
 	case c == '[':
 		l := []any{}
 		err := eachElement(b[i:], func(v []byte) error {
