@@ -1,7 +1,9 @@
 package redrive
 
 import (
+	"errors"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -69,6 +71,53 @@ func TestNoLossWhenKilled(t *testing.T) {
 			}
 			if fifo {
 				checkGroupOrder(t, target)
+			}
+		})
+	}
+}
+
+// Ctrl-C (SIGINT) on the binary: the native task is cancelled with
+// CancelMessageMoveTask; the client path stops at a safe point and releases
+// what it held. Exit 130 either way, nothing lost.
+func TestInterruptStopsSafely(t *testing.T) {
+	bin := localawstest.Binary(t)
+	for _, method := range []string{"native", "client"} {
+		t.Run(method, func(t *testing.T) {
+			e := newEnv(t, "") // local-aws-sqs: it has move tasks
+			p := e.pair(t, "sigint-"+method, false)
+			const n = 60
+			e.deadLetter(t, p, n)
+			cmd := exec.Command(bin, "dlq", "redrive", p.dlq, "--method", method, "--rate", "5/s", "--visibility-timeout", "30s")
+			cmd.Env = localawstest.Env(t, e.srv)
+			var so, se strings.Builder
+			cmd.Stdout, cmd.Stderr = &so, &se
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			wait := "ListMessageMoveTasks"
+			if method == "client" {
+				wait = "DeleteMessageBatch"
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for !hasCall(e.srv, wait) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cmd.Process.Signal(os.Interrupt)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Fatalf("want exit 130, got %v\n%s\n%s", err, so.String(), se.String())
+			}
+			if method == "native" && !hasCall(e.srv, "CancelMessageMoveTask") {
+				t.Fatal("the move task was not cancelled")
+			}
+			// Held messages were released: everything left is visible at once,
+			// not after the 30s visibility timeout.
+			time.Sleep(300 * time.Millisecond)
+			target, left := e.drain(t, p.src), e.drain(t, p.dlq)
+			accounting(t, n, target, left)
+			if len(left) == 0 || len(target) == 0 {
+				t.Fatalf("interrupt did not land mid-run: moved %d, left %d", len(target), len(left))
 			}
 		})
 	}

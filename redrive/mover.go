@@ -179,7 +179,12 @@ func (mv *mover) worker(ctx context.Context) {
 	empties, errs := 0, 0
 	var firstErr time.Time
 	for !mv.stop.Load() && ctx.Err() == nil && !mv.limitReached() {
-		out, err := mv.deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		// The receive itself is not cut short by cancellation: messages SQS
+		// hands out to a request the client abandoned would stay hidden for
+		// the whole visibility timeout. Whatever arrives after a cancel is
+		// released at once.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), mv.opts.WaitTime+30*time.Second)
+		out, err := mv.deps.SQS.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(mv.dlq.URL),
 			MaxNumberOfMessages:         10,
 			WaitTimeSeconds:             int32(mv.opts.WaitTime / time.Second),
@@ -187,10 +192,17 @@ func (mv *mover) worker(ctx context.Context) {
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		rcancel()
+		if ctx.Err() != nil || mv.stop.Load() {
+			if err == nil {
+				for _, r := range out.Messages {
+					m := fromSQS(r, mv.dlq.ARN)
+					mv.hold(&m)
+				}
 			}
+			return
+		}
+		if err != nil {
 			errs++
 			if errs == 1 {
 				firstErr = time.Now()
