@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/opsctl/opsctl/etl/cdc"
 )
@@ -92,10 +93,13 @@ func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error 
 	s, ok := sh.m[string(c.Key)]
 	var delta int64
 	if !ok {
-		s = &State{Key: []byte(string(c.Key))}
+		// One allocation for the key, shared by the map and the state (the
+		// key bytes are never modified).
+		k := string(c.Key)
+		s = &State{Key: unsafe.Slice(unsafe.StringData(k), len(k))}
 		setEntry(&s.Win, &e)
-		sh.m[string(s.Key)] = s
-		delta = int64(len(c.Key)*2 + cap(s.Win.Image) + entryOverhead)
+		sh.m[k] = s
+		delta = int64(len(c.Key) + cap(s.Win.Image) + entryOverhead)
 	} else {
 		before := cap(s.Win.Image)
 		for i := range s.Others {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -35,6 +36,8 @@ type Writer struct {
 
 	schema   *Schema
 	pqSchema *parquet.Schema
+	rb       *rowBuilder
+	perPool  sync.Pool
 	parts    map[string]*partWriter
 	order    []string
 	rowBytes int64
@@ -43,8 +46,8 @@ type Writer struct {
 type partWriter struct {
 	rel    string
 	f      *os.File
-	w      *parquet.GenericWriter[map[string]any]
-	batch  []map[string]any
+	w      *parquet.Writer
+	batch  []parquet.Row
 	rows   int64
 	rgSize int64
 }
@@ -61,7 +64,10 @@ func NewWriter(dir string, single bool, partitionBy string, s *Schema) (*Writer,
 	if len(g) == 0 {
 		return nil, fmt.Errorf("no columns to write")
 	}
-	return &Writer{Dir: dir, Single: single, PartitionBy: partitionBy, schema: s, pqSchema: parquet.NewSchema("snapshot", g), parts: map[string]*partWriter{}}, nil
+	w := &Writer{Dir: dir, Single: single, PartitionBy: partitionBy, schema: s, pqSchema: parquet.NewSchema("snapshot", g), parts: map[string]*partWriter{}}
+	w.rb = newRowBuilder(s, partitionBy)
+	w.perPool.New = func() any { return make([][]parquet.Value, w.rb.nLeaf) }
+	return w, nil
 }
 
 // PartitionDir returns the hive folder for a partition value.
@@ -74,7 +80,7 @@ func PartitionDir(col string, v any) string {
 
 // Prepared is a row converted for the Parquet schema, with its partition.
 type Prepared struct {
-	Row  map[string]any
+	Row  parquet.Row
 	Part string
 	Size int
 }
@@ -86,16 +92,9 @@ func (w *Writer) Prepare(row map[string]any, size int) Prepared {
 	if w.PartitionBy != "" {
 		p.Part = PartitionDir(w.PartitionBy, row[w.PartitionBy])
 	}
-	out := make(map[string]any, len(w.schema.Cols))
-	for name, t := range w.schema.Cols {
-		if name == w.PartitionBy {
-			continue
-		}
-		if v := row[name]; v != nil {
-			out[name] = Convert(v, t)
-		}
-	}
-	p.Row = out
+	per := w.perPool.Get().([][]parquet.Value)
+	p.Row = w.rb.build(row, per)
+	w.perPool.Put(per)
 	return p
 }
 
@@ -127,7 +126,7 @@ func (w *Writer) WritePrepared(p Prepared) error {
 		if err != nil {
 			return err
 		}
-		pw = &partWriter{rel: rel, f: f, w: parquet.NewGenericWriter[map[string]any](f, w.pqSchema,
+		pw = &partWriter{rel: rel, f: f, w: parquet.NewWriter(f, w.pqSchema,
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 			parquet.PageBufferSize(1<<20),
 			parquet.MaxRowsPerRowGroup(1<<40),
@@ -160,7 +159,7 @@ func (pw *partWriter) flushBatch() error {
 	if len(pw.batch) == 0 {
 		return nil
 	}
-	if _, err := pw.w.Write(pw.batch); err != nil {
+	if _, err := pw.w.WriteRows(pw.batch); err != nil {
 		return fmt.Errorf("write parquet %s: %w", pw.rel, err)
 	}
 	clear(pw.batch)
