@@ -3,7 +3,6 @@ package etl
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ type imgJob struct {
 
 type inferPool struct {
 	r       *run
+	stable  bool // images stay valid (in-memory states): no copy needed
 	jobs    chan []imgJob
 	batch   []imgJob
 	wg      sync.WaitGroup
@@ -42,9 +42,9 @@ func (r *run) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-func newInferPool(r *run) *inferPool {
+func newInferPool(r *run, stable bool) *inferPool {
 	n := r.workers()
-	p := &inferPool{r: r, jobs: make(chan []imgJob, 2*n)}
+	p := &inferPool{r: r, stable: stable, jobs: make(chan []imgJob, 2*n)}
 	for i := 0; i < n; i++ {
 		s := snapshot.NewSchema()
 		p.schemas = append(p.schemas, s)
@@ -74,7 +74,11 @@ func newInferPool(r *run) *inferPool {
 
 // add queues a live winner's image (copied: the caller reuses the buffer).
 func (p *inferPool) add(e *merge.Entry) {
-	p.batch = append(p.batch, imgJob{img: append([]byte(nil), e.Image...), schema: e.Schema, file: e.File, off: e.Off})
+	img := e.Image
+	if !p.stable {
+		img = append([]byte(nil), img...)
+	}
+	p.batch = append(p.batch, imgJob{img: img, schema: e.Schema, file: e.File, off: e.Off})
 	if len(p.batch) == rowBatch {
 		p.jobs <- p.batch
 		p.batch = make([]imgJob, 0, rowBatch)
@@ -107,12 +111,7 @@ type writeBatch struct {
 
 // writeParquet decodes the live rows of the state file again (in parallel)
 // and writes them in key order.
-func (r *run) writeParquet(ctx context.Context, statePath, target string, schema *snapshot.Schema, trunc *cdc.Position) ([]snapshot.OutFile, error) {
-	f, err := os.Open(statePath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, target string, schema *snapshot.Schema, trunc *cdc.Position) ([]snapshot.OutFile, error) {
 	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
 	if err != nil {
 		return nil, err
@@ -126,7 +125,6 @@ func (r *run) writeParquet(ctx context.Context, statePath, target string, schema
 	go func() {
 		defer close(work)
 		defer close(order)
-		rr := merge.NewRunReader(f)
 		b := &writeBatch{done: make(chan struct{})}
 		send := func() bool {
 			select {
@@ -147,7 +145,11 @@ func (r *run) writeParquet(ctx context.Context, statePath, target string, schema
 			if s.Win.Op != cdc.OpUpsert || s.Truncated(trunc) {
 				continue
 			}
-			b.jobs = append(b.jobs, imgJob{img: append([]byte(nil), s.Win.Image...), schema: s.Win.Schema})
+			img := s.Win.Image
+			if !stable {
+				img = append([]byte(nil), img...)
+			}
+			b.jobs = append(b.jobs, imgJob{img: img, schema: s.Win.Schema})
 			if len(b.jobs) == rowBatch && !send() {
 				return
 			}

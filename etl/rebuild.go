@@ -385,6 +385,8 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		rr.FileMap = fileMap
 		extra = append(extra, &countingIter{Iter: rr, n: &r.res.PreviousKeys})
 	}
+	// The state file is the next run's input (versioned destinations) and,
+	// when the merge had to go through disk, the second pass's input.
 	statePath := filepath.Join(r.tmp, snapshot.StateName)
 	sf, err := os.Create(statePath)
 	if err != nil {
@@ -392,7 +394,9 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	}
 	defer sf.Close()
 	sw := merge.NewRunWriter(sf)
-	infer := newInferPool(r)
+	writeState := !r.single || table.Stats().SpillRuns > 0 || len(extra) > 0
+	inMemory := table.Stats().SpillRuns == 0 && len(extra) == 0
+	infer := newInferPool(r, inMemory)
 	var live, tombs int64
 	err = table.Finish(ctx, extra, func(s *merge.State) error {
 		if s.Truncated(trunc) {
@@ -400,11 +404,14 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		}
 		if s.Win.Op != cdc.OpUpsert {
 			tombs++
+		} else {
+			infer.add(&s.Win)
+			live++
+		}
+		if writeState {
 			return sw.Write(s)
 		}
-		infer.add(&s.Win)
-		live++
-		return sw.Write(s)
+		return nil
 	})
 	schema, failed := infer.close()
 	live -= failed
@@ -441,10 +448,23 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	}
 	var files []snapshot.OutFile
 	if live > 0 {
-		if files, err = r.writeParquet(ctx, statePath, outTarget, schema, trunc); err != nil {
+		var states merge.Iter
+		stable := false
+		if again, ok := table.Again(); ok {
+			states, stable = again, true
+		} else {
+			f, err := os.Open(statePath)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			states = merge.NewRunReader(f)
+		}
+		if files, err = r.writeParquet(ctx, states, stable, outTarget, schema, trunc); err != nil {
 			return err
 		}
 	}
+	table.Release()
 	for _, f := range files {
 		r.res.OutputBytes += f.Bytes
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"sync"
 )
@@ -229,8 +228,14 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 			}
 		}
 		parts = sel
-	} else if len(parts) > 1 {
-		sort.Slice(parts, func(i, j int) bool { return string(parts[i].name) < string(parts[j].name) })
+	} else {
+		// insertion sort by name (hash + range: at most a few parts; no
+		// closure, so the parts stay on the stack)
+		for i := 1; i < len(parts); i++ {
+			for j := i; j > 0 && string(parts[j].name) < string(parts[j-1].name); j-- {
+				parts[j], parts[j-1] = parts[j-1], parts[j]
+			}
+		}
 	}
 	for _, p := range parts {
 		switch p.typ {

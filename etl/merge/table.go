@@ -46,6 +46,7 @@ type Table struct {
 		changes, dups, superseded, deletes, truncates atomic.Int64
 	}
 	spillBytes int64
+	final      []*State
 }
 
 type shard struct {
@@ -274,6 +275,9 @@ func (t *Table) Finish(ctx context.Context, extra []Iter, fn func(s *State) erro
 		t.shards[i].mu.Unlock()
 	}
 	t.mem.Store(0)
+	if len(t.runs) == 0 && len(extra) == 0 {
+		t.final = mem // the merged stream is this slice: Again can replay it
+	}
 	iters := append([]Iter{SliceIter(mem)}, extra...)
 	var files []*os.File
 	defer func() {
@@ -294,6 +298,19 @@ func (t *Table) Finish(ctx context.Context, extra []Iter, fn func(s *State) erro
 	t.st.dups.Add(dups)
 	return err
 }
+
+// Again replays the final states in key order when they are all in memory
+// (no spilled runs, no extra sources): a second pass then needs no state
+// file. ok is false otherwise.
+func (t *Table) Again() (it Iter, ok bool) {
+	if t.final == nil {
+		return nil, false
+	}
+	return SliceIter(t.final), true
+}
+
+// Release drops the in-memory states.
+func (t *Table) Release() { t.final = nil }
 
 // Cleanup removes spilled runs.
 func (t *Table) Cleanup() {
