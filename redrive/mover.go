@@ -171,6 +171,13 @@ func (mv *mover) watchDepth(ctx context.Context, initial int64) {
 	}
 }
 
+// looksEmpty reports an empty DLQ (nothing visible or delayed) after an
+// empty long poll, so workers stop without a second long poll.
+func (mv *mover) looksEmpty(ctx context.Context) bool {
+	q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+	return err == nil && q.Visible == 0 && q.Delayed == 0
+}
+
 func (mv *mover) limitReached() bool {
 	return mv.opts.Limit > 0 && mv.c.selected.Load() >= int64(mv.opts.Limit)
 }
@@ -223,7 +230,7 @@ func (mv *mover) worker(ctx context.Context) {
 		fresh := mv.process(ctx, out.Messages)
 		if fresh == 0 {
 			empties++
-			if empties >= mv.opts.EmptyReceives {
+			if empties >= mv.opts.EmptyReceives || (len(out.Messages) == 0 && mv.looksEmpty(ctx)) {
 				return
 			}
 			continue

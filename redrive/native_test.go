@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,25 @@ func TestClientPathOnLocalAWSSQS(t *testing.T) {
 	if dups := accounting(t, n, target, left); dups != 0 {
 		t.Fatalf("%d duplicates", dups)
 	}
+}
+
+// Messages sent to a DLQ directly have no source: the move task fails on
+// them (CouldNotDetermineMessageSource) and the error says what to do.
+func TestMoveTaskWithoutSourcesSaysWhatToDo(t *testing.T) {
+	e := newEnv(t, "")
+	p := e.pair(t, "nosource", false)
+	const n = 20
+	e.send(t, p.dlq, false, 0, n)
+	res, err := Redrive(context.Background(), e.deps(t), fastOpts(p.dlq))
+	if err == nil || !strings.Contains(err.Error(), "--to QUEUE or --method client") || res.Method != "native" {
+		t.Fatalf("redrive: %v %+v", err, res)
+	}
+	o := fastOpts(p.dlq)
+	o.To, o.VisibilityTimeout = p.src, 2e9
+	time.Sleep(31 * time.Second) // the failed task's hold on the messages ends (local-aws-sqs)
+	if res, err = Redrive(context.Background(), e.deps(t), o); err != nil || res.Moved != n {
+		t.Fatalf("rerun with --to: %v %+v", err, res)
+	}
+	target, left := e.drain(t, p.src), e.drain(t, p.dlq)
+	accounting(t, n, target, left)
 }

@@ -24,7 +24,7 @@ type Options struct {
 	Limit    int    // stop after this many selected messages (0: all)
 	// Rate caps messages sent per second (0: as fast as possible).
 	Rate        float64
-	Concurrency int    // parallel receive/send workers (client path); 0: 4
+	Concurrency int    // parallel receive/send workers (client path); 0: 8
 	Archive     string // FILE.jsonl or s3://bucket/prefix/: durable copy before sending
 	DryRun      bool   // count and sample what would move; change nothing
 	Method      string // auto (default), native or client
@@ -37,7 +37,7 @@ type Options struct {
 
 	// Tuning; zero values take the defaults.
 	VisibilityTimeout time.Duration // while a batch is held (default 60s)
-	WaitTime          time.Duration // receive long-poll (default 2s)
+	WaitTime          time.Duration // receive long-poll (default 1s)
 	EmptyReceives     int           // consecutive receives with nothing new before a worker stops (default 2)
 	PollInterval      time.Duration // native task polling (default 2s)
 	MaxAttempts       int           // attempts per entry for send/delete (default 6)
@@ -47,7 +47,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Concurrency == 0 {
-		o.Concurrency = 4
+		o.Concurrency = 8
 	}
 	if o.Method == "" {
 		o.Method = MethodAuto
@@ -62,7 +62,7 @@ func (o *Options) defaults() {
 		o.VisibilityTimeout = 60 * time.Second
 	}
 	if o.WaitTime == 0 {
-		o.WaitTime = 2 * time.Second
+		o.WaitTime = time.Second
 	}
 	if o.EmptyReceives == 0 {
 		o.EmptyReceives = 2

@@ -122,11 +122,16 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 			res.Target = target.Name
 		}
 		err := moveTask(ctx, deps, opts, dlq, target, &res)
-		if err == nil || !errors.Is(err, errNativeUnsupported) || opts.Method == MethodNative {
+		switch {
+		case err == nil || opts.Method == MethodNative:
+			finish()
+			return res, err
+		case errors.Is(err, errNativeUnsupported):
+			deps.log().Info("the endpoint does not offer message move tasks; using the client path", "queue", dlq.Name)
+		default:
 			finish()
 			return res, err
 		}
-		deps.log().Info("the endpoint does not offer message move tasks; using the client path", "queue", dlq.Name)
 	}
 
 	res.Method = "client"
@@ -262,6 +267,12 @@ func newRouter(ctx context.Context, deps Deps, opts Options, dlq *queueInfo, tar
 	}, desc, nil
 }
 
+// errNoSource means the move task met messages without a recorded source.
+// (They were sent to the DLQ directly.) The task leaves them hidden for a
+// visibility timeout; a rerun with --to, or --method client (which routes
+// them to the DLQ's only source queue), moves them.
+var errNoSource = errors.New("some messages have no source queue (sent to the DLQ directly): rerun with --to QUEUE or --method client")
+
 // errNativeUnsupported means the endpoint has no message move tasks.
 var errNativeUnsupported = errors.New("message move tasks are not supported by this endpoint")
 
@@ -333,7 +344,11 @@ func moveTask(ctx context.Context, deps Deps, opts Options, dlq, target *queueIn
 			return nil
 		case "FAILED":
 			res.Failed = max(toMove-res.Moved, 0)
-			return fmt.Errorf("message move task on %s failed: %s", dlq.Name, aws.ToString(task.FailureReason))
+			reason := aws.ToString(task.FailureReason)
+			if strings.Contains(reason, "CouldNotDetermineMessageSource") {
+				return fmt.Errorf("message move task on %s failed: %s: %w", dlq.Name, reason, errNoSource)
+			}
+			return fmt.Errorf("message move task on %s failed: %s", dlq.Name, reason)
 		case "CANCELLED", "CANCELLING":
 			return fmt.Errorf("message move task on %s was cancelled by someone else after %d messages", dlq.Name, res.Moved)
 		}

@@ -219,7 +219,7 @@ func dlqRedrive(st *state) *cli.Command {
 			&cli.StringFlag{Name: "filter", Usage: "only messages matching `EXPR` (see `opsctl dlq peek --help`)"},
 			&cli.IntFlag{Name: "limit", Usage: "move at most `N` messages"},
 			&cli.StringFlag{Name: "rate", Usage: "at most `N/s` messages per second (also N/m)"},
-			&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "`N` parallel receive/send workers (client path)"},
+			&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "`N` parallel receive/send workers (client path)"},
 			&cli.StringFlag{Name: "archive", Usage: "write every message durably to `s3://BUCKET/PREFIX/ or FILE.jsonl` before sending it"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count and sample what would move; change nothing"},
 			&cli.StringFlag{Name: "method", Value: redrive.MethodAuto, Usage: "`auto`, native (SQS move task) or client"},

@@ -33,7 +33,7 @@ func TestDLQFlagsToOptions(t *testing.T) {
 		},
 		"redrive to lambda, defaults": {
 			args: []string{"dlq", "redrive", "resize-dlq", "--to-lambda", "resize"},
-			want: redrive.Options{DLQ: "resize-dlq", ToLambda: "resize", Concurrency: 4, Method: "auto", BreakerRatio: 0.5, VisibilityTimeout: time.Minute},
+			want: redrive.Options{DLQ: "resize-dlq", ToLambda: "resize", Concurrency: 8, Method: "auto", BreakerRatio: 0.5, VisibilityTimeout: time.Minute},
 		},
 		"peek": {
 			args: []string{"dlq", "peek", "orders-dlq", "--limit", "3", "--filter", "age > 1h"},
