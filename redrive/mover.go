@@ -2,7 +2,6 @@ package redrive
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -678,6 +677,7 @@ func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message
 			pending[strconv.Itoa(i)] = m
 		}
 		var lastErr string
+		var gaveUp []*Message
 		for attempt := 1; len(pending) > 0 && attempt <= mv.opts.MaxAttempts+2; attempt++ {
 			if attempt > 1 && sleepCtx(ctx, backoff(attempt-1)) != nil {
 				break
@@ -699,13 +699,18 @@ func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message
 			}
 			for _, f := range out.Failed {
 				lastErr = aws.ToString(f.Code)
-				if f.SenderFault && !retryableCode(lastErr) {
-					// ReceiptHandleIsInvalid: the message was received again elsewhere.
-					break
+				if m, ok := pending[aws.ToString(f.Id)]; ok && f.SenderFault && !retryableCode(lastErr) {
+					// ReceiptHandleIsInvalid: the handle expired and the message
+					// is visible again; retrying this handle cannot succeed.
+					gaveUp = append(gaveUp, m)
+					delete(pending, aws.ToString(f.Id))
 				}
 			}
 		}
 		for _, m := range pending {
+			gaveUp = append(gaveUp, m)
+		}
+		for _, m := range gaveUp {
 			mv.c.deleteFailed.Add(1)
 			mv.deps.log().Warn("message was redriven but not deleted from the DLQ; it may be redriven again", "message_id", m.MessageID, "err", lastErr)
 		}
@@ -832,31 +837,36 @@ type limiter struct {
 	rate   float64
 	tokens float64
 	last   time.Time
+	now    func() time.Time
 }
 
 func newLimiter(rate float64) *limiter {
 	if rate <= 0 {
 		return nil
 	}
-	return &limiter{rate: rate, tokens: min(rate, 10), last: time.Now()}
+	return &limiter{rate: rate, tokens: min(rate, 10), last: time.Now(), now: time.Now}
+}
+
+// reserve takes n tokens and returns how long to wait before using them.
+func (l *limiter) reserve(n int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.tokens = min(l.tokens+now.Sub(l.last).Seconds()*l.rate, max(l.rate, 10))
+	l.last = now
+	l.tokens -= float64(n)
+	if l.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-l.tokens / l.rate * float64(time.Second))
 }
 
 func (l *limiter) wait(ctx context.Context, n int) error {
 	if l == nil {
 		return ctx.Err()
 	}
-	l.mu.Lock()
-	now := time.Now()
-	l.tokens = min(l.tokens+now.Sub(l.last).Seconds()*l.rate, max(l.rate, 10))
-	l.last = now
-	l.tokens -= float64(n)
-	var wait time.Duration
-	if l.tokens < 0 {
-		wait = time.Duration(-l.tokens / l.rate * float64(time.Second))
-	}
-	l.mu.Unlock()
-	if wait > 0 {
-		return sleepCtx(ctx, wait)
+	if d := l.reserve(n); d > 0 {
+		return sleepCtx(ctx, d)
 	}
 	return ctx.Err()
 }
@@ -929,5 +939,3 @@ func (b *breaker) state() (string, string) {
 	}
 	return "closed", ""
 }
-
-var errStopped = errors.New("stopped")
