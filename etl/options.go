@@ -171,23 +171,25 @@ func ParseSize(s string) (int64, error) {
 	return int64(f * float64(mult)), nil
 }
 
-// DefaultMemoryLimit is a quarter of the machine's RAM (at least 256 MiB).
+// DefaultMemoryLimit is a sixteenth of the machine's RAM, between 512 MiB
+// and 4 GiB: enough to keep a million-key table in memory on a 16 GiB
+// machine, small enough to share a cron host. Beyond it the per-key state
+// spills to disk (sorted runs, cheap to merge), so a small budget costs
+// little time.
 func DefaultMemoryLimit() int64 {
-	const min = 256 << 20
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 2 << 30
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err == nil && kb*1024/4 > min {
-				return kb * 1024 / 4
+	const lo, hi = 512 << 20, 4 << 30
+	total := int64(8 << 30)
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64); err == nil {
+					total = kb * 1024
+				}
+				break
 			}
-			return min
 		}
 	}
-	return 2 << 30
+	return min(max(total/16, lo), hi)
 }

@@ -39,7 +39,7 @@ func init() {
 				&cli.StringFlag{Name: "dest", Usage: "output: `PATH`.parquet (one file), a local directory or an s3:// prefix (versioned snapshots)"},
 				&cli.BoolFlag{Name: "full", Usage: "rebuild from every increment, ignoring what the current snapshot consumed"},
 				&cli.Int64Flag{Name: "max-bad-records", Usage: "bad records tolerated (quarantined) before the run fails and publishes nothing", Value: 0},
-				&cli.StringFlag{Name: "memory-limit", Usage: "memory `SIZE` for the run (e.g. 1GiB, 512MiB); past it, per-key state spills to --temp-dir (default: a quarter of RAM)"},
+				&cli.StringFlag{Name: "memory-limit", Usage: "memory `SIZE` for the run (e.g. 1GiB, 512MiB; default: 1/16 of RAM, 512MiB–4GiB); per-key state beyond ~45% of it spills to --temp-dir"},
 				&cli.IntFlag{Name: "keep", Usage: "snapshot versions to keep (default 3)"},
 				&cli.StringFlag{Name: "partition-by", Usage: "write hive-style `COLUMN`=value/ folders"},
 				&cli.BoolFlag{Name: "dry-run", Usage: "list the increments the run would consume; write nothing"},
