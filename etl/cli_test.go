@@ -164,14 +164,19 @@ func TestKill9LeavesThePreviousSnapshotCurrent(t *testing.T) {
 		}
 		prev = v
 	}
-	// The lock of the killed run belongs to a dead process: the next run breaks it.
-	out, err := run("-o", "json").CombinedOutput()
+	// The lock of the killed run belongs to a dead process: the next run
+	// (--full, so there is work even if a killed run published) breaks it
+	// and removes the killed runs' temp dirs.
+	out, err := run("--full", "-o", "json").CombinedOutput()
 	if err != nil {
 		t.Fatalf("run after kills: %v\n%s", err, out)
 	}
 	_, rows := checkCurrent(t, dest)
 	if rows < rows1 {
 		t.Fatalf("rows %d < first snapshot's %d", rows, rows1)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dest, ".opsctl-rebuild-*")); len(left) > 0 {
+		t.Fatalf("temp dirs of killed runs left behind: %v", left)
 	}
 }
 

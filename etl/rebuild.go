@@ -211,6 +211,18 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 				err = fmt.Errorf("release lock: %w", rerr)
 			}
 		}()
+		// Temp dirs of killed runs (kill -9 skips cleanup): safe to remove
+		// now that we hold the lock.
+		if base == r.store.Local() {
+			if old, _ := filepath.Glob(filepath.Join(base, ".opsctl-rebuild-*")); len(old) > 0 {
+				for _, d := range old {
+					if d != r.tmp {
+						r.log().Info("removing temp dir of an interrupted run", "dir", d)
+						os.RemoveAll(d)
+					}
+				}
+			}
+		}
 		// Another run may have published between planning and locking.
 		if pending, err = r.plan(ctx, objects); err != nil {
 			return r.res, err
@@ -479,6 +491,9 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		}
 		if err := os.Rename(outTarget, r.dstLoc.Prefix); err != nil {
 			return fmt.Errorf("publish %s: %w", r.dstLoc.Prefix, err)
+		}
+		if r.badCount.Load() == 0 {
+			os.Remove(r.quarantinePath()) // a previous run's bad records no longer describe this file
 		}
 		r.res.OutputFiles = []snapshot.OutFile{{Path: r.dstLoc.Prefix, Rows: files[0].Rows, Bytes: files[0].Bytes}}
 		r.res.DataPath = r.dstLoc.Prefix
