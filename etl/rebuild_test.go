@@ -560,3 +560,22 @@ func TestParseSize(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func TestProgressIsReported(t *testing.T) {
+	src := t.TempDir()
+	writeObjects(t, src, object{key: "a", sep: "\n", recs: []string{ddbEv("1", "INSERT", 1, "a", ddbImg("a", 1))}},
+		object{key: "b", sep: "\n", recs: []string{ddbEv("2", "INSERT", 2, "b", ddbImg("b", 1))}})
+	var last Progress
+	phases := map[string]bool{}
+	opts := Options{Source: src, Format: "dynamodb", Dest: filepath.Join(t.TempDir(), "o"), Progress: func(p Progress) {
+		last = p
+		phases[p.Phase] = true
+	}}
+	rebuild(t, opts)
+	if !phases["read"] || !phases["merge"] || !phases["write"] || !phases["publish"] {
+		t.Fatalf("phases %v", phases)
+	}
+	if last.ObjectsDone != 2 || last.ObjectsTotal != 2 || last.Records != 2 || last.BytesDone != last.BytesTotal {
+		t.Fatalf("last progress %+v", last)
+	}
+}
