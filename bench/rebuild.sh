@@ -4,6 +4,7 @@
 #   bench/rebuild.sh                       # SIZES="S M": S-ddb S-dbz M-ddb M-dbz
 #   SIZES=S bench/rebuild.sh               # small only (start here on a shared machine)
 #   SIZES=L bench/rebuild.sh               # 30M events / 3M keys, opsctl under --memory-limit 1GiB
+#                                          # (DuckDB is skipped for L unless DUCKDB_L=1: it needs ~7 GB)
 #   ONLY="M-ddb" REPEAT=3 bench/rebuild.sh # subset, repeated (alternating DuckDB / opsctl)
 #   WORK=/tmp/bench-work bench/rebuild.sh  # data and results (default /tmp/bench-work; M needs ~3 GB)
 #
@@ -85,16 +86,23 @@ for d in "${DATASETS[@]}"; do
   keyflag=(); [ "$fmt" = debezium ] && keyflag=(--key pk)
   memflag=(); [[ "$name" == L-* ]] && memflag=(--memory-limit 1GiB)
   for rep in $(seq 1 "$REPEAT"); do
-    echo "== $name run $rep: DuckDB"
-    rm -rf "$WORK/out/$name.duckdb.parquet" "$WORK/out/duckdb_spill"
-    duck=$(cd "$REF" && tv "$WORK/logs/duck.$name.time" node rebuild.mjs rebuild --format "$fmt" --input "$dir" \
-             --out "$WORK/out/$name.duckdb.parquet" --method qualify --threads "$THREADS" --temp "$WORK/out/duckdb_spill")
-    dver=$(cd "$REF" && node rebuild.mjs verify --out "$WORK/out/$name.duckdb.parquet" --expected "$exp" | tail -1 | grep -o '"verify":"[A-Z]*"' | cut -d'"' -f4)
+    if [[ "$name" == L-* ]] && [ "${DUCKDB_L:-0}" != 1 ]; then
+      duck="NaN NaN -"; dver=skipped
+    else
+      echo "== $name run $rep: DuckDB"
+      rm -rf "$WORK/out/$name.duckdb.parquet" "$WORK/out/duckdb_spill"
+      duck=$(cd "$REF" && tv "$WORK/logs/duck.$name.time" node rebuild.mjs rebuild --format "$fmt" --input "$dir" \
+               --out "$WORK/out/$name.duckdb.parquet" --method qualify --threads "$THREADS" --temp "$WORK/out/duckdb_spill")
+      dver=$(cd "$REF" && node rebuild.mjs verify --out "$WORK/out/$name.duckdb.parquet" --expected "$exp" | tail -1 | grep -o '"verify":"[A-Z]*"' | cut -d'"' -f4)
+      rm -f "$WORK/out/$name.duckdb.parquet"
+    fi
     echo "== $name run $rep: opsctl"
     rm -f "$WORK/out/$name.opsctl.parquet"
     ops=$(tv "$WORK/logs/opsctl.$name.time" "$WORK/bin/opsctl" etl rebuild --source "$dir" --format "$fmt" "${keyflag[@]}" \
             --dest "$WORK/out/$name.opsctl.parquet" --temp-dir "$WORK/out" "${memflag[@]}" -o json)
     over=$(node "$ROOT/bench/verify.mjs" --out "$WORK/out/$name.opsctl.parquet" --expected "$exp" | tail -1 | grep -o '"verify":"[A-Z]*"' | cut -d'"' -f4)
+    spilled=$(grep -o '"spilled_runs": [0-9]*' "$WORK/logs/opsctl.$name.out" | grep -o '[0-9]*$' || echo 0)
+    echo "   opsctl spilled runs: $spilled"
     read -r dw dr dc <<< "$duck"
     read -r ow or oc <<< "$ops"
     drs=$(awk -v n="$records" -v w="$dw" 'BEGIN{printf "%.0f", n/w}')
