@@ -53,18 +53,17 @@ func newInferPool(r *run, stable bool) *inferPool {
 			defer p.wg.Done()
 			for b := range p.jobs {
 				for _, j := range b {
-					row, err := r.dec.DecodeImage(j.img, r.schemas.get(j.schema))
-					if err != nil {
+					// Types straight from the raw image: no values built.
+					if err := r.dec.InferImage(j.img, r.schemas.get(j.schema), s.Cols); err != nil {
 						p.failed.Add(1)
 						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
 						continue
 					}
 					if pb := r.opts.PartitionBy; pb != "" {
-						if _, ok := row[pb]; !ok {
-							row[pb] = nil
+						if _, ok := s.Cols[pb]; !ok {
+							s.Cols[pb] = &snapshot.Type{Kind: snapshot.Null}
 						}
 					}
-					s.ObserveRow(row)
 				}
 			}
 		}()
@@ -149,7 +148,7 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 			if !stable {
 				img = append([]byte(nil), img...)
 			}
-			b.jobs = append(b.jobs, imgJob{img: img, schema: s.Win.Schema})
+			b.jobs = append(b.jobs, imgJob{img: img, schema: s.Win.Schema, file: s.Win.File, off: s.Win.Off})
 			if len(b.jobs) == rowBatch && !send() {
 				return
 			}
@@ -173,7 +172,11 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 				for i, j := range b.jobs {
 					row, err := r.dec.DecodeImage(j.img, r.schemas.get(j.schema))
 					if err != nil {
-						continue // quarantined by the first pass
+						// InferImage is not a validator: a value it could
+						// type may still not decode (e.g. bad base64).
+						r.writeFailed.Add(1)
+						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
+						continue
 					}
 					b.out[i] = w.Prepare(row, len(j.img))
 					b.ok[i] = true

@@ -116,6 +116,8 @@ type run struct {
 	skipped   atomic.Int64
 	firstMism atomic.Value // string
 
+	writeFailed atomic.Int64 // images that failed to decode in the write pass
+
 	progMu   sync.Mutex
 	progress Progress
 }
@@ -479,6 +481,13 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	table.Release()
 	for _, f := range files {
 		r.res.OutputBytes += f.Bytes
+	}
+	if n := r.writeFailed.Load(); n > 0 {
+		live -= n
+		r.res.LiveKeys = live
+		if err := r.checkBad(); err != nil {
+			return err
+		}
 	}
 	r.log().Debug("phase done", "phase", "write", "seconds", time.Since(tWrite).Seconds())
 

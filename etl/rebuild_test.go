@@ -579,3 +579,19 @@ func TestProgressIsReported(t *testing.T) {
 		t.Fatalf("last progress %+v", last)
 	}
 }
+
+func TestUndecodableWinningImageIsQuarantined(t *testing.T) {
+	src := t.TempDir()
+	writeObjects(t, src, object{key: "x", sep: "\n", recs: []string{
+		ddbEv("1", "INSERT", 1, "a", ddbImg("a", 1)),
+		ddbEv("2", "INSERT", 2, "b", `{"pk":{"S":"b"},"bin":{"B":"not base64!"}}`),
+	}})
+	dest := filepath.Join(t.TempDir(), "o.parquet")
+	if _, err := Rebuild(context.Background(), Deps{}, Options{Source: src, Format: "dynamodb", Dest: dest}); !errors.Is(err, ErrTooManyBad) {
+		t.Fatalf("err %v", err)
+	}
+	res := rebuild(t, Options{Source: src, Format: "dynamodb", Dest: dest, MaxBadRecords: 1})
+	if res.BadRecords != 1 || res.LiveKeys != 1 || len(rowsOf(t, dest, "pk")) != 1 {
+		t.Fatalf("report %+v", res)
+	}
+}

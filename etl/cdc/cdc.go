@@ -91,6 +91,10 @@ type Decoder interface {
 	DecodePrefix(b []byte, c *Change) (int, error)
 	// DecodeImage fully decodes a row image into top-level columns.
 	DecodeImage(image, schema []byte) (map[string]any, error)
+	// InferImage widens cols (top-level column types) with one image, as
+	// Observe on DecodeImage's columns would, without building the values.
+	// It is not a validator: DecodeImage may still fail on the image.
+	InferImage(image, schema []byte, cols map[string]*Type) error
 	// Format names the format.
 	Format() string
 }

@@ -324,3 +324,61 @@ func TestScanStringMatchesByteLoop(t *testing.T) {
 		}
 	}
 }
+
+// inferMatchesDecode: InferImage must give exactly the types Observe gives
+// on the decoded image.
+func inferMatchesDecode(t *testing.T, d Decoder, img, schema []byte) {
+	row, derr := d.DecodeImage(img, schema)
+	cols := map[string]*Type{}
+	ierr := d.InferImage(img, schema, cols)
+	if derr != nil {
+		return // InferImage is not a validator
+	}
+	if ierr != nil {
+		t.Fatalf("InferImage failed where DecodeImage succeeded: %v (%s)", ierr, img)
+	}
+	want := map[string]*Type{}
+	for k, v := range row {
+		want[k] = Observe(want[k], v)
+	}
+	if len(want) != len(cols) {
+		t.Fatalf("columns: infer %v, decode %v (%s)", cols, want, img)
+	}
+	for k, w := range want {
+		if cols[k].String() != w.String() {
+			t.Fatalf("column %s: infer %s, decode %s (%s)", k, cols[k], w, img)
+		}
+	}
+}
+
+func TestInferImageMatchesDecode(t *testing.T) {
+	ddb := []string{
+		`{"s":{"S":"x"},"n":{"N":"1"},"d":{"N":"1.5"},"big":{"N":"-9223372036854775808"},"huge":{"N":"99999999999999999999"},"b":{"BOOL":true},"z":{"NULL":true},"bin":{"B":"AAE="},` +
+			`"m":{"M":{"a":{"N":"1"},"b":{"L":[{"S":"x"},{"N":"2"}]}}},"l":{"L":[{"N":"1"},{"N":"2.5"},{"NULL":true}]},"ss":{"SS":["a"]},"ns":{"NS":["1","2.5"]},"bs":{"BS":["AAE="]},"e":{"L":[]},"em":{"M":{}}}`,
+		`{"mix":{"L":[{"S":"x"},{"N":"1"}]},"deep":{"M":{"l":{"L":[{"M":{"q":{"BOOL":false}}}]}}}}`,
+	}
+	for _, img := range ddb {
+		inferMatchesDecode(t, &DynamoDB{}, []byte(img), nil)
+	}
+	dbz := []string{
+		`{"id":1,"f":1.5,"s":"x","b":true,"n":null,"l":[1,2.5,null],"o":{"a":[{"b":1}],"c":"d"},"big":-9223372036854775808,"huge":123456789012345678901,"e":[],"eo":{}}`,
+		`{"mix":[1,"a",{"x":1}],"neg":-0,"exp":1e3}`,
+	}
+	for _, img := range dbz {
+		inferMatchesDecode(t, &Debezium{KeyCols: []string{"id"}}, []byte(img), nil)
+	}
+	schema := []byte(`{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"d","type":"int32","name":"io.debezium.time.Date"}]}]}`)
+	inferMatchesDecode(t, &Debezium{KeyCols: []string{"id"}}, []byte(`{"d":19000,"x":"y"}`), schema)
+}
+
+func FuzzInferMatchesDecode(f *testing.F) {
+	f.Add([]byte(`{"a":{"S":"x"},"b":{"N":"1"},"c":{"M":{"d":{"L":[{"NULL":true},{"N":"2.5"}]}}}}`), true)
+	f.Add([]byte(`{"a":1,"b":[1.5,"x",{"c":null}],"d":{"e":[]}}`), false)
+	f.Fuzz(func(t *testing.T, img []byte, ddb bool) {
+		if ddb {
+			inferMatchesDecode(t, &DynamoDB{}, img, nil)
+		} else {
+			inferMatchesDecode(t, &Debezium{KeyCols: []string{"a"}}, img, nil)
+		}
+	})
+}

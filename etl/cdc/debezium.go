@@ -341,6 +341,9 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if _, dup := row[name]; dup {
+			return nil, fmt.Errorf("column %s appears twice", name)
+		}
 		v := image[vs:ve]
 		var val any
 		switch {

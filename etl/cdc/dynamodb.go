@@ -299,6 +299,9 @@ func decodeAVMap(b []byte, size int) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if _, dup := row[name]; dup {
+			return nil, fmt.Errorf("attribute %s appears twice", name)
+		}
 		v, err := decodeAV(b[vs:ve])
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", name, err)
@@ -421,15 +424,15 @@ func numberBytes(b []byte) (any, error) {
 
 // parseInt64 parses plain decimal digits (optional '-') without allocating.
 func parseInt64(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 19 {
+	if len(b) == 0 {
 		return 0, false
 	}
 	neg := b[0] == '-'
 	if neg {
 		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
 	}
 	var n uint64
 	for _, c := range b {

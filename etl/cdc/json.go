@@ -328,6 +328,9 @@ func parseAny(b []byte) (any, error) {
 			if err != nil {
 				return nil, err
 			}
+			if _, dup := m[key]; dup {
+				return nil, fmt.Errorf("member %s appears twice", key)
+			}
 			val, err := parseAny(b[vs:ve])
 			if err != nil {
 				return nil, err

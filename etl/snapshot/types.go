@@ -12,7 +12,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -20,129 +19,29 @@ import (
 	"github.com/opsctl/opsctl/etl/cdc"
 )
 
-// Kind is a column type.
-type Kind uint8
-
-// Kinds. The order of the scalar kinds is not a widening order: see widen.
-const (
-	Null Kind = iota
-	Bool
-	Int
-	Double
-	String
-	Binary
-	Date
-	Timestamp
-	List
-	Struct
+// Kind, Type and Observe live in etl/cdc (the decoders infer types from raw
+// images without decoding them); they are re-exported here.
+type (
+	Kind = cdc.Kind
+	Type = cdc.Type
 )
 
-var kindNames = [...]string{"null", "boolean", "int64", "double", "string", "binary", "date", "timestamp", "list", "struct"}
-
-// Type is an inferred column type.
-type Type struct {
-	Kind   Kind
-	Elem   *Type            // List
-	Fields map[string]*Type // Struct
-}
-
-// String renders the type, e.g. "struct<a:int64,b:list<string>>".
-func (t *Type) String() string {
-	if t == nil {
-		return "null"
-	}
-	switch t.Kind {
-	case List:
-		return "list<" + t.Elem.String() + ">"
-	case Struct:
-		var b strings.Builder
-		b.WriteString("struct<")
-		for i, name := range t.FieldNames() {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(name + ":" + t.Fields[name].String())
-		}
-		b.WriteByte('>')
-		return b.String()
-	}
-	return kindNames[t.Kind]
-}
-
-// FieldNames returns the struct's field names, sorted.
-func (t *Type) FieldNames() []string {
-	names := make([]string, 0, len(t.Fields))
-	for k := range t.Fields {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
-}
-
-func kindOf(v any) Kind {
-	switch v.(type) {
-	case nil:
-		return Null
-	case bool:
-		return Bool
-	case int64:
-		return Int
-	case float64:
-		return Double
-	case string:
-		return String
-	case []byte:
-		return Binary
-	case cdc.Date:
-		return Date
-	case cdc.Timestamp:
-		return Timestamp
-	case []any:
-		return List
-	case map[string]any:
-		return Struct
-	}
-	return String
-}
+// Kinds.
+const (
+	Null      = cdc.KindNull
+	Bool      = cdc.KindBool
+	Int       = cdc.KindInt
+	Double    = cdc.KindDouble
+	String    = cdc.KindString
+	Binary    = cdc.KindBinary
+	Date      = cdc.KindDate
+	Timestamp = cdc.KindTimestamp
+	List      = cdc.KindList
+	Struct    = cdc.KindStruct
+)
 
 // Observe widens t so that it can hold v (RULES.md "Widening") and returns it.
-func Observe(t *Type, v any) *Type {
-	k := kindOf(v)
-	if k == Null {
-		if t == nil {
-			return &Type{Kind: Null}
-		}
-		return t
-	}
-	if t == nil || t.Kind == Null {
-		t = &Type{Kind: k}
-		switch k {
-		case List:
-			t.Elem = &Type{Kind: Null}
-		case Struct:
-			t.Fields = map[string]*Type{}
-		}
-	}
-	switch {
-	case t.Kind == k:
-	case t.Kind == Int && k == Double:
-		t.Kind = Double
-	case t.Kind == Double && k == Int:
-	default:
-		return &Type{Kind: String}
-	}
-	switch k {
-	case List:
-		for _, e := range v.([]any) {
-			t.Elem = Observe(t.Elem, e)
-		}
-	case Struct:
-		for name, fv := range v.(map[string]any) {
-			t.Fields[name] = Observe(t.Fields[name], fv)
-		}
-	}
-	return t
-}
+func Observe(t *Type, v any) *Type { return cdc.Observe(t, v) }
 
 // Merge widens a with b (used to widen schemas).
 func Merge(a, b *Type) *Type {
@@ -150,7 +49,7 @@ func Merge(a, b *Type) *Type {
 		return a
 	}
 	if a == nil || a.Kind == Null {
-		return b.clone()
+		return clone(b)
 	}
 	switch {
 	case a.Kind == b.Kind:
@@ -170,15 +69,15 @@ func Merge(a, b *Type) *Type {
 	return a
 }
 
-func (t *Type) clone() *Type {
+func clone(t *Type) *Type {
 	c := &Type{Kind: t.Kind}
 	if t.Elem != nil {
-		c.Elem = t.Elem.clone()
+		c.Elem = clone(t.Elem)
 	}
 	if t.Fields != nil {
 		c.Fields = map[string]*Type{}
 		for k, v := range t.Fields {
-			c.Fields[k] = v.clone()
+			c.Fields[k] = clone(v)
 		}
 	}
 	return c
@@ -205,7 +104,7 @@ func Finalize(t *Type) *Type {
 }
 
 // Node returns the Parquet node for t (always optional).
-func (t *Type) Node() parquet.Node {
+func Node(t *Type) parquet.Node {
 	var n parquet.Node
 	switch t.Kind {
 	case Bool:
@@ -221,11 +120,11 @@ func (t *Type) Node() parquet.Node {
 	case Timestamp:
 		n = parquet.Timestamp(parquet.Microsecond)
 	case List:
-		n = parquet.List(t.Elem.Node())
+		n = parquet.List(Node(t.Elem))
 	case Struct:
 		g := parquet.Group{}
 		for name, f := range t.Fields {
-			g[name] = f.Node()
+			g[name] = Node(f)
 		}
 		n = g
 	default:

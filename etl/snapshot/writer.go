@@ -59,7 +59,7 @@ func NewWriter(dir string, single bool, partitionBy string, s *Schema) (*Writer,
 		if name == partitionBy {
 			continue
 		}
-		g[name] = t.Node()
+		g[name] = Node(t)
 	}
 	if len(g) == 0 {
 		return nil, fmt.Errorf("no columns to write")
