@@ -137,4 +137,3 @@ func ObserveKind(t *Type, k Kind) (_ *Type, descend bool) {
 	}
 	return t, k == KindList || k == KindStruct
 }
-
