@@ -8,6 +8,7 @@
 #   bench/redrive.sh                 # 100k messages
 #   N=20000 bench/redrive.sh         # smaller run
 #   NATIVE=0 bench/redrive.sh        # skip the native run
+#   NAIVE=0 bench/redrive.sh         # skip the naive loop (no ratios; for quick iterations)
 #   NATIVE_N=20000 CONCURRENCY=16 bench/redrive.sh
 #
 # It builds opsctl and the local endpoint, starts the endpoint(s) on loopback,
@@ -48,6 +49,7 @@ wait_up() {
 "$tmp/localaws" -addr "127.0.0.1:$PORT" -emulators sqs -sqs-backend fauxqs >"$tmp/fauxqs.log" 2>&1 &
 pids+=($!)
 args=(-endpoint "http://127.0.0.1:$PORT" -opsctl "$tmp/opsctl" -n "$N" -concurrency "$CONCURRENCY")
+[ "${NAIVE:-1}" = 0 ] && args+=(-skip-naive)
 if [ "$NATIVE" = 1 ]; then
 	"$tmp/localaws" -addr "127.0.0.1:$NATIVE_PORT" -emulators sqs -sqs-backend local-aws-sqs >"$tmp/las.log" 2>&1 &
 	pids+=($!)

@@ -87,7 +87,7 @@ func TestInterruptStopsSafely(t *testing.T) {
 			p := e.pair(t, "sigint-"+method, false)
 			const n = 60
 			e.deadLetter(t, p, n)
-			cmd := exec.Command(bin, "dlq", "redrive", p.dlq, "--method", method, "--rate", "5/s", "--visibility-timeout", "30s")
+			cmd := exec.Command(bin, "dlq", "redrive", p.dlq, "--method", method, "--rate", "5/s", "--concurrency", "2", "--visibility-timeout", "30s")
 			cmd.Env = localawstest.Env(t, e.srv)
 			var so, se strings.Builder
 			cmd.Stdout, cmd.Stderr = &so, &se

@@ -51,6 +51,7 @@ type counters struct {
 	received, moved, filtered, failed, archived, returned, deleteFailed, duplicatesAvoided atomic.Int64
 	selected                                                                               atomic.Int64
 	returnedEstimate                                                                       atomic.Int64 // from the DLQ depth
+	receiveErrors                                                                          atomic.Int64
 }
 
 // mover is the client path.
@@ -131,8 +132,45 @@ func (mv *mover) run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	mv.awaitOrphans(ctx)
 	mv.releaseHeld(ctx)
 	return mv.err
+}
+
+// awaitOrphans handles a receive whose response was lost (a dropped
+// connection, a truncated body): SQS handed its messages out, so they are
+// hidden until their visibility timeout ends, and the queue looked empty.
+// After such an error, opsctl waits for messages in flight that are not its
+// own to reappear (at most one visibility timeout) and moves them too.
+func (mv *mover) awaitOrphans(ctx context.Context) {
+	if mv.c.receiveErrors.Load() == 0 || mv.mode == modeDryRun {
+		return
+	}
+	deadline := time.Now().Add(mv.opts.VisibilityTimeout + 5*time.Second)
+	logged := false
+	for time.Now().Before(deadline) && ctx.Err() == nil && !mv.stop.Load() && !mv.limitReached() {
+		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+		if err != nil {
+			return
+		}
+		mv.mu.Lock()
+		held := int64(len(mv.held))
+		mv.mu.Unlock()
+		switch {
+		case q.Visible > 0:
+			mv.worker(ctx)
+		case q.InFlight > held:
+			if !logged {
+				mv.deps.log().Info("waiting for messages hidden by a lost receive response to reappear", "queue", mv.dlq.Name, "count", q.InFlight-held)
+				logged = true
+			}
+			// Poll rather than trust the counts: some implementations only
+			// notice an expired visibility timeout when asked for messages.
+			mv.worker(ctx)
+		default:
+			return
+		}
+	}
 }
 
 // watchDepth is the breaker's second sensor. Redriven messages that fail
@@ -209,6 +247,7 @@ func (mv *mover) worker(ctx context.Context) {
 			return
 		}
 		if err != nil {
+			mv.c.receiveErrors.Add(1)
 			errs++
 			if errs == 1 {
 				firstErr = time.Now()

@@ -227,3 +227,22 @@ func TestArchiveIsWrittenBeforeSending(t *testing.T) {
 }
 
 func awsString(s string) *string { return &s }
+
+// A receive whose response is lost hides its messages for a visibility
+// timeout; the run waits for them instead of finishing with them stranded.
+func TestLostReceiveResponses(t *testing.T) {
+	e := newEnv(t, "fauxqs")
+	p := e.pair(t, "lost", false)
+	const n = 30
+	e.deadLetter(t, p, n)
+	l := &receiveLoser{inner: e.srv.Service("sqs"), lose: 2}
+	e.srv.Handle("sqs", l)
+	defer e.srv.Handle("sqs", l.inner)
+	o := fastOpts(p.dlq)
+	o.Method, o.VisibilityTimeout = MethodClient, 2e9
+	res, err := Redrive(context.Background(), e.noRetryDeps(t), o)
+	if err != nil || res.Moved != n || res.RemainingInDLQ != 0 {
+		t.Fatalf("redrive: %v %+v", err, res)
+	}
+	accounting(t, n, e.drain(t, p.src), e.drain(t, p.dlq))
+}

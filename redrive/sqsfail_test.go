@@ -129,3 +129,46 @@ func (f *entryFailer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	json.NewEncoder(w).Encode(out)
 }
+
+// receiveLoser serves the first `lose` ReceiveMessage calls from the
+// emulator (so SQS hands the messages out) and then drops the response: the
+// client never sees them and they stay hidden until their visibility ends.
+type receiveLoser struct {
+	inner http.Handler
+	mu    sync.Mutex
+	lose  int
+}
+
+func (l *receiveLoser) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".ReceiveMessage") {
+		l.mu.Lock()
+		drop := l.lose > 0
+		l.mu.Unlock()
+		if drop {
+			rec := httptest.NewRecorder()
+			l.inner.ServeHTTP(rec, r)
+			l.mu.Lock()
+			drop = l.lose > 0 && strings.Contains(rec.Body.String(), "ReceiptHandle")
+			if drop {
+				l.lose--
+			}
+			l.mu.Unlock()
+			if drop {
+				if hj, ok := w.(http.Hijacker); ok {
+					if conn, _, err := hj.Hijack(); err == nil {
+						conn.Close()
+						return
+					}
+				}
+				panic(http.ErrAbortHandler)
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+	}
+	l.inner.ServeHTTP(w, r)
+}

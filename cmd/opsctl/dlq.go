@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -37,8 +39,19 @@ func (st *state) dlqDeps(ctx context.Context, label string, needS3 bool) (redriv
 	if err != nil {
 		return redrive.Deps{}, nil, err
 	}
+	// One connection per worker: the SDK keeps only 10 idle connections per
+	// host by default, so more workers than that would open and close a TCP
+	// connection per call.
+	sqsOpts := func(o *sqs.Options) {
+		if bc, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
+			o.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+				tr.MaxIdleConns = 256
+				tr.MaxIdleConnsPerHost = 128
+			})
+		}
+	}
 	d := redrive.Deps{
-		SQS:        sqs.NewFromConfig(cfg),
+		SQS:        sqs.NewFromConfig(cfg, sqsOpts),
 		Lambda:     lambda.NewFromConfig(cfg),
 		CloudWatch: cloudwatch.NewFromConfig(cfg),
 		Log:        st.log,
