@@ -246,3 +246,27 @@ func TestLostReceiveResponses(t *testing.T) {
 	}
 	accounting(t, n, e.drain(t, p.src), e.drain(t, p.dlq))
 }
+
+// A slow target: sends take longer than the visibility timeout. The batch's
+// visibility is extended while it is in flight, so no other worker receives
+// it again and nothing is sent twice.
+func TestVisibilityIsExtendedWhileABatchIsInFlight(t *testing.T) {
+	e := newEnv(t, "fauxqs")
+	p := e.pair(t, "slow", false)
+	const n = 20
+	e.deadLetter(t, p, n)
+	e.srv.InjectFault(localaws.Fault{Service: "sqs", Operation: "SendMessageBatch", Kind: localaws.FaultSlow, Delay: 3500e6, Times: 2})
+	o := fastOpts(p.dlq)
+	o.Method, o.Concurrency, o.VisibilityTimeout = MethodClient, 3, 2e9
+	e.srv.ResetCalls()
+	res, err := Redrive(context.Background(), e.deps(t), o)
+	if err != nil || res.Moved != n {
+		t.Fatalf("redrive: %v %+v", err, res)
+	}
+	if !hasCall(e.srv, "ChangeMessageVisibilityBatch") {
+		t.Fatal("visibility was never extended")
+	}
+	if dups := accounting(t, n, e.drain(t, p.src), e.drain(t, p.dlq)); dups != 0 {
+		t.Fatalf("%d messages sent twice: their visibility ran out while in flight", dups)
+	}
+}
