@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/redrive"
 )
@@ -183,5 +186,47 @@ func TestBinaryDLQCommands(t *testing.T) {
 	r = localawstest.Run(t, env, "dlq", "redrive", "orders-dlq")
 	if r.Code != 0 || len(srv.WriteCalls()) != 0 {
 		t.Fatalf("empty redrive: %d %v %s", r.Code, srv.WriteCalls(), r.Stderr)
+	}
+}
+
+// The binary redrives a Lambda async DLQ by re-invoking the function.
+func TestBinaryDLQRedrivesLambda(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSQS}, SQSBackend: "fauxqs"})
+	env := localawstest.Env(t, srv)
+	cfg := localawstest.Config(srv, 0)
+	c := sqs.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	ctx := context.Background()
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("resize-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("resize"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
+		Runtime: lambdatypes.RuntimeNodejs20x, Handler: aws.String("index.handler"), Code: &lambdatypes.FunctionCode{ZipFile: []byte("zip")},
+		DeadLetterConfig: &lambdatypes.DeadLetterConfig{TargetArn: aws.String("arn:aws:sqs:us-east-1:000000000000:resize-dlq")}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprintf(`{"image":%d}`, i)),
+			MessageAttributes: map[string]types.MessageAttributeValue{
+				"RequestID": {DataType: aws.String("String"), StringValue: aws.String(fmt.Sprintf("req-%d", i))},
+				"ErrorCode": {DataType: aws.String("Number"), StringValue: aws.String("200")},
+			}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := localawstest.Run(t, env, "dlq", "list", "--no-sample")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "lambda-async-dlq") || !strings.Contains(r.Stdout, "lambda:resize") {
+		t.Fatalf("list: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = localawstest.Run(t, env, "dlq", "redrive", "resize-dlq", "-o", "json")
+	var res redrive.Result
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || res.Moved != 5 || res.Method != "client" {
+		t.Fatalf("redrive: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	emu := srv.Service("lambda").(*lambdaemu.Server)
+	invs := emu.Invocations("resize")
+	if len(invs) != 5 || invs[0].Type != "Event" || !strings.HasPrefix(string(invs[0].Payload), `{"image":`) {
+		t.Fatalf("invocations %+v", invs)
 	}
 }
