@@ -588,6 +588,11 @@ func (mv *mover) sendChunk(ctx context.Context, q *queueInfo, chunk []*Message) 
 			e := types.SendMessageBatchRequestEntry{
 				Id: aws.String(id), MessageBody: aws.String(m.Body), MessageAttributes: m.sqsAttributes(),
 			}
+			if th := m.Attributes["AWSTraceHeader"]; th != "" { // keep the X-Ray trace
+				e.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+					"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(th)},
+				}
+			}
 			if q.FIFO {
 				g := m.GroupID
 				if g == "" {
