@@ -3,7 +3,8 @@ package redrive
 import (
 	"context"
 	"testing"
-	"time")
+	"time"
+)
 
 func fastOpts(dlq string) Options {
 	return Options{DLQ: dlq, WaitTime: time.Second, EmptyReceives: 1, PollInterval: 50 * time.Millisecond, VisibilityTimeout: 10 * time.Second}
