@@ -168,8 +168,9 @@ func Import(ctx context.Context, deps Deps, opts ImportOptions) (ImportResult, e
 						res.FailedIDs = append(res.FailedIDs, m.MessageID)
 					}
 				}
+				sent := res.Sent
 				mu.Unlock()
-				deps.progress(res.Sent, -1)
+				deps.progress(sent, -1)
 			}
 		}()
 	}
