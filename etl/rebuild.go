@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -845,4 +844,3 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 	return records, decoded, nil
 }
 
-var _ = io.EOF

@@ -6,7 +6,6 @@ package merge
 
 import (
 	"bytes"
-	"cmp"
 
 	"github.com/opsctl/opsctl/etl/cdc"
 )
@@ -164,4 +163,3 @@ func (s *State) Truncated(trunc *cdc.Position) bool {
 
 func compareKeys(a, b []byte) int { return bytes.Compare(a, b) }
 
-var _ = cmp.Compare[int]
