@@ -843,4 +843,3 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 	}
 	return records, decoded, nil
 }
-

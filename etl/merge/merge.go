@@ -162,4 +162,3 @@ func (s *State) Truncated(trunc *cdc.Position) bool {
 }
 
 func compareKeys(a, b []byte) int { return bytes.Compare(a, b) }
-
