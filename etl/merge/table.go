@@ -178,21 +178,18 @@ func (t *Table) spill1(force bool) error {
 	if !force && t.mem.Load() <= t.Limit {
 		return nil // a concurrent spill already made room
 	}
-	// Swap the maps out under the shard locks, then sort and write without
-	// them: the other workers keep filling fresh maps meanwhile (a second
-	// spill waits for this one, which bounds memory).
 	for i := range t.shards {
 		t.shards[i].mu.Lock()
 	}
-	states := t.drainUnsorted()
-	t.mem.Store(0)
-	for i := range t.shards {
-		t.shards[i].mu.Unlock()
-	}
+	defer func() {
+		for i := range t.shards {
+			t.shards[i].mu.Unlock()
+		}
+	}()
+	states := t.drainLocked()
 	if len(states) == 0 {
 		return nil
 	}
-	slices.SortFunc(states, func(a, b *State) int { return compareKeys(a.Key, b.Key) })
 	if err := os.MkdirAll(t.TempDir, 0o700); err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
@@ -219,18 +216,12 @@ func (t *Table) spill1(force bool) error {
 		return fmt.Errorf("spill: %w", err)
 	}
 	t.runs = append(t.runs, path)
+	t.mem.Store(0)
 	return nil
 }
 
 // drainLocked removes every state from the shards, sorted by key.
 func (t *Table) drainLocked() []*State {
-	out := t.drainUnsorted()
-	slices.SortFunc(out, func(a, b *State) int { return compareKeys(a.Key, b.Key) })
-	return out
-}
-
-// drainUnsorted removes every state from the shards (shard locks held).
-func (t *Table) drainUnsorted() []*State {
 	n := 0
 	for i := range t.shards {
 		n += len(t.shards[i].m)
@@ -242,6 +233,7 @@ func (t *Table) drainUnsorted() []*State {
 		}
 		t.shards[i].m = make(map[string]*State)
 	}
+	slices.SortFunc(out, func(a, b *State) int { return compareKeys(a.Key, b.Key) })
 	return out
 }
 
