@@ -363,10 +363,14 @@ func TestCircuitBreakerStopsWhenMessagesComeBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pe *opserr.PartialError
-	if res.CircuitBreaker != "open" || res.Returned < 5 || !errors.As(res.Outcome(), &pe) || res.Moved >= n {
+	if res.CircuitBreaker != "open" || res.Returned < 5 || !errors.As(res.Outcome(), &pe) {
 		t.Fatalf("breaker: %+v", res)
 	}
 	t.Logf("breaker opened after %d moved, %d came back: %s", res.Moved, res.Returned, res.CircuitBreakerReason)
+	// What came back was not sent again: no message went to the source twice.
+	if res.Moved > n {
+		t.Fatalf("%d sends for %d messages: returned messages were redriven again", res.Moved, n)
+	}
 	accounting(t, n, e.drain(t, p.src), e.drain(t, p.dlq))
 }
 
@@ -470,4 +474,33 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("ParseRate(%q) accepted", in)
 		}
 	}
+}
+
+// The depth sensor: failures pour into the DLQ faster than opsctl drains it
+// (the bug is not fixed), so the DLQ grows above its starting depth.
+func TestCircuitBreakerWatchesAGrowingDLQ(t *testing.T) {
+	e := newEnv(t, "fauxqs")
+	p := e.pair(t, "storm", false)
+	const n = 50
+	e.deadLetter(t, p, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // new failures: 100 messages a second straight into the DLQ
+		defer wg.Done()
+		for i := 1000; ctx.Err() == nil; i += 10 {
+			e.send(t, p.dlq, false, i, 10)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	o := fastOpts(p.dlq)
+	o.Method, o.Rate, o.Concurrency = MethodClient, 20, 1
+	res, err := Redrive(context.Background(), e.deps(t), o)
+	cancel()
+	wg.Wait()
+	if err != nil || res.CircuitBreaker != "open" || !strings.Contains(res.CircuitBreakerReason, "the DLQ grew by") {
+		t.Fatalf("breaker: %v %+v", err, res)
+	}
+	t.Logf("breaker opened after %d moved: %s", res.Moved, res.CircuitBreakerReason)
+	accounting(t, n, e.drain(t, p.src), e.drain(t, p.dlq))
 }

@@ -173,15 +173,19 @@ func (mv *mover) awaitOrphans(ctx context.Context) {
 	}
 }
 
-// watchDepth is the breaker's second sensor. Redriven messages that fail
-// again come back with ids opsctl may not recognise for a while (a queue
-// hands out old messages first), but the DLQ's depth shows them at once: with
-// nothing coming back, depth + moved stays at the starting depth. Anything
-// above that (less a slack for counts of messages in flight) came back.
+// watchDepth is the breaker's second sensor. The first recognises returned
+// messages by id when they are received, which can be late when a queue
+// hands out old messages first. This one reads the DLQ's depth: if the DLQ
+// holds more than it did at the start (less a slack for in-flight counts)
+// on two readings in a row while opsctl is draining it, messages are coming
+// back faster than they leave. It compares with the starting depth only, not
+// "start - moved": SQS's approximate counts can lag by a minute, and a
+// stale count must never look like a return.
 func (mv *mover) watchDepth(ctx context.Context, initial int64) {
 	slack := int64(mv.opts.Concurrency * 10)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	over := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,16 +196,21 @@ func (mv *mover) watchDepth(ctx context.Context, initial int64) {
 		if err != nil {
 			continue
 		}
-		moved := mv.c.moved.Load()
-		grew := q.Visible + q.InFlight + q.Delayed + moved - initial - slack
-		if grew > mv.c.returnedEstimate.Load() {
-			mv.c.returnedEstimate.Store(grew)
-		}
-		if grew < mv.c.returned.Load() {
+		grew := q.Visible + q.InFlight + q.Delayed - initial - slack
+		if grew <= 0 {
+			over = 0
 			continue
 		}
-		if reason := mv.brk.check(moved, grew); reason != "" {
-			mv.deps.log().Warn("circuit breaker open: the DLQ is filling up again while it is being redriven; stopping", "reason", reason)
+		if over++; over < 2 {
+			continue
+		}
+		moved := mv.c.moved.Load()
+		returned := grew // came in beyond what opsctl took out: a lower bound
+		if returned > mv.c.returnedEstimate.Load() {
+			mv.c.returnedEstimate.Store(returned)
+		}
+		if reason := mv.brk.checkGrowth(moved, returned); reason != "" {
+			mv.deps.log().Warn("circuit breaker open: the DLQ is filling up while it is being redriven; stopping", "reason", reason)
 			mv.stop.Store(true)
 			return
 		}
@@ -972,6 +981,20 @@ func (b *breaker) check(moved, returned int64) string {
 	if float64(returned) >= b.ratio*float64(moved) {
 		b.open = fmt.Sprintf("%d of %d redriven messages came back to the DLQ (threshold %.0f%%): the consumer is still failing", returned, moved, b.ratio*100)
 	}
+	return b.open
+}
+
+// checkGrowth is check for the depth sensor, with its own explanation.
+func (b *breaker) checkGrowth(moved, grew int64) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open != "" {
+		return b.open
+	}
+	if b.ratio < 0 || grew < b.minReturns || float64(grew) < b.ratio*float64(moved) {
+		return ""
+	}
+	b.open = fmt.Sprintf("the DLQ grew by %d messages above its starting depth while %d were moved out: failures arrive faster than the redrive drains them (the consumer is still failing)", grew, moved)
 	return b.open
 }
 
