@@ -245,3 +245,31 @@ func TestNestedLevelsRoundTrip(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestRowGroupsAreCutBySize(t *testing.T) {
+	s := NewSchema()
+	s.ObserveRow(map[string]any{"pk": "x", "n": int64(1)})
+	s.Finalize()
+	path := filepath.Join(t.TempDir(), "rg.parquet")
+	w, err := NewWriter(path, true, "", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.RowGroupBytes = 64 << 10
+	for i := 0; i < 20000; i++ {
+		if err := w.Write(map[string]any{"pk": fmt.Sprintf("k%08d", i), "n": int64(i)}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := pqread.Read(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20000 rows × (9+4 + 8) bytes ≈ 420 KB → about 7 row groups of 64 KB
+	if f.RowGroups < 5 || f.RowGroups > 9 || len(f.Rows) != 20000 {
+		t.Fatalf("%d row groups, %d rows", f.RowGroups, len(f.Rows))
+	}
+}

@@ -12,7 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
-// RowGroupBytes is the target (uncompressed) size of a row group: about
+// RowGroupBytes is the target size of a row group, counted as uncompressed
+// column data (see valueBytes): about
 // 128 MiB, what Athena, Spark and DuckDB read best.
 const RowGroupBytes = 128 << 20
 
@@ -33,6 +34,8 @@ type Writer struct {
 	Dir         string
 	Single      bool
 	PartitionBy string
+	// RowGroupBytes overrides the row group target (tests); 0 = RowGroupBytes.
+	RowGroupBytes int64
 
 	schema   *Schema
 	pqSchema *parquet.Schema
@@ -95,6 +98,7 @@ func (w *Writer) Prepare(row map[string]any, size int) Prepared {
 	per := w.perPool.Get().([][]parquet.Value)
 	p.Row = w.rb.build(row, per)
 	w.perPool.Put(per)
+	p.Size = valueBytes(p.Row)
 	return p
 }
 
@@ -143,7 +147,11 @@ func (w *Writer) WritePrepared(p Prepared) error {
 			return err
 		}
 	}
-	if pw.rgSize >= RowGroupBytes {
+	limit := w.RowGroupBytes
+	if limit <= 0 {
+		limit = RowGroupBytes
+	}
+	if pw.rgSize >= limit {
 		if err := pw.flushBatch(); err != nil {
 			return err
 		}
@@ -202,4 +210,23 @@ func (w *Writer) Abort() {
 	for _, pw := range w.parts {
 		pw.f.Close()
 	}
+}
+
+// valueBytes estimates a row's uncompressed column data: the bytes of
+// strings and binaries, the width of fixed-size values.
+func valueBytes(row parquet.Row) int {
+	n := 0
+	for _, v := range row {
+		switch v.Kind() {
+		case parquet.ByteArray, parquet.FixedLenByteArray:
+			n += len(v.ByteArray()) + 4
+		case parquet.Boolean:
+			n++
+		case parquet.Int32, parquet.Float:
+			n += 4
+		default:
+			n += 8
+		}
+	}
+	return n
 }
