@@ -14,8 +14,12 @@ test: emulators fmt-check vet
 
 emulators: $(EMU_DIR)/node_modules/.package-lock.json
 
-$(EMU_DIR)/node_modules/.package-lock.json: $(EMU_DIR)/package-lock.json
-	npm ci --prefix $(EMU_DIR) --no-audit --no-fund
+# `npm install` with the committed lockfile installs exactly the locked versions
+# (--no-save: the lockfile is never rewritten). Not `npm ci`: the registry here
+# serves only the linux-x64 builds of DuckDB's optional platform bindings, so
+# the lockfile cannot list the others and `npm ci` would reject it as out of sync.
+$(EMU_DIR)/node_modules/.package-lock.json: $(EMU_DIR)/package-lock.json $(EMU_DIR)/package.json
+	npm install --prefix $(EMU_DIR) --no-save --no-audit --no-fund
 
 vet:
 	$(GO) vet ./...
