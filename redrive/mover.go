@@ -16,6 +16,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/opsctl/opsctl/internal/awsx"
 )
 
 // mode is what the client mover does with a selected message.
@@ -617,7 +618,7 @@ func (mv *mover) sendChunk(ctx context.Context, q *queueInfo, chunk []*Message) 
 		out, err := mv.deps.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
 		if err != nil {
 			lastReason = "send: " + errText(err)
-			if isPermanentQueueError(err) || apiCode(err) == "AWS.SimpleQueueService.BatchRequestTooLong" {
+			if isPermanentQueueError(err) || awsx.ErrorCode(err) == "AWS.SimpleQueueService.BatchRequestTooLong" {
 				break
 			}
 			mv.deps.log().Debug("send batch failed; retrying", "queue", q.Name, "attempt", attempt, "err", err)
@@ -673,7 +674,7 @@ func retryableCode(code string) bool {
 }
 
 func errText(err error) string {
-	if c := apiCode(err); c != "" {
+	if c := awsx.ErrorCode(err); c != "" {
 		return c
 	}
 	s := err.Error()
@@ -702,7 +703,7 @@ func (mv *mover) invoke(ctx context.Context, m *Message, rt route) (string, bool
 			return rid, true
 		}
 		reason = "invoke: " + errText(err)
-		switch apiCode(err) {
+		switch awsx.ErrorCode(err) {
 		case "ResourceNotFoundException", "InvalidParameterValueException", "InvalidRequestContentException",
 			"RequestTooLargeException", "AccessDeniedException", "UnsupportedMediaTypeException":
 			mv.deps.log().Warn("function rejected a message; it stays in the DLQ", "message_id", m.MessageID, "function", rt.function, "err", err)

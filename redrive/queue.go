@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
+	"github.com/opsctl/opsctl/internal/awsx"
 )
 
 // queueInfo is what redrive needs to know about a queue.
@@ -161,17 +161,8 @@ func (c *queueCache) get(ctx context.Context, ref string) (*queueInfo, error) {
 	return q, nil
 }
 
-// apiCode returns the AWS error code of err, or "".
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func isPermanentQueueError(err error) bool {
-	switch apiCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "AccessDeniedException", "InvalidAddress":
 		return true
 	}
@@ -199,7 +190,7 @@ func sourceQueues(ctx context.Context, api SQSAPI, dlqURL string) (urls []string
 // isUnsupported reports an error meaning "this endpoint does not implement
 // the operation" (emulators), as opposed to a real failure.
 func isUnsupported(err error) bool {
-	switch apiCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "UnknownOperationException", "InvalidAction", "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "NotImplemented", "UnknownOperation":
 		return true
 	}

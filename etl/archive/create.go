@@ -20,7 +20,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
+	"github.com/opsctl/opsctl/internal/awsx"
 )
 
 // CreateResult is what Create planned and did.
@@ -77,16 +77,8 @@ const (
 	ResAlarm        = "cloudwatch-alarm"
 )
 
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func isNotFound(err error) bool {
-	switch apiCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "ResourceNotFoundException", "NoSuchEntity", "NotFound", "NoSuchBucket", "NoSuchKey", "404":
 		return true
 	}
@@ -230,7 +222,7 @@ func (p *planner) bucket(ctx context.Context) error {
 		return fmt.Errorf("head bucket %q: %w", p.opts.Bucket, err)
 	}
 	tags, err := s3c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: b})
-	if err != nil && apiCode(err) != "NoSuchTagSet" {
+	if err != nil && awsx.ErrorCode(err) != "NoSuchTagSet" {
 		return fmt.Errorf("get tags of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if tags != nil {
@@ -254,7 +246,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	var live *s3types.ServerSideEncryptionConfiguration
 	if err == nil {
 		live = enc.ServerSideEncryptionConfiguration
-	} else if apiCode(err) != "ServerSideEncryptionConfigurationNotFoundError" {
+	} else if awsx.ErrorCode(err) != "ServerSideEncryptionConfigurationNotFoundError" {
 		return fmt.Errorf("get encryption of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if old, want := encLabel(live), encLabel(p.wantEncryption()); old != want {
@@ -264,7 +256,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	}
 	// Block Public Access.
 	pab, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
-	if err != nil && apiCode(err) != "NoSuchPublicAccessBlockConfiguration" {
+	if err != nil && awsx.ErrorCode(err) != "NoSuchPublicAccessBlockConfiguration" {
 		return fmt.Errorf("get public access block of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if pab == nil || pab.PublicAccessBlockConfiguration == nil || !allTrue(pab.PublicAccessBlockConfiguration) {
@@ -274,7 +266,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	}
 	// Policy.
 	pol, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
-	if err != nil && apiCode(err) != "NoSuchBucketPolicy" {
+	if err != nil && awsx.ErrorCode(err) != "NoSuchBucketPolicy" {
 		return fmt.Errorf("get policy of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if pol == nil || !samePolicy(aws.ToString(pol.Policy), p.pol.Bucket) {
@@ -284,7 +276,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	}
 	// Lifecycle.
 	lc, err := s3c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
-	if err != nil && apiCode(err) != "NoSuchLifecycleConfiguration" {
+	if err != nil && awsx.ErrorCode(err) != "NoSuchLifecycleConfiguration" {
 		return fmt.Errorf("get lifecycle of bucket %q: %w", p.opts.Bucket, err)
 	}
 	liveDays := 0
@@ -446,7 +438,7 @@ func (p *planner) logs(ctx context.Context) error {
 	case !exists:
 		p.add(ResLogGroup, p.n.LogGroup, ActionCreate, []string{fmt.Sprintf("retention %d days", p.opts.LogRetentionDays)}, func(ctx context.Context) error {
 			if _, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(p.n.LogGroup),
-				Tags: map[string]string{TagArchive: p.opts.Name, TagComp: Component}}); err != nil && apiCode(err) != "ResourceAlreadyExistsException" {
+				Tags: map[string]string{TagArchive: p.opts.Name, TagComp: Component}}); err != nil && awsx.ErrorCode(err) != "ResourceAlreadyExistsException" {
 				return fmt.Errorf("create log group %q: %w", p.n.LogGroup, err)
 			}
 			return putRetention(ctx)
@@ -474,7 +466,7 @@ func (p *planner) logs(ctx context.Context) error {
 
 func (p *planner) createLogStream(ctx context.Context) error {
 	_, err := p.deps.Logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(p.n.LogGroup), LogStreamName: aws.String(p.n.LogStream)})
-	if err != nil && apiCode(err) != "ResourceAlreadyExistsException" {
+	if err != nil && awsx.ErrorCode(err) != "ResourceAlreadyExistsException" {
 		return fmt.Errorf("create log stream %q in %q: %w", p.n.LogStream, p.n.LogGroup, err)
 	}
 	return nil
@@ -680,7 +672,7 @@ func (p *planner) createFirehose(ctx context.Context, want *fhtypes.ExtendedS3De
 		if err == nil {
 			return nil
 		}
-		if apiCode(err) != "InvalidArgumentException" || !strings.Contains(strings.ToLower(err.Error()), "assume") {
+		if awsx.ErrorCode(err) != "InvalidArgumentException" || !strings.Contains(strings.ToLower(err.Error()), "assume") {
 			return fmt.Errorf("create firehose stream %q: %w", p.n.DeliveryStream, err)
 		}
 		p.deps.log().Info("waiting for IAM to let Firehose assume the new role", "role", p.n.RoleARN)

@@ -1,11 +1,15 @@
 package awsx
 
 import (
+	"fmt"
+
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -131,5 +135,25 @@ func TestLoaderIsLazyAndMemoized(t *testing.T) {
 	b, _ := l.Config(context.Background())
 	if a.Region != b.Region {
 		t.Fatalf("config was loaded twice: %q then %q", a.Region, b.Region)
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	api := &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "role not found"}
+	tests := map[string]struct {
+		err  error
+		want string
+	}{
+		"nil":               {nil, ""},
+		"plain error":       {errors.New("boom"), ""},
+		"api error":         {api, "NoSuchEntity"},
+		"wrapped api error": {fmt.Errorf("get role %q: %w", "x", api), "NoSuchEntity"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := ErrorCode(tc.err); got != tc.want {
+				t.Fatalf("ErrorCode = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

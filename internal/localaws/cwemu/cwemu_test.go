@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
@@ -29,14 +29,6 @@ func setup(t *testing.T) (*localaws.Server, *cloudwatch.Client, *cwemu.Server) {
 		t.Fatalf("monitoring is not served by cwemu: %T", srv.Service("monitoring"))
 	}
 	return srv, cw, emu
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func metricAlarm(name string) *cloudwatch.PutMetricAlarmInput {
@@ -141,7 +133,7 @@ func TestPutMetricAlarmValidation(t *testing.T) {
 			in := metricAlarm("v")
 			tc.modify(in)
 			_, err := cw.PutMetricAlarm(ctx, in)
-			if got := apiCode(err); got != tc.code {
+			if got := awsx.ErrorCode(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
 		})
@@ -268,13 +260,13 @@ func TestPutLogAlarmIsReturnedOnlyForLogAlarmType(t *testing.T) {
 			in := logAlarm("bad")
 			tc.modify(in)
 			_, err := cw.PutLogAlarm(ctx, in)
-			if got := apiCode(err); got != tc.code {
+			if got := awsx.ErrorCode(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
 		})
 	}
 	// A log alarm is deleted one per request.
-	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"logs-errors", "metric-errors"}}); apiCode(err) != "ValidationError" {
+	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"logs-errors", "metric-errors"}}); awsx.ErrorCode(err) != "ValidationError" {
 		t.Fatalf("batch delete with a log alarm: %v", err)
 	}
 	if _, err := cw.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"logs-errors"}}); err != nil {
@@ -336,10 +328,10 @@ func TestDescribeAlarmsFiltersAndPaginates(t *testing.T) {
 	if total != 4 {
 		t.Fatalf("ActionPrefix: %d alarms, want 4", total)
 	}
-	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{NextToken: aws.String("bogus")}); apiCode(err) != "InvalidNextToken" {
+	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{NextToken: aws.String("bogus")}); awsx.ErrorCode(err) != "InvalidNextToken" {
 		t.Fatalf("bad token: %v", err)
 	}
-	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"a"}, AlarmNamePrefix: aws.String("a")}); apiCode(err) != "InvalidParameterCombination" {
+	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"a"}, AlarmNamePrefix: aws.String("a")}); awsx.ErrorCode(err) != "InvalidParameterCombination" {
 		t.Fatalf("names and prefix: %v", err)
 	}
 	fm, err := cw.DescribeAlarmsForMetric(ctx, &cloudwatch.DescribeAlarmsForMetricInput{Namespace: aws.String("opsctl/logs"), MetricName: aws.String("errors"),
@@ -446,7 +438,7 @@ func TestSetAlarmStateWritesHistoryAndFiresActions(t *testing.T) {
 		t.Fatal("EnableAlarmActions did not enable")
 	}
 
-	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("nope"), StateValue: types.StateValueOk, StateReason: aws.String("x")}); apiCode(err) != "ResourceNotFound" {
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("nope"), StateValue: types.StateValueOk, StateReason: aws.String("x")}); awsx.ErrorCode(err) != "ResourceNotFound" {
 		t.Fatalf("missing alarm: %v", err)
 	}
 	_, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("a"), StateValue: types.StateValueOk, StateReason: aws.String("x"), StateReasonData: aws.String("{not json")})
@@ -454,7 +446,7 @@ func TestSetAlarmStateWritesHistoryAndFiresActions(t *testing.T) {
 	if !errors.As(err, &bad) || bad.ErrorCode() != "InvalidFormat" {
 		t.Fatalf("bad StateReasonData: %v", err)
 	}
-	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("a"), StateValue: types.StateValueOk, StateReason: aws.String(strings.Repeat("r", 1024))}); apiCode(err) != "ValidationError" {
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("a"), StateValue: types.StateValueOk, StateReason: aws.String(strings.Repeat("r", 1024))}); awsx.ErrorCode(err) != "ValidationError" {
 		t.Fatalf("long reason: %v", err)
 	}
 }
@@ -581,11 +573,11 @@ func TestGetMetricDataPaginatesLongRanges(t *testing.T) {
 		t.Fatalf("%d timestamps in %d pages, first %v", len(ts), pages, ts[0])
 	}
 	_, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(base.Add(-time.Minute)), MetricDataQueries: q})
-	if apiCode(err) != "ValidationError" {
+	if awsx.ErrorCode(err) != "ValidationError" {
 		t.Fatalf("start after end: %v", err)
 	}
 	bad := []types.MetricDataQuery{{Id: aws.String("Upper"), MetricStat: q[0].MetricStat}}
-	if _, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(time.Now()), MetricDataQueries: bad}); apiCode(err) != "ValidationError" {
+	if _, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(time.Now()), MetricDataQueries: bad}); awsx.ErrorCode(err) != "ValidationError" {
 		t.Fatalf("id starting upper-case: %v", err)
 	}
 }
@@ -613,7 +605,7 @@ func TestPutMetricDataValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cw.PutMetricData(ctx, tc.in)
-			if got := apiCode(err); got != tc.code {
+			if got := awsx.ErrorCode(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
 		})
@@ -711,11 +703,11 @@ func TestFaultsAreRetriedAndInjectedCodesSurface(t *testing.T) {
 	}
 	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "SetAlarmState", Kind: localaws.FaultError, Code: "ResourceNotFound", Message: "injected"})
 	_, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("retried"), StateValue: types.StateValueAlarm, StateReason: aws.String("x")})
-	if apiCode(err) != "ResourceNotFound" {
+	if awsx.ErrorCode(err) != "ResourceNotFound" {
 		t.Fatalf("injected code: %v", err)
 	}
 	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "DescribeAlarms", Kind: localaws.FaultError, Code: "SomethingOdd", Status: 400})
-	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{}); apiCode(err) != "SomethingOdd" {
+	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{}); awsx.ErrorCode(err) != "SomethingOdd" {
 		t.Fatalf("unmodeled injected code: %v", err)
 	}
 	// Writes are counted as writes.
@@ -765,7 +757,7 @@ func TestGetMetricDataEvaluatesSimpleMetricMath(t *testing.T) {
 	for _, expr := range []string{"e +", "nope * 2", "ANOMALY_DETECTION_BAND(e)", "3 * 4"} {
 		_, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(base), EndTime: aws.Time(base.Add(10 * time.Minute)),
 			MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("x"), Expression: aws.String(expr)}, {Id: aws.String("e"), MetricStat: stat("Errors")}}})
-		if apiCode(err) != "ValidationError" {
+		if awsx.ErrorCode(err) != "ValidationError" {
 			t.Fatalf("%q: %v", expr, err)
 		}
 	}

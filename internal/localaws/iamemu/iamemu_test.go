@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -28,14 +29,6 @@ func setup(t *testing.T) (*localaws.Server, *iam.Client) {
 	t.Helper()
 	srv := localawstest.Start(t, localaws.Options{})
 	return srv, iam.NewFromConfig(localawstest.Config(srv, 0))
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func createRole(t *testing.T, c *iam.Client, name string) *types.Role {
@@ -136,12 +129,12 @@ func TestRoleValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.CreateRole(ctx, tc.in)
-			if got := apiCode(err); got != tc.code {
+			if got := awsx.ErrorCode(err); got != tc.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 			}
 		})
 	}
-	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("nothing must have been created: %v", err)
 	}
 }
@@ -167,13 +160,13 @@ func TestInlinePoliciesAreURLEncodedAndBlockDelete(t *testing.T) {
 	if dec, _ := url.QueryUnescape(enc); dec != pretty {
 		t.Fatalf("decoded %q", dec)
 	}
-	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); apiCode(err) != "DeleteConflict" {
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); awsx.ErrorCode(err) != "DeleteConflict" {
 		t.Fatalf("delete with inline policy: %v", err)
 	}
 	if _, err := c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("delivery")}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("deleted policy: %v", err)
 	}
 	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); err != nil {
@@ -209,10 +202,10 @@ func TestPutRolePolicyRejectsMalformedDocuments(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String(strings.Repeat("p", 129)), PolicyDocument: aws.String(perms)}); apiCode(err) != "ValidationError" {
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String(strings.Repeat("p", 129)), PolicyDocument: aws.String(perms)}); awsx.ErrorCode(err) != "ValidationError" {
 		t.Fatalf("long policy name: %v", err)
 	}
-	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("nobody"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("nobody"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("missing role: %v", err)
 	}
 }
@@ -265,7 +258,7 @@ func TestListsPaginateWithMarkers(t *testing.T) {
 	if n != 6 {
 		t.Fatalf("PathPrefix: %d", n)
 	}
-	if _, err := c.ListRoles(ctx, &iam.ListRolesInput{Marker: aws.String("garbage")}); apiCode(err) != "InvalidInput" {
+	if _, err := c.ListRoles(ctx, &iam.ListRolesInput{Marker: aws.String("garbage")}); awsx.ErrorCode(err) != "InvalidInput" {
 		t.Fatalf("bad marker: %v", err)
 	}
 
@@ -298,7 +291,7 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 	if arn != "arn:aws:iam::000000000000:policy/opsctl/opsctl-s3-write" || aws.ToString(cp.Policy.DefaultVersionId) != "v1" || !cp.Policy.IsAttachable {
 		t.Fatalf("policy: %+v", cp.Policy)
 	}
-	if _, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("opsctl-s3-write"), PolicyDocument: aws.String(perms)}); apiCode(err) != "EntityAlreadyExists" {
+	if _, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("opsctl-s3-write"), PolicyDocument: aws.String(perms)}); awsx.ErrorCode(err) != "EntityAlreadyExists" {
 		t.Fatalf("duplicate policy: %v", err)
 	}
 	for _, a := range []string{arn, "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"} {
@@ -306,10 +299,10 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("arn:aws:iam::000000000000:policy/nope")}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("arn:aws:iam::000000000000:policy/nope")}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("attach missing policy: %v", err)
 	}
-	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("not-an-arn-at-all-really")}); apiCode(err) != "InvalidInput" {
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String("not-an-arn-at-all-really")}); awsx.ErrorCode(err) != "InvalidInput" {
 		t.Fatalf("attach bad ARN: %v", err)
 	}
 	att, err := c.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("r")})
@@ -324,10 +317,10 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 	if aws.ToInt32(gp.Policy.AttachmentCount) != 1 {
 		t.Fatalf("attachment count %d", aws.ToInt32(gp.Policy.AttachmentCount))
 	}
-	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); apiCode(err) != "DeleteConflict" {
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); awsx.ErrorCode(err) != "DeleteConflict" {
 		t.Fatalf("delete role with attached policies: %v", err)
 	}
-	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "DeleteConflict" {
+	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); awsx.ErrorCode(err) != "DeleteConflict" {
 		t.Fatalf("delete attached policy: %v", err)
 	}
 
@@ -343,7 +336,7 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 	if d, _ := url.QueryUnescape(aws.ToString(pv.PolicyVersion.Document)); d != v2 || !pv.PolicyVersion.IsDefaultVersion {
 		t.Fatalf("version 2: %+v", pv.PolicyVersion)
 	}
-	if _, err := c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v2")}); apiCode(err) != "DeleteConflict" {
+	if _, err := c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v2")}); awsx.ErrorCode(err) != "DeleteConflict" {
 		t.Fatalf("delete default version: %v", err)
 	}
 	vs, _ := c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(arn)})
@@ -356,17 +349,17 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(arn)}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: aws.String(arn)}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("detach twice: %v", err)
 	}
-	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "DeleteConflict" {
+	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); awsx.ErrorCode(err) != "DeleteConflict" {
 		t.Fatalf("delete policy with two versions: %v", err)
 	}
 	c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v1")})
 	if _, err := c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)}); apiCode(err) != "NoSuchEntity" {
+	if _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)}); awsx.ErrorCode(err) != "NoSuchEntity" {
 		t.Fatalf("deleted policy: %v", err)
 	}
 
@@ -376,7 +369,7 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 		if i < 10 && err != nil {
 			t.Fatal(err)
 		}
-		if i == 10 && apiCode(err) != "LimitExceeded" {
+		if i == 10 && awsx.ErrorCode(err) != "LimitExceeded" {
 			t.Fatalf("11th policy: %v", err)
 		}
 	}
@@ -404,7 +397,7 @@ func TestFaultsAreRetriedAndInjectedCodesSurfaceThroughQuery(t *testing.T) {
 		t.Fatalf("injected UnmodifiableEntity: %T %v", err, err)
 	}
 	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "GetRole", Kind: localaws.FaultError, Code: "SomethingOdd"})
-	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("retried")}); apiCode(err) != "SomethingOdd" {
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("retried")}); awsx.ErrorCode(err) != "SomethingOdd" {
 		t.Fatalf("unmodeled code: %v", err)
 	}
 }
