@@ -184,25 +184,14 @@ func AppendKeyBool(dst []byte, v bool) []byte {
 // id as is, or two independent 64-bit hashes of longer ids.
 func eventIDBytes(s []byte) (id [16]byte) {
 	if len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' {
-		j := 0
-		ok := true
-		for i := 0; i < 36 && ok; i++ {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				continue
-			}
-			h := unhex(s[i])
-			if h < 0 {
-				ok = false
-				break
-			}
-			if j%2 == 0 {
-				id[j/2] = byte(h) << 4
-			} else {
-				id[j/2] |= byte(h)
-			}
-			j++
+		_ = s[35]
+		var bad byte
+		for k := range id {
+			hi, lo := hexVal[s[uuidDigits[2*k]]], hexVal[s[uuidDigits[2*k+1]]]
+			bad |= hi | lo
+			id[k] = hi<<4 | lo
 		}
-		if ok {
+		if bad < 16 {
 			return id
 		}
 		id = [16]byte{}
@@ -216,6 +205,30 @@ func eventIDBytes(s []byte) (id [16]byte) {
 	binary.LittleEndian.PutUint64(id[8:], fnv64(s, 0x84222325cbf29ce4))
 	return id
 }
+
+// uuidDigits are the positions of the hex digits in a UUID's text.
+var uuidDigits = func() (p [32]uint8) {
+	j := 0
+	for i := 0; i < 36; i++ {
+		if i != 8 && i != 13 && i != 18 && i != 23 {
+			p[j] = uint8(i)
+			j++
+		}
+	}
+	return
+}()
+
+// hexVal maps a hex digit to its value and anything else to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		if v := unhex(byte(i)); v >= 0 {
+			t[i] = byte(v)
+		} else {
+			t[i] = 0xff
+		}
+	}
+	return
+}()
 
 func fnv64(s []byte, h uint64) uint64 {
 	for _, c := range s {

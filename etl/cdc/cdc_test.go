@@ -218,6 +218,18 @@ func TestEventIDBytes(t *testing.T) {
 	if a == b || c == d || d == e || a == c {
 		t.Fatal("distinct event ids collide")
 	}
+	want := [16]byte{0x0c, 0x3b, 0x2f, 0x5e, 0x9f, 0x1a, 0x4a, 0x8e, 0xb1, 0xd2, 0x3f, 0x4a, 0x5b, 0x6c, 0x7d, 0x8e}
+	if a != want {
+		t.Fatalf("UUID bytes: got %x, want %x", a, want)
+	}
+	if up := eventIDBytes([]byte("0C3B2F5E-9F1A-4A8E-B1D2-3F4A5B6C7D8E")); up != want {
+		t.Fatalf("upper-case UUID: got %x, want %x", up, want)
+	}
+	// Not hex: hashed like any other long id, so not confused with a UUID.
+	notHex := eventIDBytes([]byte("0c3b2f5e-9f1a-4a8e-b1d2-3f4a5b6c7d8g"))
+	if notHex == a || notHex == eventIDBytes([]byte("0c3b2f5e-9f1a-4a8e-b1d2-3f4a5b6c7d80")) {
+		t.Fatal("an id with a non-hex digit collides with a UUID")
+	}
 }
 
 func seedsDynamoDB() []string {

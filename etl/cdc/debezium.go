@@ -242,6 +242,7 @@ func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
 		vals = make([][]byte, 0, len(d.KeyCols))
 	}
 	vals = vals[:len(d.KeyCols)]
+	found := 0
 	var it objIter
 	if err := it.open(row, 0); err != nil {
 		return dst, err
@@ -259,9 +260,13 @@ func (d *Debezium) encodeKey(dst []byte, row []byte) ([]byte, error) {
 			return dst, err
 		}
 		for i, col := range d.KeyCols {
-			if string(k) == col {
+			if vals[i] == nil && string(k) == col {
 				vals[i] = row[vs:ve]
+				found++
 			}
+		}
+		if found == len(vals) {
+			break // key columns usually come first: skip the rest of the row
 		}
 		it.i = ve
 	}

@@ -1,15 +1,17 @@
 package merge
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/opsctl/opsctl/etl/cdc"
 )
@@ -46,36 +48,28 @@ type Table struct {
 		changes, dups, superseded, deletes, truncates atomic.Int64
 	}
 	spillBytes int64
+	flush      int64 // see memFlush
 	final      []*State
-}
-
-type shard struct {
-	mu sync.Mutex
-	m  map[string]*State
-	_  [40]byte // keep shards on separate cache lines
 }
 
 // NewTable returns an empty table.
 func NewTable(limit int64, tempDir string) *Table {
-	t := &Table{Limit: limit, TempDir: tempDir}
-	for i := range t.shards {
-		t.shards[i].m = make(map[string]*State)
+	flush := int64(memFlush)
+	if limit > 0 {
+		flush = min(flush, max(limit/(4*nShards), 1))
 	}
-	return t
+	return &Table{Limit: limit, TempDir: tempDir, flush: flush}
 }
 
-// entryOverhead approximates the memory per key beyond key and image bytes
-// (map slot, State, Entry, string header).
-const entryOverhead = 200
+var hashSeed = maphash.MakeSeed()
 
-func hashKey(k []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range k {
-		h ^= uint32(c)
-		h *= 16777619
-	}
-	return h
-}
+func hashKey(k []byte) uint64 { return maphash.Bytes(hashSeed, k) }
+
+// memFlush: shards report their memory growth to the table in steps of this
+// many bytes (less under a small limit), so the workers do not contend on
+// one counter for every change. The table can thus overshoot its limit by
+// at most nShards steps.
+const memFlush = 256 << 10
 
 // Add folds one change into the table. file and off locate the record.
 func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error {
@@ -89,18 +83,14 @@ func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error 
 		t.st.deletes.Add(1)
 	}
 	e := Entry{Pos: c.Pos, File: file, Off: off, Op: c.Op, HasEventID: c.HasEventID, EventID: c.EventID, Schema: schema, Image: c.Image}
-	sh := &t.shards[hashKey(c.Key)%nShards]
+	h := hashKey(c.Key)
+	sh := &t.shards[(h>>26)%nShards]
 	sh.mu.Lock()
-	s, ok := sh.m[string(c.Key)]
+	s, ok := sh.find(h, c.Key)
 	var delta int64
 	if !ok {
-		// One allocation for the key, shared by the map and the state (the
-		// key bytes are never modified).
-		k := string(c.Key)
-		s = &State{Key: unsafe.Slice(unsafe.StringData(k), len(k))}
 		setEntry(&s.Win, &e)
-		sh.m[k] = s
-		delta = int64(len(c.Key) + cap(s.Win.Image) + entryOverhead)
+		delta = int64(len(c.Key)+cap(s.Win.Image)) + stateOverhead
 	} else {
 		before := cap(s.Win.Image)
 		for i := range s.Others {
@@ -118,6 +108,12 @@ func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error 
 		}
 		delta = int64(after - before)
 	}
+	sh.mem += delta
+	if sh.mem < t.flush && sh.mem > -t.flush {
+		sh.mu.Unlock()
+		return nil
+	}
+	delta, sh.mem = sh.mem, 0
 	sh.mu.Unlock()
 	if t.mem.Add(delta) > t.Limit && t.Limit > 0 {
 		return t.spill1(false)
@@ -158,7 +154,7 @@ func (t *Table) Len() int {
 	n := 0
 	for i := range t.shards {
 		t.shards[i].mu.Lock()
-		n += len(t.shards[i].m)
+		n += t.shards[i].n
 		t.shards[i].mu.Unlock()
 	}
 	return n
@@ -224,16 +220,66 @@ func (t *Table) spill1(force bool) error {
 func (t *Table) drainLocked() []*State {
 	n := 0
 	for i := range t.shards {
-		n += len(t.shards[i].m)
+		n += t.shards[i].n
 	}
-	out := make([]*State, 0, n)
+	items := make([]sortItem, 0, n)
 	for i := range t.shards {
-		for _, s := range t.shards[i].m {
-			out = append(out, s)
-		}
-		t.shards[i].m = make(map[string]*State)
+		items = t.shards[i].drain(items)
 	}
-	slices.SortFunc(out, func(a, b *State) int { return compareKeys(a.Key, b.Key) })
+	return sortStates(items)
+}
+
+// sortItem caches the first 16 bytes of a key (big-endian, zero-padded) so
+// that sorting compares integers and rarely follows the pointer.
+type sortItem struct {
+	p0, p1 uint64
+	s      *State
+}
+
+func newSortItem(s *State) sortItem {
+	var b [16]byte
+	copy(b[:], s.Key)
+	return sortItem{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), s}
+}
+
+func cmpItems(a, b sortItem) int {
+	switch {
+	case a.p0 != b.p0:
+		return cmp.Compare(a.p0, b.p0)
+	case a.p1 != b.p1:
+		return cmp.Compare(a.p1, b.p1)
+	}
+	// Equal zero-padded prefixes: the full keys decide (length included).
+	return compareKeys(a.s.Key, b.s.Key)
+}
+
+// sortStates sorts by key, the two halves in parallel on large inputs.
+func sortStates(items []sortItem) []*State {
+	out := make([]*State, len(items))
+	if len(items) < 1<<16 {
+		slices.SortFunc(items, cmpItems)
+		for i := range items {
+			out[i] = items[i].s
+		}
+		return out
+	}
+	half := len(items) / 2
+	a, b := items[:half], items[half:]
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); slices.SortFunc(a, cmpItems) }()
+	slices.SortFunc(b, cmpItems)
+	wg.Wait()
+	i, j := 0, 0
+	for k := range out {
+		if j >= len(b) || (i < len(a) && cmpItems(a[i], b[j]) <= 0) {
+			out[k] = a[i].s
+			i++
+		} else {
+			out[k] = b[j].s
+			j++
+		}
+	}
 	return out
 }
 
