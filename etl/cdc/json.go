@@ -88,28 +88,7 @@ func skipValue(b []byte, i int) (int, error) {
 		end, _, err := scanString(b, i)
 		return end, err
 	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			c := b[i]
-			switch c {
-			case '"':
-				end, _, err := scanString(b, i)
-				if err != nil {
-					return 0, err
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, nil
-				}
-			}
-			i++
-		}
-		return 0, syntaxErr(b, i, "unterminated object or array")
+		return skipContainer(b, i)
 	case 't':
 		return lit(b, i, "true")
 	case 'f':
@@ -132,6 +111,71 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, syntaxErr(b, i, fmt.Sprintf("unexpected %q", c))
 	}
 }
+
+// skipContainer returns the index just after the object or array starting at
+// b[i]. It is the hot path of envelope decoding (row images are skipped, not
+// parsed, for every record), so strings are scanned inline, 8 bytes at a
+// time, and bytes outside strings go through one table lookup.
+func skipContainer(b []byte, i int) (int, error) {
+	depth := 0
+	for i < len(b) {
+		switch structural[b[i]] {
+		case sQuote:
+			i++
+			for {
+				for i+8 <= len(b) {
+					m := special8(binary.LittleEndian.Uint64(b[i:]))
+					if m == 0 {
+						i += 8
+						continue
+					}
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				if i >= len(b) {
+					return 0, syntaxErr(b, i, "unterminated string")
+				}
+				c := b[i]
+				if c == '"' {
+					i++
+					break
+				}
+				if c == '\\' {
+					i += 2
+					continue
+				}
+				if c < 0x20 {
+					return 0, syntaxErr(b, i, "control character in string")
+				}
+				i++
+			}
+			continue
+		case sOpen:
+			depth++
+		case sClose:
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, syntaxErr(b, i, "unterminated object or array")
+}
+
+const (
+	sOther = iota
+	sQuote
+	sOpen
+	sClose
+)
+
+var structural = func() (t [256]uint8) {
+	t['"'] = sQuote
+	t['{'], t['['] = sOpen, sOpen
+	t['}'], t[']'] = sClose, sClose
+	return
+}()
 
 func lit(b []byte, i int, s string) (int, error) {
 	if len(b)-i >= len(s) && string(b[i:i+len(s)]) == s {
