@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -224,4 +225,29 @@ func FuzzScanner(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecompressReadsLargeObjectsAsAStream(t *testing.T) {
+	var plain bytes.Buffer
+	for i := 0; plain.Len() < 1<<20; i++ {
+		fmt.Fprintf(&plain, "{\"i\":%d,\"pad\":\"%x\"}\n", i, i*7919)
+	}
+	comp := append(gz(t, plain.Bytes()), gz(t, []byte("{\"last\":true}\n"))...)
+	want := plain.String() + "{\"last\":true}\n"
+	for _, limit := range []int{64 << 20, 1000} { // whole in memory; streamed past the limit
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			old := MaxInMemory
+			MaxInMemory = limit
+			defer func() { MaxInMemory = old }()
+			rc, err := Decompress(io.NopCloser(bytes.NewReader(comp)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || string(got) != want {
+				t.Fatalf("read %d bytes, %v; want %d bytes", len(got), err, len(want))
+			}
+		})
+	}
 }
