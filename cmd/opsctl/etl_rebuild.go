@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -85,7 +86,14 @@ func runEtlRebuild(c *cli.Context, st *state, opts etl.Options) error {
 		limit = etl.DefaultMemoryLimit()
 	}
 	// The Go runtime's soft limit makes the GC work harder near the budget.
+	// A lower GC percent keeps the heap close to the live state instead of
+	// letting it double before each collection: on M-ddb it cut peak RSS
+	// from 1.3 GB to 1.0-1.1 GB at the same wall time (most of the live heap
+	// is row images, which the collector does not scan).
 	debug.SetMemoryLimit(limit)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	deps := etl.Deps{Log: st.log}
 	if strings.HasPrefix(opts.Source, "s3://") || strings.HasPrefix(opts.Dest, "s3://") {
 		client, err := st.aws.NewS3(ctx)
