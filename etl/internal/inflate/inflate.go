@@ -18,6 +18,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // Errors.
@@ -375,7 +376,8 @@ func (z *Reader) dynamic() {
 		cl[clOrder[i]] = uint8(z.bits(3))
 	}
 	var clTab [1 << 7]uint32
-	if !build(clTab[:], cl[:], 7, nil) {
+	var codes [288]uint16
+	if !build(clTab[:], &codes, cl[:], 7, nil) {
 		z.fail(ErrCorrupt)
 		return
 	}
@@ -494,11 +496,13 @@ func (z *Reader) tables(lit, dist []uint8) bool {
 // for longer codes.
 func buildTable(tab []uint32, lens []uint8, primary uint, entry func(int) uint32) ([]uint32, bool) {
 	size := 1 << primary
-	tab = append(tab, make([]uint32, size)...)
+	tab = tab[:size]
+	fill := invalid | kEOB | uint32(primary)
 	for i := range tab {
-		tab[i] = invalid | kEOB | uint32(primary)
+		tab[i] = fill
 	}
-	if !build(tab, lens, primary, entry) {
+	var codes [288]uint16
+	if !build(tab, &codes, lens, primary, entry) {
 		return tab, false
 	}
 	// Sub-tables: codes longer than primary, grouped by their primary prefix.
@@ -517,7 +521,6 @@ func buildTable(tab []uint32, lens []uint8, primary uint, entry func(int) uint32
 		return tab, true
 	}
 	subBits := uint(maxLen) - primary
-	codes := canonical(lens)
 	for sym, l := range lens {
 		if uint(l) <= primary {
 			continue
@@ -526,7 +529,7 @@ func buildTable(tab []uint32, lens []uint8, primary uint, entry func(int) uint32
 		p := rc & (1<<primary - 1)
 		if tab[p]&kMask != kSub || tab[p]&invalid != 0 {
 			off := len(tab)
-			tab = append(tab, make([]uint32, 1<<subBits)...)
+			tab = slices.Grow(tab, 1<<subBits)[:off+1<<subBits]
 			for i := off; i < len(tab); i++ {
 				tab[i] = invalid | kEOB | uint32(maxLen)
 			}
@@ -545,7 +548,7 @@ func buildTable(tab []uint32, lens []uint8, primary uint, entry func(int) uint32
 // build fills the primary table for codes no longer than primary. With a nil
 // entry func (the code-length code), entries hold the symbol itself. It
 // rejects over-subscribed and incomplete codes (see below).
-func build(tab []uint32, lens []uint8, primary uint, entry func(int) uint32) bool {
+func build(tab []uint32, codes *[288]uint16, lens []uint8, primary uint, entry func(int) uint32) bool {
 	var count [maxBits + 1]int
 	for _, l := range lens {
 		count[l]++
@@ -565,7 +568,7 @@ func build(tab []uint32, lens []uint8, primary uint, entry func(int) uint32) boo
 	if left > 0 && used > 0 && !(used == 1 && count[1] == 1) {
 		return false
 	}
-	codes := canonical(lens)
+	canonical(codes, lens)
 	for sym, l := range lens {
 		if l == 0 || uint(l) > primary {
 			continue
@@ -583,8 +586,8 @@ func build(tab []uint32, lens []uint8, primary uint, entry func(int) uint32) boo
 	return true
 }
 
-// canonical assigns the codes of RFC 1951 section 3.2.2.
-func canonical(lens []uint8) []uint16 {
+// canonical assigns the codes of RFC 1951 section 3.2.2 to codes[:len(lens)].
+func canonical(codes *[288]uint16, lens []uint8) {
 	var count [maxBits + 1]uint16
 	for _, l := range lens {
 		count[l]++
@@ -596,14 +599,12 @@ func canonical(lens []uint8) []uint16 {
 		code = (code + count[l-1]) << 1
 		next[l] = code
 	}
-	codes := make([]uint16, len(lens))
 	for sym, l := range lens {
 		if l != 0 {
 			codes[sym] = next[l]
 			next[l]++
 		}
 	}
-	return codes
 }
 
 // reverse returns the n-bit code with its bits in stream (LSB-first) order.
