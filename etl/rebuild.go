@@ -398,8 +398,9 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		rr.FileMap = fileMap
 		extra = append(extra, &countingIter{Iter: rr, n: &r.res.PreviousKeys})
 	}
-	// The state file is the next run's input (versioned destinations) and,
-	// when the merge had to go through disk, the second pass's input.
+	// The state file is the next run's input (versioned destinations). A
+	// single-file destination needs none: the second pass replays the merge
+	// of memory and spilled runs instead of writing and reading every state.
 	statePath := filepath.Join(r.tmp, snapshot.StateName)
 	sf, err := os.Create(statePath)
 	if err != nil {
@@ -407,7 +408,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	}
 	defer sf.Close()
 	sw := merge.NewRunWriter(sf)
-	writeState := !r.single || table.Stats().SpillRuns > 0 || len(extra) > 0
+	writeState := !r.single || len(extra) > 0
 	inMemory := table.Stats().SpillRuns == 0 && len(extra) == 0
 	infer := newInferPool(r, inMemory)
 	var live, tombs int64
@@ -437,7 +438,13 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	st = table.Stats()
 	r.res.Duplicates = st.Duplicates
 	r.res.SpilledRuns, r.res.SpilledBytes = st.SpillRuns, st.SpillBytes
-	table.Cleanup()
+	// Replay (memory, or memory + spilled runs) when there is no state file
+	// or everything is in memory; else read the state file and free memory.
+	replay := !writeState || st.SpillRuns == 0
+	if !replay {
+		table.Release()
+		table.Cleanup()
+	}
 	r.res.LiveKeys, r.res.DeletedKeys = live, tombs
 	if err := r.checkBad(); err != nil {
 		return err
@@ -463,8 +470,13 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	if live > 0 {
 		var states merge.Iter
 		stable := false
-		if again, ok := table.Again(); ok {
-			states, stable = again, true
+		again, stbl, closeAgain, ok, err := table.Again(ctx)
+		if err != nil {
+			return err
+		}
+		if ok && replay {
+			defer closeAgain()
+			states, stable = again, stbl
 		} else {
 			f, err := os.Open(statePath)
 			if err != nil {

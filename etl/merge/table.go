@@ -50,6 +50,8 @@ type Table struct {
 	spillBytes int64
 	flush      int64 // see memFlush
 	final      []*State
+	replay     bool // Finish had no extra sources: Again may replay
+	finishDups int64
 }
 
 // NewTable returns an empty table.
@@ -311,7 +313,8 @@ func SliceIter(s []*State) Iter { return &sliceIter{s: s} }
 // Finish merges memory, spilled runs and the extra sources (e.g. the previous
 // snapshot's state, sorted by key) and calls fn for every key in key order
 // with its final state. fn must not keep s. Duplicates found while merging
-// are added to the stats.
+// are added to the stats. Afterwards Again can replay the same stream when
+// there were no extra sources.
 func (t *Table) Finish(ctx context.Context, extra []Iter, fn func(s *State) error) error {
 	for i := range t.shards {
 		t.shards[i].mu.Lock()
@@ -321,42 +324,70 @@ func (t *Table) Finish(ctx context.Context, extra []Iter, fn func(s *State) erro
 		t.shards[i].mu.Unlock()
 	}
 	t.mem.Store(0)
-	if len(t.runs) == 0 && len(extra) == 0 {
-		t.final = mem // the merged stream is this slice: Again can replay it
+	if len(extra) == 0 {
+		t.final, t.replay = mem, true
 	}
+	it, closeRuns, err := t.merged(ctx, mem, extra, &t.finishDups)
+	if err != nil {
+		return err
+	}
+	defer closeRuns()
+	for it.Next() {
+		if err := fn(it.State()); err != nil {
+			return err
+		}
+	}
+	t.st.dups.Add(t.finishDups)
+	return it.Err()
+}
+
+// merged returns the merge of mem, the spilled runs and extra.
+func (t *Table) merged(ctx context.Context, mem []*State, extra []Iter, dups *int64) (Iter, func(), error) {
 	iters := append([]Iter{SliceIter(mem)}, extra...)
 	var files []*os.File
-	defer func() {
+	closeRuns := func() {
 		for _, f := range files {
 			f.Close()
 		}
-	}()
+	}
 	for _, p := range t.runs {
 		f, err := os.Open(p)
 		if err != nil {
-			return fmt.Errorf("open spilled run: %w", err)
+			closeRuns()
+			return nil, nil, fmt.Errorf("open spilled run: %w", err)
 		}
 		files = append(files, f)
 		iters = append(iters, NewRunReader(f))
 	}
-	var dups int64
-	err := MergeIters(ctx, iters, &dups, fn)
-	t.st.dups.Add(dups)
-	return err
+	if len(iters) == 1 {
+		return iters[0], closeRuns, nil
+	}
+	m, err := NewMergedIter(ctx, iters, dups)
+	if err != nil {
+		closeRuns()
+		return nil, nil, err
+	}
+	return m, closeRuns, nil
 }
 
-// Again replays the final states in key order when they are all in memory
-// (no spilled runs, no extra sources): a second pass then needs no state
-// file. ok is false otherwise.
-func (t *Table) Again() (it Iter, ok bool) {
-	if t.final == nil {
-		return nil, false
+// Again replays the stream Finish produced (memory and spilled runs, merged
+// again; duplicates are not counted twice). stable reports whether the
+// states' images stay valid after the next call to Next (all in memory). ok
+// is false when Finish had extra sources. Close the returned func after use.
+func (t *Table) Again(ctx context.Context) (it Iter, stable bool, closeFn func(), ok bool, err error) {
+	if !t.replay {
+		return nil, false, nil, false, nil
 	}
-	return SliceIter(t.final), true
+	if len(t.runs) == 0 {
+		return SliceIter(t.final), true, func() {}, true, nil
+	}
+	var dups int64
+	it, closeFn, err = t.merged(ctx, t.final, nil, &dups)
+	return it, false, closeFn, err == nil, err
 }
 
 // Release drops the in-memory states.
-func (t *Table) Release() { t.final = nil }
+func (t *Table) Release() { t.final, t.replay = nil, false }
 
 // Cleanup removes spilled runs.
 func (t *Table) Cleanup() {
@@ -384,54 +415,90 @@ func (h iterHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *iterHeap) Push(x any)   { *h = append(*h, x.(heapItem)) }
 func (h *iterHeap) Pop() any     { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
 
-// MergeIters k-way merges sorted state iterators, folding states of the same
-// key with MergeStates (RULES.md rule 6).
-func MergeIters(ctx context.Context, iters []Iter, dups *int64, fn func(s *State) error) error {
-	h := iterHeap{}
+// MergedIter k-way merges sorted state iterators, folding states of the
+// same key with MergeStates (RULES.md rule 6).
+type MergedIter struct {
+	ctx     context.Context
+	h       iterHeap
+	acc     State
+	cur     *State
+	pending bool // the heap's top was returned and must be advanced first
+	dups    *int64
+	n       int
+	err     error
+}
+
+// NewMergedIter starts merging iters; duplicates found are added to *dups.
+func NewMergedIter(ctx context.Context, iters []Iter, dups *int64) (*MergedIter, error) {
+	m := &MergedIter{ctx: ctx, dups: dups}
 	for i, it := range iters {
 		if it.Next() {
-			h = append(h, heapItem{it, i})
+			m.h = append(m.h, heapItem{it, i})
 		} else if err := it.Err(); err != nil {
+			return nil, err
+		}
+	}
+	heap.Init(&m.h)
+	return m, nil
+}
+
+// Next implements Iter.
+func (m *MergedIter) Next() bool {
+	if m.err != nil {
+		return false
+	}
+	if m.pending {
+		m.pending = false
+		if m.err = advance(&m.h); m.err != nil {
+			return false
+		}
+	}
+	if m.h.Len() == 0 {
+		return false
+	}
+	if m.n++; m.n%4096 == 0 {
+		if m.err = m.ctx.Err(); m.err != nil {
+			return false
+		}
+	}
+	s := m.h[0].it.State()
+	if len(m.h) == 1 || compareKeys(s.Key, nextKey(m.h)) != 0 {
+		// Fast path: the key occurs in one source only.
+		m.cur, m.pending = s, true
+		return true
+	}
+	copyState(&m.acc, s)
+	if m.err = advance(&m.h); m.err != nil {
+		return false
+	}
+	for m.h.Len() > 0 && compareKeys(m.h[0].it.State().Key, m.acc.Key) == 0 {
+		MergeStates(&m.acc, m.h[0].it.State(), m.dups)
+		if m.err = advance(&m.h); m.err != nil {
+			return false
+		}
+	}
+	m.cur = &m.acc
+	return true
+}
+
+// State implements Iter.
+func (m *MergedIter) State() *State { return m.cur }
+
+// Err implements Iter.
+func (m *MergedIter) Err() error { return m.err }
+
+// MergeIters calls fn for every state of the merge of iters, in key order.
+func MergeIters(ctx context.Context, iters []Iter, dups *int64, fn func(s *State) error) error {
+	m, err := NewMergedIter(ctx, iters, dups)
+	if err != nil {
+		return err
+	}
+	for m.Next() {
+		if err := fn(m.State()); err != nil {
 			return err
 		}
 	}
-	heap.Init(&h)
-	var acc State
-	n := 0
-	for h.Len() > 0 {
-		if n++; n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		top := h[0]
-		s := top.it.State()
-		if len(h) == 1 || compareKeys(s.Key, nextKey(h)) != 0 {
-			// Fast path: the key occurs in one source only.
-			if err := fn(s); err != nil {
-				return err
-			}
-		} else {
-			copyState(&acc, s)
-			if err := advance(&h); err != nil {
-				return err
-			}
-			for h.Len() > 0 && compareKeys(h[0].it.State().Key, acc.Key) == 0 {
-				MergeStates(&acc, h[0].it.State(), dups)
-				if err := advance(&h); err != nil {
-					return err
-				}
-			}
-			if err := fn(&acc); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := advance(&h); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.Err()
 }
 
 // nextKey returns the smallest key among the heap's children of the root.
