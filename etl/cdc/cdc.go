@@ -89,7 +89,9 @@ type Decoder interface {
 	// records after it) and returns its length. On a syntax error the length
 	// is meaningless: frame the record with source.Scanner instead.
 	DecodePrefix(b []byte, c *Change) (int, error)
-	// DecodeImage fully decodes a row image into top-level columns.
+	// DecodeImage fully decodes a row image into top-level columns. Strings
+	// in the result may share image's bytes: keep image unchanged while the
+	// row is in use.
 	DecodeImage(image, schema []byte) (map[string]any, error)
 	// InferImage widens cols (top-level column types) with one image, as
 	// Observe on DecodeImage's columns would, without building the values.

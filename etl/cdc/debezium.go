@@ -355,7 +355,7 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		case fields == nil && len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
 			val, err = numberBytes(v) // the common case, without the generic tree
 		case fields == nil && len(v) > 0 && v[0] == '"':
-			val, err = unquote(v)
+			val, err = unquoteAlias(v)
 		default:
 			var raw any
 			if raw, err = parseAny(v); err == nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // DynamoDB decodes Kinesis Data Streams for DynamoDB records:
@@ -345,7 +346,7 @@ func decodeAV(av []byte) (any, error) {
 	}
 	switch string(t) {
 	case "S":
-		return unquote(v)
+		return unquoteAlias(v)
 	case "N":
 		if raw, ok := plainString(v); ok {
 			return numberBytes(raw)
@@ -453,29 +454,44 @@ func parseInt64(b []byte) (int64, bool) {
 	return int64(n), true
 }
 
-var names = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
+// names interns attribute/column names. Lookups are lock-free (the map is
+// replaced, never modified, on insert): every worker decoding rows looks up
+// every column name, and a shared read lock made them contend for one
+// cache line.
+var names struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]string]
+}
+
+// maxNames bounds the interned names (beyond it, names are not interned).
+const maxNames = 4096
 
 // internName returns the attribute/column name for a raw member name,
 // shared across rows (column names repeat in every row).
 func internName(k []byte) (string, error) {
-	names.RLock()
-	s, ok := names.m[string(k)]
-	names.RUnlock()
-	if ok {
-		return s, nil
+	if m := names.m.Load(); m != nil {
+		if s, ok := (*m)[string(k)]; ok {
+			return s, nil
+		}
 	}
 	s, err := unquote(quoted(k))
 	if err != nil {
 		return "", err
 	}
-	names.Lock()
-	if len(names.m) < 100000 {
-		names.m[string(k)] = s
+	names.mu.Lock()
+	defer names.mu.Unlock()
+	var cur map[string]string
+	if p := names.m.Load(); p != nil {
+		cur = *p
 	}
-	names.Unlock()
+	if _, ok := cur[string(k)]; !ok && len(cur) < maxNames {
+		m := make(map[string]string, 1+len(cur))
+		for k, v := range cur {
+			m[k] = v
+		}
+		m[string(k)] = s
+		names.m.Store(&m)
+	}
 	return s, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A small, allocation-light JSON reader. The hot path (envelope decoding of
@@ -497,6 +498,18 @@ func (it *objIter) next() (key []byte, val int, done bool, err error) {
 		return nil, 0, false, syntaxErr(b, i, "expected ':'")
 	}
 	return key, skipWS(b, i+1), false, nil
+}
+
+// unquoteAlias is unquote without a copy for strings without escapes: the
+// result shares v's bytes (DecodeImage's rows alias the image, see Decoder).
+func unquoteAlias(v []byte) (string, error) {
+	if raw, ok := plainString(v); ok {
+		if len(raw) == 0 {
+			return "", nil
+		}
+		return unsafe.String(&raw[0], len(raw)), nil
+	}
+	return unquote(v)
 }
 
 // plainString returns the content of a JSON string without escapes.
