@@ -197,6 +197,9 @@ func (e *envelope) position() (Position, error) {
 		if len(v) == 0 || string(v) == "null" {
 			return 0, nil
 		}
+		if n, ok := parseInt64(v); ok {
+			return n, nil
+		}
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("bad %s %s", what, v)

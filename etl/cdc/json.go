@@ -488,9 +488,23 @@ func (it *objIter) next() (key []byte, val int, done bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false, syntaxErr(b, i, "expected member name")
 	}
-	kend, _, err := scanString(b, i)
-	if err != nil {
-		return nil, 0, false, err
+	// Member names are short and plain: find the closing quote inline and
+	// leave escapes and control characters to scanString.
+	kend := -1
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		if c == '"' {
+			kend = j + 1
+			break
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	if kend < 0 {
+		if kend, _, err = scanString(b, i); err != nil {
+			return nil, 0, false, err
+		}
 	}
 	key = b[i+1 : kend-1]
 	i = skipWS(b, kend)
