@@ -213,9 +213,13 @@ func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
 			bufPool.Put(buf)
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
+		var once sync.Once
 		return &readCloser{Reader: zr, close: func() error {
-			readerPool.Put(zr)
-			bufPool.Put(buf)
+			// Once: a second Close must not pool the buffers twice.
+			once.Do(func() {
+				readerPool.Put(zr)
+				bufPool.Put(buf)
+			})
 			return nil
 		}}, nil
 	}
