@@ -64,3 +64,20 @@ func BenchmarkDecodeImageDynamoDB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeImageDebezium is the winners-only full decode (no schema).
+func BenchmarkDecodeImageDebezium(b *testing.B) {
+	var c Change
+	d := &Debezium{KeyCols: []string{"pk"}}
+	if err := d.Decode(benchDBZ(1), &c); err != nil {
+		b.Fatal(err)
+	}
+	img := append([]byte(nil), c.Image...)
+	b.SetBytes(int64(len(img)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := d.DecodeImage(img, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -345,12 +345,9 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		name, err := internName(k)
+		name, err := rowKey(k)
 		if err != nil {
 			return nil, err
-		}
-		if _, dup := row[name]; dup {
-			return nil, fmt.Errorf("column %s appears twice", name)
 		}
 		v := image[vs:ve]
 		var val any
@@ -368,7 +365,10 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", name, err)
 		}
-		row[name] = val
+		n := len(row)
+		if row[name] = val; len(row) == n {
+			return nil, fmt.Errorf("column %s appears twice", name)
+		}
 		it.i = ve
 	}
 }

@@ -1,12 +1,14 @@
 package cdc
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // DynamoDB decodes Kinesis Data Streams for DynamoDB records:
@@ -300,18 +302,18 @@ func decodeAVMapAt(b []byte, i, size int) (map[string]any, int, error) {
 		if done {
 			return row, it.i, nil
 		}
-		name, err := internName(k)
+		name, err := rowKey(k)
 		if err != nil {
 			return nil, 0, err
-		}
-		if _, dup := row[name]; dup {
-			return nil, 0, fmt.Errorf("attribute %s appears twice", name)
 		}
 		v, ve, err := decodeAVAt(b, vs)
 		if err != nil {
 			return nil, 0, fmt.Errorf("attribute %s: %w", name, err)
 		}
-		row[name] = v
+		n := len(row)
+		if row[name] = v; len(row) == n {
+			return nil, 0, fmt.Errorf("attribute %s appears twice", name)
+		}
 		it.i = ve
 	}
 }
@@ -512,6 +514,42 @@ func internName(k []byte) (string, error) {
 		names.m.Store(&m)
 	}
 	return s, nil
+}
+
+// rowKey returns a decoded row's key for a raw member name: the name's own
+// bytes when it has no escapes (rows alias their image, see Decoder), else
+// the unescaped, interned name.
+func rowKey(k []byte) (string, error) {
+	if len(k) > 0 && bytes.IndexByte(k, '\\') < 0 {
+		return unsafe.String(&k[0], len(k)), nil
+	}
+	return internName(k)
+}
+
+// lookupCol finds the column of raw member name k in cols without
+// allocating. name is set when k had to be unescaped; storeCol uses it.
+func lookupCol(cols map[string]*Type, k []byte) (cur *Type, ok bool, name string, err error) {
+	if bytes.IndexByte(k, '\\') < 0 {
+		cur, ok = cols[string(k)]
+		return cur, ok, "", nil
+	}
+	if name, err = internName(k); err != nil {
+		return nil, false, "", err
+	}
+	cur, ok = cols[name]
+	return cur, ok, name, nil
+}
+
+// storeCol sets the column type of k (see lookupCol).
+func storeCol(cols map[string]*Type, k []byte, name string, t *Type) error {
+	if name == "" {
+		var err error
+		if name, err = internName(k); err != nil {
+			return err
+		}
+	}
+	cols[name] = t
+	return nil
 }
 
 // members walks the object starting at b[i] (after whitespace). fn receives

@@ -24,15 +24,19 @@ func (d *DynamoDB) InferImage(image, _ []byte, cols map[string]*Type) error {
 		if err != nil {
 			return err
 		}
-		name, err := internName(k)
+		cur, ok, name, err := lookupCol(cols, k)
 		if err != nil {
 			return err
 		}
-		t, err := inferAV(cols[name], image[vs:ve])
+		t, err := inferAV(cur, image[vs:ve])
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", name, err)
+			return fmt.Errorf("attribute %s: %w", k, err)
 		}
-		cols[name] = t
+		if !ok || t != cur {
+			if err := storeCol(cols, k, name, t); err != nil {
+				return err
+			}
+		}
 		it.i = ve
 	}
 }
@@ -160,12 +164,18 @@ func (d *Debezium) InferImage(image, schema []byte, cols map[string]*Type) error
 		if err != nil {
 			return err
 		}
-		name, err := internName(k)
+		cur, ok, name, err := lookupCol(cols, k)
 		if err != nil {
 			return err
 		}
-		if cols[name], err = inferJSON(cols[name], image[vs:ve]); err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
+		t, err := inferJSON(cur, image[vs:ve])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", k, err)
+		}
+		if !ok || t != cur {
+			if err := storeCol(cols, k, name, t); err != nil {
+				return err
+			}
 		}
 		it.i = ve
 	}
