@@ -53,7 +53,7 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		if done {
 			break
 		}
-		ve, err := skipValue(rec, vs)
+		ve, err := env.skipMember(rec, key, vs)
 		if err != nil {
 			return 0, err
 		}
@@ -86,7 +86,7 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 			if done {
 				break
 			}
-			ve, err := skipValue(payload, vs)
+			ve, err := env.skipMember(payload, key, vs)
 			if err != nil {
 				return end, err
 			}
@@ -138,6 +138,53 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 
 type envelope struct {
 	op, before, after, source, tsMs []byte
+	// source's members, read while skipping it (srcWalked)
+	lsn, file, pos, row, srcTs []byte
+	srcWalked                  bool
+}
+
+// skipMember returns the end of the member value at b[vs]. A "source" object
+// is walked once, collecting what position needs, instead of being skipped
+// and then walked again.
+func (e *envelope) skipMember(b, key []byte, vs int) (int, error) {
+	if string(key) != "source" || vs >= len(b) || b[vs] != '{' {
+		return skipValue(b, vs)
+	}
+	e.lsn, e.file, e.pos, e.row, e.srcTs, e.srcWalked = nil, nil, nil, nil, nil, true
+	var it objIter
+	if err := it.open(b, vs); err != nil {
+		return 0, err
+	}
+	for {
+		k, ms, done, err := it.next()
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			return it.i, nil
+		}
+		me, err := skipValue(b, ms)
+		if err != nil {
+			return 0, err
+		}
+		e.sourceMember(k, b[ms:me])
+		it.i = me
+	}
+}
+
+func (e *envelope) sourceMember(k, v []byte) {
+	switch string(k) {
+	case "lsn":
+		e.lsn = v
+	case "file":
+		e.file = v
+	case "pos":
+		e.pos = v
+	case "row":
+		e.row = v
+	case "ts_ms":
+		e.srcTs = v
+	}
 }
 
 func (e *envelope) member(key, v []byte) {
@@ -159,40 +206,12 @@ func (e *envelope) member(key, v []byte) {
 // ts_ms}; otherwise {0,0,0,ts_ms}. ts_ms is the envelope's, else source.ts_ms.
 func (e *envelope) position() (Position, error) {
 	var p Position
-	var lsn, file, pos, row, srcTs []byte
-	if len(e.source) > 0 && e.source[0] == '{' {
-		var it objIter
-		if err := it.open(e.source, 0); err != nil {
+	if !e.srcWalked && len(e.source) > 0 && e.source[0] == '{' {
+		if _, err := e.skipMember(e.source, []byte("source"), 0); err != nil {
 			return p, err
 		}
-		for {
-			k, vs, done, err := it.next()
-			if err != nil {
-				return p, err
-			}
-			if done {
-				break
-			}
-			ve, err := skipValue(e.source, vs)
-			if err != nil {
-				return p, err
-			}
-			v := e.source[vs:ve]
-			switch string(k) {
-			case "lsn":
-				lsn = v
-			case "file":
-				file = v
-			case "pos":
-				pos = v
-			case "row":
-				row = v
-			case "ts_ms":
-				srcTs = v
-			}
-			it.i = ve
-		}
 	}
+	lsn, file, pos, row, srcTs := e.lsn, e.file, e.pos, e.row, e.srcTs
 	num := func(v []byte, what string) (int64, error) {
 		if len(v) == 0 || string(v) == "null" {
 			return 0, nil
