@@ -1,6 +1,9 @@
 package cdc
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Schema inference straight from raw images: the same result as decoding the
 // image (DecodeImage) and calling Observe on every column, without building
@@ -8,6 +11,13 @@ import "fmt"
 
 // InferImage implements Decoder.
 func (d *DynamoDB) InferImage(image, _ []byte, cols map[string]*Type) error {
+	return inferMembers(image, cols, "attribute", inferAV)
+}
+
+// inferMembers widens cols with the type infer gives each top-level member
+// of image. Columns are looked up without allocating and written back only
+// when the type changed.
+func inferMembers(image []byte, cols map[string]*Type, what string, infer func(*Type, []byte) (*Type, error)) error {
 	var it objIter
 	if err := it.open(image, 0); err != nil {
 		return err
@@ -28,9 +38,9 @@ func (d *DynamoDB) InferImage(image, _ []byte, cols map[string]*Type) error {
 		if err != nil {
 			return err
 		}
-		t, err := inferAV(cur, image[vs:ve])
+		t, err := infer(cur, image[vs:ve])
 		if err != nil {
-			return fmt.Errorf("attribute %s: %w", k, err)
+			return fmt.Errorf("%s %s: %w", what, k, err)
 		}
 		if !ok || t != cur {
 			if err := storeCol(cols, k, name, t); err != nil {
@@ -144,41 +154,15 @@ func (d *Debezium) InferImage(image, schema []byte, cols map[string]*Type) error
 			return err
 		}
 		for k, v := range row {
-			cols[k] = Observe(cols[k], v)
+			cur, ok := cols[k]
+			if !ok {
+				k = strings.Clone(k) // row keys alias the image; cols outlives it
+			}
+			cols[k] = Observe(cur, v)
 		}
 		return nil
 	}
-	var it objIter
-	if err := it.open(image, 0); err != nil {
-		return err
-	}
-	for {
-		k, vs, done, err := it.next()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		ve, err := skipValue(image, vs)
-		if err != nil {
-			return err
-		}
-		cur, ok, name, err := lookupCol(cols, k)
-		if err != nil {
-			return err
-		}
-		t, err := inferJSON(cur, image[vs:ve])
-		if err != nil {
-			return fmt.Errorf("column %s: %w", k, err)
-		}
-		if !ok || t != cur {
-			if err := storeCol(cols, k, name, t); err != nil {
-				return err
-			}
-		}
-		it.i = ve
-	}
+	return inferMembers(image, cols, "column", inferJSON)
 }
 
 func inferJSON(t *Type, v []byte) (*Type, error) {
