@@ -82,30 +82,8 @@ func inferAV(t *Type, av []byte) (*Type, error) {
 	case "M":
 		var descend bool
 		if t, descend = ObserveKind(t, KindStruct); descend {
-			var m objIter
-			if err := m.open(v, 0); err != nil {
+			if err := inferMembers(v, t.Fields, "attribute", inferAV); err != nil {
 				return t, err
-			}
-			for {
-				k, ms, done, err := m.next()
-				if err != nil {
-					return t, err
-				}
-				if done {
-					break
-				}
-				me, err := skipValue(v, ms)
-				if err != nil {
-					return t, err
-				}
-				name, err := internName(k)
-				if err != nil {
-					return t, err
-				}
-				if t.Fields[name], err = inferAV(t.Fields[name], v[ms:me]); err != nil {
-					return t, err
-				}
-				m.i = me
 			}
 		}
 	case "L", "SS", "NS", "BS":
@@ -191,30 +169,8 @@ func inferJSON(t *Type, v []byte) (*Type, error) {
 	case c == '{':
 		var descend bool
 		if t, descend = ObserveKind(t, KindStruct); descend {
-			var m objIter
-			if err := m.open(v, 0); err != nil {
+			if err := inferMembers(v, t.Fields, "column", inferJSON); err != nil {
 				return t, err
-			}
-			for {
-				k, ms, done, err := m.next()
-				if err != nil {
-					return t, err
-				}
-				if done {
-					break
-				}
-				me, err := skipValue(v, ms)
-				if err != nil {
-					return t, err
-				}
-				name, err := internName(k)
-				if err != nil {
-					return t, err
-				}
-				if t.Fields[name], err = inferJSON(t.Fields[name], v[ms:me]); err != nil {
-					return t, err
-				}
-				m.i = me
 			}
 		}
 	default:

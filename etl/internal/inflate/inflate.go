@@ -274,19 +274,27 @@ func (z *Reader) trailer() {
 
 // refill tops the bit buffer up to at least 56 bits.
 func (z *Reader) refill() bool {
-	if z.ip+8 > len(z.in) {
+	var ok bool
+	if z.bb, z.nb, z.ip, ok = loadBits(z.in, z.ip, z.n, z.bb, z.nb); !ok {
 		z.fail(io.ErrUnexpectedEOF)
-		return false
 	}
-	z.bb |= binary.LittleEndian.Uint64(z.in[z.ip:]) << z.nb
-	z.ip += int((63 - z.nb) >> 3)
-	z.nb |= 56
-	if z.ip > z.n && z.ip*8-int(z.nb) > z.n*8 {
-		// Bits from the padding were needed: the input ended early.
-		z.fail(io.ErrUnexpectedEOF)
-		return false
+	return ok
+}
+
+// loadBits adds whole input bytes to the bit buffer (bb, nb) until it holds
+// at least 56 bits, 8 bytes in one load; in holds n real bytes and the zero
+// padding. ok is false when bits beyond the input would be needed. It is
+// small enough to inline into the decode loop, which keeps bb and nb in
+// locals.
+func loadBits(in []byte, ip, n int, bb uint64, nb uint) (uint64, uint, int, bool) {
+	if ip+8 > len(in) {
+		return bb, nb, ip, false
 	}
-	return true
+	bb |= binary.LittleEndian.Uint64(in[ip:]) << nb
+	ip += int((63 - nb) >> 3)
+	nb |= 56
+	// Bits from the padding were needed: the input ended early.
+	return bb, nb, ip, ip <= n || ip*8-int(nb) <= n*8
 }
 
 func (z *Reader) bits(n uint) uint32 {
@@ -638,14 +646,8 @@ func (z *Reader) huffman(limit int) {
 	defer func() { z.bb, z.nb, z.wp = bb, nb, wp }()
 	for wp < limit {
 		if nb < 48 {
-			if z.ip+8 > len(z.in) {
-				z.fail(io.ErrUnexpectedEOF)
-				return
-			}
-			bb |= binary.LittleEndian.Uint64(z.in[z.ip:]) << nb
-			z.ip += int((63 - nb) >> 3)
-			nb |= 56
-			if z.ip > z.n && z.ip*8-int(nb) > z.n*8 {
+			var ok bool
+			if bb, nb, z.ip, ok = loadBits(z.in, z.ip, z.n, bb, nb); !ok {
 				z.fail(io.ErrUnexpectedEOF)
 				return
 			}
