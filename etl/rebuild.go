@@ -748,8 +748,9 @@ func (r *run) read(ctx context.Context, pending []source.Object, rank map[string
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			batch := table.NewBatch()
 			for obj := range jobs {
-				n, nb, err := r.readObject(ctx, obj, rank[obj.Key], table)
+				n, nb, err := r.readObject(ctx, obj, rank[obj.Key], batch)
 				records.Add(n)
 				decoded.Add(nb)
 				if err != nil {
@@ -789,21 +790,33 @@ feed:
 // format mismatches, stop early (the format is wrong, not the data).
 const mismatchAbort = 1000
 
-func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, table *merge.Table) (records, decoded int64, err error) {
+// readObject decodes one object's records into batch, which it flushes
+// before the scanner reuses the bytes the queued changes alias.
+func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, batch *merge.Batch) (records, decoded int64, err error) {
 	rc, err := r.src.Open(ctx, obj)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer rc.Close()
+	defer batch.Reset() // on error: drop what still aliases this object
 	sc := source.NewScanner(rc, 1<<20)
 	var c cdc.Change
 	sc.Try = func(b []byte) (int, bool) {
 		n, err := r.dec.DecodePrefix(b, &c)
 		return n, err == nil
 	}
+	var flushErr error
+	sc.BeforeRefill = func() {
+		if flushErr == nil {
+			flushErr = batch.Flush()
+		}
+	}
 	var lastSchema []byte
 	var lastID uint32
 	for sc.Next() {
+		if flushErr != nil {
+			return records, decoded, flushErr
+		}
 		rec := sc.Record()
 		records++
 		if records%1024 == 0 {
@@ -836,7 +849,9 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 			r.quarantine(obj.Key, rec.Offset, err.Error(), rec.Data)
 			continue
 		}
-		r.good.Add(1)
+		if r.good.Load() == 0 {
+			r.good.Store(1) // a flag: a shared counter would cost every record a contended write
+		}
 		var sid uint32
 		if len(c.Schema) > 0 {
 			if bytes.Equal(c.Schema, lastSchema) {
@@ -846,12 +861,15 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ta
 				lastSchema, lastID = append(lastSchema[:0], c.Schema...), sid
 			}
 		}
-		if err := table.Add(&c, file, rec.Offset, sid); err != nil {
+		if err := batch.Add(&c, file, rec.Offset, sid); err != nil {
 			return records, decoded, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return records, decoded, fmt.Errorf("read %s: %w", obj.Key, err)
 	}
-	return records, decoded, nil
+	if flushErr == nil {
+		flushErr = batch.Flush()
+	}
+	return records, decoded, flushErr
 }

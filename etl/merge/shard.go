@@ -19,7 +19,10 @@ type shard struct {
 	n      int
 	arena  []byte // current key arena chunk
 	mem    int64  // bytes added since last reported to the table (under mu)
-	_      [64]byte
+	// Counters of the changes applied here (Stats sums them): per shard,
+	// under mu, so the workers do not fight over shared counters.
+	changes, dups, superseded, deletes int64
+	_                                  [64]byte
 }
 
 const (
@@ -114,4 +117,21 @@ func (sh *shard) drain(out []sortItem) []sortItem {
 	}
 	sh.slots, sh.chunks, sh.n, sh.arena, sh.mem = nil, nil, 0, nil, 0
 	return out
+}
+
+// peek returns the state entry the probe for h reaches first with a matching
+// tag (the likely hit), or nil; only for prefetching.
+func (sh *shard) peek(h uint64) unsafe.Pointer {
+	mask := uint64(len(sh.slots) - 1)
+	tag := h >> 32
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := sh.slots[i]
+		if v == 0 {
+			return nil
+		}
+		if v>>32 == tag {
+			idx := int(uint32(v)) - 1
+			return unsafe.Pointer(&sh.chunks[idx/chunkLen][idx%chunkLen])
+		}
+	}
 }

@@ -45,7 +45,7 @@ type Table struct {
 	hasTrunc bool
 
 	st struct {
-		changes, dups, superseded, deletes, truncates atomic.Int64
+		changes, dups, truncates atomic.Int64 // truncates, and duplicates found by Finish
 	}
 	spillBytes int64
 	flush      int64 // see memFlush
@@ -74,48 +74,69 @@ func hashKey(k []byte) uint64 { return maphash.Bytes(hashSeed, k) }
 const memFlush = 256 << 10
 
 // Add folds one change into the table. file and off locate the record.
+// Batch does the same for many changes at a time, faster.
 func (t *Table) Add(c *cdc.Change, file uint32, off int64, schema uint32) error {
-	t.st.changes.Add(1)
 	if c.Op == cdc.OpTruncate {
-		t.st.truncates.Add(1)
-		t.SetTruncate(c.Pos)
+		t.addTruncate(c.Pos)
 		return nil
-	}
-	if c.Op == cdc.OpDelete {
-		t.st.deletes.Add(1)
 	}
 	e := Entry{Pos: c.Pos, File: file, Off: off, Op: c.Op, HasEventID: c.HasEventID, EventID: c.EventID, Schema: schema, Image: c.Image}
 	h := hashKey(c.Key)
-	sh := &t.shards[(h>>26)%nShards]
+	sh := t.shardOf(h)
 	sh.mu.Lock()
 	s, ok := sh.find(h, c.Key)
-	var delta int64
-	if !ok {
-		setEntry(&s.Win, &e)
-		delta = int64(len(c.Key)+cap(s.Win.Image)) + stateOverhead
-	} else {
-		before := cap(s.Win.Image)
-		for i := range s.Others {
-			before += cap(s.Others[i].Image) + 100
-		}
-		switch Reduce(s, &e) {
-		case Duplicate:
-			t.st.dups.Add(1)
-		case Superseded:
-			t.st.superseded.Add(1)
-		}
-		after := cap(s.Win.Image)
-		for i := range s.Others {
-			after += cap(s.Others[i].Image) + 100
-		}
-		delta = int64(after - before)
+	sh.apply(s, ok, &e)
+	return t.settle(sh)
+}
+
+func (t *Table) shardOf(h uint64) *shard { return &t.shards[shardIndex(h)] }
+
+func shardIndex(h uint64) int { return int((h >> 26) % nShards) }
+
+func (t *Table) addTruncate(p cdc.Position) {
+	t.st.truncates.Add(1)
+	t.st.changes.Add(1)
+	t.SetTruncate(p)
+}
+
+// apply folds e into s, the state find returned (found reports whether it
+// existed), and counts it. The caller holds sh.mu.
+func (sh *shard) apply(s *State, found bool, e *Entry) {
+	sh.changes++
+	if e.Op == cdc.OpDelete {
+		sh.deletes++
 	}
-	sh.mem += delta
+	if !found {
+		setEntry(&s.Win, e)
+		sh.mem += int64(len(s.Key)+cap(s.Win.Image)) + stateOverhead
+		return
+	}
+	before := cap(s.Win.Image)
+	for i := range s.Others {
+		before += cap(s.Others[i].Image) + 100
+	}
+	switch Reduce(s, e) {
+	case Duplicate:
+		sh.dups++
+	case Superseded:
+		sh.superseded++
+	}
+	after := cap(s.Win.Image)
+	for i := range s.Others {
+		after += cap(s.Others[i].Image) + 100
+	}
+	sh.mem += int64(after - before)
+}
+
+// settle reports the memory growth of sh to the table once it passed a
+// step, unlocks sh, and spills when the table is over its limit.
+func (t *Table) settle(sh *shard) error {
 	if sh.mem < t.flush && sh.mem > -t.flush {
 		sh.mu.Unlock()
 		return nil
 	}
-	delta, sh.mem = sh.mem, 0
+	delta := sh.mem
+	sh.mem = 0
 	sh.mu.Unlock()
 	if t.mem.Add(delta) > t.Limit && t.Limit > 0 {
 		return t.spill1(false)
@@ -145,10 +166,20 @@ func (t *Table) Truncate() *cdc.Position {
 
 // Stats returns the counters.
 func (t *Table) Stats() Stats {
-	return Stats{
-		Changes: t.st.changes.Load(), Duplicates: t.st.dups.Load(), Superseded: t.st.superseded.Load(),
-		Deletes: t.st.deletes.Load(), Truncates: t.st.truncates.Load(), SpillRuns: len(t.runs), SpillBytes: t.spillBytes,
+	st := Stats{
+		Changes: t.st.changes.Load(), Duplicates: t.st.dups.Load(),
+		Truncates: t.st.truncates.Load(), SpillRuns: len(t.runs), SpillBytes: t.spillBytes,
 	}
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		st.Changes += sh.changes
+		st.Duplicates += sh.dups
+		st.Superseded += sh.superseded
+		st.Deletes += sh.deletes
+		sh.mu.Unlock()
+	}
+	return st
 }
 
 // Len returns the number of keys held in memory.

@@ -11,7 +11,8 @@ import (
 
 // Record is one framed JSON object, or a stretch of bytes that is not one.
 type Record struct {
-	// Data is the record's bytes. It is only valid until the next call to Next.
+	// Data is the record's bytes. It is only valid until the next call to
+	// Next, unless the caller tracks refills (Scanner.BeforeRefill).
 	Data []byte
 	// Offset is the byte offset of Data in the (decompressed) object.
 	Offset int64
@@ -45,6 +46,12 @@ type Scanner struct {
 	// the record itself. For valid JSON both give the same boundaries; Try
 	// only saves the second pass over the bytes.
 	Try func(b []byte) (n int, ok bool)
+
+	// BeforeRefill, when set, is called before the scanner moves or
+	// overwrites the bytes of records it has returned: until then their
+	// Data (and anything decoded that aliases it) stays valid, so a caller
+	// may hold on to many records and process them together.
+	BeforeRefill func()
 }
 
 // DefaultMaxRecord bounds a single record (DynamoDB items are at most 400 KB;
@@ -71,6 +78,9 @@ func (s *Scanner) Record() *Record { return &s.rec }
 func (s *Scanner) fill() bool {
 	if s.eof || s.err != nil {
 		return false
+	}
+	if s.BeforeRefill != nil {
+		s.BeforeRefill()
 	}
 	if s.start > 0 {
 		n := copy(s.buf, s.buf[s.start:s.end])

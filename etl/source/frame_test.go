@@ -251,3 +251,42 @@ func TestDecompressReadsLargeObjectsAsAStream(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordsStayValidUntilBeforeRefill: a caller holding records until the
+// BeforeRefill hook sees their bytes intact when the hook runs.
+func TestRecordsStayValidUntilBeforeRefill(t *testing.T) {
+	var in []byte
+	for i := 0; i < 500; i++ {
+		in = fmt.Appendf(in, `{"id":%d,"pad":"%s"}`, i, strings.Repeat("x", i%37))
+		if i%3 == 0 {
+			in = append(in, '\n')
+		}
+	}
+	s := NewScanner(bytesReader(in), 64)
+	type held struct{ data, want []byte }
+	var hold []held
+	checked, hooks := 0, 0
+	check := func() {
+		for _, h := range hold {
+			if !bytes.Equal(h.data, h.want) {
+				t.Fatalf("record changed before the refill hook: %q, want %q", h.data, h.want)
+			}
+		}
+		checked += len(hold)
+		hold = hold[:0]
+	}
+	s.BeforeRefill = func() { hooks++; check() }
+	n := 0
+	for s.Next() {
+		r := s.Record()
+		if r.Bad {
+			t.Fatalf("bad record %q: %s", r.Data, r.Reason)
+		}
+		hold = append(hold, held{r.Data, append([]byte(nil), r.Data...)})
+		n++
+	}
+	check()
+	if n != 500 || checked != 500 || hooks < 10 {
+		t.Fatalf("records %d, checked %d, hooks %d", n, checked, hooks)
+	}
+}
