@@ -115,9 +115,21 @@ func skipValue(b []byte, i int) (int, error) {
 
 // skipContainer returns the index just after the object or array starting at
 // b[i]. It is the hot path of envelope decoding (row images are skipped, not
-// parsed, for every record), so strings are scanned inline, 8 bytes at a
-// time, and bytes outside strings go through one table lookup.
+// parsed, for every record): 64 bytes at a time where the CPU can
+// (skipBlocks), else byte by byte (skipContainerBytes).
 func skipContainer(b []byte, i int) (int, error) {
+	if haveBlockMasks {
+		if end, ok := skipBlocks(b, i); ok {
+			return end, nil
+		}
+	}
+	return skipContainerBytes(b, i)
+}
+
+// skipContainerBytes is skipContainer byte by byte: strings are scanned
+// inline, 8 bytes at a time, and bytes outside strings go through one table
+// lookup.
+func skipContainerBytes(b []byte, i int) (int, error) {
 	depth := 0
 	for i < len(b) {
 		switch structural[b[i]] {
