@@ -31,13 +31,22 @@ var (
 const (
 	histSize = 32 << 10
 	chunk    = 512 << 10
-	margin   = 258 + 16 // room for one match and the 8-byte over-copy
+	margin   = copyMax + 8 // room for one match and the 8-byte over-copy
 	winSize  = histSize + chunk + margin
 	pad      = PadBytes
 
 	litBits  = 10
 	distBits = 8
 	maxBits  = 15
+
+	// Table sizes as powers of two above the largest tables (primary plus
+	// sub-tables: 1024+2048 and 256+1024 entries), so that masked indexes
+	// need no bounds checks in the decode loop.
+	litTabLen  = 4096
+	distTabLen = 2048
+	// copyMax bounds the bytes one match copy may touch past wp (258 and
+	// the 8-byte over-copy, as a masked array index).
+	copyMax = 520
 )
 
 type state uint8
@@ -484,8 +493,8 @@ func distEntry(sym int) uint32 {
 
 func (z *Reader) tables(lit, dist []uint8) bool {
 	if z.lit == nil {
-		z.lit = make([]uint32, 0, 1<<litBits+1<<11)
-		z.dist = make([]uint32, 0, 1<<distBits+1<<10)
+		z.lit = make([]uint32, 0, litTabLen)
+		z.dist = make([]uint32, 0, distTabLen)
 	}
 	var ok bool
 	if z.lit, ok = buildTable(z.lit[:0], lit, litBits, litEntry); !ok {
@@ -641,9 +650,15 @@ func (z *Reader) copyStored(limit int) {
 func (z *Reader) huffman(limit int) {
 	bb, nb := z.bb, z.nb
 	win := z.win[:winSize]
-	lit, dist := z.lit, z.dist
+	lit := (*[litTabLen]uint32)(z.lit[:litTabLen])
+	dist := (*[distTabLen]uint32)(z.dist[:distTabLen])
 	wp := z.wp
 	defer func() { z.bb, z.nb, z.wp = bb, nb, wp }()
+	// e is always the entry for the next symbol, looked up as soon as its
+	// bits are at the bottom of bb, so the lookup overlaps the work before
+	// it (a match copy). A refill recomputes it: it may have been looked up
+	// with too few bits.
+	e := lit[bb&(1<<litBits-1)]
 	for wp < limit {
 		if nb < 48 {
 			var ok bool
@@ -651,18 +666,19 @@ func (z *Reader) huffman(limit int) {
 				z.fail(io.ErrUnexpectedEOF)
 				return
 			}
+			e = lit[bb&(1<<litBits-1)]
 		}
-		e := lit[bb&(1<<litBits-1)]
 		if e&(kMask|invalid) == kLiteral {
 			// The common case first: a literal from the primary table.
 			bb >>= e & 0xff
 			nb -= uint(e & 0xff)
 			win[wp] = byte(e >> 16)
 			wp++
+			e = lit[bb&(1<<litBits-1)]
 			continue
 		}
 		if e&(kMask|invalid) == kSub {
-			e = lit[int(e>>16)+int(bb>>litBits&(1<<(e>>10&31)-1))]
+			e = lit[(int(e>>16)+int(bb>>litBits&(1<<(e>>10&31)-1)))&(litTabLen-1)]
 		}
 		n := uint(e & 0xff)
 		bb >>= n
@@ -671,6 +687,7 @@ func (z *Reader) huffman(limit int) {
 		case kLiteral:
 			win[wp] = byte(e >> 16)
 			wp++
+			e = lit[bb&(1<<litBits-1)]
 			continue
 		case kEOB:
 			z.st = sBlock
@@ -686,7 +703,7 @@ func (z *Reader) huffman(limit int) {
 		nb -= x
 		d := dist[bb&(1<<distBits-1)]
 		if d&(kMask|invalid) == kSub {
-			d = dist[int(d>>16)+int(bb>>distBits&(1<<(d>>10&31)-1))]
+			d = dist[(int(d>>16)+int(bb>>distBits&(1<<(d>>10&31)-1)))&(distTabLen-1)]
 		}
 		if d&invalid != 0 {
 			z.fail(ErrCorrupt)
@@ -704,21 +721,27 @@ func (z *Reader) huffman(limit int) {
 			z.fail(ErrCorrupt) // a distance before the start of the member
 			return
 		}
+		e = lit[bb&(1<<litBits-1)]
+		// length <= 258, so i&511 == i and i+8 <= copyMax: the masks only
+		// tell the compiler so.
+		dw := (*[copyMax]byte)(win[wp:])
+		sw := (*[copyMax]byte)(win[src:])
 		switch {
 		case off >= 8:
 			// Non-overlapping 8-byte steps (the source trails by ≥ 8);
 			// may write up to 7 bytes past the match, inside the margin.
 			for i := 0; i < length; i += 8 {
-				binary.LittleEndian.PutUint64(win[wp+i:], binary.LittleEndian.Uint64(win[src+i:]))
+				j := i & 511
+				binary.LittleEndian.PutUint64(dw[j:j+8], binary.LittleEndian.Uint64(sw[j:j+8]))
 			}
 		case off == 1:
-			c := win[src]
+			c := sw[0]
 			for i := 0; i < length; i++ {
-				win[wp+i] = c
+				dw[i&511] = c
 			}
 		default:
 			for i := 0; i < length; i++ {
-				win[wp+i] = win[src+i]
+				dw[i&511] = sw[i&511]
 			}
 		}
 		wp += length
