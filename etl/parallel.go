@@ -166,12 +166,12 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			row := make(map[string]any, 32) // reused: Prepare keeps no reference to it
 			for b := range work {
 				b.out = make([]snapshot.Prepared, len(b.jobs))
 				b.ok = make([]bool, len(b.jobs))
 				for i, j := range b.jobs {
-					row, err := r.dec.DecodeImage(j.img, r.schemas.get(j.schema))
-					if err != nil {
+					if err := r.dec.DecodeImageInto(j.img, r.schemas.get(j.schema), row); err != nil {
 						// InferImage is not a validator: a value it could
 						// type may still not decode (e.g. bad base64).
 						r.writeFailed.Add(1)

@@ -93,6 +93,9 @@ type Decoder interface {
 	// in the result may share image's bytes: keep image unchanged while the
 	// row is in use.
 	DecodeImage(image, schema []byte) (map[string]any, error)
+	// DecodeImageInto is DecodeImage into row, which it clears first, so
+	// that a caller decoding many rows can reuse one map.
+	DecodeImageInto(image, schema []byte, row map[string]any) error
 	// InferImage widens cols (top-level column types) with one image, as
 	// Observe on DecodeImage's columns would, without building the values.
 	// It is not a validator: DecodeImage may still fail on the image.

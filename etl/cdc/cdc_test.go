@@ -394,3 +394,32 @@ func FuzzInferMatchesDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeImageIntoReusesTheRow: decoding into a map that held another
+// row leaves exactly the new row's columns.
+func TestDecodeImageIntoReusesTheRow(t *testing.T) {
+	for _, tc := range []struct {
+		d    Decoder
+		a, b string
+	}{
+		{&DynamoDB{}, `{"pk":{"S":"a"},"x":{"N":"1"},"gone":{"BOOL":true}}`, `{"pk":{"S":"b"},"x":{"N":"2.5"}}`},
+		{&Debezium{KeyCols: []string{"pk"}}, `{"pk":"a","x":1,"gone":true}`, `{"pk":"b","x":2.5}`},
+	} {
+		t.Run(tc.d.Format(), func(t *testing.T) {
+			row := map[string]any{}
+			if err := tc.d.DecodeImageInto([]byte(tc.a), nil, row); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.d.DecodeImageInto([]byte(tc.b), nil, row); err != nil {
+				t.Fatal(err)
+			}
+			want, err := tc.d.DecodeImage([]byte(tc.b), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(row, want) {
+				t.Fatalf("reused row %v, want %v", row, want)
+			}
+		})
+	}
+}

@@ -335,6 +335,16 @@ type Date int32
 // (numbers: int64 when integral and in range, else float64). With the
 // wrapper's schema, Connect types and Debezium logical types decide.
 func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
+	row := make(map[string]any, 16)
+	if err := d.DecodeImageInto(image, schema, row); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// DecodeImageInto implements Decoder.
+func (d *Debezium) DecodeImageInto(image, schema []byte, row map[string]any) error {
+	clear(row)
 	var fields map[string]*fieldSchema
 	if len(schema) > 0 {
 		if v, ok := d.schemas.Load(string(schema)); ok {
@@ -342,31 +352,30 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 		} else {
 			var err error
 			if fields, err = afterSchema(schema); err != nil {
-				return nil, fmt.Errorf("schema: %w", err)
+				return fmt.Errorf("schema: %w", err)
 			}
 			d.schemas.Store(string(schema), fields)
 		}
 	}
-	row := make(map[string]any, 16)
 	var it objIter
 	if err := it.open(image, 0); err != nil {
-		return nil, err
+		return err
 	}
 	for {
 		k, vs, done, err := it.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if done {
-			return row, nil
+			return nil
 		}
 		ve, err := skipValue(image, vs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		name, err := rowKey(k)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v := image[vs:ve]
 		var val any
@@ -382,11 +391,11 @@ func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", name, err)
+			return fmt.Errorf("column %s: %w", name, err)
 		}
 		n := len(row)
 		if row[name] = val; len(row) == n {
-			return nil, fmt.Errorf("column %s appears twice", name)
+			return fmt.Errorf("column %s appears twice", name)
 		}
 		it.i = ve
 	}

@@ -276,8 +276,19 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 }
 
 // DecodeImage implements Decoder: DynamoDB attribute values to Go values.
-func (d *DynamoDB) DecodeImage(image, _ []byte) (map[string]any, error) {
-	return decodeAVMap(image, 16)
+func (d *DynamoDB) DecodeImage(image, schema []byte) (map[string]any, error) {
+	row := make(map[string]any, 16)
+	if err := d.DecodeImageInto(image, schema, row); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// DecodeImageInto implements Decoder.
+func (d *DynamoDB) DecodeImageInto(image, _ []byte, row map[string]any) error {
+	clear(row)
+	_, err := decodeAVMapInto(image, 0, row)
+	return err
 }
 
 func decodeAVMap(b []byte, size int) (map[string]any, error) {
@@ -285,34 +296,44 @@ func decodeAVMap(b []byte, size int) (map[string]any, error) {
 	return m, err
 }
 
-// decodeAVMapAt decodes the attribute map starting at b[i] and returns the
-// index after it. Values are parsed in place, not skipped first and parsed
-// again (which cost a fifth of DecodeImage, more with nesting).
+// decodeAVMapAt decodes the attribute map starting at b[i] into a new map
+// and returns the index after it.
 func decodeAVMapAt(b []byte, i, size int) (map[string]any, int, error) {
 	row := make(map[string]any, size)
+	end, err := decodeAVMapInto(b, i, row)
+	if err != nil {
+		return nil, 0, err
+	}
+	return row, end, nil
+}
+
+// decodeAVMapInto decodes the attribute map starting at b[i] into row and
+// returns the index after it. Values are parsed in place, not skipped first
+// and parsed again (which cost a fifth of DecodeImage, more with nesting).
+func decodeAVMapInto(b []byte, i int, row map[string]any) (int, error) {
 	var it objIter
 	if err := it.open(b, i); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	for {
 		k, vs, done, err := it.next()
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		if done {
-			return row, it.i, nil
+			return it.i, nil
 		}
 		name, err := rowKey(k)
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		v, ve, err := decodeAVAt(b, vs)
 		if err != nil {
-			return nil, 0, fmt.Errorf("attribute %s: %w", name, err)
+			return 0, fmt.Errorf("attribute %s: %w", name, err)
 		}
 		n := len(row)
 		if row[name] = v; len(row) == n {
-			return nil, 0, fmt.Errorf("attribute %s appears twice", name)
+			return 0, fmt.Errorf("attribute %s appears twice", name)
 		}
 		it.i = ve
 	}
