@@ -39,11 +39,13 @@ const (
 	distBits = 8
 	maxBits  = 15
 
-	// Table sizes as powers of two above the largest tables (primary plus
-	// sub-tables: 1024+2048 and 256+1024 entries), so that masked indexes
-	// need no bounds checks in the decode loop.
-	litTabLen  = 4096
-	distTabLen = 2048
+	// Table sizes: powers of two at least as large as the largest possible
+	// tables, so that masked indexes need no bounds checks in the decode
+	// loop. Each primary prefix of a longer code gets a sub-table of
+	// 1<<(longest-primary) entries: at most 286 prefixes of 32 entries after
+	// 1024 (literal/length), 30 of 128 after 256 (distance).
+	litTabLen  = 16384
+	distTabLen = 4096
 	// copyMax bounds the bytes one match copy may touch past wp (258 and
 	// the 8-byte over-copy, as a masked array index).
 	copyMax = 520
@@ -504,6 +506,9 @@ func (z *Reader) tables(lit, dist []uint8) bool {
 	if z.dist, ok = buildTable(z.dist[:0], dist, distBits, distEntry); !ok {
 		z.fail(ErrCorrupt)
 		return false
+	}
+	if cap(z.lit) != litTabLen || cap(z.dist) != distTabLen {
+		panic("inflate: decode table outgrew its bound") // see litTabLen
 	}
 	return true
 }

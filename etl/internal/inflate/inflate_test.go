@@ -248,3 +248,82 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// completeLens returns code lengths for nsym symbols: long of them with
+// length longLen, one with length 15, and the rest of the code space filled
+// with the shortest codes that complete it (Kraft equality).
+func completeLens(nsym, long int, longLen uint8) []uint8 {
+	lens := make([]uint8, nsym)
+	space := 1 << 15 // code space in units of 2^-15
+	for i := 0; i < long; i++ {
+		lens[i] = longLen
+		space -= 1 << (15 - longLen)
+	}
+	lens[long] = 15
+	space--
+	next := long + 1
+	for l := 1; l <= 15 && space > 0; l++ {
+		for space >= 1<<(15-l) && next < nsym {
+			lens[next] = uint8(l)
+			space -= 1 << (15 - l)
+			next++
+		}
+	}
+	if space != 0 {
+		return nil
+	}
+	return lens
+}
+
+// TestTablesFitTheirBounds: codes with as many long codes as possible (each
+// on its own sub-table) still fit the fixed-size tables the decode loop
+// indexes with masks, and every symbol decodes through them.
+func TestTablesFitTheirBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		nsym    int
+		long    int
+		longLen uint8
+		primary uint
+		size    int
+		entry   func(int) uint32
+	}{
+		{"literal/length, 11-bit codes", 286, 270, 11, litBits, litTabLen, litEntry},
+		{"literal/length, 12-bit codes", 286, 280, 12, litBits, litTabLen, litEntry},
+		{"distance, 9-bit codes", 30, 26, 9, distBits, distTabLen, distEntry},
+		{"distance, 14-bit codes", 30, 28, 14, distBits, distTabLen, distEntry},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lens []uint8
+			for long := tc.long; lens == nil && long > tc.long/2; long-- {
+				lens = completeLens(tc.nsym, long, tc.longLen)
+			}
+			if lens == nil {
+				t.Fatal("no complete code with these lengths")
+			}
+			tab, ok := buildTable(make([]uint32, 0, tc.size), lens, tc.primary, tc.entry)
+			if !ok {
+				t.Fatal("buildTable rejected a complete code")
+			}
+			if cap(tab) != tc.size {
+				t.Fatalf("table grew to %d entries (bound %d)", len(tab), tc.size)
+			}
+			t.Logf("%d entries", len(tab))
+			var codes [288]uint16
+			canonical(&codes, lens)
+			for sym, l := range lens {
+				if l == 0 {
+					continue
+				}
+				bb := uint64(reverse(codes[sym], uint(l))) | 0xABCD<<l // junk above the code
+				e := tab[bb&(1<<tc.primary-1)]
+				if e&kMask == kSub && e&invalid == 0 {
+					e = tab[(int(e>>16)+int(bb>>tc.primary&(1<<(e>>10&31)-1)))&(tc.size-1)]
+				}
+				if want := tc.entry(sym) | uint32(l); e != want {
+					t.Fatalf("symbol %d (length %d) decodes as entry %#x, want %#x", sym, l, e, want)
+				}
+			}
+		})
+	}
+}
