@@ -455,9 +455,11 @@ func (z *Reader) dynamic() {
 //
 //	bits 0-7   code length to consume
 //	bits 8-9   kind: literal, length, end of block, sub-table
-//	bits 10-14 extra bits (length) or sub-table index bits
+//	bits 10-14 extra bits (length) or sub-table index bits; for a
+//	           literal, bit 10 (kPair) marks two literals in one entry
 //	bit 15     invalid code
-//	bits 16-31 literal byte, length base, or sub-table offset
+//	bits 16-31 literal byte (a pair: first in 16-23, second in 24-31),
+//	           length base, or sub-table offset
 //
 // Distance entries use the same layout with kind 1 (distance) or 3.
 const (
@@ -467,6 +469,7 @@ const (
 	kSub     = 3 << 8
 	kMask    = 3 << 8
 	invalid  = 1 << 15
+	kPair    = 1 << 10
 )
 
 var lenBase = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
@@ -503,6 +506,7 @@ func (z *Reader) tables(lit, dist []uint8) bool {
 		z.fail(ErrCorrupt)
 		return false
 	}
+	pairLiterals((*[1 << litBits]uint32)(z.lit))
 	if z.dist, ok = buildTable(z.dist[:0], dist, distBits, distEntry); !ok {
 		z.fail(ErrCorrupt)
 		return false
@@ -608,6 +612,27 @@ func build(tab []uint32, codes *[288]uint16, lens []uint8, primary uint, entry f
 	return true
 }
 
+// pairLiterals turns primary entries whose bits hold two whole literal codes
+// into one entry for both, so a run of literals decodes two at a time (the
+// decode loop's one serial dependency is the table lookup).
+func pairLiterals(tab *[1 << litBits]uint32) {
+	single := *tab
+	for k, e := range single {
+		l1 := e & 0xff
+		if e&(kMask|invalid) != kLiteral || l1 >= litBits {
+			continue
+		}
+		// The second code's bits are the top litBits-l1 bits of k; its
+		// entry is right when its code is no longer than that.
+		e2 := single[k>>l1]
+		l2 := e2 & 0xff
+		if e2&(kMask|invalid) != kLiteral || l1+l2 > litBits {
+			continue
+		}
+		tab[k] = kLiteral | kPair | (e2>>16&0xff)<<24 | (e>>16&0xff)<<16 | (l1 + l2)
+	}
+}
+
 // canonical assigns the codes of RFC 1951 section 3.2.2 to codes[:len(lens)].
 func canonical(codes *[288]uint16, lens []uint8) {
 	var count [maxBits + 1]uint16
@@ -674,11 +699,14 @@ func (z *Reader) huffman(limit int) {
 			e = lit[bb&(1<<litBits-1)]
 		}
 		if e&(kMask|invalid) == kLiteral {
-			// The common case first: a literal from the primary table.
+			// The common case first: one or two literals from the primary
+			// table (the second byte is written either way; a single
+			// literal's is overwritten next).
 			bb >>= e & 0xff
 			nb -= uint(e & 0xff)
 			win[wp] = byte(e >> 16)
-			wp++
+			win[wp+1] = byte(e >> 24)
+			wp += 1 + int(e>>10&1)
 			e = lit[bb&(1<<litBits-1)]
 			continue
 		}
