@@ -229,7 +229,10 @@ func (z *Reader) member() {
 		return
 	}
 	b := z.in[z.ip:z.n]
-	if len(b) < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || b[3]&0xe0 != 0 {
+	// Reserved flag bits are ignored, as compress/gzip and klauspost do:
+	// objects too large for this reader stream through klauspost, and
+	// both paths must accept the same objects.
+	if len(b) < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 {
 		z.fail(ErrHeader)
 		return
 	}
