@@ -167,6 +167,7 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 		go func() {
 			defer wg.Done()
 			row := make(map[string]any, 32) // reused: Prepare keeps no reference to it
+			var arena snapshot.RowArena
 			for b := range work {
 				b.out = make([]snapshot.Prepared, len(b.jobs))
 				b.ok = make([]bool, len(b.jobs))
@@ -178,7 +179,7 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
 						continue
 					}
-					b.out[i] = w.Prepare(row, len(j.img))
+					b.out[i] = w.PrepareIn(row, len(j.img), &arena)
 					b.ok[i] = true
 				}
 				b.jobs = nil

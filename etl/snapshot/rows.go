@@ -52,9 +52,9 @@ func leaves(t *Type) int {
 	return 1
 }
 
-// build appends the row's values; per holds one value slice per leaf
-// column (reused between calls).
-func (b *rowBuilder) build(row map[string]any, per [][]parquet.Value) parquet.Row {
+// build returns the row's values, stored in arena when it is not nil; per
+// holds one value slice per leaf column (reused between calls).
+func (b *rowBuilder) build(row map[string]any, per [][]parquet.Value, arena *RowArena) parquet.Row {
 	for i := range per {
 		per[i] = per[i][:0]
 	}
@@ -67,11 +67,31 @@ func (b *rowBuilder) build(row map[string]any, per [][]parquet.Value) parquet.Ro
 	for _, p := range per {
 		n += len(p)
 	}
-	out := make(parquet.Row, 0, n)
+	var out parquet.Row
+	if arena != nil {
+		out = arena.alloc(n)
+	} else {
+		out = make(parquet.Row, n)
+	}
+	k := 0
 	for _, p := range per {
-		out = append(out, p...)
+		k += copy(out[k:], p)
 	}
 	return out
+}
+
+// RowArena stores prepared rows' values in large chunks, so that preparing
+// a row does not allocate. It belongs to one goroutine; the rows it hands
+// out stay valid while they are referenced.
+type RowArena struct{ buf []parquet.Value }
+
+func (a *RowArena) alloc(n int) parquet.Row {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]parquet.Value, 0, max(n, 8192))
+	}
+	i := len(a.buf)
+	a.buf = a.buf[:i+n]
+	return a.buf[i : i+n : i+n]
 }
 
 // emit appends the values of node t holding v. rep is the repetition level

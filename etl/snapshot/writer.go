@@ -91,12 +91,18 @@ type Prepared struct {
 // Prepare converts a decoded row for writing. It is safe for concurrent use
 // (workers prepare rows, one goroutine writes them in key order).
 func (w *Writer) Prepare(row map[string]any, size int) Prepared {
+	return w.PrepareIn(row, size, nil)
+}
+
+// PrepareIn is Prepare with the row's values stored in arena (one per
+// worker), which saves an allocation per row.
+func (w *Writer) PrepareIn(row map[string]any, size int, arena *RowArena) Prepared {
 	p := Prepared{Size: size}
 	if w.PartitionBy != "" {
 		p.Part = PartitionDir(w.PartitionBy, row[w.PartitionBy])
 	}
 	per := w.perPool.Get().([][]parquet.Value)
-	p.Row = w.rb.build(row, per)
+	p.Row = w.rb.build(row, per, arena)
 	w.perPool.Put(per)
 	p.Size = valueBytes(p.Row)
 	return p
