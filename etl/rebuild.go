@@ -354,6 +354,12 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 
 	tRead := time.Now()
 	if err := r.read(ctx, pending, rank, table); err != nil {
+		if errors.Is(err, errBadLimit) {
+			// Stopped early: the run fails anyway, so the rest of the
+			// input is not read (nor quarantined).
+			r.res.BadRecords = r.badCount.Load()
+			return fmt.Errorf("%w: more than %d (--max-bad-records); reading stopped at bad record %d; nothing published; see %s", ErrTooManyBad, o.MaxBadRecords, r.res.BadRecords, r.res.Quarantine)
+		}
 		return err
 	}
 	r.log().Debug("phase done", "phase", "read", "seconds", time.Since(tRead).Seconds(), "records", r.res.Records)
@@ -786,6 +792,21 @@ feed:
 	return ctx.Err()
 }
 
+// errBadLimit stops the read phase once more records are bad than
+// --max-bad-records allows.
+var errBadLimit = errors.New("bad record limit exceeded")
+
+// overBadLimit reports whether the run has more bad records than it may
+// have, and so cannot succeed. While every bad record so far is a format
+// mismatch and none was good, reading goes on: the format check
+// (mismatchAbort) then gives the better message.
+func (r *run) overBadLimit() bool {
+	if r.badCount.Load() <= r.opts.MaxBadRecords {
+		return false
+	}
+	return r.good.Load() > 0 || r.mismatch.Load() < r.badCount.Load()
+}
+
 // mismatchAbort: after this many records of an object with nothing but
 // format mismatches, stop early (the format is wrong, not the data).
 const mismatchAbort = 1000
@@ -827,6 +848,9 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 		decoded = rec.Offset + int64(len(rec.Data))
 		if rec.Bad {
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
+			if r.overBadLimit() {
+				return records, decoded, errBadLimit
+			}
 			continue
 		}
 		var err error
@@ -847,6 +871,9 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 				}
 			}
 			r.quarantine(obj.Key, rec.Offset, err.Error(), rec.Data)
+			if r.overBadLimit() {
+				return records, decoded, errBadLimit
+			}
 			continue
 		}
 		if r.good.Load() == 0 {

@@ -309,6 +309,44 @@ func badSource(t *testing.T) string {
 	return src
 }
 
+// TestBadRecordLimitStopsReadingEarly: once the run cannot succeed (more
+// bad records than --max-bad-records), it stops reading instead of
+// decoding and quarantining the rest of the input (a wrong --key would
+// otherwise copy every record into the quarantine file).
+func TestBadRecordLimitStopsReadingEarly(t *testing.T) {
+	src := t.TempDir()
+	good := ddbEv("1", "INSERT", 1, "a", ddbImg("a", 1))
+	noKey := `{"eventID":"x","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":5,"NewImage":{"a":{"S":"x"}}}}`
+	var objs []object
+	for i := 0; i < 4; i++ {
+		recs := []string{good}
+		for j := 0; j < 500; j++ {
+			recs = append(recs, noKey)
+		}
+		objs = append(objs, object{key: fmt.Sprintf("2026/obj-%d", i), sep: "\n", recs: recs})
+	}
+	writeObjects(t, src, objs...)
+	dest := filepath.Join(t.TempDir(), "out")
+	res, err := Rebuild(context.Background(), Deps{}, Options{Source: src, Format: "dynamodb", Dest: dest, MaxBadRecords: 5, Workers: 2})
+	if !errors.Is(err, ErrTooManyBad) {
+		t.Fatalf("err %v", err)
+	}
+	// Each worker stops at its first bad record over the limit.
+	if res.BadRecords < 6 || res.BadRecords > 7 {
+		t.Fatalf("bad records %d, want 6 or 7 (limit 5, two workers)", res.BadRecords)
+	}
+	b, err := os.ReadFile(res.Quarantine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); int64(n) != res.BadRecords {
+		t.Fatalf("quarantine holds %d records, report says %d", n, res.BadRecords)
+	}
+	if _, _, ok, _ := snapshot.ReadCurrent(context.Background(), &snapshot.LocalStore{Dir: dest}); ok {
+		t.Fatal("a snapshot was published")
+	}
+}
+
 func TestBadRecordsAreQuarantinedWithObjectAndOffset(t *testing.T) {
 	src := badSource(t)
 	dest := filepath.Join(t.TempDir(), "tables", "o")
