@@ -551,3 +551,93 @@ func plainString(v []byte) ([]byte, bool) {
 	}
 	return s, true
 }
+
+// walkFlat walks the object starting at b[i] ('{') when it is compact and
+// flat, as Debezium's source block is: no whitespace, names and string
+// values without escapes, values that are strings, numbers, true, false or
+// null. It calls fn for each member and returns the index after the object
+// and true. On anything else it returns false, having maybe called fn for
+// some members: the caller then starts over with objIter, which accepts
+// what it accepts with the same members and values.
+func walkFlat(b []byte, i int, fn func(key, val []byte)) (int, bool) {
+	i++
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		ke := plainStringEnd(b, i)
+		if ke < 0 || ke >= len(b) || b[ke] != ':' {
+			return 0, false
+		}
+		vs := ke + 1
+		if vs >= len(b) {
+			return 0, false
+		}
+		var ve int
+		switch c := b[vs]; {
+		case c == '"':
+			if ve = plainStringEnd(b, vs); ve < 0 {
+				return 0, false
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			ve = vs + 1
+			for ve < len(b) {
+				c := b[ve]
+				if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+					ve++
+					continue
+				}
+				break
+			}
+		case c == 'n' && len(b)-vs >= 4 && string(b[vs:vs+4]) == "null",
+			c == 't' && len(b)-vs >= 4 && string(b[vs:vs+4]) == "true":
+			ve = vs + 4
+		case c == 'f' && len(b)-vs >= 5 && string(b[vs:vs+5]) == "false":
+			ve = vs + 5
+		default:
+			return 0, false
+		}
+		if ve >= len(b) {
+			return 0, false
+		}
+		fn(b[i+1:ke-1], b[vs:ve])
+		switch b[ve] {
+		case ',':
+			i = ve + 1
+		case '}':
+			return ve + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainStringEnd returns the index after the string starting at b[i] ('"'),
+// or -1 if it holds an escape or a control byte or is not terminated.
+func plainStringEnd(b []byte, i int) int {
+	i++
+	for {
+		for i+8 <= len(b) {
+			m := special8(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= len(b) || b[i] != '"' {
+			// '\\', a control byte, or the end (a partial 8-byte tail is
+			// checked byte by byte)
+			if i < len(b) && b[i] != '\\' && b[i] >= 0x20 {
+				i++
+				continue
+			}
+			return -1
+		}
+		return i + 1
+	}
+}

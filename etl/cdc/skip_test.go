@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -86,4 +87,91 @@ func FuzzSkipBlocks(f *testing.F) {
 		}
 		checkSkipBlocks(t, b)
 	})
+}
+
+type member struct{ key, val string }
+
+// walkGeneric walks the object at b[0] with objIter, the reference for
+// walkFlat.
+func walkGeneric(b []byte) ([]member, int, error) {
+	var it objIter
+	if err := it.open(b, 0); err != nil {
+		return nil, 0, err
+	}
+	var out []member
+	for {
+		k, vs, done, err := it.next()
+		if err != nil {
+			return nil, 0, err
+		}
+		if done {
+			return out, it.i, nil
+		}
+		ve, err := skipValue(b, vs)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, member{string(k), string(b[vs:ve])})
+		it.i = ve
+	}
+}
+
+// checkWalkFlat: whenever walkFlat answers, objIter walks the same members
+// to the same end.
+func checkWalkFlat(t *testing.T, b []byte) bool {
+	t.Helper()
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var got []member
+	end, ok := walkFlat(b, 0, func(k, v []byte) { got = append(got, member{string(k), string(v)}) })
+	if !ok {
+		return false
+	}
+	want, wend, err := walkGeneric(b)
+	if err != nil || wend != end || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("walkFlat(%q) = %v, %d; objIter: %v, %d, %v", b, got, end, want, wend, err)
+	}
+	return true
+}
+
+func TestWalkFlatAgreesWithObjIter(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		answer bool
+	}{
+		{`{}`, true},
+		{`{"a":1}`, true},
+		{`{"version":"2.7.3.Final","connector":"postgresql","ts_ms":1709251200000,"snapshot":"false","sequence":null,"txId":1000,"lsn":7202914228,"xmin":null,"ok":true,"no":false,"f":-1.5e+3}` + `{"next":1}`, true},
+		{`{"a":"x","b":"` + strings.Repeat("y", 40) + `"}`, true},
+		{`{"naïve":"日本"}`, true},
+		{`{"a":1 }`, false},         // whitespace
+		{`{ "a":1}`, false},         // whitespace
+		{`{"a\"b":1}`, false},       // escaped name
+		{`{"a":"x\"y"}`, false},     // escaped value
+		{`{"a":{"b":1}}`, false},    // nested
+		{`{"a":[1]}`, false},        // nested
+		{`{"a":nul}`, false},        // bad literal
+		{`{"a":1,}`, false},         // trailing comma
+		{`{"a":1`, false},           // unterminated
+		{`{"a":"x`, false},          // unterminated string
+		{"{\"a\":\"x\ty\"}", false}, // control byte
+		{`{"a":1"b":2}`, false},     // missing comma
+		{`{"a":truex}`, false},      // literal followed by junk
+	} {
+		b := []byte(tc.in)
+		if got := checkWalkFlat(t, b); got != tc.answer {
+			t.Errorf("walkFlat(%s) answered %v, want %v", tc.in, got, tc.answer)
+		}
+	}
+}
+
+func FuzzWalkFlat(f *testing.F) {
+	for _, s := range []string{
+		`{"version":"2.7.3.Final","connector":"mysql","file":"mysql-bin.000003","pos":154,"row":0,"ts_ms":1,"x":null}`,
+		`{"a":true,"b":false,"c":-0.5e-3,"d":""}`, `{}`, `{"a":"\u00e9"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkWalkFlat(t, b) })
 }
