@@ -339,11 +339,7 @@ type Date int32
 // (numbers: int64 when integral and in range, else float64). With the
 // wrapper's schema, Connect types and Debezium logical types decide.
 func (d *Debezium) DecodeImage(image, schema []byte) (map[string]any, error) {
-	row := make(map[string]any, 16)
-	if err := d.DecodeImageInto(image, schema, row); err != nil {
-		return nil, err
-	}
-	return row, nil
+	return decodeToNewRow(d, image, schema)
 }
 
 // DecodeImageInto implements Decoder.

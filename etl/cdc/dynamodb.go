@@ -277,6 +277,11 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 
 // DecodeImage implements Decoder: DynamoDB attribute values to Go values.
 func (d *DynamoDB) DecodeImage(image, schema []byte) (map[string]any, error) {
+	return decodeToNewRow(d, image, schema)
+}
+
+// decodeToNewRow is DecodeImage in terms of DecodeImageInto.
+func decodeToNewRow(d Decoder, image, schema []byte) (map[string]any, error) {
 	row := make(map[string]any, 16)
 	if err := d.DecodeImageInto(image, schema, row); err != nil {
 		return nil, err

@@ -618,26 +618,9 @@ func walkFlat(b []byte, i int, fn func(key, val []byte)) (int, bool) {
 // plainStringEnd returns the index after the string starting at b[i] ('"'),
 // or -1 if it holds an escape or a control byte or is not terminated.
 func plainStringEnd(b []byte, i int) int {
-	i++
-	for {
-		for i+8 <= len(b) {
-			m := special8(binary.LittleEndian.Uint64(b[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		if i >= len(b) || b[i] != '"' {
-			// '\\', a control byte, or the end (a partial 8-byte tail is
-			// checked byte by byte)
-			if i < len(b) && b[i] != '\\' && b[i] >= 0x20 {
-				i++
-				continue
-			}
-			return -1
-		}
-		return i + 1
+	end, escaped, err := scanString(b, i)
+	if err != nil || escaped {
+		return -1
 	}
+	return end
 }
