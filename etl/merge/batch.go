@@ -11,8 +11,8 @@ import (
 // the read phase waits on three cache misses per change, one after the
 // other: the key's slot, its state, and the state's image buffer. A batch
 // groups its changes by shard, locks each shard once, and walks the group in
-// stages that only prefetch, so the misses of the whole group overlap.
-// Results are exactly those of calling Add for each change.
+// stages that only fetch (load or prefetch), so the misses of the whole group
+// overlap. The table ends up as Add for each change would leave it.
 //
 // A Batch belongs to one goroutine. The images of added changes are not
 // copied until Flush: the caller keeps them valid until then.
