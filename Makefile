@@ -5,7 +5,11 @@
 
 GO        ?= go
 EMU_DIR   := internal/localaws/emulators
-GOTESTFLAGS ?= -race -p 2 -timeout 45m
+# -p 1: one package (build or test) at a time. The emulator-driven tests
+# (redrive's kill and fault tests, kinesis-local in etl/archive) are
+# timing-sensitive, and on a 2-core machine a second package compiling
+# under the race detector beside them starved them into rare failures.
+GOTESTFLAGS ?= -race -p 1 -timeout 45m
 
 .PHONY: test emulators vet build fmt-check bench-rebuild bench-redrive localaws
 
