@@ -577,28 +577,18 @@ func walkFlat(b []byte, i int, fn func(key, val []byte)) (int, bool) {
 			return 0, false
 		}
 		var ve int
-		switch c := b[vs]; {
-		case c == '"':
+		switch b[vs] {
+		case '"':
 			if ve = plainStringEnd(b, vs); ve < 0 {
 				return 0, false
 			}
-		case c == '-' || (c >= '0' && c <= '9'):
-			ve = vs + 1
-			for ve < len(b) {
-				c := b[ve]
-				if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
-					ve++
-					continue
-				}
-				break
-			}
-		case c == 'n' && len(b)-vs >= 4 && string(b[vs:vs+4]) == "null",
-			c == 't' && len(b)-vs >= 4 && string(b[vs:vs+4]) == "true":
-			ve = vs + 4
-		case c == 'f' && len(b)-vs >= 5 && string(b[vs:vs+5]) == "false":
-			ve = vs + 5
-		default:
+		case '{', '[', ' ', '\n', '\r', '\t':
 			return 0, false
+		default: // numbers and literals, exactly as objIter's caller skips them
+			var err error
+			if ve, err = skipValue(b, vs); err != nil {
+				return 0, false
+			}
 		}
 		if ve >= len(b) {
 			return 0, false

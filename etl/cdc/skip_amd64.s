@@ -1,5 +1,16 @@
 #include "textflag.h"
 
+// MASK compares both 32-byte halves (lo, hi) with the splat in Y2 and stores
+// the 64-bit mask of equal bytes (bit k for byte k) in out.
+#define MASK(lo, hi, out) \
+	VPCMPEQB lo, Y2, Y3; \
+	VPCMPEQB hi, Y2, Y4; \
+	VPMOVMSKB Y3, AX; \
+	VPMOVMSKB Y4, BX; \
+	SHLQ $32, BX; \
+	ORQ BX, AX; \
+	MOVQ AX, out
+
 // func blockMasks(p *byte) (quote, backslash, open, close, ctl uint64)
 //
 // Classifies the 64 bytes at p, one bit per byte (bit k for p[k]):
@@ -9,58 +20,28 @@ TEXT ·blockMasks(SB), NOSPLIT, $0-48
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
 
-	VMOVDQU c22<>(SB), Y2   // '"'
-	VPCMPEQB Y0, Y2, Y3
-	VPCMPEQB Y1, Y2, Y4
-	VPMOVMSKB Y3, AX
-	VPMOVMSKB Y4, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, quote+8(FP)
+	VMOVDQU c22<>(SB), Y2 // '"'
+	MASK(Y0, Y1, quote+8(FP))
 
-	VMOVDQU c5c<>(SB), Y2   // '\\'
-	VPCMPEQB Y0, Y2, Y3
-	VPCMPEQB Y1, Y2, Y4
-	VPMOVMSKB Y3, AX
-	VPMOVMSKB Y4, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, backslash+16(FP)
+	VMOVDQU c5c<>(SB), Y2 // '\\'
+	MASK(Y0, Y1, backslash+16(FP))
 
 	// '[' and ']' are '{' and '}' without bit 0x20: compare x|0x20.
 	VMOVDQU c20<>(SB), Y2
 	VPOR Y0, Y2, Y5
 	VPOR Y1, Y2, Y6
 
-	VMOVDQU c7b<>(SB), Y2   // '{' or '['
-	VPCMPEQB Y5, Y2, Y3
-	VPCMPEQB Y6, Y2, Y4
-	VPMOVMSKB Y3, AX
-	VPMOVMSKB Y4, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, open+24(FP)
+	VMOVDQU c7b<>(SB), Y2 // '{' or '['
+	MASK(Y5, Y6, open+24(FP))
 
-	VMOVDQU c7d<>(SB), Y2   // '}' or ']'
-	VPCMPEQB Y5, Y2, Y3
-	VPCMPEQB Y6, Y2, Y4
-	VPMOVMSKB Y3, AX
-	VPMOVMSKB Y4, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, close+32(FP)
+	VMOVDQU c7d<>(SB), Y2 // '}' or ']'
+	MASK(Y5, Y6, close+32(FP))
 
 	// x < 0x20 (unsigned): max(x, 0x1f) == 0x1f.
 	VMOVDQU c1f<>(SB), Y2
-	VPMAXUB Y0, Y2, Y3
-	VPMAXUB Y1, Y2, Y4
-	VPCMPEQB Y3, Y2, Y3
-	VPCMPEQB Y4, Y2, Y4
-	VPMOVMSKB Y3, AX
-	VPMOVMSKB Y4, BX
-	SHLQ $32, BX
-	ORQ BX, AX
-	MOVQ AX, ctl+40(FP)
+	VPMAXUB Y0, Y2, Y7
+	VPMAXUB Y1, Y2, Y8
+	MASK(Y7, Y8, ctl+40(FP))
 
 	VZEROUPPER
 	RET
