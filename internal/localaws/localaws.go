@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -57,6 +58,12 @@ type Options struct {
 	EmulatorsDir string
 	// Logf receives diagnostics (child process output on failure). Default: discard.
 	Logf func(format string, args ...any)
+	// Clock is the endpoint's one clock: every emulation reads time from it,
+	// and state that changes over time (deployments, builds, buffers) is
+	// computed from it when read. Tests pass a *clock.Fake (shared with the
+	// code under test, so a poller's sleeps move the endpoint). Default: real
+	// time plus whatever POST /_localaws/clock advances it by.
+	Clock clock.Clock
 }
 
 // Call is one request the endpoint served.
@@ -105,6 +112,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.NewOffset(clock.Real(), 1)
+	}
 	host, _, err := net.SplitHostPort(opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("localaws: bad address %q: %w", opts.Addr, err)
@@ -146,6 +156,9 @@ func (s *Server) Handle(service string, h http.Handler) {
 	s.services[service] = h
 	s.mu.Unlock()
 }
+
+// Clock is the endpoint's clock (Options.Clock).
+func (s *Server) Clock() clock.Clock { return s.opts.Clock }
 
 // Service returns the handler registered for a service (nil if none), so tests
 // can reach an emulation's backdoors (for example, to age a message).
@@ -338,6 +351,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	DELETE /_localaws/faults
 //	GET    /_localaws/calls    the recorded calls
 //	DELETE /_localaws/calls
+//	GET    /_localaws/clock    {"now":"<RFC 3339>"}
+//	POST   /_localaws/clock    body {"advance":"90s"}: moves the endpoint's clock forward
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -366,6 +381,28 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodDelete:
 		s.ResetCalls()
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_localaws/clock" && r.Method == http.MethodGet:
+		json.NewEncoder(w).Encode(map[string]string{"now": s.Clock().Now().UTC().Format(time.RFC3339Nano)})
+	case r.URL.Path == "/_localaws/clock" && r.Method == http.MethodPost:
+		var body struct {
+			Advance string `json:"advance"`
+		}
+		adv, ok := s.Clock().(clock.Advancer)
+		if !ok {
+			http.Error(w, `{"error":"this endpoint's clock cannot be advanced"}`, http.StatusConflict)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, `{"error":"want {\"advance\":\"90s\"}"}`, http.StatusBadRequest)
+			return
+		}
+		d, err := time.ParseDuration(body.Advance)
+		if err != nil || d < 0 {
+			http.Error(w, `{"error":"advance must be a non-negative Go duration such as 90s or 15m"}`, http.StatusBadRequest)
+			return
+		}
+		adv.Advance(d)
+		json.NewEncoder(w).Encode(map[string]string{"now": s.Clock().Now().UTC().Format(time.RFC3339Nano)})
 	default:
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 	}

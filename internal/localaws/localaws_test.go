@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -178,5 +179,28 @@ func TestControlAPIAndUnsignedRequests(t *testing.T) {
 	}
 	if _, err := localaws.New(context.Background(), localaws.Options{Addr: "0.0.0.0:0"}); err == nil {
 		t.Fatal("non-loopback address accepted")
+	}
+}
+
+func TestControlClockAdvances(t *testing.T) {
+	clk := clock.NewFake(time.Time{})
+	srv, err := localaws.New(context.Background(), localaws.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	before := clk.Now()
+	resp, err := http.Post(srv.URL+"/_localaws/clock", "application/json", strings.NewReader(`{"advance":"15m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || clk.Now().Sub(before) != 15*time.Minute {
+		t.Fatalf("status %d, moved %v", resp.StatusCode, clk.Now().Sub(before))
+	}
+	resp, _ = http.Post(srv.URL+"/_localaws/clock", "application/json", strings.NewReader(`{"advance":"-1m"}`))
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("negative advance: %d", resp.StatusCode)
 	}
 }
