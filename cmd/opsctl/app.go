@@ -122,7 +122,10 @@ func commands(st *state) []*cli.Command {
 func extraCommands(st *state) []*cli.Command {
 	var out []*cli.Command
 	for _, f := range commandGroups {
-		out = append(out, f(st))
+		// A group whose subcommands have not landed yet stays hidden.
+		if c := f(st); c != nil && (c.Action != nil || len(c.Subcommands) > 0) {
+			out = append(out, c)
+		}
 	}
 	return out
 }

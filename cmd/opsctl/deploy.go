@@ -13,8 +13,9 @@ func registerDeployCommand(f func(st *state) *cli.Command) {
 func init() {
 	registerGroup(func(st *state) *cli.Command {
 		cmd := &cli.Command{
-			Name:  "deploy",
-			Usage: "ECS clusters on spot capacity, services, rollouts that tell the truth, rollback, auto scaling",
+			Name:        "deploy",
+			Usage:       "ECS clusters on spot capacity, services, rollouts that tell the truth, rollback, auto scaling",
+			Description: "Example:\n   opsctl deploy cluster create prod --spot\n   opsctl deploy rollout --cluster prod --service api --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v2",
 		}
 		for _, f := range deployCommands {
 			cmd.Subcommands = append(cmd.Subcommands, f(st))
