@@ -21,6 +21,7 @@ import (
 	"github.com/opsctl/opsctl/etl/merge"
 	"github.com/opsctl/opsctl/etl/snapshot"
 	"github.com/opsctl/opsctl/etl/source"
+	"github.com/opsctl/opsctl/internal/opserr"
 )
 
 // Result is the run report (--output json).
@@ -199,6 +200,9 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 	if r.tmp, err = os.MkdirTemp(base, ".opsctl-rebuild-"); err != nil {
 		return r.res, fmt.Errorf("create temp dir: %w", err)
 	}
+	if abs, err := filepath.Abs(r.tmp); err == nil {
+		r.tmp = abs // compared with the absolute leftovers below
+	}
 	defer os.RemoveAll(r.tmp)
 
 	if r.store != nil {
@@ -215,7 +219,8 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		// Temp dirs of killed runs (kill -9 skips cleanup): safe to remove
 		// now that we hold the lock.
 		if base == r.store.Local() {
-			if old, _ := filepath.Glob(filepath.Join(base, ".opsctl-rebuild-*")); len(old) > 0 {
+			absBase, _ := filepath.Abs(base)
+			if old, _ := filepath.Glob(filepath.Join(absBase, ".opsctl-rebuild-*")); len(old) > 0 {
 				for _, d := range old {
 					if d != r.tmp {
 						r.log().Info("removing temp dir of an interrupted run", "dir", d)
@@ -457,7 +462,9 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	}
 	if o.PartitionBy != "" {
 		if _, ok := schema.Cols[o.PartitionBy]; !ok && live > 0 {
-			return fmt.Errorf("--partition-by %s: no row has that column", o.PartitionBy)
+			// A usage error found only once the columns are known: nothing
+			// was written yet.
+			return opserr.Usagef("--partition-by %s: no row has that column (columns: %s)", o.PartitionBy, columnNames(schema))
 		}
 	}
 	schema.Finalize()
@@ -899,4 +906,13 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 		flushErr = batch.Flush()
 	}
 	return records, decoded, flushErr
+}
+
+func columnNames(s *snapshot.Schema) string {
+	names := make([]string, 0, len(s.Cols))
+	for k := range s.Cols {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
