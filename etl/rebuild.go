@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,7 +16,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsctl/opsctl/etl/cdc"
 	"github.com/opsctl/opsctl/etl/merge"
@@ -107,9 +110,12 @@ type run struct {
 	names []string // all consumed object keys (previous + new), sorted; rank = index
 
 	schemas   schemaTable
-	quarantMu sync.Mutex
-	quarant   *os.File
-	quarPath  string
+	quarantMu  sync.Mutex
+	quarant    *bufio.Writer
+	quarFile   *os.File
+	quarPath   string
+	quarErr    error // the quarantine could not be written: the run fails
+	quarClosed bool
 	badCount  atomic.Int64
 	mismatch  atomic.Int64
 	good      atomic.Int64
@@ -184,13 +190,13 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 	if base == "" && r.store != nil && r.store.Local() != "" {
 		// staging on the destination's file system makes publishing a rename
 		base = r.store.Local()
-		if err := os.MkdirAll(base, 0o755); err != nil {
+		if err := os.MkdirAll(base, 0o700); err != nil {
 			return r.res, fmt.Errorf("create %s: %w", base, err)
 		}
 	}
 	if base == "" && r.single {
 		base = filepath.Dir(r.dstLoc.Prefix)
-		if err := os.MkdirAll(base, 0o755); err != nil {
+		if err := os.MkdirAll(base, 0o700); err != nil {
 			return r.res, fmt.Errorf("create %s: %w", base, err)
 		}
 	}
@@ -319,8 +325,14 @@ func (r *run) report(f func(p *Progress)) {
 }
 
 // build reads pending objects, merges and publishes.
-func (r *run) build(ctx context.Context, pending []source.Object) error {
+func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	o := r.opts
+	defer func() {
+		// On every exit (a failed run's quarantine tells why it failed).
+		if qerr := r.closeQuarantine(context.WithoutCancel(ctx)); qerr != nil && err == nil {
+			err = qerr
+		}
+	}()
 	// File ranks over every consumed object key, old and new.
 	var prevNames []string
 	if r.incremental() {
@@ -413,7 +425,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	// single-file destination needs none: the second pass replays the merge
 	// of memory and spilled runs instead of writing and reading every state.
 	statePath := filepath.Join(r.tmp, snapshot.StateName)
-	sf, err := os.Create(statePath)
+	sf, err := os.OpenFile(statePath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -514,6 +526,10 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		}
 	}
 	r.log().Debug("phase done", "phase", "write", "seconds", time.Since(tWrite).Seconds())
+	// Every bad record is on disk before anything is published.
+	if err := r.closeQuarantine(ctx); err != nil {
+		return err
+	}
 
 	if r.single {
 		if live == 0 {
@@ -549,6 +565,9 @@ func (c *countingIter) Next() bool {
 }
 
 func (r *run) checkBad() error {
+	if err := r.quarantineErr(); err != nil {
+		return err
+	}
 	bad := r.badCount.Load()
 	r.res.BadRecords = bad
 	if bad > r.opts.MaxBadRecords {
@@ -671,35 +690,83 @@ func (t *schemaTable) all() []string {
 	return out
 }
 
-// quarantine records a bad record with its object and byte offset.
+// quarantine records a bad record with its object and byte offset. A
+// quarantine that cannot be written fails the run (quarantineErr): bad
+// records are never dropped silently.
 func (r *run) quarantine(object string, off int64, reason string, data []byte) {
 	r.badCount.Add(1)
 	r.quarantMu.Lock()
 	defer r.quarantMu.Unlock()
-	if r.quarant == nil {
-		path := r.quarantinePath()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			r.quarant, _ = os.Create(path)
-		}
-		r.quarPath = path
-		r.res.Quarantine = r.quarantineTarget()
+	if r.quarErr != nil {
+		return
 	}
 	if r.quarant == nil {
-		return
+		if r.quarClosed {
+			r.quarErr = errors.New("quarantine already closed (internal error)")
+			return
+		}
+		path := r.quarantinePath()
+		r.quarPath = path
+		r.res.Quarantine = r.quarantineTarget()
+		f, err := createPrivate(path)
+		if err != nil {
+			r.quarErr = fmt.Errorf("write quarantine %s: %w", path, err)
+			return
+		}
+		r.quarant = bufio.NewWriterSize(f, 64<<10)
+		r.quarFile = f
 	}
 	const maxShown = 64 << 10
 	rec := data
 	if len(rec) > maxShown {
 		rec = rec[:maxShown]
 	}
-	line, _ := json.Marshal(struct {
-		Object string `json:"object"`
-		Offset int64  `json:"offset"`
-		Reason string `json:"reason"`
-		Record string `json:"record"`
-		Length int    `json:"length"`
-	}{object, off, reason, string(rec), len(data)})
-	r.quarant.Write(append(line, '\n'))
+	q := struct {
+		Object       string `json:"object"`
+		Offset       int64  `json:"offset"`
+		Reason       string `json:"reason"`
+		Record       string `json:"record"`
+		RecordBase64 []byte `json:"record_base64,omitempty"` // when the bytes are not valid UTF-8
+		Length       int    `json:"length"`
+	}{Object: object, Offset: off, Reason: reason, Length: len(data)}
+	if utf8.Valid(rec) {
+		q.Record = string(rec)
+	} else {
+		q.RecordBase64 = rec // JSON text cannot hold the bytes as they are
+	}
+	line, err := json.Marshal(q)
+	if err == nil {
+		_, err = r.quarant.Write(append(line, '\n'))
+	}
+	if err != nil {
+		r.quarErr = fmt.Errorf("write quarantine %s: %w", r.quarPath, err)
+	}
+}
+
+// createPrivate creates path for this run's use only: mode 0600 in a 0700
+// directory, never through a symlink (O_NOFOLLOW) and never an existing
+// file (O_EXCL): the quarantine's path is predictable, so another user could
+// plant a link there. A regular file left by an earlier run is replaced.
+func createPrivate(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s exists and is not a regular file (%s); refusing to write through it", path, fi.Mode().Type())
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+}
+
+// quarantineErr returns why the quarantine could not be written, if so.
+func (r *run) quarantineErr() error {
+	r.quarantMu.Lock()
+	defer r.quarantMu.Unlock()
+	return r.quarErr
 }
 
 func (r *run) quarantinePath() string {
@@ -719,28 +786,35 @@ func (r *run) quarantineTarget() string {
 	return r.quarantinePath()
 }
 
-// closeQuarantine closes the file and uploads it when the destination is S3.
+// closeQuarantine flushes and closes the file and uploads it when the
+// destination is S3. Bad records found after it (none: it runs last) would
+// fail the run.
 func (r *run) closeQuarantine(ctx context.Context) error {
 	r.quarantMu.Lock()
 	defer r.quarantMu.Unlock()
+	r.quarClosed = true
 	if r.quarant == nil {
-		return nil
+		return r.quarErr
 	}
-	err := r.quarant.Close()
-	r.quarant = nil
+	err := r.quarant.Flush()
+	if e := r.quarFile.Sync(); err == nil {
+		err = e
+	}
+	if e := r.quarFile.Close(); err == nil {
+		err = e
+	}
+	r.quarant, r.quarFile = nil, nil
 	if err == nil && r.store != nil && r.store.Local() == "" {
 		err = r.store.PutFile(ctx, snapshot.QuarantineDir+r.t0.UTC().Format("20060102T150405.000Z")+".ndjson", r.quarPath)
 	}
-	return err
+	if err != nil && r.quarErr == nil {
+		r.quarErr = fmt.Errorf("write quarantine %s: %w", r.quarPath, err)
+	}
+	return r.quarErr
 }
 
 // read decodes every pending object with a pool of workers.
 func (r *run) read(ctx context.Context, pending []source.Object, rank map[string]uint32, table *merge.Table) (err error) {
-	defer func() {
-		if qerr := r.closeQuarantine(context.WithoutCancel(ctx)); qerr != nil && err == nil {
-			err = fmt.Errorf("write quarantine: %w", qerr)
-		}
-	}()
 	workers := r.opts.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -129,10 +129,10 @@ func (w *Writer) WritePrepared(p Prepared) error {
 			rel = part + "/" + rel
 			path = filepath.Join(w.Dir, part, "part-00000.parquet")
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return err
 		}
-		f, err := os.Create(path)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return err
 		}
