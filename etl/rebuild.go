@@ -109,18 +109,18 @@ type run struct {
 	// file ranks
 	names []string // all consumed object keys (previous + new), sorted; rank = index
 
-	schemas   schemaTable
+	schemas    schemaTable
 	quarantMu  sync.Mutex
 	quarant    *bufio.Writer
 	quarFile   *os.File
 	quarPath   string
 	quarErr    error // the quarantine could not be written: the run fails
 	quarClosed bool
-	badCount  atomic.Int64
-	mismatch  atomic.Int64
-	good      atomic.Int64
-	skipped   atomic.Int64
-	firstMism atomic.Value // string
+	badCount   atomic.Int64
+	mismatch   atomic.Int64
+	good       atomic.Int64
+	skipped    atomic.Int64
+	firstMism  atomic.Value // string
 
 	writeFailed atomic.Int64 // images that failed to decode in the write pass
 
