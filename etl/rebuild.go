@@ -29,26 +29,29 @@ import (
 
 // Result is the run report (--output json).
 type Result struct {
-	Source          string             `json:"source"`
-	Dest            string             `json:"dest"`
-	Format          string             `json:"format"`
-	DryRun          bool               `json:"dry_run"`
-	UpToDate        bool               `json:"up_to_date"`
-	Full            bool               `json:"full_rebuild"`
-	Version         string             `json:"version,omitempty"`
-	PreviousVersion string             `json:"previous_version,omitempty"`
-	DataPath        string             `json:"data_path,omitempty"` // where readers point (folder or file)
-	ObjectsListed   int                `json:"objects_listed"`
-	ObjectsRead     int                `json:"objects_read"`
-	ObjectsSkipped  int                `json:"objects_already_consumed"`
-	PendingObjects  []string           `json:"pending_objects,omitempty"` // dry run: what would be consumed
-	BytesRead       int64              `json:"bytes_read"`
-	BytesDecoded    int64              `json:"bytes_decompressed"`
-	Records         int64              `json:"records"`
-	Duplicates      int64              `json:"duplicates"`
-	Superseded      int64              `json:"superseded"`
-	BadRecords      int64              `json:"bad_records"`
-	Skipped         int64              `json:"skipped_records"` // e.g. Debezium tombstones
+	Source          string   `json:"source"`
+	Dest            string   `json:"dest"`
+	Format          string   `json:"format"`
+	DryRun          bool     `json:"dry_run"`
+	UpToDate        bool     `json:"up_to_date"`
+	Full            bool     `json:"full_rebuild"`
+	Version         string   `json:"version,omitempty"`
+	PreviousVersion string   `json:"previous_version,omitempty"`
+	DataPath        string   `json:"data_path,omitempty"` // where readers point (folder or file)
+	ObjectsListed   int      `json:"objects_listed"`
+	ObjectsRead     int      `json:"objects_read"`
+	ObjectsSkipped  int      `json:"objects_already_consumed"`
+	PendingObjects  []string `json:"pending_objects,omitempty"` // dry run: what would be consumed
+	BytesRead       int64    `json:"bytes_read"`
+	BytesDecoded    int64    `json:"bytes_decompressed"`
+	Records         int64    `json:"records"`
+	Duplicates      int64    `json:"duplicates"`
+	Superseded      int64    `json:"superseded"`
+	BadRecords      int64    `json:"bad_records"`
+	Skipped         int64    `json:"skipped_records"` // records that carry no row change (below)
+	// SkippedByKind counts them: tombstone, schema_change, heartbeat,
+	// transaction, message (Debezium); never quarantined.
+	SkippedByKind   map[string]int64   `json:"skipped_by_kind,omitempty"`
 	Quarantine      string             `json:"quarantine,omitempty"`
 	DeleteEvents    int64              `json:"delete_events"`
 	TruncateEvents  int64              `json:"truncate_events"`
@@ -120,6 +123,7 @@ type run struct {
 	mismatch   atomic.Int64
 	good       atomic.Int64
 	skipped    atomic.Int64
+	skippedBy  [cdc.NumSkipKinds]atomic.Int64
 	firstMism  atomic.Value // string
 
 	writeFailed atomic.Int64 // images that failed to decode in the write pass
@@ -867,6 +871,14 @@ feed:
 		r.res.BytesRead += p.Size
 	}
 	r.res.Skipped = r.skipped.Load()
+	for k := range r.skippedBy {
+		if n := r.skippedBy[k].Load(); n > 0 {
+			if r.res.SkippedByKind == nil {
+				r.res.SkippedByKind = map[string]int64{}
+			}
+			r.res.SkippedByKind[cdc.SkipKind(k).String()] = n
+		}
+	}
 	if err := <-errc; err != nil {
 		return err
 	}
@@ -927,6 +939,11 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			}
 		}
 		decoded = rec.Offset + int64(len(rec.Data))
+		if rec.Bad && isNullLiteral(rec.Data) {
+			// JSON null is no object, but it is a Debezium tombstone:
+			// let the decoder say what it is.
+			rec.Bad = false
+		}
 		if rec.Bad {
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
 			if r.overBadLimit() {
@@ -942,6 +959,7 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			switch {
 			case errors.Is(err, cdc.ErrSkip):
 				r.skipped.Add(1)
+				r.skippedBy[cdc.SkipKindOf(err)].Add(1)
 				continue
 			case errors.Is(err, cdc.ErrMismatch):
 				if r.mismatch.Add(1) == 1 {
@@ -990,3 +1008,5 @@ func columnNames(s *snapshot.Schema) string {
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }
+
+func isNullLiteral(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }

@@ -75,9 +75,58 @@ var (
 	ErrMismatch = errors.New("record does not look like this format")
 	// ErrNoKey: the record lacks (part of) its key.
 	ErrNoKey = errors.New("record has no key")
-	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null payload).
+	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null
+	// payload). SkipKindOf says which kind.
 	ErrSkip = errors.New("record carries no change")
 )
+
+// SkipKind classifies records that carry no row change but belong on a CDC
+// stream: they are skipped and counted, never quarantined.
+type SkipKind uint8
+
+// Kinds of skipped records.
+const (
+	SkipOther        SkipKind = iota
+	SkipTombstone             // Debezium: the null value after a delete (Kafka log compaction)
+	SkipSchemaChange          // Debezium: a schema change event (databaseName/ddl/tableChanges)
+	SkipHeartbeat             // Debezium: a heartbeat ({"ts_ms":…}, io.debezium.connector.common.Heartbeat)
+	SkipTransaction           // Debezium: transaction metadata (status BEGIN/END)
+	SkipMessage               // Debezium Postgres: a logical decoding message (op "m")
+	NumSkipKinds
+)
+
+var skipKindNames = [...]string{"other", "tombstone", "schema_change", "heartbeat", "transaction", "message"}
+
+func (k SkipKind) String() string {
+	if int(k) < len(skipKindNames) {
+		return skipKindNames[k]
+	}
+	return "skip(" + strconv.Itoa(int(k)) + ")"
+}
+
+type skipError struct{ kind SkipKind }
+
+func (e *skipError) Error() string        { return "record carries no change: " + e.kind.String() }
+func (e *skipError) Is(target error) bool { return target == ErrSkip }
+
+// One error value per kind: skipping allocates nothing.
+var skipErrors = func() (t [NumSkipKinds]*skipError) {
+	for i := range t {
+		t[i] = &skipError{SkipKind(i)}
+	}
+	return
+}()
+
+func errSkip(k SkipKind) error { return skipErrors[k] }
+
+// SkipKindOf returns the kind of a skip error (SkipOther for any other).
+func SkipKindOf(err error) SkipKind {
+	var se *skipError
+	if errors.As(err, &se) {
+		return se.kind
+	}
+	return SkipOther
+}
 
 // Decoder decodes records of one format. Implementations are safe for
 // concurrent use.

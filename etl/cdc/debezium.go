@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -38,6 +39,14 @@ func (d *Debezium) Decode(rec []byte, c *Change) error {
 
 // DecodePrefix implements Decoder.
 func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
+	if i := skipWS(rec, 0); i < len(rec) && rec[i] == 'n' {
+		// A bare tombstone: the record is JSON null.
+		end, err := lit(rec, i, "null")
+		if err != nil {
+			return 0, err
+		}
+		return end, errSkip(SkipTombstone)
+	}
 	var schema, payload []byte
 	var env envelope
 	hasPayload := false
@@ -71,7 +80,7 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 	end := it.i
 	if hasPayload {
 		if string(payload) == "null" {
-			return end, ErrSkip // a tombstone
+			return end, errSkip(SkipTombstone)
 		}
 		env = envelope{}
 		var pit objIter
@@ -95,7 +104,13 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		}
 	}
 	if len(env.op) == 0 {
+		if k := env.nonChange(schema); k != SkipOther {
+			return end, errSkip(k)
+		}
 		return end, fmt.Errorf("%w: no \"op\" member (is this a Debezium change event?)", ErrMismatch)
+	}
+	if string(env.op) == `"m"` {
+		return end, errSkip(SkipMessage)
 	}
 	*c = Change{Key: c.Key[:0]}
 	if len(schema) > 0 && string(schema) != "null" {
@@ -138,6 +153,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 
 type envelope struct {
 	op, before, after, source, tsMs []byte
+	// members of the records without "op" that share a change stream
+	status, ddl, tableChanges, databaseName []byte
+	members                                 int
 	// source's members, read while skipping it (srcWalked)
 	lsn, file, pos, row, srcTs []byte
 	srcWalked                  bool
@@ -191,8 +209,35 @@ func (e *envelope) sourceMember(k, v []byte) {
 	}
 }
 
+// nonChange recognises the records Debezium puts on a change stream that
+// are not row changes (Debezium reference: "schema change topic",
+// "transaction metadata", heartbeat.interval.ms): a schema change event
+// (databaseName, ddl, tableChanges), transaction metadata (status BEGIN or
+// END with id), a heartbeat (only ts_ms; wrapped, its schema is named
+// io.debezium.connector.common.Heartbeat).
+func (e *envelope) nonChange(schema []byte) SkipKind {
+	switch {
+	case (string(e.status) == `"BEGIN"` || string(e.status) == `"END"`):
+		return SkipTransaction
+	case len(e.ddl) > 0 || len(e.tableChanges) > 0 || len(e.databaseName) > 0:
+		return SkipSchemaChange
+	case len(e.tsMs) > 0 && e.members == 1, bytes.Contains(schema, []byte(`"io.debezium.connector.common.Heartbeat"`)):
+		return SkipHeartbeat
+	}
+	return SkipOther
+}
+
 func (e *envelope) member(key, v []byte) {
+	e.members++
 	switch string(key) {
+	case "status":
+		e.status = v
+	case "ddl":
+		e.ddl = v
+	case "tableChanges":
+		e.tableChanges = v
+	case "databaseName":
+		e.databaseName = v
 	case "op":
 		e.op = v
 	case "before":
