@@ -30,7 +30,7 @@ func TestDebeziumNonChangeRecordsAreSkippedAndCounted(t *testing.T) {
 		dbzEv("c", 11, "", `{"id":2,"name":"bob"}`),
 		end,
 		dbzEv("d", 20, `{"id":2,"name":"bob"}`, ""),
-		"null", // the tombstone Debezium writes after each delete (bare)
+		"null",                           // the tombstone Debezium writes after each delete (bare)
 		`{"schema":null,"payload":null}`, // and wrapped
 		schemaChange,
 		heartbeat,
