@@ -439,11 +439,15 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	inMemory := table.Stats().SpillRuns == 0 && len(extra) == 0
 	infer := newInferPool(r, inMemory)
 	var live, tombs int64
+	var tombKey []byte // a deleted key: the key columns' types for an emptied table
 	err = table.Finish(ctx, extra, func(s *merge.State) error {
 		if s.Truncated(trunc) {
 			return nil
 		}
 		if s.Win.Op != cdc.OpUpsert {
+			if tombs == 0 {
+				tombKey = bytes.Clone(s.Key)
+			}
 			tombs++
 		} else {
 			infer.add(&s.Win)
@@ -476,7 +480,13 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	if err := r.checkBad(); err != nil {
 		return err
 	}
+	if live == 0 {
+		r.emptyTableSchema(schema, tombKey)
+	}
 	if o.PartitionBy != "" {
+		if _, ok := schema.Cols[o.PartitionBy]; !ok && live == 0 {
+			schema.Cols[o.PartitionBy] = &snapshot.Type{Kind: snapshot.Null}
+		}
 		if _, ok := schema.Cols[o.PartitionBy]; !ok && live > 0 {
 			// A usage error found only once the columns are known: nothing
 			// was written yet.
@@ -519,6 +529,12 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 		}
 	}
 	table.Release()
+	if len(files) == 0 {
+		// An empty table is a table: published with its columns.
+		if files, err = r.writeEmpty(outTarget, schema); err != nil {
+			return err
+		}
+	}
 	for _, f := range files {
 		r.res.OutputBytes += f.Bytes
 	}
@@ -536,9 +552,6 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	}
 
 	if r.single {
-		if live == 0 {
-			return fmt.Errorf("no live rows: every key was deleted; %s not written", r.dstLoc.Prefix)
-		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -603,7 +616,7 @@ func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, sta
 	m := &snapshot.Manifest{
 		FormatVersion: 1, Version: version, PreviousVersion: r.prevPtr.Version, CreatedAt: r.deps.Now().UTC(),
 		Source: r.src.Loc.String(), Format: r.opts.Format, Key: r.opts.Key, PartitionBy: r.opts.PartitionBy,
-		RowCount: live, Files: files, Schema: schema.Columns(), State: snapshot.StateName, StateKeys: live + tombs, Tombstones: tombs,
+		RowCount: live, Files: files, Schema: schema.Columns(), ColumnTypes: schema.Cols, State: snapshot.StateName, StateKeys: live + tombs, Tombstones: tombs,
 		Truncate: trunc, Schemas: r.schemas.all(), Full: !r.incremental(), NewObjects: len(pending), Consumed: r.names,
 	}
 	mb, err := json.MarshalIndent(m, "", "  ")
@@ -1010,3 +1023,36 @@ func columnNames(s *snapshot.Schema) string {
 }
 
 func isNullLiteral(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// emptyTableSchema gives a table without live rows the columns it had: those
+// of the current version, those the Debezium schema wrappers declare, and
+// the key columns (typed from a deleted key).
+func (r *run) emptyTableSchema(s *snapshot.Schema, tombKey []byte) {
+	add := func(cols map[string]*cdc.Type) {
+		for k, t := range cols {
+			s.Cols[k] = snapshot.Merge(s.Cols[k], t)
+		}
+	}
+	if r.prev != nil {
+		add(r.prev.ColumnTypes)
+	}
+	if dbz, ok := r.dec.(*cdc.Debezium); ok {
+		for _, raw := range r.schemas.all() {
+			if cols, err := dbz.SchemaColumns([]byte(raw)); err == nil {
+				add(cols)
+			}
+		}
+	}
+	if tombKey != nil {
+		add(r.dec.KeyColumns(tombKey))
+	}
+}
+
+// writeEmpty writes a table without rows.
+func (r *run) writeEmpty(target string, schema *snapshot.Schema) ([]snapshot.OutFile, error) {
+	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
+	if err != nil {
+		return nil, fmt.Errorf("no live rows, and no column is known (no schema wrapper, no previous version): %w", err)
+	}
+	return w.CloseEmpty()
+}

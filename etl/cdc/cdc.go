@@ -151,6 +151,73 @@ type Decoder interface {
 	InferImage(image, schema []byte, cols map[string]*Type) error
 	// Format names the format.
 	Format() string
+	// KeyColumns returns the key columns and their types from an encoded
+	// key (nil when the names are unknown): the columns of a table whose
+	// every row was deleted.
+	KeyColumns(key []byte) map[string]*Type
+}
+
+// keyKinds returns the kind of each part of an encoded key.
+func keyKinds(key []byte) ([]Kind, bool) {
+	var out []Kind
+	for i := 0; i < len(key); {
+		switch key[i] {
+		case tagInt, tagFloat:
+			k := KindInt
+			if key[i] == tagFloat {
+				k = KindDouble
+			}
+			out = append(out, k)
+			i += 9
+		case tagBool:
+			out = append(out, KindBool)
+			i += 2
+		case tagString, tagBinary:
+			k := KindString
+			if key[i] == tagBinary {
+				k = KindBinary
+			}
+			out = append(out, k)
+			i++
+			for i < len(key) && !(key[i] == 0 && i+1 < len(key) && key[i+1] == 1) {
+				if key[i] == 0 {
+					i++
+				}
+				i++
+			}
+			i += 2
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func keyColumns(names []string, key []byte) map[string]*Type {
+	kinds, ok := keyKinds(key)
+	if !ok || len(kinds) != len(names) {
+		return nil
+	}
+	cols := make(map[string]*Type, len(names))
+	for i, n := range names {
+		cols[n] = &Type{Kind: kinds[i]}
+	}
+	return cols
+}
+
+// KeyColumns implements Decoder.
+func (d *Debezium) KeyColumns(key []byte) map[string]*Type { return keyColumns(d.KeyCols, key) }
+
+// KeyColumns implements Decoder: the names are the --key attributes, else
+// those of the first dynamodb.Keys decoded.
+func (d *DynamoDB) KeyColumns(key []byte) map[string]*Type {
+	names := d.KeyAttrs
+	if len(names) == 0 {
+		if p := d.keyNames.Load(); p != nil {
+			names = *p
+		}
+	}
+	return keyColumns(names, key)
 }
 
 // New returns the decoder for format with the key columns (required for

@@ -648,3 +648,57 @@ func decimalFromBytes(raw []byte, scale int) any {
 	}
 	return f
 }
+
+// SchemaColumns returns the column types the schema wrapper of an envelope
+// declares for its "after" (or "before") row, without any row: an emptied
+// table is still published with its columns.
+func (d *Debezium) SchemaColumns(schema []byte) (map[string]*Type, error) {
+	fields, err := afterSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	cols := make(map[string]*Type, len(fields))
+	for name, f := range fields {
+		cols[name] = declaredType(f, 0)
+	}
+	return cols, nil
+}
+
+// declaredType maps a Connect schema (type and logical name) to a column
+// type; see the mapping table in README ("Debezium types").
+func declaredType(f *fieldSchema, depth int) *Type {
+	if f == nil {
+		return &Type{Kind: KindNull}
+	}
+	switch f.Name {
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		return &Type{Kind: KindDate}
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp", "io.debezium.time.MicroTimestamp",
+		"io.debezium.time.NanoTimestamp", "io.debezium.time.ZonedTimestamp":
+		return &Type{Kind: KindTimestamp}
+	case "org.apache.kafka.connect.data.Decimal", "io.debezium.data.VariableScaleDecimal":
+		return &Type{Kind: KindDouble}
+	}
+	if depth >= MaxTypeDepth {
+		return &Type{Kind: KindString}
+	}
+	switch f.Type {
+	case "int8", "int16", "int32", "int64":
+		return &Type{Kind: KindInt}
+	case "float32", "float64", "float", "double":
+		return &Type{Kind: KindDouble}
+	case "boolean":
+		return &Type{Kind: KindBool}
+	case "bytes":
+		return &Type{Kind: KindBinary}
+	case "array":
+		return &Type{Kind: KindList, Elem: declaredType(f.Items, depth+1)}
+	case "struct":
+		t := &Type{Kind: KindStruct, Fields: map[string]*Type{}}
+		for name, ff := range f.Fields {
+			t.Fields[name] = declaredType(ff, depth+1)
+		}
+		return t
+	}
+	return &Type{Kind: KindString}
+}

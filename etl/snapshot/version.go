@@ -45,24 +45,26 @@ type Pointer struct {
 
 // Manifest describes one snapshot version.
 type Manifest struct {
-	FormatVersion   int           `json:"format_version"`
-	Version         string        `json:"version"`
-	PreviousVersion string        `json:"previous_version,omitempty"`
-	CreatedAt       time.Time     `json:"created_at"`
-	Source          string        `json:"source"`
-	Format          string        `json:"format"`
-	Key             []string      `json:"key,omitempty"`
-	PartitionBy     string        `json:"partition_by,omitempty"`
-	RowCount        int64         `json:"row_count"`
-	Files           []OutFile     `json:"files"`
-	Schema          []Column      `json:"schema"`
-	State           string        `json:"state"`
-	StateKeys       int64         `json:"state_keys"`
-	Tombstones      int64         `json:"tombstones"`
-	Truncate        *cdc.Position `json:"truncate_position,omitempty"`
-	Schemas         []string      `json:"debezium_schemas,omitempty"`
-	Full            bool          `json:"full_rebuild"`
-	NewObjects      int           `json:"new_objects"`
+	FormatVersion   int       `json:"format_version"`
+	Version         string    `json:"version"`
+	PreviousVersion string    `json:"previous_version,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	Source          string    `json:"source"`
+	Format          string    `json:"format"`
+	Key             []string  `json:"key,omitempty"`
+	PartitionBy     string    `json:"partition_by,omitempty"`
+	RowCount        int64     `json:"row_count"`
+	Files           []OutFile `json:"files"`
+	Schema          []Column  `json:"schema"`
+	// ColumnTypes is the schema as types (what an emptied table keeps).
+	ColumnTypes map[string]*cdc.Type `json:"column_types,omitempty"`
+	State       string               `json:"state"`
+	StateKeys   int64                `json:"state_keys"`
+	Tombstones  int64                `json:"tombstones"`
+	Truncate    *cdc.Position        `json:"truncate_position,omitempty"`
+	Schemas     []string             `json:"debezium_schemas,omitempty"`
+	Full        bool                 `json:"full_rebuild"`
+	NewObjects  int                  `json:"new_objects"`
 	// Consumed lists every source object key folded into this version
 	// (cumulative, sorted). Increments are tracked by key, not LastModified.
 	Consumed []string `json:"consumed_objects"`
