@@ -102,6 +102,7 @@ type run struct {
 	dstLoc source.Location
 	store  snapshot.Store // nil for a single-file destination
 	single bool
+	marked bool // the destination carries opsctl's marker
 	dec    cdc.Decoder
 
 	tmp string // private temp dir (spills, staging), removed at the end
@@ -189,6 +190,12 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		return r.res, nil
 	}
 
+	if r.store != nil && !r.marked {
+		// The destination's first write: from now on it is opsctl's.
+		if err := snapshot.WriteMarker(ctx, r.store, r.deps.Now()); err != nil {
+			return r.res, err
+		}
+	}
 	// Private temp dir: spilled runs, staged output. Removed however we exit.
 	base := o.TempDir
 	if base == "" && r.store != nil && r.store.Local() != "" {
@@ -277,11 +284,18 @@ func (r *run) dataPath(version string) string {
 }
 
 // plan reads the current snapshot and returns the objects not yet consumed.
-func (r *run) plan(ctx context.Context, objects []source.Object) ([]source.Object, error) {
+func (r *run) plan(ctx context.Context, objects []source.Object) (_ []source.Object, err error) {
 	r.prev = nil
 	r.prevPtr = snapshot.Pointer{}
 	if r.store == nil {
 		return objects, nil
+	}
+	// Never write (nor prune) where opsctl did not write before.
+	if r.marked, err = snapshot.CheckOwned(ctx, r.store); err != nil {
+		if errors.Is(err, snapshot.ErrForeignDestination) {
+			return nil, &opserr.UsageError{Err: fmt.Errorf("--dest: %w", err)}
+		}
+		return nil, err
 	}
 	ptr, m, ok, err := snapshot.ReadCurrent(ctx, r.store)
 	if err != nil {

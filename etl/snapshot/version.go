@@ -193,17 +193,25 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// Prune deletes versions beyond the newest keep of the current chain, and
-// any other version folder (e.g. left by an interrupted run) older than the
-// current one. It must run under the lock, after the pointer switch.
+// Prune deletes what opsctl wrote and no longer needs: the versions of the
+// current chain (current → previous_version → …) beyond the newest keep,
+// and version folders left by interrupted runs — named as NewVersionID
+// names them and older than the current version. Anything else under
+// versions/ is not opsctl's and is left alone. It must run under the lock,
+// after the pointer switch.
 func Prune(ctx context.Context, st Store, current *Manifest, keep int, readManifest func(v string) (*Manifest, error)) (deleted []string, err error) {
 	if keep < 1 {
 		keep = 1
 	}
 	kept := map[string]bool{current.Version: true}
+	chain := map[string]bool{}
 	prev := current.PreviousVersion
-	for len(kept) < keep && prev != "" {
-		kept[prev] = true
+	for prev != "" && !kept[prev] && !chain[prev] {
+		if len(kept) < keep {
+			kept[prev] = true
+		} else {
+			chain[prev] = true
+		}
 		m, err := readManifest(prev)
 		if err != nil {
 			break
@@ -226,7 +234,7 @@ func Prune(ctx context.Context, st Store, current *Manifest, keep int, readManif
 	}
 	slices.Sort(versions)
 	for _, v := range versions {
-		if kept[v] {
+		if kept[v] || !(chain[v] || (IsVersionID(v) && v < current.Version)) {
 			continue
 		}
 		if ls, ok := st.(*LocalStore); ok {
