@@ -211,4 +211,3 @@ func runCaptureErr(t *testing.T, args ...string) (any, int, string) {
 	}
 	return got, opserr.ExitCode(err), msg
 }
-
