@@ -3,6 +3,7 @@ package awsx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/opsctl/opsctl/internal/opserr"
@@ -201,5 +203,31 @@ func TestSDKLogsGoThroughSlog(t *testing.T) {
 	l.Logf(logging.Warn, "retrying %s", "x")
 	if !strings.HasPrefix(buf.String(), "{") || !strings.Contains(buf.String(), `"level":"WARN"`) {
 		t.Fatalf("not a slog JSON line: %s", buf.String())
+	}
+}
+
+// Which STS failures mean "this endpoint has no STS" (whoami exit 4) and
+// which are real credential failures (exit 1).
+func TestNoSTSClassification(t *testing.T) {
+	tests := map[string]struct {
+		err  error
+		want bool
+	}{
+		// MinIO's answer, as reported in issue 20.
+		"minio unsupported action": {&smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Unsupported action GetCallerIdentity"}, true},
+		"unknown action code":      {&smithy.GenericAPIError{Code: "InvalidAction", Message: "x"}, true},
+		"not an STS body":          {&smithy.DeserializationError{Err: errors.New("xml")}, true},
+		// botocore sts service-2.json: GetCallerIdentity's callers see these
+		// for bad credentials; they are failures, not a missing service.
+		"expired token":   {&smithy.GenericAPIError{Code: "ExpiredToken", Message: "The security token included in the request is expired"}, false},
+		"invalid key":     {&smithy.GenericAPIError{Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."}, false},
+		"connection lost": {errors.New("dial tcp: connection refused"), false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := noSTS(tc.err); got != tc.want {
+				t.Fatalf("noSTS = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
