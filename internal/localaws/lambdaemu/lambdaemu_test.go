@@ -245,3 +245,32 @@ func TestEventInvokeConfigs(t *testing.T) {
 	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("ghost")})
 	wantAPIError(t, err, "ResourceNotFoundException", 404)
 }
+
+func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
+	srv, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "orders", "")
+
+	// A permanent failure on a bodiless GET: the endpoint must answer in
+	// restJson1 (X-Amzn-ErrorType), not in REST-XML, or the SDK cannot name it.
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "GetFunctionConfiguration", Kind: localaws.FaultError, Code: "AccessDeniedException", Status: 403, Message: "not allowed"})
+	_, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("orders")})
+	wantAPIError(t, err, "AccessDeniedException", 403)
+	var ae smithy.APIError
+	if errors.As(err, &ae); ae.ErrorMessage() != "not allowed" {
+		t.Fatalf("message %q, want the injected one", ae.ErrorMessage())
+	}
+	// A modelled error injected on a call with a body decodes to its type.
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "Invoke", Kind: localaws.FaultError, Code: "ResourceNotFoundException", Status: 404, Message: "gone"})
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{}`)})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "gone" {
+		t.Fatalf("want a modelled ResourceNotFoundException, got %#v", err)
+	}
+	// A transient 5xx is retried by the standard retryer, then succeeds.
+	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "ListFunctions", Kind: localaws.Fault5xx, Times: 2})
+	if _, err := retrying.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("two 5xx then success: %v", err)
+	}
+}
