@@ -11,6 +11,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
+	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
 
 // The endpoint's in-process services, by SigV4 signing name. Each own
@@ -36,6 +37,7 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
