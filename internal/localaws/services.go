@@ -11,6 +11,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
+	"github.com/opsctl/opsctl/internal/localaws/secretsmanageremu"
 	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
 
@@ -38,6 +39,8 @@ func init() {
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
 			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
+
+			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
