@@ -13,6 +13,8 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
+	"github.com/opsctl/opsctl/internal/localaws/secretsmanageremu"
+	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
 
 // The endpoint's in-process services, by SigV4 signing name. Each own
@@ -43,6 +45,10 @@ func init() {
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
+
+			// Parameter Store and Secrets Manager, for deploy.
+			"ssm":            ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
