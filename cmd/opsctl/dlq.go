@@ -309,7 +309,11 @@ func writeRedriveResult(w io.Writer, res redrive.Result) error {
 		[2]string{"Moved", strconv.FormatInt(res.Moved, 10)},
 		[2]string{"Filtered out", strconv.FormatInt(res.FilteredOut, 10)},
 		[2]string{"Not moved", fmt.Sprintf("%d (still in the DLQ)", res.Failed)},
+		[2]string{"Sent, not deleted", fmt.Sprintf("%d (in the target and still in the DLQ: a re-run sends them again)", res.SentNotDeleted)},
 	)
+	if res.StoppedBecause != "" {
+		pairs = append(pairs, [2]string{"Stopped", res.StoppedBecause})
+	}
 	if res.Archive != "" {
 		pairs = append(pairs, [2]string{"Archived", fmt.Sprintf("%d to %s", res.Archived, res.Archive)})
 	}

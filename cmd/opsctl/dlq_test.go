@@ -230,3 +230,45 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 		t.Fatalf("invocations %+v", invs)
 	}
 }
+
+// A role without sqs:DeleteMessage: the binary reports the messages it sent
+// but could not delete, in the table and in JSON, names the permission and
+// exits 3 (SQS API reference, "Common Errors": AccessDenied).
+func TestBinaryDLQReportsSentButNotDeleted(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSQS}, SQSBackend: "fauxqs"})
+	env := localawstest.Env(t, srv)
+	c := sqs.NewFromConfig(localawstest.Config(srv, 0))
+	ctx := context.Background()
+	var dlqURL *string
+	for _, name := range []string{"pay-dlq", "pay"} {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dlqURL == nil {
+			dlqURL = out.QueueUrl
+		}
+	}
+	for i := 0; i < 15; i++ {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlqURL, MessageBody: aws.String(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.InjectFault(localaws.Fault{Service: "sqs", Operation: "DeleteMessageBatch", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Times: -1})
+	for _, format := range []string{"table", "json"} {
+		r := localawstest.Run(t, env, "dlq", "redrive", "pay-dlq", "--to", "pay", "--method", "client", "--concurrency", "1", "--visibility-timeout", "1s", "-o", format)
+		if r.Code != 3 || !strings.Contains(r.Stderr, "sqs:DeleteMessage") {
+			t.Fatalf("%s: want exit 3 naming sqs:DeleteMessage, got %d\n%s\n%s", format, r.Code, r.Stdout, r.Stderr)
+		}
+		if format == "table" && !strings.Contains(r.Stdout, "Sent, not deleted:") {
+			t.Fatalf("table does not report the undeleted messages:\n%s", r.Stdout)
+		}
+		if format == "json" {
+			var res redrive.Result
+			if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || res.SentNotDeleted == 0 || res.Moved != 0 || res.SentNotDeleted > 10 {
+				t.Fatalf("json: %v %s", err, r.Stdout)
+			}
+		}
+		time.Sleep(1100 * time.Millisecond) // the undeleted batch becomes visible again
+	}
+}
