@@ -112,9 +112,18 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 			return res, opserr.Usagef("the native move task needs a target of the same type (FIFO or standard) as the DLQ")
 		}
 	}
-	idx, err := lambdaIndexFor(ctx, deps, dlq.ARN)
-	if err != nil {
-		return res, err
+	idx := &lambdaIndex{}
+	if opts.ToLambda == "" {
+		// Whether the DLQ is a Lambda one decides the method (the native move
+		// task does not support Lambda DLQs) and routes its messages: an
+		// unanswered question is an error, not "no".
+		if idx, err = lambdaIndexFor(ctx, deps, dlq.ARN); err != nil {
+			return res, fmt.Errorf("cannot tell whether %s is a Lambda dead-letter queue: %w", dlq.Name, err)
+		}
+	}
+	if opts.Method == MethodNative && len(idx.asyncDLQ)+len(idx.destination) > 0 {
+		return res, fmt.Errorf("%s is a Lambda dead-letter queue (of %s): the native move task does not support Lambda DLQs (SQS StartMessageMoveTask); use --method auto or client, which re-invoke the function",
+			dlq.Name, strings.Join(append(append([]string{}, idx.asyncDLQ...), idx.destination...), ", "))
 	}
 
 	useNative := opts.Method == MethodNative

@@ -107,11 +107,11 @@ func dlqList(st *state) *cli.Command {
 				if err != nil {
 					return err
 				}
-				res, err := redrive.List(c.Context, deps, opts)
-				if err != nil {
-					return err
+				res, listErr := redrive.List(c.Context, deps, opts)
+				if listErr != nil && res.DLQs == nil && len(res.Incomplete) == 0 {
+					return listErr
 				}
-				return st.printer.Emit(res, func(w io.Writer) error {
+				if err := st.printer.Emit(res, func(w io.Writer) error {
 					rows := make([][]string, 0, len(res.DLQs))
 					for _, d := range res.DLQs {
 						age := ""
@@ -128,12 +128,20 @@ func dlqList(st *state) *cli.Command {
 						rows = append(rows, []string{d.Name, strings.Join(d.Kinds, ","), strconv.FormatInt(d.Depth, 10),
 							strconv.FormatInt(d.InFlight, 10), age, strings.Join(d.Sources, ","), alarm})
 					}
+					for _, s := range res.Incomplete {
+						if _, err := fmt.Fprintln(w, "INCOMPLETE: "+s); err != nil {
+							return err
+						}
+					}
 					if len(rows) == 0 {
 						_, err := fmt.Fprintln(w, "no dead-letter queues found")
 						return err
 					}
 					return output.WriteTable(w, []string{"name", "kinds", "depth", "in flight", "oldest", "sources", "alarm"}, rows)
-				})
+				}); err != nil {
+					return err
+				}
+				return listErr
 			})
 		},
 	}
