@@ -265,8 +265,8 @@ func dlqRedrive(st *state) *cli.Command {
 			if opts.VisibilityTimeout < time.Second {
 				return usage("--visibility-timeout must be at least 1s")
 			}
-			if c.IsSet("concurrency") && opts.Concurrency < 1 {
-				return usage("--concurrency must be at least 1")
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
 			}
 			if opts.BreakerRatio == 0 {
 				opts.BreakerRatio = -1 // 0 on the command line means "off", not "default"
@@ -388,6 +388,9 @@ func dlqExport(st *state) *cli.Command {
 			}
 			opts := redrive.ExportOptions{DLQ: dlq, To: c.String("to"), Delete: c.Bool("delete"), Filter: c.String("filter"),
 				Limit: c.Int("limit"), Concurrency: c.Int("concurrency")}
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
+			}
 			if err := opts.Validate(); err != nil {
 				return err
 			}
@@ -452,6 +455,9 @@ func dlqImport(st *state) *cli.Command {
 			opts := redrive.ImportOptions{From: from, To: c.String("to"), Rate: rate, Concurrency: c.Int("concurrency")}
 			if opts.To == "" {
 				return usage("import: --to QUEUE is required")
+			}
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
 			}
 			if err := opts.Validate(); err != nil {
 				return err
