@@ -52,7 +52,9 @@ func TestTagRulesCheckTheModelsDefaults(t *testing.T) {
 }
 
 func TestTagRulesApplyMergesOrChangesNothing(t *testing.T) {
-	tooMany := func(max int) error { return Errf("TooManyTagsException", "A resource can have no more than %d tags.", max) }
+	tooMany := func(max int) error {
+		return Errf("TooManyTagsException", "A resource can have no more than %d tags.", max)
+	}
 	r := TagRules{MaxTags: 3, TooMany: tooMany}
 	cur := map[string]string{"a": "1", "b": "2"}
 	if err := r.Apply(cur, map[string]string{"b": "two", "c": "3"}); err != nil {
