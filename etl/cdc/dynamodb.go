@@ -406,14 +406,12 @@ func avValue(t, v []byte) (any, error) {
 	case "S":
 		return unquoteAlias(v)
 	case "N":
-		if raw, ok := plainString(v); ok {
-			return numberBytes(raw)
-		}
-		s, err := unquote(v)
+		s, err := unquoteAlias(v)
 		if err != nil {
 			return nil, err
 		}
-		return numberAV(s), nil
+		n, _, err := parseDynamoNumber(s)
+		return n, err
 	case "BOOL":
 		switch string(v) {
 		case "true":
@@ -449,7 +447,11 @@ func avValue(t, v []byte) (any, error) {
 			case "SS":
 				l = append(l, s)
 			case "NS":
-				l = append(l, numberAV(s))
+				n, _, err := parseDynamoNumber(s)
+				if err != nil {
+					return err
+				}
+				l = append(l, n)
 			default:
 				b, err := base64.StdEncoding.DecodeString(s)
 				if err != nil {
@@ -466,17 +468,40 @@ func avValue(t, v []byte) (any, error) {
 
 func elements(b []byte, fn func([]byte) error) error { return eachElement(b, fn) }
 
-// numberBytes parses a DynamoDB number: int64 when integral and in range
-// (exact beyond 2^53), else float64.
-func numberBytes(b []byte) (any, error) {
+// jsonNumber parses a JSON number of a schemaless Debezium row: int64 when
+// it is an integer that fits, an exact Decimal when it is a larger integer
+// (a 30-digit id keeps its digits), else float64 (Debezium sends doubles
+// as JSON numbers; exact decimals come with the schema wrapper).
+func jsonNumber(b []byte) (any, error) {
 	if n, ok := parseInt64(b); ok {
 		return n, nil
 	}
+	if isIntegerText(b) {
+		if d, err := parseDecimalText(string(b)); err == nil && d.nDigits <= MaxDecimalDigits {
+			return d.value(), nil
+		}
+	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return nil, fmt.Errorf("N %q is not a number", b)
+		return nil, fmt.Errorf("number %q: %w", b, errNumber)
 	}
 	return f, nil
+}
+
+// isIntegerText: -?digits.
+func isIntegerText(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseInt64 parses plain decimal digits (optional '-') without allocating.
@@ -629,15 +654,4 @@ func members(b []byte, i int, fn func(key []byte, i int) (int, error)) (int, err
 		}
 		i++
 	}
-}
-
-// numberAV: integers exact as int64 (beyond 2^53 too); other numbers as float64.
-func numberAV(s string) any {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return v
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
-	}
-	return s
 }

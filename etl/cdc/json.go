@@ -442,14 +442,12 @@ func trimWS(b []byte) []byte {
 	return b
 }
 
-// NumberValue converts a numeric text to int64 when it is an integer that
-// fits, else float64 (string when it is not a number at all).
+// NumberValue converts a numeric text as jsonNumber does (int64, exact
+// Decimal for larger integers, float64), or keeps the text when it is not a
+// number at all.
 func NumberValue(s string) any {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if v, err := jsonNumber([]byte(s)); err == nil {
 		return v
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
 	}
 	return s
 }
