@@ -439,7 +439,7 @@ func genIncrements(t testing.TB, pad int, seed uint64, nFiles, perFile, keys int
 		o.recs = append(o.recs, pendingLate...)
 		pendingLate = nil
 		for i := 0; i < perFile; i++ {
-			ms := int64(f*perFile + i)
+			ms := int64(1_000_000 + f*perFile + i) // never negative, even out of order
 			if r.IntN(20) == 0 {
 				ms -= int64(r.IntN(perFile)) // out of order
 			}

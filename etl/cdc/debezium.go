@@ -68,8 +68,14 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		}
 		switch string(key) {
 		case "schema":
+			if schema != nil {
+				return 0, errDuplicate(key)
+			}
 			schema = rec[vs:ve]
 		case "payload":
+			if hasPayload {
+				return 0, errDuplicate(key)
+			}
 			hasPayload = true
 			payload = rec[vs:ve]
 		default:
@@ -78,6 +84,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		it.i = ve
 	}
 	end := it.i
+	if env.dup != nil {
+		return end, errDuplicate(env.dup)
+	}
 	if hasPayload {
 		if string(payload) == "null" {
 			return end, errSkip(SkipTombstone)
@@ -101,6 +110,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 			}
 			env.member(key, payload[vs:ve])
 			pit.i = ve
+		}
+		if env.dup != nil {
+			return end, errDuplicate(env.dup)
 		}
 	}
 	if len(env.op) == 0 {
@@ -156,6 +168,7 @@ type envelope struct {
 	// members of the records without "op" that share a change stream
 	status, ddl, tableChanges, databaseName []byte
 	members                                 int
+	dup                                     []byte // a member that appeared twice: a bad record
 	// source's members, read while skipping it (srcWalked)
 	lsn, file, pos, row, srcTs []byte
 	srcWalked                  bool
@@ -195,18 +208,30 @@ func (e *envelope) skipMember(b, key []byte, vs int) (int, error) {
 }
 
 func (e *envelope) sourceMember(k, v []byte) {
+	var dst *[]byte
 	switch string(k) {
 	case "lsn":
-		e.lsn = v
+		dst = &e.lsn
 	case "file":
-		e.file = v
+		dst = &e.file
 	case "pos":
-		e.pos = v
+		dst = &e.pos
 	case "row":
-		e.row = v
+		dst = &e.row
 	case "ts_ms":
-		e.srcTs = v
+		dst = &e.srcTs
+	default:
+		return
 	}
+	e.set(dst, k, v)
+}
+
+// set stores a member's value, noting a duplicate (never last-one-wins).
+func (e *envelope) set(dst *[]byte, k, v []byte) {
+	if *dst != nil && e.dup == nil {
+		e.dup = k
+	}
+	*dst = v
 }
 
 // nonChange recognises the records Debezium puts on a change stream that
@@ -229,26 +254,30 @@ func (e *envelope) nonChange(schema []byte) SkipKind {
 
 func (e *envelope) member(key, v []byte) {
 	e.members++
+	var dst *[]byte
 	switch string(key) {
 	case "status":
-		e.status = v
+		dst = &e.status
 	case "ddl":
-		e.ddl = v
+		dst = &e.ddl
 	case "tableChanges":
-		e.tableChanges = v
+		dst = &e.tableChanges
 	case "databaseName":
-		e.databaseName = v
+		dst = &e.databaseName
 	case "op":
-		e.op = v
+		dst = &e.op
 	case "before":
-		e.before = v
+		dst = &e.before
 	case "after":
-		e.after = v
+		dst = &e.after
 	case "source":
-		e.source = v
+		dst = &e.source
 	case "ts_ms":
-		e.tsMs = v
+		dst = &e.tsMs
+	default:
+		return
 	}
+	e.set(dst, key, v)
 }
 
 // position: Postgres {lsn,0,0,ts_ms}; MySQL {binlog file number, pos, row,

@@ -10,13 +10,13 @@ import (
 
 // InferImage implements Decoder.
 func (d *DynamoDB) InferImage(image, _ []byte, cols map[string]*Type) error {
-	return inferMembers(image, cols, "attribute", inferAV)
+	return inferMembers(image, cols, "attribute", inferAV, 0)
 }
 
 // inferMembers widens cols with the type infer gives each top-level member
 // of image. Columns are looked up without allocating and written back only
 // when the type changed.
-func inferMembers(image []byte, cols map[string]*Type, what string, infer func(*Type, []byte) (*Type, error)) error {
+func inferMembers(image []byte, cols map[string]*Type, what string, infer func(*Type, []byte, int) (*Type, error), depth int) error {
 	var it objIter
 	if err := it.open(image, 0); err != nil {
 		return err
@@ -37,7 +37,7 @@ func inferMembers(image []byte, cols map[string]*Type, what string, infer func(*
 		if err != nil {
 			return err
 		}
-		t, err := infer(cur, image[vs:ve])
+		t, err := infer(cur, image[vs:ve], depth)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", what, k, err)
 		}
@@ -50,7 +50,10 @@ func inferMembers(image []byte, cols map[string]*Type, what string, infer func(*
 	}
 }
 
-func inferAV(t *Type, av []byte) (*Type, error) {
+// inferAV widens t with one attribute value at nesting depth (0 for a
+// column): maps and lists nested MaxTypeDepth deep or more are typed as
+// string (JSON text), as Observe and Finalize do.
+func inferAV(t *Type, av []byte, depth int) (*Type, error) {
 	var it objIter
 	if err := it.open(av, 0); err != nil {
 		return t, err
@@ -82,20 +85,28 @@ func inferAV(t *Type, av []byte) (*Type, error) {
 	case "B":
 		t, _ = ObserveKind(t, KindBinary)
 	case "M":
+		if depth >= MaxTypeDepth {
+			t, _ = ObserveKind(t, KindString)
+			break
+		}
 		var descend bool
 		if t, descend = ObserveKind(t, KindStruct); descend {
-			if err := inferMembers(v, t.Fields, "attribute", inferAV); err != nil {
+			if err := inferMembers(v, t.Fields, "attribute", inferAV, depth+1); err != nil {
 				return t, err
 			}
 		}
 	case "L", "SS", "NS", "BS":
+		if depth >= MaxTypeDepth {
+			t, _ = ObserveKind(t, KindString)
+			break
+		}
 		var descend bool
 		if t, descend = ObserveKind(t, KindList); descend {
 			err := eachElement(v, func(e []byte) error {
 				var err error
 				switch string(tag) {
 				case "L":
-					t.Elem, err = inferAV(t.Elem, e)
+					t.Elem, err = inferAV(t.Elem, e, depth+1)
 				case "SS":
 					t.Elem, _ = ObserveKind(t.Elem, KindString)
 				case "NS":
@@ -175,7 +186,7 @@ func (d *Debezium) InferImage(image, schema []byte, cols map[string]*Type) error
 		}
 		return nil
 	}
-	return inferMembers(image, cols, "column", inferJSON)
+	return inferMembers(image, cols, "column", inferJSON, 0)
 }
 
 // inferUndeclared types the image's members that decl lacks.
@@ -201,7 +212,7 @@ func inferUndeclared(image []byte, decl, cols map[string]*Type) error {
 			if err != nil {
 				return err
 			}
-			if cols[name], err = inferJSON(cols[name], image[vs:ve]); err != nil {
+			if cols[name], err = inferJSON(cols[name], image[vs:ve], 0); err != nil {
 				return fmt.Errorf("column %s: %w", name, err)
 			}
 		}
@@ -246,7 +257,7 @@ func (d *Debezium) declared(schema []byte) (*declaredCols, error) {
 	return dc, nil
 }
 
-func inferJSON(t *Type, v []byte) (*Type, error) {
+func inferJSON(t *Type, v []byte, depth int) (*Type, error) {
 	if len(v) == 0 {
 		return t, fmt.Errorf("empty value")
 	}
@@ -257,12 +268,14 @@ func inferJSON(t *Type, v []byte) (*Type, error) {
 		t, _ = ObserveKind(t, KindBool)
 	case c == 'n':
 		t, _ = ObserveKind(t, KindNull)
+	case (c == '[' || c == '{') && depth >= MaxTypeDepth:
+		t, _ = ObserveKind(t, KindString)
 	case c == '[':
 		var descend bool
 		if t, descend = ObserveKind(t, KindList); descend {
 			err := eachElement(v, func(e []byte) error {
 				var err error
-				t.Elem, err = inferJSON(t.Elem, e)
+				t.Elem, err = inferJSON(t.Elem, e, depth+1)
 				return err
 			})
 			if err != nil {
@@ -272,7 +285,7 @@ func inferJSON(t *Type, v []byte) (*Type, error) {
 	case c == '{':
 		var descend bool
 		if t, descend = ObserveKind(t, KindStruct); descend {
-			if err := inferMembers(v, t.Fields, "column", inferJSON); err != nil {
+			if err := inferMembers(v, t.Fields, "column", inferJSON, depth+1); err != nil {
 				return t, err
 			}
 		}
