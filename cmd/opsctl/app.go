@@ -211,6 +211,19 @@ func (st *state) setup(c *cli.Context) error {
 	return nil
 }
 
+// canConfirm checks, before any AWS call, that a confirmation the command
+// may ask for can be given: --yes, or a terminal on stdin. Without either the
+// command is refused up front (exit 2) instead of after its reads.
+func (st *state) canConfirm(what string) error {
+	if st.yes {
+		return nil
+	}
+	if f, ok := st.stdin.(*os.File); ok && output.IsTerminal(f) {
+		return nil
+	}
+	return opserr.Usagef("%s asks for confirmation and stdin is not a terminal: pass --yes", what)
+}
+
 // confirm asks before a destructive step. With --yes it proceeds; without a
 // terminal on stdin it refuses rather than hang or guess.
 func (st *state) confirm(ctx context.Context, question string) error {
