@@ -192,6 +192,16 @@ func (q *RESTRequest) Decode(v any) error {
 		if len(vals) == 0 {
 			continue
 		}
+		if kind == "header" && rv.Field(i).Kind() == reflect.Slice {
+			// Headers carry lists comma-separated; query strings repeat the key.
+			var split []string
+			for _, x := range vals {
+				for _, p := range strings.Split(x, ",") {
+					split = append(split, strings.TrimSpace(p))
+				}
+			}
+			vals = split
+		}
 		if err := setText(rv.Field(i), vals); err != nil {
 			return Errf(q.svc.validationCode(), "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", vals[0], lowerFirst(name), err.Error())
 		}
@@ -236,14 +246,7 @@ func setText(v reflect.Value, vals []string) error {
 		if v.Type().Elem().Kind() != reflect.String {
 			return fmt.Errorf("unsupported list type %s", v.Type())
 		}
-		var all []string
-		for _, x := range vals {
-			// Headers carry lists comma-separated; query strings repeat the key.
-			for _, p := range strings.Split(x, ",") {
-				all = append(all, strings.TrimSpace(p))
-			}
-		}
-		v.Set(reflect.ValueOf(all).Convert(v.Type()))
+		v.Set(reflect.ValueOf(append([]string(nil), vals...)).Convert(v.Type()))
 	default:
 		return fmt.Errorf("unsupported member type %s", v.Type())
 	}

@@ -50,6 +50,7 @@ type Server struct {
 type function struct {
 	cfg      FunctionConfiguration
 	eic      *EventInvokeConfig
+	tags     map[string]string
 	handler  Handler
 	throttle int
 }
@@ -166,12 +167,23 @@ type EventInvokeConfig struct {
 // ---- routing ----
 
 var (
-	validName     = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	validRole     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	validDestARN  = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns|lambda|events|s3):[a-z0-9-]*:\d{12}:?.+$`)
-	validDLQARN   = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:.+$`)
-	knownRuntimes = map[string]bool{"nodejs20.x": true, "nodejs22.x": true, "python3.11": true, "python3.12": true, "python3.13": true, "java21": true, "provided.al2023": true, "provided.al2": true, "dotnet8": true, "ruby3.3": true, "go1.x": true}
+	validName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	// botocore lambda service-2.json RoleArn.pattern.
+	validRole    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	validDestARN = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns|lambda|events|s3):[a-z0-9-]*:\d{12}:?.+$`)
+	validDLQARN  = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:.+$`)
+	// runtimes is botocore lambda service-2.json Runtime.enum, in model order.
+	runtimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "java8", "java8.al2", "java11", "java17", "java21", "java25", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "dotnet10", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0", "provided", "provided.al2", "provided.al2023", "nodejs26.x", "python3.15", "java8.al2023", "java11.al2023", "java17.al2023"}
 )
+
+// v words Lambda's constraint violations: every one is an
+// InvalidParameterValueException (botocore lambda: the only validation error
+// each operation lists).
+var v = awsproto.Validator{Code: "InvalidParameterValueException"}
+
+// tagRules: botocore lambda TagKey (1-128), TagValue (0-256); at most 50 tags
+// per function (Lambda quotas).
+var tagRules = awsproto.TagRules{Validator: v, Member: "tags"}
 
 // routes is the operation table: methods, URIs and success statuses from
 // botocore lambda service-2.json ("http" of each operation). DeleteFunction
@@ -190,6 +202,9 @@ func (s *Server) routes() []awsproto.Route {
 		{Op: "GetFunctionEventInvokeConfig", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Handler: s.getEIC},
 		{Op: "DeleteFunctionEventInvokeConfig", Method: "DELETE", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Status: http.StatusNoContent, Handler: s.deleteEIC},
 		{Op: "ListFunctionEventInvokeConfigs", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", Handler: s.listEIC},
+		{Op: "TagResource", Method: "POST", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.tagResource},
+		{Op: "UntagResource", Method: "DELETE", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.untagResource},
+		{Op: "ListTags", Method: "GET", Path: "/2017-03-31/tags/{Resource}", Handler: s.listTags},
 	}
 }
 
@@ -255,7 +270,7 @@ func (s *Server) resolve(ref, qualifier string) (*function, error) {
 		name, q = ref[:i], ref[i+1:]
 	}
 	if !validName.MatchString(name) {
-		return nil, invalid("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern", ref)
+		return nil, v.Violation(ref, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
 	}
 	f := s.funcs[name]
 	if f == nil || (q != "" && q != "$LATEST") {
@@ -291,6 +306,7 @@ type createInput struct {
 	Environment *struct {
 		Variables map[string]string `json:"Variables,omitempty"`
 	} `json:"Environment"`
+	Tags map[string]string `json:"Tags"`
 }
 
 func checkDLQ(d *DeadLetterConfig) error {
@@ -303,14 +319,18 @@ func checkDLQ(d *DeadLetterConfig) error {
 	return nil
 }
 
+// checkTimeoutMemory applies Lambda's quotas (timeout 1-900 s, memory
+// 128-10240 MB; the model's wider bounds, 5400 and 32768, are not what a
+// function may use).
 func checkTimeoutMemory(timeout, mem *int) error {
-	if timeout != nil && (*timeout < 1 || *timeout > 900) {
-		return invalid("1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value between 1 and 900", *timeout)
+	var errs []error
+	if timeout != nil {
+		errs = append(errs, v.Range("timeout", int64(*timeout), 1, 900))
 	}
-	if mem != nil && (*mem < 128 || *mem > 10240) {
-		return invalid("1 validation error detected: Value '%d' at 'memorySize' failed to satisfy constraint: Member must have value between 128 and 10240", *mem)
+	if mem != nil {
+		errs = append(errs, v.Range("memorySize", int64(*mem), 128, 10240))
 	}
-	return nil
+	return awsproto.Check(errs...)
 }
 
 func (s *Server) createFunction(req *awsproto.RESTRequest) (any, error) {
@@ -318,30 +338,41 @@ func (s *Server) createFunction(req *awsproto.RESTRequest) (any, error) {
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if !validName.MatchString(in.FunctionName) {
-		return nil, invalid("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length at most 64", in.FunctionName)
+	// botocore lambda CreateFunctionRequest.required: FunctionName, Role, Code.
+	if err := awsproto.Check(
+		v.Required("functionName", in.FunctionName != ""),
+		v.Required("role", in.Role != ""),
+		v.Required("code", in.Code != nil),
+	); err != nil {
+		return nil, err
 	}
-	if !validRole.MatchString(in.Role) {
-		return nil, invalid("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", in.Role)
+	if err := awsproto.Check(
+		v.Pattern("functionName", in.FunctionName, validName),
+		v.Pattern("role", in.Role, validRole),
+	); err != nil {
+		return nil, err
 	}
 	if in.PackageType == "" {
 		in.PackageType = "Zip"
 	}
 	if in.PackageType == "Zip" {
-		if in.Runtime == "" || !knownRuntimes[in.Runtime] {
-			return nil, invalid("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set", in.Runtime)
+		if err := v.Enum("runtime", in.Runtime, runtimes...); err != nil {
+			return nil, err
 		}
 		if in.Handler == "" {
 			return nil, invalid("Handler is required for functions packaged as a .zip file archive")
 		}
 	}
-	if in.Code == nil || (len(in.Code.ZipFile) == 0 && in.Code.S3Bucket == "" && in.Code.ImageURI == "") {
+	if len(in.Code.ZipFile) == 0 && in.Code.S3Bucket == "" && in.Code.ImageURI == "" {
 		return nil, invalid("Please provide a source for function code.")
 	}
 	if err := checkDLQ(in.DeadLetterConfig); err != nil {
 		return nil, err
 	}
 	if err := checkTimeoutMemory(in.Timeout, in.MemorySize); err != nil {
+		return nil, err
+	}
+	if err := tagRules.Check(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -363,7 +394,7 @@ func (s *Server) createFunction(req *awsproto.RESTRequest) (any, error) {
 	if in.MemorySize != nil {
 		cfg.MemorySize = *in.MemorySize
 	}
-	s.funcs[in.FunctionName] = &function{cfg: cfg}
+	s.funcs[in.FunctionName] = &function{cfg: cfg, tags: awsproto.CopyTags(in.Tags)}
 	return cfg, nil
 }
 
@@ -376,6 +407,7 @@ func (s *Server) getFunction(req *awsproto.RESTRequest) (any, error) {
 	}
 	return map[string]any{
 		"Configuration": f.cfg,
+		"Tags":          awsproto.CopyTags(f.tags),
 		"Code":          map[string]string{"RepositoryType": "S3", "Location": "https://awslambda-" + s.region + "-tasks.s3.amazonaws.com/snapshots/" + s.account + "/" + f.cfg.FunctionName},
 	}, nil
 }
@@ -414,8 +446,9 @@ func (s *Server) listFunctions(req *awsproto.RESTRequest) (any, error) {
 	}
 	maxItems := 0
 	if in.MaxItems != nil {
-		if n := *in.MaxItems; n < 1 || n > 10000 {
-			return nil, invalid("1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000", n)
+		// botocore lambda MaxListItems: 1-10000.
+		if err := v.Range("maxItems", int64(*in.MaxItems), 1, 10000); err != nil {
+			return nil, err
 		}
 		maxItems = *in.MaxItems
 	}
@@ -456,11 +489,15 @@ func (s *Server) updateConfiguration(req *awsproto.RESTRequest) (any, error) {
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if in.Role != nil && !validRole.MatchString(*in.Role) {
-		return nil, invalid("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint", *in.Role)
+	if in.Role != nil {
+		if err := v.Pattern("role", *in.Role, validRole); err != nil {
+			return nil, err
+		}
 	}
-	if in.Runtime != nil && !knownRuntimes[*in.Runtime] {
-		return nil, invalid("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set", *in.Runtime)
+	if in.Runtime != nil {
+		if err := v.Enum("runtime", *in.Runtime, runtimes...); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkDLQ(in.DeadLetterConfig); err != nil {
 		return nil, err
@@ -531,10 +568,9 @@ func (s *Server) invoke(req *awsproto.RESTRequest) (any, error) {
 	if typ == "" {
 		typ = "RequestResponse"
 	}
-	switch typ {
-	case "Event", "RequestResponse", "DryRun":
-	default:
-		return nil, invalid("1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", typ)
+	// botocore lambda InvocationType.enum.
+	if err := v.Enum("invocationType", typ, "Event", "RequestResponse", "DryRun"); err != nil {
+		return nil, err
 	}
 	if (typ == "Event" && len(body) > maxAsyncPayload) || len(body) > maxSyncPayload {
 		return nil, errf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", map[bool]int{true: maxAsyncPayload, false: maxSyncPayload}[typ == "Event"])
@@ -605,11 +641,16 @@ func (s *Server) putEIC(req *awsproto.RESTRequest) (any, error) {
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if v := in.MaximumRetryAttempts; v != nil && (*v < 0 || *v > 2) {
-		return nil, invalid("1 validation error detected: Value '%d' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2", *v)
+	// botocore lambda MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
+	var errs []error
+	if n := in.MaximumRetryAttempts; n != nil {
+		errs = append(errs, v.Range("maximumRetryAttempts", int64(*n), 0, 2))
 	}
-	if v := in.MaximumEventAgeInSeconds; v != nil && (*v < 60 || *v > 21600) {
-		return nil, invalid("1 validation error detected: Value '%d' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600", *v)
+	if n := in.MaximumEventAgeInSeconds; n != nil {
+		errs = append(errs, v.Range("maximumEventAgeInSeconds", int64(*n), 60, 21600))
+	}
+	if err := awsproto.Check(errs...); err != nil {
+		return nil, err
 	}
 	if dc := in.DestinationConfig; dc != nil {
 		for _, d := range []*Destination{dc.OnFailure, dc.OnSuccess} {
@@ -695,8 +736,9 @@ func (s *Server) listEIC(req *awsproto.RESTRequest) (any, error) {
 	}
 	maxItems := 0
 	if in.MaxItems != nil {
-		if n := *in.MaxItems; n < 1 || n > 50 {
-			return nil, invalid("1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 50", n)
+		// botocore lambda MaxFunctionEventInvokeConfigListItems: 1-50.
+		if err := v.Range("maxItems", int64(*in.MaxItems), 1, 50); err != nil {
+			return nil, err
 		}
 		maxItems = *in.MaxItems
 	}
@@ -720,4 +762,68 @@ func (s *Server) listEIC(req *awsproto.RESTRequest) (any, error) {
 		out["NextMarker"] = next
 	}
 	return out, nil
+}
+
+// taggedFunction resolves a tagging API's Resource: a function ARN
+// (botocore lambda TaggableResource). Callers hold s.mu.
+func (s *Server) taggedFunction(arn string) (*function, error) {
+	p := strings.Split(arn, ":")
+	if len(p) < 7 || p[0] != "arn" || p[2] != "lambda" || p[5] != "function" {
+		return nil, v.Violation(arn, "resource", "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+	}
+	return s.resolve(arn, "")
+}
+
+func (s *Server) tagResource(req *awsproto.RESTRequest) (any, error) {
+	var in struct {
+		Tags map[string]string `json:"Tags"`
+	}
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	// botocore lambda TagResourceRequest.required: Resource, Tags.
+	if err := v.Required("tags", in.Tags != nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	if f.tags == nil {
+		f.tags = map[string]string{}
+	}
+	return nil, tagRules.Apply(f.tags, in.Tags)
+}
+
+func (s *Server) untagResource(req *awsproto.RESTRequest) (any, error) {
+	var in struct {
+		TagKeys []string `rest:"query=tagKeys"`
+	}
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	// botocore lambda UntagResourceRequest.required: Resource, TagKeys.
+	if err := v.Required("tagKeys", in.TagKeys != nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	awsproto.Untag(f.tags, in.TagKeys)
+	return nil, nil
+}
+
+func (s *Server) listTags(req *awsproto.RESTRequest) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Tags": awsproto.CopyTags(f.tags)}, nil
 }
