@@ -17,6 +17,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -378,25 +379,17 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 func TestFaultsAreRetriedAndInjectedCodesSurfaceThroughQuery(t *testing.T) {
 	ctx := context.Background()
 	srv, c := setup(t)
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.FaultThrottle})
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.Fault5xx})
+	emutest.Throttle(srv, "iam", "CreateRole", 1)
+	emutest.ServerError(srv, "iam", "CreateRole", 1)
 	createRole(t, c, "retried")
-	n := 0
-	for _, call := range srv.WriteCalls() {
-		if call.Operation == "CreateRole" {
-			n++
-		}
-	}
-	if n != 3 {
-		t.Fatalf("CreateRole calls %d, want 3", n)
-	}
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "PutRolePolicy", Kind: localaws.FaultError, Code: "UnmodifiableEntity"})
+	emutest.WantCalls(t, srv, "iam", "CreateRole", emutest.Calls{Faulted: 2, OK: 1})
+	emutest.Fail(srv, "iam", "PutRolePolicy", 1, "UnmodifiableEntity", 0, "")
 	_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("retried"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)})
 	var ue *types.UnmodifiableEntityException
 	if !errors.As(err, &ue) || ue.ErrorMessage() != "injected fault" {
 		t.Fatalf("injected UnmodifiableEntity: %T %v", err, err)
 	}
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "GetRole", Kind: localaws.FaultError, Code: "SomethingOdd"})
+	emutest.Fail(srv, "iam", "GetRole", 1, "SomethingOdd", 0, "")
 	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("retried")}); awsx.ErrorCode(err) != "SomethingOdd" {
 		t.Fatalf("unmodeled code: %v", err)
 	}
