@@ -13,11 +13,8 @@
 package iamemu
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -45,7 +42,7 @@ const (
 // Server is the IAM emulation. It is an http.Handler.
 type Server struct {
 	region, account string
-	ops             map[string]func(url.Values) (any, error)
+	query           awsproto.QueryService
 
 	mu       sync.Mutex
 	roles    map[string]*role   // by lower-case name: IAM names are case-insensitive
@@ -88,7 +85,7 @@ type policy struct {
 // kept for the uniform constructor).
 func New(region, account string) *Server {
 	s := &Server{region: region, account: account, roles: map[string]*role{}, policies: map[string]*policy{}}
-	s.ops = map[string]func(url.Values) (any, error){
+	ops := map[string]func(url.Values) (any, error){
 		"CreateRole":               s.createRole,
 		"GetRole":                  s.getRole,
 		"ListRoles":                s.listRoles,
@@ -118,55 +115,32 @@ func New(region, account string) *Server {
 		"UntagPolicy":              s.untagPolicy,
 		"ListPolicyTags":           s.listPolicyTags,
 	}
+	s.query = awsproto.QueryService{
+		Version:        "2010-05-08",
+		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
+		Ops:            map[string]awsproto.Handler{},
+		ValidationCode: "ValidationError",
+	}
+	for action, op := range ops {
+		s.query.Ops[action] = formHandler(op)
+	}
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		awsproto.WriteError(w, r, errf(400, "InvalidInput", "could not read request: %v", err))
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		awsproto.WriteError(w, r, errf(400, "InvalidInput", "could not parse form body: %v", err))
-		return
-	}
-	for k, v := range r.URL.Query() {
-		if _, ok := form[k]; !ok {
-			form[k] = v
+// ServeHTTP implements http.Handler: the shared awsQuery codec decodes the
+// form, dispatches on Action and writes the 2010-05-08 XML envelope or the
+// ErrorResponse document.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.query.ServeHTTP(w, r) }
+
+// formHandler adapts an operation that reads the raw form.
+func formHandler(op func(url.Values) (any, error)) awsproto.Handler {
+	return func(_ *http.Request, dec awsproto.Decoder) (any, error) {
+		var f url.Values
+		if err := dec(&f); err != nil {
+			return nil, err
 		}
+		return op(f)
 	}
-	action := form.Get("Action")
-	op, ok := s.ops[action]
-	if !ok {
-		awsproto.WriteError(w, r, errf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
-		return
-	}
-	out, err := op(form)
-	if err != nil {
-		e, ok := err.(*awsproto.Error)
-		if !ok {
-			e = &awsproto.Error{Status: 500, Code: "ServiceFailure", Message: err.Error()}
-		}
-		awsproto.WriteError(w, r, e)
-		return
-	}
-	var b bytes.Buffer
-	rid := awsproto.RequestID()
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<%sResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">`, action)
-	if out != nil {
-		enc := xml.NewEncoder(&b)
-		if err := enc.EncodeElement(out, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			awsproto.WriteError(w, r, &awsproto.Error{Status: 500, Code: "ServiceFailure", Message: err.Error()})
-			return
-		}
-	}
-	fmt.Fprintf(&b, `<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, rid, action)
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("X-Amzn-RequestId", rid)
-	w.Write(b.Bytes())
 }
 
 // Errors.
