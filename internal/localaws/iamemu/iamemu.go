@@ -49,10 +49,8 @@ type Server struct {
 	policies map[string]*policy // by ARN
 }
 
-type tag struct {
-	Key   string
-	Value string
-}
+// tag is IAM's Tag shape (Key, Value), the shared one.
+type tag = awsproto.Tag
 
 type role struct {
 	name, path, id, arn string
@@ -85,7 +83,12 @@ type policy struct {
 // kept for the uniform constructor).
 func New(region, account string) *Server {
 	s := &Server{region: region, account: account, roles: map[string]*role{}, policies: map[string]*policy{}}
-	ops := map[string]func(url.Values) (any, error){
+	s.query = awsproto.QueryService{
+		Version:        "2010-05-08",
+		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
+		ValidationCode: "ValidationError",
+	}
+	s.query.Ops = map[string]awsproto.Handler{
 		"CreateRole":               s.createRole,
 		"GetRole":                  s.getRole,
 		"ListRoles":                s.listRoles,
@@ -115,15 +118,6 @@ func New(region, account string) *Server {
 		"UntagPolicy":              s.untagPolicy,
 		"ListPolicyTags":           s.listPolicyTags,
 	}
-	s.query = awsproto.QueryService{
-		Version:        "2010-05-08",
-		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
-		Ops:            map[string]awsproto.Handler{},
-		ValidationCode: "ValidationError",
-	}
-	for action, op := range ops {
-		s.query.Ops[action] = formHandler(op)
-	}
 	return s
 }
 
@@ -131,17 +125,6 @@ func New(region, account string) *Server {
 // form, dispatches on Action and writes the 2010-05-08 XML envelope or the
 // ErrorResponse document.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.query.ServeHTTP(w, r) }
-
-// formHandler adapts an operation that reads the raw form.
-func formHandler(op func(url.Values) (any, error)) awsproto.Handler {
-	return func(_ *http.Request, dec awsproto.Decoder) (any, error) {
-		var f url.Values
-		if err := dec(&f); err != nil {
-			return nil, err
-		}
-		return op(f)
-	}
-}
 
 // Errors.
 
@@ -170,59 +153,18 @@ func invalidInput(format string, args ...any) error {
 	return errf(400, "InvalidInput", format, args...)
 }
 
-// validation is a Smithy constraint violation, worded as AWS does.
-func validation(value, member, rule string) error {
-	return errf(400, "ValidationError", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, rule)
-}
-
-// Form helpers.
-
-func required(f url.Values, name string) (string, error) {
-	if _, ok := f[name]; !ok {
-		return "", validation("null", lowerFirst(name), "Member must not be null")
-	}
-	return f.Get(name), nil
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
-}
-
-// members reads a Query list: Name.member.1, Name.member.2, ...
-func members(f url.Values, name string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		k := fmt.Sprintf("%s.member.%d", name, i)
-		if _, ok := f[k]; !ok {
-			return out
-		}
-		out = append(out, f.Get(k))
-	}
-}
-
-// tagMembers reads Tags.member.N.Key / .Value.
-func tagMembers(f url.Values) []tag {
-	var out []tag
-	for i := 1; ; i++ {
-		k := fmt.Sprintf("Tags.member.%d.Key", i)
-		if _, ok := f[k]; !ok {
-			return out
-		}
-		out = append(out, tag{Key: f.Get(k), Value: f.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
-	}
-}
+// model words violations of the API model's constraints (ValidationError,
+// as the awsQuery services answer them).
+var model = awsproto.QueryValidation
 
 func validateTags(tags []tag) error {
 	seen := map[string]bool{}
 	for _, t := range tags {
 		if n := len(t.Key); n < 1 || n > 128 {
-			return validation(t.Key, "tags.member.key", "Member must have length between 1 and 128")
+			return model.Violation(t.Key, "tags.member.key", "Member must have length between 1 and 128")
 		}
 		if len(t.Value) > 256 {
-			return validation(t.Value, "tags.member.value", "Member must have length less than or equal to 256")
+			return model.Violation(t.Value, "tags.member.value", "Member must have length less than or equal to 256")
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
 			return invalidInput("User-defined tag keys can't start with 'aws:'. This prefix is reserved for AWS tags.")
@@ -273,9 +215,9 @@ func dropTags(tags []tag, keys []string) []tag {
 }
 
 // page returns one Marker page of items: at most min(MaxItems, pageSize).
-func page[T any](f url.Values, items []T) ([]T, bool, string, error) {
+func page[T any](m string, maxItems *int, items []T) ([]T, bool, string, error) {
 	start := 0
-	if m := f.Get("Marker"); m != "" {
+	if m != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(m, "m-"))
 		if err != nil || !strings.HasPrefix(m, "m-") || n < 0 || n > len(items) {
 			return nil, false, "", invalidInput("Invalid Marker.")
@@ -283,12 +225,12 @@ func page[T any](f url.Values, items []T) ([]T, bool, string, error) {
 		start = n
 	}
 	limit := pageSize
-	if v := f.Get("MaxItems"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, false, "", validation(v, "maxItems", "Member must have value between 1 and 1000")
+	if maxItems != nil {
+		// botocore iam maxItemsType: 1-1000.
+		if err := model.Range("maxItems", int64(*maxItems), 1, 1000); err != nil {
+			return nil, false, "", err
 		}
-		limit = min(n, pageSize)
+		limit = min(*maxItems, pageSize)
 	}
 	end := start + limit
 	if end >= len(items) {
@@ -331,10 +273,10 @@ func validName(s string) bool {
 
 func validateName(v, member string, maxLen int) error {
 	if n := len(v); n < 1 || n > maxLen {
-		return validation(v, member, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
+		return model.Violation(v, member, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
 	}
 	if !validName(v) {
-		return validation(v, member, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
+		return model.Violation(v, member, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
 	}
 	return nil
 }
@@ -344,7 +286,7 @@ func validatePath(p, member string) error {
 		return nil
 	}
 	if len(p) > 512 {
-		return validation(p, member, "Member must have length less than or equal to 512")
+		return model.Violation(p, member, "Member must have length less than or equal to 512")
 	}
 	ok := p == "/" || (len(p) >= 2 && p[0] == '/' && p[len(p)-1] == '/')
 	for _, c := range p {
@@ -353,7 +295,7 @@ func validatePath(p, member string) error {
 		}
 	}
 	if !ok {
-		return validation(p, member, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+		return model.Violation(p, member, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	}
 	return nil
 }
@@ -363,14 +305,14 @@ func validatePathPrefix(p string) error {
 		return nil
 	}
 	if len(p) > 512 || p[0] != '/' {
-		return validation(p, "pathPrefix", `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
+		return model.Violation(p, "pathPrefix", `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
 	}
 	return nil
 }
 
 func validateDescription(d string) error {
 	if len(d) > 1000 {
-		return validation(d, "description", "Member must have length less than or equal to 1000")
+		return model.Violation(d, "description", "Member must have length less than or equal to 1000")
 	}
 	return nil
 }
