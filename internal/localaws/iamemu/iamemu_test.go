@@ -394,3 +394,58 @@ func TestFaultsAreRetriedAndInjectedCodesSurfaceThroughQuery(t *testing.T) {
 		t.Fatalf("unmodeled code: %v", err)
 	}
 }
+
+// botocore iam service-2.json: the instance profile operations' errors and
+// their codes/statuses (EntityAlreadyExists 409, LimitExceeded 409,
+// DeleteConflict 409, NoSuchEntity 404); a profile holds one role.
+func TestInstanceProfilesHoldOneRoleThatCannotBeDeletedWhileInside(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "ec2-node")
+	createRole(t, c, "other")
+	p, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("nodes"), Path: aws.String("/opsctl/"),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("ops")}}})
+	if err != nil || aws.ToString(p.InstanceProfile.Arn) != "arn:aws:iam::000000000000:instance-profile/opsctl/nodes" || len(p.InstanceProfile.Tags) != 1 {
+		t.Fatalf("create: %+v %v", p, err)
+	}
+	_, err = c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("NODES")})
+	emutest.WantHTTP(t, err, "EntityAlreadyExists", 409)
+
+	add := func(role string) error {
+		_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String(role)})
+		return err
+	}
+	if err := add("ec2-node"); err != nil {
+		t.Fatal(err)
+	}
+	emutest.WantHTTP(t, add("ec2-node"), "EntityAlreadyExists", 409)
+	emutest.WantHTTP(t, add("other"), "LimitExceeded", 409)
+	emutest.WantHTTP(t, add("ghost"), "NoSuchEntity", 404)
+
+	g, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	if err != nil || len(g.InstanceProfile.Roles) != 1 || aws.ToString(g.InstanceProfile.Roles[0].RoleName) != "ec2-node" {
+		t.Fatalf("get: %+v %v", g, err)
+	}
+	l, err := c.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String("ec2-node")})
+	if err != nil || len(l.InstanceProfiles) != 1 || aws.ToString(l.InstanceProfiles[0].InstanceProfileName) != "nodes" {
+		t.Fatalf("list for role: %+v %v", l, err)
+	}
+	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ec2-node")})
+	emutest.WantCode(t, err, "DeleteConflict", "must remove roles from instance profile first")
+	_, err = c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	emutest.WantHTTP(t, err, "DeleteConflict", 409)
+
+	_, err = c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String("other")})
+	emutest.WantHTTP(t, err, "NoSuchEntity", 404)
+	if _, err := c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String("ec2-node")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("nodes")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	emutest.WantCode(t, err, "NoSuchEntity", "Instance Profile nodes cannot be found.")
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ec2-node")}); err != nil {
+		t.Fatalf("delete role after leaving the profile: %v", err)
+	}
+}
