@@ -404,7 +404,7 @@ func pick(strategy []types.CapacityProviderStrategyItem, counts map[string]int) 
 			return str(it.CapacityProvider)
 		}
 	}
-	best, bestScore := "", 0.0
+	best, bestScore, bestWeight := "", 0.0, int32(0)
 	for _, it := range strategy {
 		if it.Weight <= 0 {
 			continue
@@ -415,8 +415,8 @@ func pick(strategy []types.CapacityProviderStrategyItem, counts map[string]int) 
 			n = 0
 		}
 		score := float64(n+1) / float64(it.Weight)
-		if best == "" || score < bestScore {
-			best, bestScore = name, score
+		if best == "" || score < bestScore || (score == bestScore && it.Weight > bestWeight) {
+			best, bestScore, bestWeight = name, score, it.Weight
 		}
 	}
 	return best
