@@ -94,8 +94,8 @@ func TestTaskFailureConventions(t *testing.T) {
 		ran        bool
 	}{
 		"fail-pull stops before running": {"repo/app:fail-pull", types.TaskStopCodeTaskFailedToStart, "CannotPullContainerError: ", -1, false},
-		"exit-1 exits after starting":     {"repo/app:exit-1", types.TaskStopCodeEssentialContainerExited, "Essential container in task exited", 1, true},
-		"unhealthy fails health checks":   {"repo/app:unhealthy", types.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", 137, true},
+		"exit-1 exits after starting":    {"repo/app:exit-1", types.TaskStopCodeEssentialContainerExited, "Essential container in task exited", 1, true},
+		"unhealthy fails health checks":  {"repo/app:unhealthy", types.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", 137, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
