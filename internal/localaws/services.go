@@ -8,6 +8,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -39,6 +40,7 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
