@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -41,6 +42,7 @@ func init() {
 			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
 
 			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":            ecremu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
