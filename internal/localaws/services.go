@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
@@ -43,6 +44,8 @@ func init() {
 
 			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":            ecremu.New(s.Region, s.Account, s.Clock()),
+
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
