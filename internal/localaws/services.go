@@ -8,6 +8,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
+	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -40,6 +41,7 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
 			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
 
 			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
