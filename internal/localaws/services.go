@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
+	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
@@ -33,6 +35,7 @@ func init() {
 		// Log events that match a metric filter become CloudWatch datapoints,
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
+		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -48,6 +51,10 @@ func init() {
 			"ecr":            ecremu.New(s.Region, s.Account, s.Clock()),
 
 			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
+
+			// EC2 and Auto Scaling, for deploy cluster.
+			"ec2":         ec2,
+			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
 		}
 	}
 }
