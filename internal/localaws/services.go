@@ -4,16 +4,20 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
+	"github.com/opsctl/opsctl/internal/localaws/secretsmanageremu"
+	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
 
 // The endpoint's in-process services, by SigV4 signing name. Each own
@@ -41,6 +45,12 @@ func init() {
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
+
+			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":            ecremu.New(s.Region, s.Account, s.Clock()),
+
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
