@@ -10,9 +10,12 @@ package iamemu
 // ValidationError.
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
 type instanceProfile struct {
@@ -32,10 +35,15 @@ type instanceProfileXML struct {
 	Tags                []tag     `xml:"Tags>member,omitempty"`
 }
 
+// The handlers have the awsproto.Handler signature and decode typed inputs
+// through the Query codec, so they move with iamemu onto
+// awsproto.QueryService unchanged: registering them there is
+// s.query.Ops[name] = op.
+
 // registerProfileOps adds the instance profile operations to s.ops.
 func (s *Server) registerProfileOps() {
 	s.profiles = map[string]*instanceProfile{}
-	for name, op := range map[string]func(url.Values) (any, error){
+	for name, op := range map[string]awsproto.Handler{
 		"CreateInstanceProfile":         s.createInstanceProfile,
 		"GetInstanceProfile":            s.getInstanceProfile,
 		"AddRoleToInstanceProfile":      s.addRoleToInstanceProfile,
@@ -43,8 +51,18 @@ func (s *Server) registerProfileOps() {
 		"DeleteInstanceProfile":         s.deleteInstanceProfile,
 		"ListInstanceProfilesForRole":   s.listInstanceProfilesForRole,
 	} {
-		s.ops[name] = op
+		op := op
+		s.ops[name] = func(f url.Values) (any, error) {
+			return op(nil, func(v any) error { return awsproto.DecodeQueryForm(f, v) })
+		}
 	}
+}
+
+// profileInput is what the instance profile operations take.
+type profileInput struct {
+	InstanceProfileName string `query:",required"`
+	Path                string
+	Tags                []struct{ Key, Value string }
 }
 
 // roleInProfile is DeleteRole's check. s.mu is held.
@@ -69,11 +87,7 @@ func (s *Server) profileXML(p *instanceProfile, withTags bool) instanceProfileXM
 }
 
 // lookupProfile finds a profile by name (case-insensitive). s.mu is held.
-func (s *Server) lookupProfile(f url.Values) (*instanceProfile, error) {
-	name, err := required(f, "InstanceProfileName")
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) lookupProfile(name string) (*instanceProfile, error) {
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
 		return nil, err
 	}
@@ -84,22 +98,26 @@ func (s *Server) lookupProfile(f url.Values) (*instanceProfile, error) {
 	return p, nil
 }
 
-func (s *Server) createInstanceProfile(f url.Values) (any, error) {
-	name, err := required(f, "InstanceProfileName")
-	if err != nil {
+func (s *Server) createInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	name := in.InstanceProfileName
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
 		return nil, err
 	}
-	path := f.Get("Path")
+	path := in.Path
 	if path == "" {
 		path = "/"
 	}
 	if err := validatePath(path, "path"); err != nil {
 		return nil, err
 	}
-	tags := tagMembers(f)
+	var tags []tag
+	for _, t := range in.Tags {
+		tags = append(tags, tag{Key: t.Key, Value: t.Value})
+	}
 	if err := validateTags(tags); err != nil {
 		return nil, err
 	}
@@ -116,10 +134,14 @@ func (s *Server) createInstanceProfile(f url.Values) (any, error) {
 	}{s.profileXML(p, true)}, nil
 }
 
-func (s *Server) getInstanceProfile(f url.Values) (any, error) {
+func (s *Server) getInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	if err := dec(&in); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+	p, err := s.lookupProfile(in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +150,18 @@ func (s *Server) getInstanceProfile(f url.Values) (any, error) {
 	}{s.profileXML(p, true)}, nil
 }
 
-func (s *Server) addRoleToInstanceProfile(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) addRoleToInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		InstanceProfileName string `query:",required"`
+		RoleName            string `query:",required"`
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	roleName := in.RoleName
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+	p, err := s.lookupProfile(in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +179,18 @@ func (s *Server) addRoleToInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) removeRoleFromInstanceProfile(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) removeRoleFromInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		InstanceProfileName string `query:",required"`
+		RoleName            string `query:",required"`
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	roleName := in.RoleName
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+	p, err := s.lookupProfile(in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -174,10 +204,14 @@ func (s *Server) removeRoleFromInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) deleteInstanceProfile(f url.Values) (any, error) {
+func (s *Server) deleteInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	if err := dec(&in); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+	p, err := s.lookupProfile(in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +222,16 @@ func (s *Server) deleteInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) listInstanceProfilesForRole(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) listInstanceProfilesForRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName string `query:",required"`
+		Marker   string
+		MaxItems string
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	roleName := in.RoleName
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.lookupRole(roleName)
@@ -205,7 +244,7 @@ func (s *Server) listInstanceProfilesForRole(f url.Values) (any, error) {
 			all = append(all, s.profileXML(p, false))
 		}
 	}
-	items, more, marker, err := page(f, all)
+	items, more, marker, err := page(url.Values{"Marker": {in.Marker}, "MaxItems": {in.MaxItems}}, all)
 	if err != nil {
 		return nil, err
 	}
