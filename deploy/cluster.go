@@ -22,6 +22,10 @@ package deploy
 // strategy is FARGATE with the on-demand base and, with --spot, FARGATE_SPOT
 // for everything above it.
 //
+// A run without --spot after one with it (or with --fargate after an EC2
+// run) moves the default strategy first and then deletes the capacity
+// providers and groups opsctl made that are no longer asked for.
+//
 // Both modes use the default VPC's default subnets unless --subnets names
 // others, and create a security group for the tasks. The cluster carries the
 // tags opsctl:cluster, opsctl:subnets (space-separated: ECS tag values allow
@@ -637,6 +641,24 @@ func (b *clusterBuilder) plan(ctx context.Context) ([]plan.Step, error) {
 	}
 	if err := add(b.clusterProviders(ctx)); err != nil {
 		return nil, err
+	}
+	// Capacity this run no longer asks for (--spot dropped, or a switch to
+	// Fargate): once the cluster no longer uses it, delete what opsctl made.
+	var stale []string
+	if b.o.Fargate {
+		stale = []string{onDemandGroupName(b.o.Name), spotGroupName(b.o.Name)}
+	} else if !b.o.Spot {
+		stale = []string{spotGroupName(b.o.Name)}
+	}
+	for _, g := range stale {
+		if err := add(providerDeleteStep(ctx, b.d, b.o.Name, g)); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range stale {
+		if err := add(groupDeleteStep(ctx, b.d, b.o.Name, g)); err != nil {
+			return nil, err
+		}
 	}
 	return steps, nil
 }

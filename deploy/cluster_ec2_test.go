@@ -248,3 +248,29 @@ func TestRmDeletesAnEC2ClusterAndWaitsForItsInstances(t *testing.T) {
 		t.Fatalf("%v %+v %v", err, again, e.writes())
 	}
 }
+
+func TestDroppingSpotRemovesTheSpotCapacity(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := deploy.CreateCluster(ctx, e.deps, spotEC2("web")); err != nil {
+		t.Fatal(err)
+	}
+	o := spotEC2("web")
+	o.Spot = false
+	e.srv.ResetCalls()
+	res, err := deploy.CreateCluster(ctx, e.deps, o)
+	if err != nil {
+		t.Fatalf("%v %+v", err, res.Changes)
+	}
+	// The strategy moves first, then the spot provider and group go.
+	if w := strings.Join(e.writes(), ","); w != "ecs:PutClusterCapacityProviders,ecs:DeleteCapacityProvider,autoscaling:DeleteAutoScalingGroup" {
+		t.Fatalf("writes %s", w)
+	}
+	if gs := e.groups(t, "opsctl-web-spot", "opsctl-web-on-demand"); len(gs) != 1 {
+		t.Fatalf("%v", gs)
+	}
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateCluster(ctx, e.deps, o); err != nil || len(e.writes()) != 0 {
+		t.Fatalf("%v %v", err, e.writes())
+	}
+}
