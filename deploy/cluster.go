@@ -769,15 +769,17 @@ func InstanceTrustPolicy() string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 }
 
-// InstancePermissions are the ECS agent's permissions, limited to this
-// cluster and its container instances. Image pulls and logs use each task's
+// InstancePermissions are the ECS agent's permissions (those of the AWS
+// managed AmazonEC2ContainerServiceforEC2Role that the agent needs), limited
+// to this cluster and its container instances by the resource types the
+// Service Authorization Reference lists for each action. Image pulls and logs use each task's
 // execution role, so the instance role has no ECR or CloudWatch Logs access.
 func InstancePermissions(partition, region, account, cluster string) string {
 	clusterArn := fmt.Sprintf("arn:%s:ecs:%s:%s:cluster/%s", partition, region, account, cluster)
 	instances := fmt.Sprintf("arn:%s:ecs:%s:%s:container-instance/%s/*", partition, region, account, cluster)
 	return `{"Version":"2012-10-17","Statement":[` +
-		`{"Sid":"JoinThisCluster","Effect":"Allow","Action":["ecs:RegisterContainerInstance","ecs:DeregisterContainerInstance","ecs:UpdateContainerInstancesState","ecs:SubmitContainerStateChange","ecs:SubmitTaskStateChange","ecs:SubmitAttachmentStateChanges"],"Resource":"` + clusterArn + `"},` +
-		`{"Sid":"AgentOfThisClustersInstances","Effect":"Allow","Action":["ecs:Poll","ecs:StartTelemetrySession","ecs:PutSystemLogEvents"],"Resource":"` + instances + `"},` +
+		`{"Sid":"JoinThisCluster","Effect":"Allow","Action":["ecs:RegisterContainerInstance","ecs:DeregisterContainerInstance","ecs:SubmitContainerStateChange","ecs:SubmitTaskStateChange","ecs:SubmitAttachmentStateChanges"],"Resource":"` + clusterArn + `"},` +
+		`{"Sid":"AgentOfThisClustersInstances","Effect":"Allow","Action":["ecs:Poll","ecs:StartTelemetrySession","ecs:UpdateContainerInstancesState"],"Resource":"` + instances + `"},` +
 		`{"Sid":"TagInstancesOnRegister","Effect":"Allow","Action":"ecs:TagResource","Resource":"` + instances + `","Condition":{"StringEquals":{"ecs:CreateAction":"RegisterContainerInstance"}}},` +
 		`{"Sid":"FindTheAgentEndpoint","Effect":"Allow","Action":"ecs:DiscoverPollEndpoint","Resource":"*"}]}`
 }
