@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
@@ -48,9 +50,11 @@ func init() {
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
 
-			// Parameter Store and Secrets Manager, for deploy.
-			"ssm":            ssmemu.New(s.Region, s.Account, s.Clock()),
-			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
