@@ -62,7 +62,7 @@ func (f *rolloutFixture) setup(desired int32, breaker bool) {
 		Cpu: aws.String("256"), Memory: aws.String("512"), ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/web-exec"),
 		ContainerDefinitions: []types.ContainerDefinition{
 			{Name: aws.String("app"), Image: aws.String("example/web:v1"), Essential: aws.Bool(true),
-				Environment: []types.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("prod")}},
+				Environment:  []types.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("prod")}},
 				PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(8080)}},
 				LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
 					"awslogs-group": "/ecs/prod/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}}},
@@ -71,7 +71,7 @@ func (f *rolloutFixture) setup(desired int32, breaker bool) {
 	}))
 	must(f.ecs.CreateService(f.ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"), DesiredCount: aws.Int32(desired),
-		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
+		NetworkConfiguration:    &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
 		DeploymentConfiguration: &types.DeploymentConfiguration{DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: breaker, Rollback: breaker}},
 	}))
 	f.clk.Advance(5 * time.Minute)
