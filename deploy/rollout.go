@@ -57,6 +57,8 @@ type RolloutOptions struct {
 	Timeout time.Duration
 	// NoWait returns right after the deployment started.
 	NoWait bool
+	// PollInterval between looks at the deployment (0: 10 s backing off to 15 s).
+	PollInterval time.Duration
 }
 
 // resourceNameRe is ECS's rule for cluster and service names (botocore ecs
@@ -87,6 +89,13 @@ func validateTimeout(d time.Duration) error {
 	return nil
 }
 
+func validatePoll(d time.Duration) error {
+	if d != 0 && d < time.Second {
+		return opserr.Usagef("invalid --poll-interval %s: at least 1s", d)
+	}
+	return nil
+}
+
 // Validate checks the options before any AWS call.
 func (o RolloutOptions) Validate() error {
 	if err := validateNames(o.Cluster, o.Service); err != nil {
@@ -100,6 +109,9 @@ func (o RolloutOptions) Validate() error {
 	}
 	if o.Container != "" && !resourceNameRe.MatchString(o.Container) {
 		return opserr.Usagef("invalid --container %q: up to 255 letters, digits, hyphens and underscores", o.Container)
+	}
+	if err := validatePoll(o.PollInterval); err != nil {
+		return err
 	}
 	return validateTimeout(o.Timeout)
 }
@@ -332,7 +344,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 			return res, nil
 		}
 		d.log().Info("a deployment of this image is already in progress; following it", "deployment", res.DeploymentID)
-		return follow(ctx, d, res, o.Timeout, time.Time{})
+		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
 	}
 
 	if err := checkImageExists(ctx, d, o.Image); err != nil {
@@ -372,7 +384,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
 }
 
 // reuseOrRegister returns the family's latest ACTIVE revision when it is
@@ -429,9 +441,13 @@ type follower struct {
 // (nil error, State completed), fails (an error that says why: rolled back,
 // failed, superseded), or the timeout passes. It logs new service events and
 // stopped-task reasons as it goes and reports each poll to Deps.OnTick.
-func follow(ctx context.Context, d Deps, res RolloutResult, timeout time.Duration, since time.Time) (RolloutResult, error) {
+func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.Duration, since time.Time) (RolloutResult, error) {
 	if timeout <= 0 {
 		timeout = DefaultRolloutTimeout
+	}
+	interval, maxInterval := followInterval, followMaxInterval
+	if poll > 0 {
+		interval, maxInterval = poll, poll
 	}
 	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, since: since}
 	clk := d.clock()
@@ -439,7 +455,7 @@ func follow(ctx context.Context, d Deps, res RolloutResult, timeout time.Duratio
 	var outcome error
 	_, err := wait.Until(ctx, wait.Options{
 		What: "deployment " + res.DeploymentID, Clock: clk, Timeout: timeout,
-		Interval: followInterval, MaxInterval: followMaxInterval, Progress: d.OnTick,
+		Interval: interval, MaxInterval: maxInterval, Progress: d.OnTick,
 	}, func(ctx context.Context) (wait.Status, error) {
 		st, done, err := f.poll(ctx)
 		if done {
@@ -684,8 +700,9 @@ type WaitOptions struct {
 	Cluster, Service string
 	// Deployment is an ecs-svc/… id or a service deployment ARN; empty means
 	// the service's PRIMARY deployment.
-	Deployment string
-	Timeout    time.Duration
+	Deployment   string
+	Timeout      time.Duration
+	PollInterval time.Duration
 }
 
 var deploymentIDRe = regexp.MustCompile(`^ecs-svc/[0-9]{1,30}$`)
@@ -697,6 +714,9 @@ func (o WaitOptions) Validate() error {
 	}
 	if o.Deployment != "" && !deploymentIDRe.MatchString(o.Deployment) && !strings.Contains(o.Deployment, ":service-deployment/") {
 		return opserr.Usagef("invalid --deployment %q: want an ecs-svc/… deployment id or a service deployment ARN", o.Deployment)
+	}
+	if err := validatePoll(o.PollInterval); err != nil {
+		return err
 	}
 	return validateTimeout(o.Timeout)
 }
@@ -742,5 +762,5 @@ func Wait(ctx context.Context, d Deps, o WaitOptions) (RolloutResult, error) {
 	default:
 		res.DeploymentID = o.Deployment
 	}
-	return follow(ctx, d, res, o.Timeout, time.Time{})
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
 }

@@ -19,9 +19,10 @@ type RollbackOptions struct {
 	// ToRevision deploys this revision of the service's task definition
 	// family; 0 stops the deployment in progress with ECS's rollback
 	// (StopServiceDeployment, stopType ROLLBACK).
-	ToRevision int
-	Timeout    time.Duration
-	NoWait     bool
+	ToRevision   int
+	Timeout      time.Duration
+	NoWait       bool
+	PollInterval time.Duration
 }
 
 // Validate checks the options before any AWS call.
@@ -31,6 +32,9 @@ func (o RollbackOptions) Validate() error {
 	}
 	if o.ToRevision < 0 {
 		return opserr.Usagef("invalid --to-revision %d: revisions start at 1", o.ToRevision)
+	}
+	if err := validatePoll(o.PollInterval); err != nil {
+		return err
 	}
 	return validateTimeout(o.Timeout)
 }
@@ -93,7 +97,7 @@ func Rollback(ctx context.Context, d Deps, o RollbackOptions) (RolloutResult, er
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
 }
 
 func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc types.Service, res RolloutResult) (RolloutResult, error) {
@@ -125,7 +129,7 @@ func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc type
 			res.State = StateInProgress
 			return res, nil
 		}
-		return follow(ctx, d, res, o.Timeout, time.Time{})
+		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
 	}
 	started := d.clock().Now()
 	up, err := d.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
@@ -145,5 +149,5 @@ func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc type
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
 }

@@ -29,8 +29,9 @@ type RunOptions struct {
 	Command []string
 	// Container to run the command in; empty means the task definition's
 	// first essential container.
-	Container string
-	Timeout   time.Duration
+	Container    string
+	Timeout      time.Duration
+	PollInterval time.Duration
 }
 
 // Validate checks the options before any AWS call.
@@ -43,6 +44,9 @@ func (o RunOptions) Validate() error {
 	}
 	if o.Container != "" && !resourceNameRe.MatchString(o.Container) {
 		return opserr.Usagef("invalid --container %q: up to 255 letters, digits, hyphens and underscores", o.Container)
+	}
+	if err := validatePoll(o.PollInterval); err != nil {
+		return err
 	}
 	return validateTimeout(o.Timeout)
 }
@@ -145,10 +149,14 @@ func Run(ctx context.Context, d Deps, o RunOptions) (RunResult, error) {
 	}
 	clk := d.clock()
 	start := clk.Now()
+	interval, maxInterval := 5*time.Second, 15*time.Second
+	if o.PollInterval > 0 {
+		interval, maxInterval = o.PollInterval, o.PollInterval
+	}
 	var task types.Task
 	_, err = wait.Until(ctx, wait.Options{
 		What: "task " + lastPart(res.TaskArn), Clock: clk, Timeout: timeout,
-		Interval: 5 * time.Second, MaxInterval: 15 * time.Second, Progress: d.OnTick,
+		Interval: interval, MaxInterval: maxInterval, Progress: d.OnTick,
 	}, func(ctx context.Context) (wait.Status, error) {
 		dt, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(o.Cluster), Tasks: []string{res.TaskArn}})
 		if err != nil {
