@@ -51,7 +51,7 @@ func TestAutoScalingGroupProviders(t *testing.T) {
 	}
 	// A strategy mixing Fargate and ASG providers is refused.
 	_, err = f.ecs.PutClusterCapacityProviders(f.ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: aws.String("prod"),
-		CapacityProviders: []string{"prod-ondemand", "FARGATE"},
+		CapacityProviders:               []string{"prod-ondemand", "FARGATE"},
 		DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("prod-ondemand"), Weight: 1}, {CapacityProvider: aws.String("FARGATE"), Weight: 1}}})
 	if errCode(err) != "InvalidParameterException" || !strings.Contains(err.Error(), "mix of capacity providers") {
 		t.Errorf("mixed strategy: %v", err)
