@@ -24,9 +24,9 @@ import (
 // rolloutFixture is an endpoint on a fake clock shared with Deps, so a
 // follow's sleeps move ECS's time: a 20-minute rollout runs in milliseconds.
 type rolloutFixture struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *localaws.Server
-	clk  *clock.Fake
+	clk  clock.Advancer
 	deps Deps
 	ecs  *ecs.Client
 	ctx  context.Context
@@ -34,7 +34,7 @@ type rolloutFixture struct {
 
 const testImageRepo = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web"
 
-func newRolloutFixture(t *testing.T) *rolloutFixture {
+func newRolloutFixture(t testing.TB) *rolloutFixture {
 	t.Helper()
 	clk := clock.NewFake(time.Time{})
 	srv := localawstest.Start(t, localaws.Options{Clock: clk})
