@@ -46,17 +46,15 @@ func init() {
 			"lambda":     lambdaemu.New(s.Region, s.Account),
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
 
-			"ecr": ecremu.New(s.Region, s.Account, s.Clock()),
-
-			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
-
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
 
-			// Parameter Store and Secrets Manager, for deploy.
-			"ssm":            ssmemu.New(s.Region, s.Account, s.Clock()),
-			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
