@@ -24,7 +24,8 @@ package deploy
 //
 // Both modes use the default VPC's default subnets unless --subnets names
 // others, and create a security group for the tasks. The cluster carries the
-// tags opsctl:cluster, opsctl:subnets and opsctl:security-group so that
+// tags opsctl:cluster, opsctl:subnets (space-separated: ECS tag values allow
+// no commas) and opsctl:security-group so that
 // services created later use the same network. Everything opsctl creates is
 // tagged opsctl:cluster=NAME; `rm` deletes only what carries that tag.
 
@@ -700,7 +701,7 @@ func (b *clusterBuilder) cluster(ctx context.Context) ([]plan.Step, error) {
 		mode = ModeFargate
 	}
 	desired := func() map[string]string {
-		return map[string]string{TagCluster: b.o.Name, TagSubnets: strings.Join(b.net.subnets, ","), TagSecurityGroup: b.sgID, TagMode: mode}
+		return map[string]string{TagCluster: b.o.Name, TagSubnets: strings.Join(b.net.subnets, " "), TagSecurityGroup: b.sgID, TagMode: mode}
 	}
 	var live *ecstypes.Cluster
 	for i, c := range out.Clusters {

@@ -165,8 +165,11 @@ func serviceSteps(ctx context.Context, d Deps, o RemoveOptions) ([]plan.Step, []
 			if _, err := d.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(o.Name), Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil {
 				return err
 			}
-			_, err := d.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(o.Name), Service: aws.String(name), Force: aws.Bool(true)})
-			return err
+			if _, err := d.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(o.Name), Service: aws.String(name), Force: aws.Bool(true)}); err != nil {
+				return err
+			}
+			// Its tasks hold the capacity providers until they stop.
+			return waitServiceGone(ctx, d, o.Name, name)
 		}))
 	}
 	return steps, names, nil
@@ -348,4 +351,27 @@ func securityGroupDeleteStep(ctx context.Context, d Deps, cluster string) ([]pla
 		}))
 	}
 	return steps, nil
+}
+
+// ServiceDrainTimeout bounds the wait for a deleted service's tasks to stop.
+const ServiceDrainTimeout = 15 * time.Minute
+
+// waitServiceGone waits until a deleted service is INACTIVE (its tasks have
+// stopped) or gone.
+func waitServiceGone(ctx context.Context, d Deps, cluster, name string) error {
+	_, err := wait.Until(ctx, wait.Options{What: "service " + name + " to drain", Clock: d.clock(), Timeout: ServiceDrainTimeout,
+		Interval: 6 * time.Second, MaxInterval: 30 * time.Second, Progress: d.OnTick},
+		func(ctx context.Context) (wait.Status, error) {
+			out, err := d.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+			if err != nil {
+				return wait.Status{}, err
+			}
+			for _, s := range out.Services {
+				if aws.ToString(s.Status) != "INACTIVE" {
+					return wait.Status{State: fmt.Sprintf("%s, %d task(s) running", strings.ToLower(aws.ToString(s.Status)), s.RunningCount), Fraction: -1}, nil
+				}
+			}
+			return wait.Status{Done: true, State: "inactive"}, nil
+		})
+	return err
 }

@@ -142,9 +142,7 @@ func ClusterStatusOf(ctx context.Context, d Deps, name string) (ClusterStatus, e
 	}
 	tags := clusterTags(c)
 	st.Status, st.Mode = aws.ToString(c.Status), tags[TagMode]
-	if s := tags[TagSubnets]; s != "" {
-		st.Subnets = strings.Split(s, ",")
-	}
+	st.Subnets = strings.Fields(tags[TagSubnets])
 	st.SecurityGroup = tags[TagSecurityGroup]
 	st.ActiveServices, st.RunningTasks, st.PendingTasks, st.ContainerInstances = c.ActiveServicesCount, c.RunningTasksCount, c.PendingTasksCount, c.RegisteredContainerInstancesCount
 	for _, it := range c.DefaultCapacityProviderStrategy {
