@@ -134,14 +134,10 @@ func readCluster(ctx context.Context, d Deps, name string) (clusterInfo, error) 
 	return clusterInfo{}, fmt.Errorf("cluster %s not found in %s: create it with `opsctl deploy cluster create %s`", name, d.Region, name)
 }
 
+// splitComma splits the cluster's subnets tag (space-separated: ECS tag
+// values allow no commas; commas accepted too).
 func splitComma(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // isSpotProvider: FARGATE_SPOT, or an Auto Scaling group provider of spot
@@ -597,6 +593,44 @@ func (b *serviceBuilder) taskDefinitionInput() *ecs.RegisterTaskDefinitionInput 
 	}
 }
 
+// tdDocument renders a registration in the ECS task definition JSON shape
+// (what `aws ecs register-task-definition --cli-input-json` takes).
+func tdDocument(in *ecs.RegisterTaskDefinitionInput) string {
+	var cds []any
+	for _, c := range in.ContainerDefinitions {
+		cd := map[string]any{"name": aws.ToString(c.Name), "image": aws.ToString(c.Image), "essential": aws.ToBool(c.Essential),
+			"stopTimeout": aws.ToInt32(c.StopTimeout)}
+		var pms []any
+		for _, p := range c.PortMappings {
+			pms = append(pms, map[string]any{"containerPort": aws.ToInt32(p.ContainerPort), "protocol": string(p.Protocol)})
+		}
+		if pms != nil {
+			cd["portMappings"] = pms
+		}
+		var env, sec []any
+		for _, e := range c.Environment {
+			env = append(env, map[string]string{"name": aws.ToString(e.Name), "value": aws.ToString(e.Value)})
+		}
+		for _, s := range c.Secrets {
+			sec = append(sec, map[string]string{"name": aws.ToString(s.Name), "valueFrom": aws.ToString(s.ValueFrom)})
+		}
+		if env != nil {
+			cd["environment"] = env
+		}
+		if sec != nil {
+			cd["secrets"] = sec
+		}
+		if lc := c.LogConfiguration; lc != nil {
+			cd["logConfiguration"] = map[string]any{"logDriver": string(lc.LogDriver), "options": lc.Options}
+		}
+		cds = append(cds, cd)
+	}
+	doc := map[string]any{"family": aws.ToString(in.Family), "networkMode": string(in.NetworkMode), "requiresCompatibilities": in.RequiresCompatibilities,
+		"cpu": aws.ToString(in.Cpu), "memory": aws.ToString(in.Memory), "executionRoleArn": aws.ToString(in.ExecutionRoleArn), "containerDefinitions": cds}
+	bs, _ := json.MarshalIndent(doc, "", "  ")
+	return string(bs)
+}
+
 // tdView is the part of a task definition opsctl manages, for comparison.
 type tdView struct {
 	Image, CPU, Memory, NetworkMode, ExecutionRole, Compat string
@@ -633,9 +667,8 @@ func viewOf(cpu, memory *string, nm ecstypes.NetworkMode, role *string, compat [
 
 func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error) {
 	in := b.taskDefinitionInput()
-	doc, _ := json.MarshalIndent(map[string]any{"family": in.Family, "networkMode": in.NetworkMode, "requiresCompatibilities": in.RequiresCompatibilities,
-		"cpu": in.Cpu, "memory": in.Memory, "executionRoleArn": in.ExecutionRoleArn, "containerDefinitions": in.ContainerDefinitions}, "", "  ")
-	b.res.Policies.TaskDefinition = string(doc)
+	doc := tdDocument(in)
+	b.res.Policies.TaskDefinition = doc
 	want := viewOf(in.Cpu, in.Memory, in.NetworkMode, in.ExecutionRoleArn, in.RequiresCompatibilities, in.ContainerDefinitions[0])
 	family := aws.ToString(in.Family)
 	register := func(ctx context.Context) error {
@@ -648,7 +681,7 @@ func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error
 	}
 	if b.liveTD == nil || aws.ToString(b.liveTD.Family) != family {
 		b.tdArn = ""
-		return []plan.Step{plan.Create("task-definition", family, register).WithDocument(string(doc))}, nil
+		return []plan.Step{plan.Create("task-definition", family, register).WithDocument(doc)}, nil
 	}
 	var cd ecstypes.ContainerDefinition
 	for _, c := range b.liveTD.ContainerDefinitions {
@@ -678,7 +711,7 @@ func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error
 		return []plan.Step{plan.Unchanged("task-definition", shortTD(liveArn))}, nil
 	}
 	b.tdArn = ""
-	return []plan.Step{plan.Update("task-definition", family, diff, register).WithDocument(string(doc))}, nil
+	return []plan.Step{plan.Update("task-definition", family, diff, register).WithDocument(doc)}, nil
 }
 
 func (b *serviceBuilder) desiredStrategy() ([]ecstypes.CapacityProviderStrategyItem, bool) {

@@ -212,6 +212,7 @@ func TestServiceUpdateChangesOnlyWhatDiffers(t *testing.T) {
 	before := aws.ToString(describeAPI(t, e).TaskDefinition)
 	o := e.opts("v2")
 	o.Max, o.CPUTarget, o.MemoryTarget = 8, 50, 70
+	e.srv.ResetCalls()
 	diff, err := deploy.DiffService(ctx, e.deps, o)
 	if err != nil {
 		t.Fatal(err)
