@@ -192,4 +192,3 @@ func writeService(w io.Writer, r deploy.ServiceResult, verb string) error {
 	}
 	return nil
 }
-
