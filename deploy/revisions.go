@@ -84,7 +84,7 @@ func Revisions(ctx context.Context, d Deps, o RevisionsOptions) (RevisionsResult
 		arns = append(arns, out.TaskDefinitionArns...)
 	}
 	for _, a := range arns {
-		fam, rev, ok := strings.Cut(lastPart(a), ":")
+		fam, rev, ok := strings.Cut(arnTail(a), ":")
 		if !ok || fam != family { // FamilyPrefix also matches longer families
 			continue
 		}
@@ -103,7 +103,7 @@ func Revisions(ctx context.Context, d Deps, o RevisionsOptions) (RevisionsResult
 		}
 		r.Action = "deregister"
 		arn := r.Arn
-		steps = append(steps, plan.Delete("task-definition", lastPart(arn), func(ctx context.Context) error {
+		steps = append(steps, plan.Delete("task-definition", arnTail(arn), func(ctx context.Context) error {
 			_, err := d.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 			return err
 		}))

@@ -80,7 +80,7 @@ var (
 	repoRe     = regexp.MustCompile(`^[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*$`)
 	tagRe      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	digestRe   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-	ecrHostRe  = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+	ecrRegistryRe  = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
 )
 
 // ImageRef is a parsed image reference.
@@ -126,7 +126,7 @@ func ParseImage(s string) (ImageRef, error) {
 	if r.Tag == "" && r.Digest == "" {
 		return r, opserr.Usagef("--image %q: give a tag or a digest (REPO:TAG or REPO@sha256:…), so the deployment is reproducible", s)
 	}
-	if m := ecrHostRe.FindStringSubmatch(r.Registry); m != nil {
+	if m := ecrRegistryRe.FindStringSubmatch(r.Registry); m != nil {
 		r.ECRAccount, r.ECRRegion = m[1], m[2]
 	}
 	return r, nil

@@ -231,10 +231,10 @@ func spotCheckOne(ctx context.Context, d Deps, o SpotCheckOptions, cl clusterInf
 			return r, nil
 		}
 		taskArn := aws.ToString(out.Tasks[0].TaskArn)
-		r.Changes = append(r.Changes, plan.Change{Resource: "spot-probe", Name: lastPart(taskArn), Action: plan.ActionCreate, Status: plan.StatusApplied})
+		r.Changes = append(r.Changes, plan.Change{Resource: "spot-probe", Name: arnTail(taskArn), Action: plan.ActionCreate, Status: plan.StatusApplied})
 		r.State = SpotProbing
-		r.Message = fmt.Sprintf("on on-demand since %s; started probe task %s on %s", since, lastPart(taskArn), spot)
-		return r, run(plan.Update("service-tags", name, []plan.FieldDiff{{Field: TagSpotProbe, Old: "", New: lastPart(taskArn)}},
+		r.Message = fmt.Sprintf("on on-demand since %s; started probe task %s on %s", since, arnTail(taskArn), spot)
+		return r, run(plan.Update("service-tags", name, []plan.FieldDiff{{Field: TagSpotProbe, Old: "", New: arnTail(taskArn)}},
 			tag(map[string]string{TagSpotProbe: taskArn, TagSpotProbeTime: stamp})))
 	}
 	out, err := d.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(o.Cluster), Tasks: []string{probe}})
@@ -249,13 +249,13 @@ func spotCheckOne(ctx context.Context, d Deps, o SpotCheckOptions, cl clusterInf
 		_, err := d.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(o.Cluster), Task: aws.String(probe), Reason: aws.String("opsctl spot-check probe done")})
 		return err
 	}
-	clearProbe := plan.Update("service-tags", name, []plan.FieldDiff{{Field: TagSpotProbe, Old: lastPart(probe), New: "(removed)"}}, untag(TagSpotProbe, TagSpotProbeTime))
+	clearProbe := plan.Update("service-tags", name, []plan.FieldDiff{{Field: TagSpotProbe, Old: arnTail(probe), New: "(removed)"}}, untag(TagSpotProbe, TagSpotProbeTime))
 	switch {
 	case status == "RUNNING":
 		r.State = SpotReturned
-		r.Message = fmt.Sprintf("spot placed probe task %s: moved the service back to spot (%s) after on-demand since %s", lastPart(probe), strategyString(cl.strategy), since)
+		r.Message = fmt.Sprintf("spot placed probe task %s: moved the service back to spot (%s) after on-demand since %s", arnTail(probe), strategyString(cl.strategy), since)
 		return r, run(
-			plan.Delete("spot-probe", lastPart(probe), stop),
+			plan.Delete("spot-probe", arnTail(probe), stop),
 			plan.Update("ecs-service", name, []plan.FieldDiff{{Field: "capacity provider strategy", Old: strategyString(s.CapacityProviderStrategy), New: strategyString(cl.strategy)}}, setStrategy(cl.strategy)),
 			plan.Update("service-tags", name, []plan.FieldDiff{{Field: TagSpotFallback, Old: since, New: "(removed)"}}, untag(TagSpotFallback, TagSpotProbe, TagSpotProbeTime)),
 		)
@@ -265,16 +265,16 @@ func spotCheckOne(ctx context.Context, d Deps, o SpotCheckOptions, cl clusterInf
 		if len(out.Tasks) > 0 {
 			reason = aws.ToString(out.Tasks[0].StoppedReason)
 		}
-		r.Message = fmt.Sprintf("on on-demand since %s; probe task %s stopped (%s): spot still unreliable, will probe again", since, lastPart(probe), reason)
+		r.Message = fmt.Sprintf("on on-demand since %s; probe task %s stopped (%s): spot still unreliable, will probe again", since, arnTail(probe), reason)
 		return r, run(clearProbe)
 	}
 	started, _ := time.Parse(time.RFC3339, tags[TagSpotProbeTime])
 	if !started.IsZero() && now.Sub(started) >= o.After {
 		r.State = SpotFallback
-		r.Message = fmt.Sprintf("on on-demand since %s; probe task %s still %s after %s: stopped it, will probe again", since, lastPart(probe), status, now.Sub(started).Round(time.Second))
-		return r, run(plan.Delete("spot-probe", lastPart(probe), stop), clearProbe)
+		r.Message = fmt.Sprintf("on on-demand since %s; probe task %s still %s after %s: stopped it, will probe again", since, arnTail(probe), status, now.Sub(started).Round(time.Second))
+		return r, run(plan.Delete("spot-probe", arnTail(probe), stop), clearProbe)
 	}
 	r.State = SpotProbing
-	r.Message = fmt.Sprintf("on on-demand since %s; probe task %s is %s", since, lastPart(probe), status)
+	r.Message = fmt.Sprintf("on on-demand since %s; probe task %s is %s", since, arnTail(probe), status)
 	return r, nil
 }

@@ -301,7 +301,7 @@ func serviceStatus(cluster string, s ecstypes.Service, running, stopped map[stri
 				ct = fmt.Sprintf("%s exited with code %d", aws.ToString(c.Name), *c.ExitCode)
 			}
 		}
-		st.Stopped = append(st.Stopped, StoppedTask{Task: lastPart(aws.ToString(t.TaskArn)), StopCode: string(t.StopCode), Reason: aws.ToString(t.StoppedReason),
+		st.Stopped = append(st.Stopped, StoppedTask{Task: arnTail(aws.ToString(t.TaskArn)), StopCode: string(t.StopCode), Reason: aws.ToString(t.StoppedReason),
 			Container: ct, StoppedAt: aws.ToTime(t.StoppedAt)})
 	}
 	if sc := scaling[resourceID(cluster, name)]; sc != nil {
@@ -311,7 +311,7 @@ func serviceStatus(cluster string, s ecstypes.Service, running, stopped map[stri
 	return st
 }
 
-func lastPart(arn string) string {
+func arnTail(arn string) string {
 	if i := strings.LastIndex(arn, "/"); i >= 0 {
 		return arn[i+1:]
 	}

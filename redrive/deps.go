@@ -3,11 +3,14 @@ package redrive
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/opsctl/opsctl/internal/clock"
 )
 
 // SQSAPI is the part of the SQS client redrive uses; *sqs.Client satisfies it.
@@ -54,6 +57,9 @@ type Deps struct {
 	CloudWatch CloudWatchAPI
 	S3         S3API
 	Log        *slog.Logger
+	// Clock paces polling, retries and the rate limit; nil is the real
+	// clock. Tests pass a clock.Fake.
+	Clock clock.Clock
 	// Progress, when set, is called as work advances (done, total; total <= 0
 	// when unknown).
 	Progress func(done, total int64)
@@ -65,6 +71,10 @@ func (d Deps) log() *slog.Logger {
 	}
 	return d.Log
 }
+
+func (d Deps) clock() clock.Clock { return clock.Or(d.Clock) }
+
+func (d Deps) now() time.Time { return d.clock().Now() }
 
 func (d Deps) progress(done, total int64) {
 	if d.Progress != nil {

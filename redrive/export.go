@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -28,7 +29,7 @@ func (o ExportOptions) Validate() error {
 	if o.To == "" {
 		return usagef("--to is required: FILE.jsonl or s3://BUCKET/PREFIX/")
 	}
-	if _, err := ParseLocation(o.To); err != nil {
+	if err := validOutputLocation(o.To); err != nil {
 		return usagef("--to %v", err)
 	}
 	if _, err := ParseFilter(o.Filter); err != nil {
@@ -111,7 +112,7 @@ func (o ImportOptions) Validate() error {
 	if err := validQueueRef(o.To); err != nil {
 		return usagef("--to: %v", err)
 	}
-	if o.Rate < 0 || o.Concurrency < 0 || o.Concurrency > 64 {
+	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Concurrency < 0 || o.Concurrency > 64 {
 		return usagef("--rate must be positive and --concurrency between 1 and 64")
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -452,6 +453,18 @@ func TestOptionsValidate(t *testing.T) {
 		"native with filter":   {DLQ: "q", Method: MethodNative, Filter: `body contains "x"`},
 		"native with archive":  {DLQ: "q", Method: MethodNative, Archive: "a.jsonl"},
 		"unknown method":       {DLQ: "q", Method: "teleport"},
+		"rate NaN":             {DLQ: "q", Rate: math.NaN()},
+		"breaker ratio NaN":    {DLQ: "q", BreakerRatio: math.NaN()},
+		"breaker ratio +Inf":   {DLQ: "q", BreakerRatio: math.Inf(1)},
+		// Lambda API reference, Invoke FunctionName: "If you specify only the
+		// function name, it is limited to 64 characters in length."
+		"function name of 65": {DLQ: "q", ToLambda: strings.Repeat("f", 65)},
+		"archive a directory": {DLQ: "q", Archive: os.TempDir()},
+	}
+	for _, ok := range []string{strings.Repeat("f", 64), "resize:live", "resize:$LATEST", "123456789012:function:resize", "arn:aws:lambda:eu-west-1:123456789012:function:" + strings.Repeat("f", 100)} {
+		if err := (&Options{DLQ: "q", ToLambda: ok}).Validate(); err != nil {
+			t.Errorf("--to-lambda %s rejected: %v", ok, err)
+		}
 	}
 	for name, o := range bad {
 		t.Run(name, func(t *testing.T) {

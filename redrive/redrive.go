@@ -15,18 +15,24 @@ import (
 
 // Result summarises a redrive (or export). Failed messages are still in the DLQ.
 type Result struct {
-	DLQ                  string           `json:"dlq"`
-	DLQARN               string           `json:"dlq_arn"`
-	Method               string           `json:"method"` // native or client
-	Target               string           `json:"target"`
-	DryRun               bool             `json:"dry_run"`
-	Received             int64            `json:"received"`
-	Moved                int64            `json:"moved"`
-	FilteredOut          int64            `json:"filtered_out"`
-	Failed               int64            `json:"failed"`
-	Archived             int64            `json:"archived"`
-	Returned             int64            `json:"returned"`
-	DeleteFailed         int64            `json:"delete_failed,omitempty"`
+	DLQ         string `json:"dlq"`
+	DLQARN      string `json:"dlq_arn"`
+	Method      string `json:"method"` // native or client
+	Target      string `json:"target"`
+	DryRun      bool   `json:"dry_run"`
+	Received    int64  `json:"received"`
+	Moved       int64  `json:"moved"`
+	FilteredOut int64  `json:"filtered_out"`
+	Failed      int64  `json:"failed"`
+	Archived    int64  `json:"archived"`
+	Returned    int64  `json:"returned"`
+	// SentNotDeleted counts messages that were sent (or exported) but could
+	// not be deleted from the DLQ: they are now in both places, and a re-run
+	// sends them again. Never counted in Moved.
+	SentNotDeleted int64 `json:"sent_not_deleted"`
+	// StoppedBecause says why the run stopped sending early (a delete the
+	// DLQ refused), empty when it did not.
+	StoppedBecause       string           `json:"stopped_because,omitempty"`
 	DuplicatesAvoided    int64            `json:"duplicates_avoided,omitempty"`
 	CircuitBreaker       string           `json:"circuit_breaker"`
 	CircuitBreakerReason string           `json:"circuit_breaker_reason,omitempty"`
@@ -45,6 +51,15 @@ type Result struct {
 // messages could not be moved or the circuit breaker opened.
 func (r Result) Outcome() error {
 	switch {
+	case r.SentNotDeleted > 0:
+		why := ""
+		if r.StoppedBecause != "" {
+			why = "; " + r.StoppedBecause
+		}
+		return opserr.Partialf("%d messages were sent but not deleted from %s: they are in the target and still in the DLQ, so a re-run sends them again (%d moved, %d not moved)%s",
+			r.SentNotDeleted, r.DLQ, r.Moved, r.Failed, why)
+	case r.StoppedBecause != "":
+		return opserr.Partialf("stopped early: %s; %d moved, %d left in %s", r.StoppedBecause, r.Moved, r.RemainingInDLQ, r.DLQ)
 	case r.CircuitBreaker == "open":
 		return opserr.Partialf("circuit breaker open: %s; %d moved, %d left in %s", r.CircuitBreakerReason, r.Moved, r.RemainingInDLQ, r.DLQ)
 	case r.Failed > 0:
@@ -97,9 +112,18 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 			return res, opserr.Usagef("the native move task needs a target of the same type (FIFO or standard) as the DLQ")
 		}
 	}
-	idx, err := lambdaIndexFor(ctx, deps, dlq.ARN)
-	if err != nil {
-		return res, err
+	idx := &lambdaIndex{}
+	if opts.ToLambda == "" {
+		// Whether the DLQ is a Lambda one decides the method (the native move
+		// task does not support Lambda DLQs) and routes its messages: an
+		// unanswered question is an error, not "no".
+		if idx, err = lambdaIndexFor(ctx, deps, dlq.ARN); err != nil {
+			return res, fmt.Errorf("cannot tell whether %s is a Lambda dead-letter queue: %w", dlq.Name, err)
+		}
+	}
+	if opts.Method == MethodNative && len(idx.asyncDLQ)+len(idx.destination) > 0 {
+		return res, fmt.Errorf("%s is a Lambda dead-letter queue (of %s): the native move task does not support Lambda DLQs (SQS StartMessageMoveTask); use --method auto or client, which re-invoke the function",
+			dlq.Name, strings.Join(append(append([]string{}, idx.asyncDLQ...), idx.destination...), ", "))
 	}
 
 	useNative := opts.Method == MethodNative
@@ -177,7 +201,10 @@ func (mv *mover) fill(res *Result) {
 	res.Failed = mv.c.failed.Load()
 	res.Archived = mv.c.archived.Load()
 	res.Returned = max(mv.c.returned.Load(), mv.c.returnedEstimate.Load())
-	res.DeleteFailed = mv.c.deleteFailed.Load()
+	mv.mu.Lock()
+	res.SentNotDeleted = int64(len(mv.notDeleted))
+	res.StoppedBecause = mv.stopReason
+	mv.mu.Unlock()
 	res.DuplicatesAvoided = mv.c.duplicatesAvoided.Load()
 	res.CircuitBreaker, res.CircuitBreakerReason = mv.brk.state()
 	mv.mu.Lock()

@@ -51,6 +51,10 @@ func TestDLQFlagsToOptions(t *testing.T) {
 			want: redrive.ImportOptions{From: "out.jsonl", To: "orders", Rate: 10, Concurrency: 4},
 		},
 		"list": {args: []string{"dlq", "list", "--prefix", "ord"}, want: redrive.ListOptions{Prefix: "ord"}},
+		"redrive to a function ARN with alias": {
+			args: []string{"dlq", "redrive", "q", "--to-lambda", "arn:aws:lambda:us-east-1:123456789012:function:resize:live"},
+			want: redrive.Options{DLQ: "q", ToLambda: "arn:aws:lambda:us-east-1:123456789012:function:resize:live", Concurrency: 8, Method: "auto", BreakerRatio: 0.5, VisibilityTimeout: time.Minute},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -66,7 +70,28 @@ func TestDLQFlagsToOptions(t *testing.T) {
 }
 
 func TestDLQUsageErrors(t *testing.T) {
+	dir := t.TempDir()
 	for name, args := range map[string][]string{
+		// Caught before any AWS call, exit 2 (nothing called):
+		"export concurrency 0":        {"dlq", "export", "q", "--to", "out.jsonl", "--concurrency", "0"},
+		"import concurrency 0":        {"dlq", "import", "f.jsonl", "--to", "q", "--concurrency", "0"},
+		"export concurrency negative": {"dlq", "export", "q", "--to", "out.jsonl", "--concurrency", "-3"},
+		"rate NaN":                    {"dlq", "redrive", "q", "--rate", "NaN"},
+		"rate NaN per minute":         {"dlq", "redrive", "q", "--rate", "nan/m"},
+		"rate Inf":                    {"dlq", "redrive", "q", "--rate", "+Inf/s"},
+		"import rate NaN":             {"dlq", "import", "f.jsonl", "--to", "q", "--rate", "NaN"},
+		"breaker ratio NaN":           {"dlq", "redrive", "q", "--breaker-ratio", "NaN"},
+		"breaker ratio Inf":           {"dlq", "redrive", "q", "--breaker-ratio", "Inf"},
+		// botocore lambda service-2.json: Invoke FunctionName is a
+		// NamespacedFunctionName (pattern of names, ARNs and partial ARNs, max 256).
+		"to-lambda with a space":       {"dlq", "redrive", "q", "--to-lambda", "resize image"},
+		"to-lambda an SQS ARN":         {"dlq", "redrive", "q", "--to-lambda", "arn:aws:sqs:us-east-1:123456789012:q"},
+		"to-lambda bad character":      {"dlq", "redrive", "q", "--to-lambda", "resize!"},
+		"to-lambda too many qualifier": {"dlq", "redrive", "q", "--to-lambda", "resize:v1:v2"},
+		"archive is a directory":       {"dlq", "redrive", "q", "--archive", dir},
+		"export to a directory":        {"dlq", "export", "q", "--to", dir},
+		"archive in a missing dir":     {"dlq", "redrive", "q", "--archive", filepath.Join(dir, "nope", "a.jsonl")},
+
 		"no DLQ":            {"dlq", "redrive"},
 		"two DLQs":          {"dlq", "peek", "a", "b"},
 		"bad rate":          {"dlq", "redrive", "q", "--rate", "fast"},
@@ -228,5 +253,47 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 	invs := emu.Invocations("resize")
 	if len(invs) != 5 || invs[0].Type != "Event" || !strings.HasPrefix(string(invs[0].Payload), `{"image":`) {
 		t.Fatalf("invocations %+v", invs)
+	}
+}
+
+// A role without sqs:DeleteMessage: the binary reports the messages it sent
+// but could not delete, in the table and in JSON, names the permission and
+// exits 3 (SQS API reference, "Common Errors": AccessDenied).
+func TestBinaryDLQReportsSentButNotDeleted(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSQS}, SQSBackend: "fauxqs"})
+	env := localawstest.Env(t, srv)
+	c := sqs.NewFromConfig(localawstest.Config(srv, 0))
+	ctx := context.Background()
+	var dlqURL *string
+	for _, name := range []string{"pay-dlq", "pay"} {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dlqURL == nil {
+			dlqURL = out.QueueUrl
+		}
+	}
+	for i := 0; i < 15; i++ {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlqURL, MessageBody: aws.String(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.InjectFault(localaws.Fault{Service: "sqs", Operation: "DeleteMessageBatch", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Times: -1})
+	for _, format := range []string{"table", "json"} {
+		r := localawstest.Run(t, env, "dlq", "redrive", "pay-dlq", "--to", "pay", "--method", "client", "--concurrency", "1", "--visibility-timeout", "1s", "-o", format)
+		if r.Code != 3 || !strings.Contains(r.Stderr, "sqs:DeleteMessage") {
+			t.Fatalf("%s: want exit 3 naming sqs:DeleteMessage, got %d\n%s\n%s", format, r.Code, r.Stdout, r.Stderr)
+		}
+		if format == "table" && !strings.Contains(r.Stdout, "Sent, not deleted:") {
+			t.Fatalf("table does not report the undeleted messages:\n%s", r.Stdout)
+		}
+		if format == "json" {
+			var res redrive.Result
+			if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || res.SentNotDeleted == 0 || res.Moved != 0 || res.SentNotDeleted > 10 {
+				t.Fatalf("json: %v %s", err, r.Stdout)
+			}
+		}
+		time.Sleep(1100 * time.Millisecond) // the undeleted batch becomes visible again
 	}
 }

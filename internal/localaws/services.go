@@ -45,16 +45,16 @@ func init() {
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
-			"ssm":        ssmemu.New(s.Region, s.Account, s.Clock()),
-
-			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
-			"ecr":            ecremu.New(s.Region, s.Account, s.Clock()),
-
-			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
+
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
