@@ -193,6 +193,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	out, err := deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1,
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp},
+		AttributeNames:              []types.QueueAttributeName{types.QueueAttributeName(types.MessageSystemAttributeNameSentTimestamp)},
 	})
 	if err != nil {
 		deps.log().Debug("age sample failed", "queue", q.Name, "err", err)

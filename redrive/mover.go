@@ -51,7 +51,7 @@ func (r route) key() string {
 // counters are the run's tallies, updated by every worker.
 type counters struct {
 	received, moved, filtered, failed, archived, returned, duplicatesAvoided atomic.Int64
-	selected                                                                 atomic.Int64
+	selected, undecided                                                      atomic.Int64
 	returnedEstimate                                                         atomic.Int64 // from the DLQ depth
 	receiveErrors                                                            atomic.Int64
 }
@@ -84,6 +84,7 @@ type mover struct {
 	sent        map[string]bool   // message ids sent in this run (a re-receipt is only deleted)
 	notDeleted  map[string]bool   // sent (or exported) but still in the DLQ: a re-run sends them again
 	failReasons map[string]int64
+	undecidedBy map[string]int64 // missing fields → messages
 	samples     []Message
 	wouldMove   map[string]int64
 }
@@ -97,6 +98,7 @@ func newMover(deps Deps, opts Options, md mode, dlq *queueInfo, f *Filter) *move
 		sent:        map[string]bool{},
 		notDeleted:  map[string]bool{},
 		failReasons: map[string]int64{},
+		undecidedBy: map[string]int64{},
 		wouldMove:   map[string]int64{},
 	}
 }
@@ -116,6 +118,15 @@ func (mv *mover) halt(reason string) {
 	})
 	mv.halted.Store(true)
 	mv.stop.Store(true)
+}
+
+// noteUndecided counts a message the filter could not decide on, by the
+// fields it lacked.
+func (mv *mover) noteUndecided(fields []string) {
+	mv.c.undecided.Add(1)
+	mv.mu.Lock()
+	mv.undecidedBy[strings.Join(fields, ", ")]++
+	mv.mu.Unlock()
 }
 
 func (mv *mover) noteFailure(reason string, n int64) {
@@ -264,6 +275,7 @@ func (mv *mover) worker(ctx context.Context) {
 			WaitTimeSeconds:             int32(mv.opts.WaitTime / time.Second),
 			VisibilityTimeout:           int32(mv.opts.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			AttributeNames:              allSystemAttributes,
 			MessageAttributeNames:       []string{"All"},
 		})
 		rcancel()
@@ -307,6 +319,13 @@ func (mv *mover) worker(ctx context.Context) {
 	}
 }
 
+// allSystemAttributes asks for every system attribute in ReceiveMessage's
+// older form. SQS accepts both AttributeNames (deprecated, "supported for
+// backward compatibility": botocore sqs service-2.json) and
+// MessageSystemAttributeNames; some endpoints (local-aws-sqs, the default
+// emulator) answer only the older one, so opsctl sends both.
+var allSystemAttributes = []types.QueueAttributeName{types.QueueAttributeNameAll}
+
 // process handles one received batch and returns how many messages in it
 // were new to this run.
 func (mv *mover) process(ctx context.Context, raw []types.Message) int {
@@ -349,8 +368,14 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 			}
 			continue
 		}
-		if !mv.filter.Match(m.filterView(now)) {
-			mv.c.filtered.Add(1)
+		if ok, unknown := mv.filter.Decide(m.filterView(now)); !ok {
+			if len(unknown) > 0 {
+				// The filter needs a field this message does not carry:
+				// neither selected nor filtered out, and said so.
+				mv.noteUndecided(unknown)
+			} else {
+				mv.c.filtered.Add(1)
+			}
 			mv.hold(&m)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,13 +38,17 @@ type Result struct {
 	CircuitBreaker       string           `json:"circuit_breaker"`
 	CircuitBreakerReason string           `json:"circuit_breaker_reason,omitempty"`
 	FailureReasons       map[string]int64 `json:"failure_reasons,omitempty"`
-	WouldMove            map[string]int64 `json:"would_move,omitempty"`
-	Samples              []Message        `json:"samples,omitempty"`
-	Archive              string           `json:"archive,omitempty"`
-	TaskHandle           string           `json:"task_handle,omitempty"`
-	RemainingInDLQ       int64            `json:"remaining_in_dlq"`
-	DurationSeconds      float64          `json:"duration_seconds"`
-	MessagesPerSecond    float64          `json:"messages_per_second"`
+	// Undecided counts messages the filter could not decide on: they lack a
+	// field it uses (age, receive_count, source). They stay in the DLQ.
+	Undecided         int64            `json:"undecided,omitempty"`
+	UndecidedWhy      string           `json:"undecided_why,omitempty"`
+	WouldMove         map[string]int64 `json:"would_move,omitempty"`
+	Samples           []Message        `json:"samples,omitempty"`
+	Archive           string           `json:"archive,omitempty"`
+	TaskHandle        string           `json:"task_handle,omitempty"`
+	RemainingInDLQ    int64            `json:"remaining_in_dlq"`
+	DurationSeconds   float64          `json:"duration_seconds"`
+	MessagesPerSecond float64          `json:"messages_per_second"`
 }
 
 // Outcome returns the error the command should exit with after printing r:
@@ -60,6 +65,8 @@ func (r Result) Outcome() error {
 			r.SentNotDeleted, r.DLQ, r.Moved, r.Failed, why)
 	case r.StoppedBecause != "":
 		return opserr.Partialf("stopped early: %s; %d moved, %d left in %s", r.StoppedBecause, r.Moved, r.RemainingInDLQ, r.DLQ)
+	case r.Undecided > 0:
+		return opserr.Partialf("%d messages were neither moved nor filtered out: %s; they are still in %s (%d moved)", r.Undecided, r.UndecidedWhy, r.DLQ, r.Moved)
 	case r.CircuitBreaker == "open":
 		return opserr.Partialf("circuit breaker open: %s; %d moved, %d left in %s", r.CircuitBreakerReason, r.Moved, r.RemainingInDLQ, r.DLQ)
 	case r.Failed > 0:
@@ -211,6 +218,21 @@ func (mv *mover) fill(res *Result) {
 	defer mv.mu.Unlock()
 	if len(mv.failReasons) > 0 {
 		res.FailureReasons = mv.failReasons
+	}
+	res.Undecided = mv.c.undecided.Load()
+	if res.Undecided > 0 {
+		seen := map[string]bool{}
+		var fields []string
+		for k := range mv.undecidedBy {
+			for _, f := range strings.Split(k, ", ") {
+				if !seen[f] {
+					seen[f] = true
+					fields = append(fields, f)
+				}
+			}
+		}
+		sort.Strings(fields)
+		res.UndecidedWhy = undecidedWhy(fields)
 	}
 	if mv.mode == modeDryRun {
 		res.WouldMove = mv.wouldMove
