@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -307,6 +308,12 @@ func (mv *mover) worker(ctx context.Context) {
 			continue
 		}
 		errs = 0
+		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+			// The SDK retried this receive: an earlier attempt's response may
+			// have been lost after SQS handed its messages out (see
+			// awaitOrphans), though no error reached opsctl.
+			mv.c.receiveErrors.Add(1)
+		}
 		fresh := mv.process(ctx, out.Messages)
 		if fresh == 0 {
 			empties++
