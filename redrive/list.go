@@ -211,7 +211,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	if oldest == 0 {
 		return nil
 	}
-	age := time.Since(time.UnixMilli(oldest)).Seconds()
+	age := deps.now().Sub(time.UnixMilli(oldest)).Seconds()
 	if age < 0 {
 		age = 0
 	}

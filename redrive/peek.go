@@ -99,7 +99,7 @@ func Peek(ctx context.Context, deps Deps, opts PeekOptions) (PeekResult, error) 
 	defer mv.releaseHeld(ctx)
 	empties := 0
 	seen := map[string]bool{}
-	now := time.Now()
+	now := deps.now()
 	for len(res.Messages) < opts.Limit && res.Scanned < opts.MaxScan && empties < 2 {
 		out, err := deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(dlq.URL), MaxNumberOfMessages: 10,
