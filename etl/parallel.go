@@ -59,11 +59,6 @@ func newInferPool(r *run, stable bool) *inferPool {
 						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
 						continue
 					}
-					if pb := r.opts.PartitionBy; pb != "" {
-						if _, ok := s.Cols[pb]; !ok {
-							s.Cols[pb] = &snapshot.Type{Kind: snapshot.Null}
-						}
-					}
 				}
 			}
 		}()

@@ -84,6 +84,7 @@ func rebuild(t testing.TB, opts Options) Result {
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
+	verifyPublished(t, opts, res)
 	return res
 }
 

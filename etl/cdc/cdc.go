@@ -75,9 +75,58 @@ var (
 	ErrMismatch = errors.New("record does not look like this format")
 	// ErrNoKey: the record lacks (part of) its key.
 	ErrNoKey = errors.New("record has no key")
-	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null payload).
+	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null
+	// payload). SkipKindOf says which kind.
 	ErrSkip = errors.New("record carries no change")
 )
+
+// SkipKind classifies records that carry no row change but belong on a CDC
+// stream: they are skipped and counted, never quarantined.
+type SkipKind uint8
+
+// Kinds of skipped records.
+const (
+	SkipOther        SkipKind = iota
+	SkipTombstone             // Debezium: the null value after a delete (Kafka log compaction)
+	SkipSchemaChange          // Debezium: a schema change event (databaseName/ddl/tableChanges)
+	SkipHeartbeat             // Debezium: a heartbeat ({"ts_ms":…}, io.debezium.connector.common.Heartbeat)
+	SkipTransaction           // Debezium: transaction metadata (status BEGIN/END)
+	SkipMessage               // Debezium Postgres: a logical decoding message (op "m")
+	NumSkipKinds
+)
+
+var skipKindNames = [...]string{"other", "tombstone", "schema_change", "heartbeat", "transaction", "message"}
+
+func (k SkipKind) String() string {
+	if int(k) < len(skipKindNames) {
+		return skipKindNames[k]
+	}
+	return "skip(" + strconv.Itoa(int(k)) + ")"
+}
+
+type skipError struct{ kind SkipKind }
+
+func (e *skipError) Error() string        { return "record carries no change: " + e.kind.String() }
+func (e *skipError) Is(target error) bool { return target == ErrSkip }
+
+// One error value per kind: skipping allocates nothing.
+var skipErrors = func() (t [NumSkipKinds]*skipError) {
+	for i := range t {
+		t[i] = &skipError{SkipKind(i)}
+	}
+	return
+}()
+
+func errSkip(k SkipKind) error { return skipErrors[k] }
+
+// SkipKindOf returns the kind of a skip error (SkipOther for any other).
+func SkipKindOf(err error) SkipKind {
+	var se *skipError
+	if errors.As(err, &se) {
+		return se.kind
+	}
+	return SkipOther
+}
 
 // Decoder decodes records of one format. Implementations are safe for
 // concurrent use.
@@ -102,6 +151,73 @@ type Decoder interface {
 	InferImage(image, schema []byte, cols map[string]*Type) error
 	// Format names the format.
 	Format() string
+	// KeyColumns returns the key columns and their types from an encoded
+	// key (nil when the names are unknown): the columns of a table whose
+	// every row was deleted.
+	KeyColumns(key []byte) map[string]*Type
+}
+
+// keyKinds returns the kind of each part of an encoded key.
+func keyKinds(key []byte) ([]Kind, bool) {
+	var out []Kind
+	for i := 0; i < len(key); {
+		switch key[i] {
+		case tagInt, tagFloat:
+			k := KindInt
+			if key[i] == tagFloat {
+				k = KindDouble
+			}
+			out = append(out, k)
+			i += 9
+		case tagBool:
+			out = append(out, KindBool)
+			i += 2
+		case tagString, tagBinary:
+			k := KindString
+			if key[i] == tagBinary {
+				k = KindBinary
+			}
+			out = append(out, k)
+			i++
+			for i < len(key) && !(key[i] == 0 && i+1 < len(key) && key[i+1] == 1) {
+				if key[i] == 0 {
+					i++
+				}
+				i++
+			}
+			i += 2
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func keyColumns(names []string, key []byte) map[string]*Type {
+	kinds, ok := keyKinds(key)
+	if !ok || len(kinds) != len(names) {
+		return nil
+	}
+	cols := make(map[string]*Type, len(names))
+	for i, n := range names {
+		cols[n] = &Type{Kind: kinds[i]}
+	}
+	return cols
+}
+
+// KeyColumns implements Decoder.
+func (d *Debezium) KeyColumns(key []byte) map[string]*Type { return keyColumns(d.KeyCols, key) }
+
+// KeyColumns implements Decoder: the names are the --key attributes, else
+// those of the first dynamodb.Keys decoded.
+func (d *DynamoDB) KeyColumns(key []byte) map[string]*Type {
+	names := d.KeyAttrs
+	if len(names) == 0 {
+		if p := d.keyNames.Load(); p != nil {
+			names = *p
+		}
+	}
+	return keyColumns(names, key)
 }
 
 // New returns the decoder for format with the key columns (required for

@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -38,6 +39,14 @@ func (d *Debezium) Decode(rec []byte, c *Change) error {
 
 // DecodePrefix implements Decoder.
 func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
+	if i := skipWS(rec, 0); i < len(rec) && rec[i] == 'n' {
+		// A bare tombstone: the record is JSON null.
+		end, err := lit(rec, i, "null")
+		if err != nil {
+			return 0, err
+		}
+		return end, errSkip(SkipTombstone)
+	}
 	var schema, payload []byte
 	var env envelope
 	hasPayload := false
@@ -71,7 +80,7 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 	end := it.i
 	if hasPayload {
 		if string(payload) == "null" {
-			return end, ErrSkip // a tombstone
+			return end, errSkip(SkipTombstone)
 		}
 		env = envelope{}
 		var pit objIter
@@ -95,7 +104,13 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		}
 	}
 	if len(env.op) == 0 {
+		if k := env.nonChange(schema); k != SkipOther {
+			return end, errSkip(k)
+		}
 		return end, fmt.Errorf("%w: no \"op\" member (is this a Debezium change event?)", ErrMismatch)
+	}
+	if string(env.op) == `"m"` {
+		return end, errSkip(SkipMessage)
 	}
 	*c = Change{Key: c.Key[:0]}
 	if len(schema) > 0 && string(schema) != "null" {
@@ -138,6 +153,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 
 type envelope struct {
 	op, before, after, source, tsMs []byte
+	// members of the records without "op" that share a change stream
+	status, ddl, tableChanges, databaseName []byte
+	members                                 int
 	// source's members, read while skipping it (srcWalked)
 	lsn, file, pos, row, srcTs []byte
 	srcWalked                  bool
@@ -191,8 +209,35 @@ func (e *envelope) sourceMember(k, v []byte) {
 	}
 }
 
+// nonChange recognises the records Debezium puts on a change stream that
+// are not row changes (Debezium reference: "schema change topic",
+// "transaction metadata", heartbeat.interval.ms): a schema change event
+// (databaseName, ddl, tableChanges), transaction metadata (status BEGIN or
+// END with id), a heartbeat (only ts_ms; wrapped, its schema is named
+// io.debezium.connector.common.Heartbeat).
+func (e *envelope) nonChange(schema []byte) SkipKind {
+	switch {
+	case (string(e.status) == `"BEGIN"` || string(e.status) == `"END"`):
+		return SkipTransaction
+	case len(e.ddl) > 0 || len(e.tableChanges) > 0 || len(e.databaseName) > 0:
+		return SkipSchemaChange
+	case len(e.tsMs) > 0 && e.members == 1, bytes.Contains(schema, []byte(`"io.debezium.connector.common.Heartbeat"`)):
+		return SkipHeartbeat
+	}
+	return SkipOther
+}
+
 func (e *envelope) member(key, v []byte) {
+	e.members++
 	switch string(key) {
+	case "status":
+		e.status = v
+	case "ddl":
+		e.ddl = v
+	case "tableChanges":
+		e.tableChanges = v
+	case "databaseName":
+		e.databaseName = v
 	case "op":
 		e.op = v
 	case "before":
@@ -602,4 +647,58 @@ func decimalFromBytes(raw []byte, scale int) any {
 		return math.NaN()
 	}
 	return f
+}
+
+// SchemaColumns returns the column types the schema wrapper of an envelope
+// declares for its "after" (or "before") row, without any row: an emptied
+// table is still published with its columns.
+func (d *Debezium) SchemaColumns(schema []byte) (map[string]*Type, error) {
+	fields, err := afterSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	cols := make(map[string]*Type, len(fields))
+	for name, f := range fields {
+		cols[name] = declaredType(f, 0)
+	}
+	return cols, nil
+}
+
+// declaredType maps a Connect schema (type and logical name) to a column
+// type; see the mapping table in README ("Debezium types").
+func declaredType(f *fieldSchema, depth int) *Type {
+	if f == nil {
+		return &Type{Kind: KindNull}
+	}
+	switch f.Name {
+	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
+		return &Type{Kind: KindDate}
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp", "io.debezium.time.MicroTimestamp",
+		"io.debezium.time.NanoTimestamp", "io.debezium.time.ZonedTimestamp":
+		return &Type{Kind: KindTimestamp}
+	case "org.apache.kafka.connect.data.Decimal", "io.debezium.data.VariableScaleDecimal":
+		return &Type{Kind: KindDouble}
+	}
+	if depth >= MaxTypeDepth {
+		return &Type{Kind: KindString}
+	}
+	switch f.Type {
+	case "int8", "int16", "int32", "int64":
+		return &Type{Kind: KindInt}
+	case "float32", "float64", "float", "double":
+		return &Type{Kind: KindDouble}
+	case "boolean":
+		return &Type{Kind: KindBool}
+	case "bytes":
+		return &Type{Kind: KindBinary}
+	case "array":
+		return &Type{Kind: KindList, Elem: declaredType(f.Items, depth+1)}
+	case "struct":
+		t := &Type{Kind: KindStruct, Fields: map[string]*Type{}}
+		for name, ff := range f.Fields {
+			t.Fields[name] = declaredType(ff, depth+1)
+		}
+		return t
+	}
+	return &Type{Kind: KindString}
 }

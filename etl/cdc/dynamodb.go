@@ -21,6 +21,8 @@ type DynamoDB struct {
 	// KeyAttrs optionally restricts and orders the key attributes; by
 	// default every attribute of dynamodb.Keys, ordered by name.
 	KeyAttrs []string
+
+	keyNames atomic.Pointer[[]string] // the names of the first Keys decoded (KeyColumns)
 }
 
 // Format implements Decoder.
@@ -239,6 +241,13 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 				parts[j], parts[j-1] = parts[j-1], parts[j]
 			}
 		}
+	}
+	if len(d.KeyAttrs) == 0 && d.keyNames.Load() == nil {
+		names := make([]string, len(parts))
+		for i, p := range parts {
+			names[i] = string(p.name)
+		}
+		d.keyNames.Store(&names)
 	}
 	for _, p := range parts {
 		switch p.typ {

@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -24,11 +25,36 @@ const (
 
 var kindNames = [...]string{"null", "boolean", "int64", "double", "string", "binary", "date", "timestamp", "list", "struct"}
 
+// MarshalJSON writes the kind's name (manifests store column types).
+func (k Kind) MarshalJSON() ([]byte, error) {
+	if int(k) >= len(kindNames) {
+		return nil, fmt.Errorf("unknown kind %d", k)
+	}
+	return []byte(`"` + kindNames[k] + `"`), nil
+}
+
+// UnmarshalJSON reads a kind's name.
+func (k *Kind) UnmarshalJSON(b []byte) error {
+	for i, n := range kindNames {
+		if string(b) == `"`+n+`"` {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown column kind %s", b)
+}
+
+// MaxTypeDepth bounds the nesting of a column type (struct and list levels).
+// Parquet stores a value's nesting in its definition level, at most 255 in
+// every reader; values nested deeper than this are stored, from this level
+// down, as JSON text (KindString).
+const MaxTypeDepth = 64
+
 // Type is an inferred column type.
 type Type struct {
-	Kind   Kind
-	Elem   *Type            // KindList
-	Fields map[string]*Type // KindStruct
+	Kind   Kind             `json:"kind"`
+	Elem   *Type            `json:"elem,omitempty"`   // KindList
+	Fields map[string]*Type `json:"fields,omitempty"` // KindStruct
 }
 
 // String renders the type, e.g. "struct<a:int64,b:list<string>>".

@@ -208,16 +208,20 @@ func TestPruneKeepsTheNewestOfTheChainAndRemovesOrphans(t *testing.T) {
 		st.Put(ctx, VersionPath(v)+DataDir+"part-00000.parquet", []byte("x"))
 		prev = v
 	}
-	st.Put(ctx, VersionPath("v3b-orphan")+DataDir+"part-00000.parquet", []byte("half"))
+	// A version folder of a killed run (named as opsctl names versions)...
+	st.Put(ctx, VersionPath("20261124T070000.000Z-abcdef")+DataDir+"part-00000.parquet", []byte("half"))
+	// ...and folders opsctl did not make: never deleted.
+	st.Put(ctx, VersionPath("mine")+"notes.txt", []byte("the user's"))
+	st.Put(ctx, VersionPath("20261124T070000.000Z-xyz")+"x", []byte("the user's"))
 	deleted, err := Prune(ctx, st, ms["v4"], 2, func(v string) (*Manifest, error) { return ms[v], nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(deleted) != "[v1 v2 v3b-orphan]" {
+	if fmt.Sprint(deleted) != "[20261124T070000.000Z-abcdef v1 v2]" {
 		t.Fatalf("deleted %v", deleted)
 	}
 	left, _ := st.List(ctx, VersionsDir)
-	if len(left) != 4 {
+	if len(left) != 6 {
 		t.Fatalf("left %v", left)
 	}
 }

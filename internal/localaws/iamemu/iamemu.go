@@ -50,6 +50,9 @@ type Server struct {
 	mu       sync.Mutex
 	roles    map[string]*role   // by lower-case name: IAM names are case-insensitive
 	policies map[string]*policy // by ARN
+
+	// Instance profiles by lower-case name (profiles.go).
+	profiles map[string]*instanceProfile
 }
 
 type tag struct {
@@ -118,6 +121,7 @@ func New(region, account string) *Server {
 		"UntagPolicy":              s.untagPolicy,
 		"ListPolicyTags":           s.listPolicyTags,
 	}
+	s.registerProfileOps()
 	return s
 }
 

@@ -181,6 +181,9 @@ func (s *Server) deleteRole(f url.Values) (any, error) {
 	if len(r.attached) > 0 {
 		return nil, deleteConflict("Cannot delete entity, must detach all policies first.")
 	}
+	if err := s.roleInProfile(r); err != nil {
+		return nil, err
+	}
 	delete(s.roles, strings.ToLower(r.name))
 	return nil, nil
 }

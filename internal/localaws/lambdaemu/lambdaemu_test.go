@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -244,4 +245,108 @@ func TestEventInvokeConfigs(t *testing.T) {
 	wantAPIError(t, err, "ResourceNotFoundException", http.StatusNotFound)
 	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("ghost")})
 	wantAPIError(t, err, "ResourceNotFoundException", 404)
+}
+
+func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
+	srv, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "orders", "")
+
+	// A permanent failure on a bodiless GET: the endpoint must answer in
+	// restJson1 (X-Amzn-ErrorType), not in REST-XML, or the SDK cannot name it.
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "GetFunctionConfiguration", Kind: localaws.FaultError, Code: "AccessDeniedException", Status: 403, Message: "not allowed"})
+	_, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("orders")})
+	wantAPIError(t, err, "AccessDeniedException", 403)
+	var ae smithy.APIError
+	if errors.As(err, &ae); ae.ErrorMessage() != "not allowed" {
+		t.Fatalf("message %q, want the injected one", ae.ErrorMessage())
+	}
+	// A modelled error injected on a call with a body decodes to its type.
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "Invoke", Kind: localaws.FaultError, Code: "ResourceNotFoundException", Status: 404, Message: "gone"})
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{}`)})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "gone" {
+		t.Fatalf("want a modelled ResourceNotFoundException, got %#v", err)
+	}
+	// A transient 5xx is retried by the standard retryer, then succeeds.
+	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
+	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "ListFunctions", Kind: localaws.Fault5xx, Times: 2})
+	if _, err := retrying.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("two 5xx then success: %v", err)
+	}
+}
+
+func TestFunctionTagsRoundTripThroughTheTaggingAPI(t *testing.T) {
+	_, c, _ := setup(t)
+	ctx := context.Background()
+	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("tagged"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: []byte("PK fake")},
+		Tags: map[string]string{"team": "data"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.FunctionArn
+	if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"env": "prod", "team": "ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: arn, TagKeys: []string{"env", "never-set"}}); err != nil {
+		t.Fatal(err)
+	}
+	lt, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: arn})
+	if err != nil || len(lt.Tags) != 1 || lt.Tags["team"] != "ops" {
+		t.Fatalf("ListTags: %v %v", lt.Tags, err)
+	}
+	gf, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("tagged")})
+	if err != nil || gf.Tags["team"] != "ops" {
+		t.Fatalf("GetFunction tags: %v %v", gf.Tags, err)
+	}
+
+	// botocore lambda TagResource errors: InvalidParameterValueException, ResourceNotFoundException.
+	_, err = c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"": "v"}})
+	wantAPIError(t, err, "InvalidParameterValueException", 400)
+	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:ghost")})
+	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
+	wantAPIError(t, err, "InvalidParameterValueException", 400)
+}
+
+func TestConstraintViolationsNameTheMemberAndTheModelsBound(t *testing.T) {
+	_, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "limits", "")
+	cases := []struct {
+		name string
+		call func() error
+		msg  string
+	}{
+		{"runtime outside the model's enum", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("limits"), Runtime: "cobol85"})
+			return err
+		}, "Value 'cobol85' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs, "},
+		{"timeout and memory together", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("limits"), Timeout: aws.Int32(0), MemorySize: aws.Int32(64)})
+			return err
+		}, "2 validation errors detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1; Value '64' at 'memorySize'"},
+		{"list page size above MaxListItems", func() error {
+			_, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{MaxItems: aws.Int32(10001)})
+			return err
+		}, "Value '10001' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 10000"},
+		{"retry attempts above 2", func() error {
+			_, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("limits"), MaximumRetryAttempts: aws.Int32(3)})
+			return err
+		}, "Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			wantAPIError(t, err, "InvalidParameterValueException", 400)
+			var ae smithy.APIError
+			errors.As(err, &ae)
+			if !strings.Contains(ae.ErrorMessage(), tc.msg) {
+				t.Fatalf("message %q, want it to contain %q", ae.ErrorMessage(), tc.msg)
+			}
+		})
+	}
 }
