@@ -27,8 +27,8 @@ func init() {
 			Usage: "find, inspect, archive and redrive dead-letter queues (SQS and Lambda) without losing a message",
 			Description: "A message leaves a dead-letter queue only once a copy is durably elsewhere: redrive\n" +
 				"archives (optional), sends, and deletes only what was sent. Safe to run from cron.\n\n" +
-				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st)},
+				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n   opsctl dlq audit\n   opsctl dlq add orders --email ops@example.com\n\n" + exitCodesHelp,
+			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st), dlqAdd(st), dlqAudit(st)},
 		}
 	})
 }
