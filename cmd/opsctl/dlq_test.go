@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/opsctl/opsctl/internal/localaws"
-	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/redrive"
 )
 
