@@ -223,8 +223,7 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 	c := sqs.NewFromConfig(cfg)
 	lc := lambda.NewFromConfig(cfg)
 	ctx := context.Background()
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("resize-dlq")})
-	if err != nil {
+	if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("resize-dlq")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("resize"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
@@ -232,15 +231,21 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 		DeadLetterConfig: &lambdatypes.DeadLetterConfig{TargetArn: aws.String("arn:aws:sqs:us-east-1:000000000000:resize-dlq")}}); err != nil {
 		t.Fatal(err)
 	}
+	// The function fails and is not retried (MaximumRetryAttempts 0), so
+	// Lambda (the emulation) dead-letters each event at once, with RequestID,
+	// ErrorCode and ErrorMessage (Lambda developer guide, "Dead-letter queues").
+	emu := srv.Service("lambda").(*lambdaemu.Server)
+	emu.SetHandler("resize", func([]byte) ([]byte, error) { return nil, fmt.Errorf("Task timed out after 3.00 seconds") })
+	if _, err := lc.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("resize"), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 5; i++ {
-		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprintf(`{"image":%d}`, i)),
-			MessageAttributes: map[string]types.MessageAttributeValue{
-				"RequestID": {DataType: aws.String("String"), StringValue: aws.String(fmt.Sprintf("req-%d", i))},
-				"ErrorCode": {DataType: aws.String("Number"), StringValue: aws.String("200")},
-			}}); err != nil {
+		if _, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("resize"), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(fmt.Sprintf(`{"image":%d}`, i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	emu.SetHandler("resize", nil) // fixed
+	before := len(emu.Invocations("resize"))
 	r := localawstest.Run(t, env, "dlq", "list", "--no-sample")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "lambda-async-dlq") || !strings.Contains(r.Stdout, "lambda:resize") {
 		t.Fatalf("list: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -250,8 +255,7 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || res.Moved != 5 || res.Method != "client" {
 		t.Fatalf("redrive: %d %s %s", r.Code, r.Stdout, r.Stderr)
 	}
-	emu := srv.Service("lambda").(*lambdaemu.Server)
-	invs := emu.Invocations("resize")
+	invs := emu.Invocations("resize")[before:]
 	if len(invs) != 5 || invs[0].Type != "Event" || !strings.HasPrefix(string(invs[0].Payload), `{"image":`) {
 		t.Fatalf("invocations %+v", invs)
 	}
