@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -341,6 +342,17 @@ func TestBinaryDLQAddAndAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An SNS subscription without a redrive policy.
+	sc := sns.NewFromConfig(cfg)
+	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("order-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:billing"), ReturnSubscriptionArn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	r := localawstest.Run(t, env, "dlq", "audit", "-o", "json")
 	var ar redrive.AuditResult
 	if r.Code != 3 || json.Unmarshal([]byte(r.Stdout), &ar) != nil {
@@ -360,6 +372,20 @@ func TestBinaryDLQAddAndAudit(t *testing.T) {
 		if _, ok := fixes[quiet]; ok {
 			t.Fatalf("%s has a DLQ (or is one) but was reported", quiet)
 		}
+	}
+	var subFix string
+	for _, f := range ar.Findings {
+		if f.Kind == redrive.FindingSubscription && f.ARN == aws.ToString(sub.SubscriptionArn) {
+			subFix = f.Fix
+		}
+	}
+	if !strings.Contains(subFix, "aws sns set-subscription-attributes --subscription-arn "+aws.ToString(sub.SubscriptionArn)+" --attribute-name RedrivePolicy") {
+		t.Fatalf("subscription finding: %q in %+v", subFix, ar.Findings)
+	}
+	// Apply the fix it names (SNS API reference, SetSubscriptionAttributes: RedrivePolicy).
+	if _, err := sc.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: sub.SubscriptionArn, AttributeName: aws.String("RedrivePolicy"),
+		AttributeValue: aws.String(`{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq"}`)}); err != nil {
+		t.Fatal(err)
 	}
 
 	// Dry run: the plan, and no write call.
