@@ -37,6 +37,7 @@ package alarms
 
 import (
 	"context"
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/plan"
 	"log/slog"
@@ -46,7 +47,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // CloudWatchAPI is the part of CloudWatch the package calls.
@@ -102,10 +102,8 @@ type IAMAPI interface {
 	DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, optFns ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
 }
 
-// STSAPI finds the account (for ARNs and the topic policy).
-type STSAPI interface {
-	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
+// STSAPI finds the account (for ARNs and the topic policy): awsx.CallerIdentity.
+type STSAPI = awsx.STSAPI
 
 // Deps are the clients and settings the package needs. Each function documents
 // which clients it uses; the others may be nil.

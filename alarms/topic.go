@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 	"sync"
@@ -11,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Subscription states.
@@ -57,32 +57,22 @@ func PendingTodo(email string) string {
 	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 3 days; until then no alarm email reaches them", email)
 }
 
-// identity is the caller's account and partition, looked up once.
+// identity is the caller's account and partition, looked up once per run
+// (awsx.CallerIdentity).
 type identity struct {
-	once      sync.Once
-	account   string
-	partition string
-	err       error
+	once   sync.Once
+	caller awsx.Caller
+	err    error
 }
 
 func (id *identity) get(ctx context.Context, deps Deps) (account, partition string, err error) {
 	id.once.Do(func() {
-		if deps.STS == nil {
-			id.err = fmt.Errorf("find the AWS account: no STS client")
-			return
-		}
-		out, err := deps.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			id.err = fmt.Errorf("find the AWS account (sts get-caller-identity): %w", err)
-			return
-		}
-		id.account = aws.ToString(out.Account)
-		id.partition = "aws"
-		if p := strings.Split(aws.ToString(out.Arn), ":"); len(p) > 2 && p[1] != "" {
-			id.partition = p[1]
+		id.caller, id.err = awsx.CallerIdentity(ctx, deps.STS, deps.Region)
+		if id.err != nil {
+			id.err = fmt.Errorf("find the AWS account: %w", id.err)
 		}
 	})
-	return id.account, id.partition, id.err
+	return id.caller.Account, id.caller.Partition, id.err
 }
 
 // topicPlan is a planned topic: its steps and its ARN, which is predicted for

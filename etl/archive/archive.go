@@ -21,6 +21,7 @@ package archive
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/internal/wait"
@@ -36,7 +37,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -302,10 +302,8 @@ type CloudWatchAPI interface {
 	DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error)
 }
 
-// STSAPI finds the account for ARNs.
-type STSAPI interface {
-	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
+// STSAPI finds the account for ARNs: awsx.CallerIdentity.
+type STSAPI = awsx.STSAPI
 
 // Deps are the clients and settings. Each function documents which clients
 // it uses; the others may be nil.
@@ -364,20 +362,6 @@ func (d Deps) waitTimeout() time.Duration {
 
 // identity returns the partition and account of the caller.
 func identity(ctx context.Context, deps Deps) (partition, account string, err error) {
-	out, err := deps.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", "", fmt.Errorf("get caller identity: %w", err)
-	}
-	arn := ""
-	if out.Arn != nil {
-		arn = *out.Arn
-	}
-	partition = "aws"
-	if parts := strings.SplitN(arn, ":", 3); len(parts) >= 2 && parts[1] != "" {
-		partition = parts[1]
-	}
-	if out.Account == nil || *out.Account == "" {
-		return "", "", fmt.Errorf("get caller identity: no account in the answer")
-	}
-	return partition, *out.Account, nil
+	c, err := awsx.CallerIdentity(ctx, deps.STS, deps.Region)
+	return c.Partition, c.Account, err
 }
