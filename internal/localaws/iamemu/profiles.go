@@ -11,7 +11,6 @@ package iamemu
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -35,12 +34,8 @@ type instanceProfileXML struct {
 	Tags                []tag     `xml:"Tags>member,omitempty"`
 }
 
-// The handlers have the awsproto.Handler signature and decode typed inputs
-// through the Query codec, so they move with iamemu onto
-// awsproto.QueryService unchanged: registering them there is
-// s.query.Ops[name] = op.
-
-// registerProfileOps adds the instance profile operations to s.ops.
+// registerProfileOps adds the instance profile operations to the Query
+// service's table.
 func (s *Server) registerProfileOps() {
 	s.profiles = map[string]*instanceProfile{}
 	for name, op := range map[string]awsproto.Handler{
@@ -51,18 +46,8 @@ func (s *Server) registerProfileOps() {
 		"DeleteInstanceProfile":         s.deleteInstanceProfile,
 		"ListInstanceProfilesForRole":   s.listInstanceProfilesForRole,
 	} {
-		op := op
-		s.ops[name] = func(f url.Values) (any, error) {
-			return op(nil, func(v any) error { return awsproto.DecodeQueryForm(f, v) })
-		}
+		s.query.Ops[name] = op
 	}
-}
-
-// profileInput is what the instance profile operations take.
-type profileInput struct {
-	InstanceProfileName string `query:",required"`
-	Path                string
-	Tags                []struct{ Key, Value string }
 }
 
 // roleInProfile is DeleteRole's check. s.mu is held.
@@ -86,6 +71,17 @@ func (s *Server) profileXML(p *instanceProfile, withTags bool) instanceProfileXM
 	return out
 }
 
+// profileInput names a profile.
+type profileInput struct {
+	InstanceProfileName string `query:",required"`
+}
+
+// profileRoleInput names a profile and a role.
+type profileRoleInput struct {
+	InstanceProfileName string `query:",required"`
+	RoleName            string `query:",required"`
+}
+
 // lookupProfile finds a profile by name (case-insensitive). s.mu is held.
 func (s *Server) lookupProfile(name string) (*instanceProfile, error) {
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
@@ -99,24 +95,23 @@ func (s *Server) lookupProfile(name string) (*instanceProfile, error) {
 }
 
 func (s *Server) createInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
-	var in profileInput
+	var in struct {
+		InstanceProfileName string `query:",required"`
+		Path                string
+		Tags                []tag
+	}
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	name := in.InstanceProfileName
+	name, path, tags := in.InstanceProfileName, in.Path, in.Tags
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
 		return nil, err
 	}
-	path := in.Path
 	if path == "" {
 		path = "/"
 	}
 	if err := validatePath(path, "path"); err != nil {
 		return nil, err
-	}
-	var tags []tag
-	for _, t := range in.Tags {
-		tags = append(tags, tag{Key: t.Key, Value: t.Value})
 	}
 	if err := validateTags(tags); err != nil {
 		return nil, err
@@ -134,38 +129,41 @@ func (s *Server) createInstanceProfile(_ *http.Request, dec awsproto.Decoder) (a
 	}{s.profileXML(p, true)}, nil
 }
 
-func (s *Server) getInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
-	var in profileInput
-	if err := dec(&in); err != nil {
-		return nil, err
+// withProfile decodes in (whose profile is named by name) and looks the
+// profile up, holding s.mu until the returned unlock.
+func (s *Server) withProfile(dec awsproto.Decoder, in any, name *string) (*instanceProfile, func(), error) {
+	if err := dec(in); err != nil {
+		return nil, nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(in.InstanceProfileName)
+	p, err := s.lookupProfile(*name)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return p, s.mu.Unlock, nil
+}
+
+func (s *Server) getInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	return struct {
 		InstanceProfile instanceProfileXML
 	}{s.profileXML(p, true)}, nil
 }
 
 func (s *Server) addRoleToInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
-	var in struct {
-		InstanceProfileName string `query:",required"`
-		RoleName            string `query:",required"`
-	}
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	roleName := in.RoleName
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(in.InstanceProfileName)
+	var in profileRoleInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.lookupRole(roleName)
+	defer unlock()
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -180,20 +178,13 @@ func (s *Server) addRoleToInstanceProfile(_ *http.Request, dec awsproto.Decoder)
 }
 
 func (s *Server) removeRoleFromInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
-	var in struct {
-		InstanceProfileName string `query:",required"`
-		RoleName            string `query:",required"`
-	}
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	roleName := in.RoleName
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(in.InstanceProfileName)
+	var in profileRoleInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
+	roleName := in.RoleName
 	if err := validateName(roleName, "roleName", 64); err != nil {
 		return nil, err
 	}
@@ -206,15 +197,11 @@ func (s *Server) removeRoleFromInstanceProfile(_ *http.Request, dec awsproto.Dec
 
 func (s *Server) deleteInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	var in profileInput
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(in.InstanceProfileName)
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if p.role != "" {
 		return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
 	}
@@ -223,28 +210,19 @@ func (s *Server) deleteInstanceProfile(_ *http.Request, dec awsproto.Decoder) (a
 }
 
 func (s *Server) listInstanceProfilesForRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
-	var in struct {
-		RoleName string `query:",required"`
-		Marker   string
-		MaxItems string
-	}
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	roleName := in.RoleName
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(roleName)
+	var in listRoleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	var all []instanceProfileXML
 	for _, k := range sortedKeys(s.profiles) {
 		if p := s.profiles[k]; p.role == strings.ToLower(r.name) {
 			all = append(all, s.profileXML(p, false))
 		}
 	}
-	items, more, marker, err := page(url.Values{"Marker": {in.Marker}, "MaxItems": {in.MaxItems}}, all)
+	items, more, marker, err := page(in.Marker, in.MaxItems, all)
 	if err != nil {
 		return nil, err
 	}
