@@ -352,3 +352,58 @@ func TestThresholdConfiguration(t *testing.T) {
 		t.Fatalf("deployments after 40s with COUNT 1: %+v\n%s", svc.Deployments, events(svc))
 	}
 }
+
+// Enums from botocore ecs service-2.json are enforced.
+func TestEnumsFromTheModel(t *testing.T) {
+	f := newFixture(t)
+	f.fargateCluster("c")
+	base := func() *ecs.RegisterTaskDefinitionInput {
+		return &ecs.RegisterTaskDefinitionInput{Family: aws.String("x"), Memory: aws.String("512"),
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("i")}}}
+	}
+	tests := map[string]func() error{
+		"NetworkMode": func() error {
+			in := base()
+			in.NetworkMode = "bridged"
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"PidMode": func() error {
+			in := base()
+			in.PidMode = "container"
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"LogDriver": func() error {
+			in := base()
+			in.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: "cloudwatch"}
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"TransportProtocol": func() error {
+			in := base()
+			in.ContainerDefinitions[0].PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(80), Protocol: "sctp"}}
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"ClusterField": func() error {
+			_, err := f.ecs.DescribeClusters(f.ctx, &ecs.DescribeClustersInput{Clusters: []string{"c"}, Include: []types.ClusterField{"EVERYTHING"}})
+			return err
+		},
+		"DesiredStatus": func() error {
+			_, err := f.ecs.ListTasks(f.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), DesiredStatus: "DONE"})
+			return err
+		},
+		"StopServiceDeploymentStopType": func() error {
+			_, err := f.ecs.StopServiceDeployment(f.ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String("arn:aws:ecs:us-east-1:000000000000:service-deployment/c/s/x"), StopType: "PAUSE"})
+			return err
+		},
+	}
+	for name, call := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := call(); errCode(err) != "InvalidParameterException" {
+				t.Errorf("err = %v, want InvalidParameterException", err)
+			}
+		})
+	}
+}
