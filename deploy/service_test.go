@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -60,11 +61,14 @@ func svcSetupWith(t *testing.T, opts localaws.Options, fargateOpt ...bool) svcEn
 	cfg := localawstest.Config(srv, 1)
 	e := svcEnv{srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg), aas: aas.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg),
 		registry: srv.Account + ".dkr.ecr." + srv.Region + ".amazonaws.com"}
-	e.deps = deploy.Deps{ECS: e.ecs, EC2: ec2.NewFromConfig(cfg), IAM: e.iam, SSM: ssm.NewFromConfig(cfg), AppScaling: e.aas,
+	e.deps = deploy.Deps{ECS: e.ecs, EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), IAM: e.iam, SSM: ssm.NewFromConfig(cfg), AppScaling: e.aas,
 		Secrets: secretsmanager.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
 		Region: srv.Region, Account: srv.Account, Partition: "aws", Clock: clk}
 	ctx := context.Background()
 	co := deploy.ClusterOptions{Name: "prod", Fargate: fargate, Spot: true, OnDemandBase: 1}
+	if !fargate {
+		co.Max = deploy.DefaultMax
+	}
 	if _, err := deploy.CreateCluster(ctx, e.deps, co.WithDefaults()); err != nil {
 		t.Fatalf("cluster: %v", err)
 	}
