@@ -22,6 +22,10 @@ package deploy
 // strategy is FARGATE with the on-demand base and, with --spot, FARGATE_SPOT
 // for everything above it.
 //
+// A run without --spot after one with it (or with --fargate after an EC2
+// run) moves the default strategy first and then deletes the capacity
+// providers and groups opsctl made that are no longer asked for.
+//
 // Both modes use the default VPC's default subnets unless --subnets names
 // others, and create a security group for the tasks. The cluster carries the
 // tags opsctl:cluster, opsctl:subnets (space-separated: ECS tag values allow
@@ -638,6 +642,24 @@ func (b *clusterBuilder) plan(ctx context.Context) ([]plan.Step, error) {
 	if err := add(b.clusterProviders(ctx)); err != nil {
 		return nil, err
 	}
+	// Capacity this run no longer asks for (--spot dropped, or a switch to
+	// Fargate): once the cluster no longer uses it, delete what opsctl made.
+	var stale []string
+	if b.o.Fargate {
+		stale = []string{onDemandGroupName(b.o.Name), spotGroupName(b.o.Name)}
+	} else if !b.o.Spot {
+		stale = []string{spotGroupName(b.o.Name)}
+	}
+	for _, g := range stale {
+		if err := add(providerDeleteStep(ctx, b.d, b.o.Name, g)); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range stale {
+		if err := add(groupDeleteStep(ctx, b.d, b.o.Name, g)); err != nil {
+			return nil, err
+		}
+	}
 	return steps, nil
 }
 
@@ -747,15 +769,17 @@ func InstanceTrustPolicy() string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 }
 
-// InstancePermissions are the ECS agent's permissions, limited to this
-// cluster and its container instances. Image pulls and logs use each task's
+// InstancePermissions are the ECS agent's permissions (those of the AWS
+// managed AmazonEC2ContainerServiceforEC2Role that the agent needs), limited
+// to this cluster and its container instances by the resource types the
+// Service Authorization Reference lists for each action. Image pulls and logs use each task's
 // execution role, so the instance role has no ECR or CloudWatch Logs access.
 func InstancePermissions(partition, region, account, cluster string) string {
 	clusterArn := fmt.Sprintf("arn:%s:ecs:%s:%s:cluster/%s", partition, region, account, cluster)
 	instances := fmt.Sprintf("arn:%s:ecs:%s:%s:container-instance/%s/*", partition, region, account, cluster)
 	return `{"Version":"2012-10-17","Statement":[` +
-		`{"Sid":"JoinThisCluster","Effect":"Allow","Action":["ecs:RegisterContainerInstance","ecs:DeregisterContainerInstance","ecs:UpdateContainerInstancesState","ecs:SubmitContainerStateChange","ecs:SubmitTaskStateChange","ecs:SubmitAttachmentStateChanges"],"Resource":"` + clusterArn + `"},` +
-		`{"Sid":"AgentOfThisClustersInstances","Effect":"Allow","Action":["ecs:Poll","ecs:StartTelemetrySession","ecs:PutSystemLogEvents"],"Resource":"` + instances + `"},` +
+		`{"Sid":"JoinThisCluster","Effect":"Allow","Action":["ecs:RegisterContainerInstance","ecs:DeregisterContainerInstance","ecs:SubmitContainerStateChange","ecs:SubmitTaskStateChange","ecs:SubmitAttachmentStateChanges"],"Resource":"` + clusterArn + `"},` +
+		`{"Sid":"AgentOfThisClustersInstances","Effect":"Allow","Action":["ecs:Poll","ecs:StartTelemetrySession","ecs:UpdateContainerInstancesState"],"Resource":"` + instances + `"},` +
 		`{"Sid":"TagInstancesOnRegister","Effect":"Allow","Action":"ecs:TagResource","Resource":"` + instances + `","Condition":{"StringEquals":{"ecs:CreateAction":"RegisterContainerInstance"}}},` +
 		`{"Sid":"FindTheAgentEndpoint","Effect":"Allow","Action":"ecs:DiscoverPollEndpoint","Resource":"*"}]}`
 }

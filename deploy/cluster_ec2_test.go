@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -246,5 +247,62 @@ func TestRmDeletesAnEC2ClusterAndWaitsForItsInstances(t *testing.T) {
 	e.srv.ResetCalls()
 	if again, err := deploy.RemoveCluster(ctx, e.deps, deploy.RemoveOptions{Name: "web"}); err != nil || again.Found || len(e.writes()) != 0 {
 		t.Fatalf("%v %+v %v", err, again, e.writes())
+	}
+}
+
+func TestDroppingSpotRemovesTheSpotCapacity(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := deploy.CreateCluster(ctx, e.deps, spotEC2("web")); err != nil {
+		t.Fatal(err)
+	}
+	o := spotEC2("web")
+	o.Spot = false
+	e.srv.ResetCalls()
+	res, err := deploy.CreateCluster(ctx, e.deps, o)
+	if err != nil {
+		t.Fatalf("%v %+v", err, res.Changes)
+	}
+	// The strategy moves first, then the spot provider and group go.
+	if w := strings.Join(e.writes(), ","); w != "ecs:PutClusterCapacityProviders,ecs:DeleteCapacityProvider,autoscaling:DeleteAutoScalingGroup" {
+		t.Fatalf("writes %s", w)
+	}
+	if gs := e.groups(t, "opsctl-web-spot", "opsctl-web-on-demand"); len(gs) != 1 {
+		t.Fatalf("%v", gs)
+	}
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateCluster(ctx, e.deps, o); err != nil || len(e.writes()) != 0 {
+		t.Fatalf("%v %v", err, e.writes())
+	}
+}
+
+func TestStatusSaysWhenAGroupIsGone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := deploy.CreateCluster(ctx, e.deps, spotEC2("web")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.as.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("opsctl-web-spot"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := deploy.ClusterStatusOf(ctx, e.deps, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spot := st.CapacityProviders[1].Group
+	if spot == nil || spot.Pending != 1 || spot.LastActivity == nil || !strings.HasPrefix(spot.LastActivity.Description, "Launching a new EC2 instance") {
+		t.Fatalf("%+v", spot)
+	}
+	// Someone deletes the group behind the capacity provider.
+	if _, err := e.as.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("opsctl-web-spot"), ForceDelete: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	st, err = deploy.ClusterStatusOf(ctx, e.deps, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "its Auto Scaling group opsctl-web-spot is gone") {
+		t.Fatalf("%+v", st.Problems)
 	}
 }

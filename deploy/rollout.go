@@ -304,8 +304,9 @@ func registerInput(td *types.TaskDefinition, tags []types.Tag) *ecs.RegisterTask
 // Rollout registers a revision of the service's task definition that differs
 // only in one container's image, updates the service and follows this
 // deployment by its id until it completes (see Follow). Checks before any
-// write: the service and its task definition, the container, and (for ECR
-// images) that the image exists.
+// write: the service and its task definition, the container, (for ECR
+// images) that the image exists, and that the roles and secrets the revision
+// refers to exist.
 func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, error) {
 	res := RolloutResult{Cluster: o.Cluster, Service: o.Service, Image: o.Image}
 	if err := o.Validate(); err != nil {
@@ -348,6 +349,9 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 	}
 
 	if err := checkImageExists(ctx, d, o.Image); err != nil {
+		return res, err
+	}
+	if err := checkReferences(ctx, d, cur.TaskDefinition); err != nil {
 		return res, err
 	}
 

@@ -30,7 +30,7 @@ func BenchmarkFollowRollout(b *testing.B) {
 				f.deps.OnTick = func(wait.Tick) { n++ }
 				f.srv.ResetCalls()
 				_, _ = Rollout(f.ctx, f.deps, RolloutOptions{Cluster: "prod", Service: "web", Image: sc.image, Container: "app"})
-				calls += len(f.srv.Calls()) - 6 // minus the 6 calls before following: DescribeServices, DescribeTaskDefinition x2, RegisterTaskDefinition, UpdateService, ListServiceDeployments
+				calls += len(f.srv.Calls()) - 7 // minus the 7 calls before following: DescribeServices, DescribeTaskDefinition x2, GetRole, RegisterTaskDefinition, UpdateService, ListServiceDeployments
 				polls += n
 				f.srv.Close()
 			}

@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
@@ -40,7 +43,8 @@ func newRolloutFixture(t testing.TB) *rolloutFixture {
 	srv := localawstest.Start(t, localaws.Options{Clock: clk})
 	cfg := localawstest.Config(srv, 0)
 	f := &rolloutFixture{t: t, srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg), ctx: context.Background()}
-	f.deps = Deps{ECS: f.ecs, ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), Clock: clk, Region: srv.Region, Account: srv.Account}
+	f.deps = Deps{ECS: f.ecs, ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
+		SSM: ssm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg), Clock: clk, Region: srv.Region, Account: srv.Account}
 	return f
 }
 
@@ -54,6 +58,10 @@ func (f *rolloutFixture) setup(desired int32, breaker bool) {
 		if err != nil {
 			f.t.Fatal(err)
 		}
+	}
+	if f.deps.IAM != nil {
+		must(f.deps.IAM.(*iam.Client).CreateRole(f.ctx, &iam.CreateRoleInput{RoleName: aws.String("web-exec"),
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}))
 	}
 	must(f.ecs.CreateCluster(f.ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod"), CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
 		DefaultCapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE"), Base: 1, Weight: 1}, {CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 2}}}))
@@ -388,5 +396,46 @@ func TestRolloutRepairsAfterAFault(t *testing.T) {
 	f.srv.InjectFault(localaws.Fault{Service: "ecs", Operation: "DescribeServices", Kind: localaws.FaultThrottle, Times: 2})
 	if _, err := Wait(f.ctx, f.deps, WaitOptions{Cluster: "prod", Service: "web"}); err != nil {
 		t.Errorf("wait through throttling: %v", err)
+	}
+}
+
+func TestRolloutChecksRolesAndSecrets(t *testing.T) {
+	f := newRolloutFixture(t)
+	f.setup(1, true)
+	sm := f.deps.Secrets.(*secretsmanager.Client)
+	sec, err := sm.CreateSecret(f.ctx, &secretsmanager.CreateSecretInput{Name: aws.String("prod/db"), SecretString: aws.String("pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := f.ecs.DescribeTaskDefinition(f.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:1")})
+	in := registerInput(cur.TaskDefinition, nil)
+	in.ContainerDefinitions[0].Secrets = []types.Secret{
+		{Name: aws.String("DB_PASSWORD"), ValueFrom: sec.ARN},
+		{Name: aws.String("API_KEY"), ValueFrom: aws.String("arn:aws:secretsmanager:us-east-1:000000000000:secret:prod/gone-AbCdEf")},
+		{Name: aws.String("FLAG"), ValueFrom: aws.String("/prod/flag")},
+	}
+	in.TaskRoleArn = aws.String("arn:aws:iam::000000000000:role/web-task")
+	if _, err := f.ecs.RegisterTaskDefinition(f.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ecs.UpdateService(f.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: aws.String("web:2")}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(5 * time.Minute)
+	f.srv.ResetCalls()
+	_, err = Rollout(f.ctx, f.deps, RolloutOptions{Cluster: "prod", Service: "web", Container: "app", Image: "example/web:v3"})
+	if err == nil {
+		t.Fatal("rollout with a missing role, secret and parameter succeeded")
+	}
+	for _, want := range []string{"role arn:aws:iam::000000000000:role/web-task does not exist", "secret arn:aws:secretsmanager:us-east-1:000000000000:secret:prod/gone-AbCdEf", "SSM parameter /prod/flag does not exist", "nothing was changed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "prod/db") {
+		t.Errorf("the existing secret was reported missing: %v", err)
+	}
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes before the check failed: %v", w)
 	}
 }

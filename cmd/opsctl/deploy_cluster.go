@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -143,7 +145,7 @@ func writeClusterCreate(w io.Writer, r deploy.ClusterResult) error {
 	}
 	fmt.Fprintf(w, "Cluster %s: %s, %s, in %s%s\n", r.Cluster, r.Mode, spot, r.Region, mode)
 	pairs := [][2]string{
-		{"VPC", r.VpcID}, {"Subnets", strings.Join(r.Subnets, ",")}, {"Security group", r.SecurityGroup},
+		{"VPC", r.VpcID}, {"Subnets", shortList(r.Subnets)}, {"Security group", r.SecurityGroup},
 		{"Default strategy", strategyText(r.DefaultStrategy)},
 	}
 	if r.Mode == deploy.ModeEC2 {
@@ -154,20 +156,24 @@ func writeClusterCreate(w io.Writer, r deploy.ClusterResult) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	if err := output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 70)); err != nil {
+	if err := output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 36)); err != nil {
 		return err
 	}
-	if r.DryRun {
-		if err := plan.WriteDocuments(w, r.Changes); err != nil {
-			return err
-		}
-		if r.Policies.InstancePermissions != "" {
-			fmt.Fprintf(w, "\n# IAM trust policy of %s (EC2 assumes it for the instance itself: no confused-deputy condition applies)\n%s\n", r.InstanceRole, r.Policies.InstanceTrust)
-			fmt.Fprintf(w, "\n# IAM permissions of %s (the ECS agent, this cluster only)\n%s\n", r.InstanceRole, r.Policies.InstancePermissions)
-			fmt.Fprintf(w, "\n# User data of launch template %s\n%s", r.LaunchTemplate, r.Policies.UserData)
-		}
+	if r.DryRun && r.Policies.InstancePermissions != "" {
+		fmt.Fprintf(w, "\n# IAM trust policy of %s (EC2 assumes it for the instance itself: no confused-deputy condition applies)\n%s\n", r.InstanceRole, indentJSON(r.Policies.InstanceTrust))
+		fmt.Fprintf(w, "\n# IAM permissions of %s (the ECS agent, on this cluster only)\n%s\n", r.InstanceRole, indentJSON(r.Policies.InstancePermissions))
+		fmt.Fprintf(w, "\n# User data of launch template %s\n%s", r.LaunchTemplate, r.Policies.UserData)
 	}
 	return nil
+}
+
+// indentJSON pretty-prints a policy document for people.
+func indentJSON(doc string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(doc), "", "  ") != nil {
+		return doc
+	}
+	return b.String()
 }
 
 func clusterStatusCommand(st *state) *cli.Command {
@@ -199,7 +205,7 @@ func clusterStatusCommand(st *state) *cli.Command {
 func writeClusterStatus(w io.Writer, s deploy.ClusterStatus) error {
 	pairs := [][2]string{
 		{"Cluster", s.Cluster}, {"Status", s.Status}, {"Mode", s.Mode}, {"Region", s.Region},
-		{"Subnets", strings.Join(s.Subnets, ",")}, {"Security group", s.SecurityGroup},
+		{"Subnets", shortList(s.Subnets)}, {"Security group", s.SecurityGroup},
 		{"Services", strconv.Itoa(int(s.ActiveServices))},
 		{"Tasks", fmt.Sprintf("%d running, %d pending", s.RunningTasks, s.PendingTasks)},
 		{"Container instances", strconv.Itoa(int(s.ContainerInstances))},
@@ -211,26 +217,30 @@ func writeClusterStatus(w io.Writer, s deploy.ClusterStatus) error {
 	fmt.Fprintln(w)
 	rows := [][]string{}
 	for _, p := range s.CapacityProviders {
-		group, size, inst, last := "", "", "", ""
+		size, inst, last := "", "", ""
 		if g := p.Group; g != nil {
-			group = g.Name
-			if g.Status != "" {
-				group += " (" + g.Status + ")"
-			}
 			size = fmt.Sprintf("%d/%d/%d", g.Min, g.Desired, g.Max)
-			inst = fmt.Sprintf("%d in service, %d pending", g.InService, g.Pending)
+			inst = fmt.Sprintf("%d up, %d pending", g.InService, g.Pending)
+			if g.Status != "" {
+				inst = g.Status
+			}
 			if a := g.LastActivity; a != nil {
-				last = a.Time.UTC().Format("2006-01-02 15:04") + " " + a.Status
+				last = a.Time.UTC().Format("01-02 15:04") + " " + a.Status
 			}
 		}
-		managed := ""
-		if p.ManagedScaling != "" {
-			managed = fmt.Sprintf("scaling %s %d%%, protection %s, draining %s", strings.ToLower(p.ManagedScaling), p.TargetCapacity,
-				strings.ToLower(p.TerminationProtection), strings.ToLower(p.ManagedDraining))
+		var managed []string
+		if p.ManagedScaling == "ENABLED" {
+			managed = append(managed, fmt.Sprintf("scaling %d%%", p.TargetCapacity))
 		}
-		rows = append(rows, []string{p.Name, p.Status, group, size, inst, managed, last})
+		if p.TerminationProtection == "ENABLED" {
+			managed = append(managed, "protection")
+		}
+		if p.ManagedDraining == "ENABLED" {
+			managed = append(managed, "draining")
+		}
+		rows = append(rows, []string{p.Name, p.Status, size, inst, strings.Join(managed, ", "), last})
 	}
-	if err := output.WriteTable(w, []string{"Capacity provider", "Status", "Group", "Min/Desired/Max", "Instances", "Managed", "Last activity"}, rows); err != nil {
+	if err := output.WriteTable(w, []string{"Capacity provider", "Status", "Min/Des/Max", "Instances", "Managed", "Last activity"}, rows); err != nil {
 		return err
 	}
 	for _, p := range s.Problems {
@@ -286,5 +296,17 @@ func writeClusterRm(w io.Writer, r deploy.RemoveResult) error {
 		_, err := fmt.Fprintf(w, "Cluster %s: nothing opsctl created is left; nothing to remove.\n", r.Cluster)
 		return err
 	}
-	return output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 70))
+	return output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 36))
+}
+
+// shortList shows the first item of a long list and how many follow (the
+// JSON output has them all), keeping tables within a terminal's width.
+func shortList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1, 2:
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s, %s and %d more (-o json lists all)", items[0], items[1], len(items)-2)
 }

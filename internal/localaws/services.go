@@ -36,6 +36,8 @@ func init() {
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		lam := lambdaemu.New(s.Region, s.Account)
+		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -43,7 +45,7 @@ func init() {
 			"monitoring": cw,
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
-			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"lambda":     lam,
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
