@@ -9,10 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsctl/opsctl/deploy"
 	"github.com/opsctl/opsctl/internal/clock"
@@ -33,6 +35,7 @@ func statusFixture(b *testing.B, n int) (*localaws.Server, deploy.Deps) {
 	cfg := localawstest.Config(srv, 1)
 	ctx := context.Background()
 	d := deploy.Deps{ECS: ecs.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), AppScaling: aas.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg),
 		Region: srv.Region, Account: srv.Account, Partition: "aws", Clock: clk}
 	if _, err := deploy.CreateCluster(ctx, d, deploy.ClusterOptions{Name: "prod", Fargate: true, Spot: true, OnDemandBase: 1}.WithDefaults()); err != nil {
 		b.Fatal(err)
