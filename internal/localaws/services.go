@@ -4,10 +4,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
+	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -41,6 +44,11 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
 			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+
+			"ecr": ecremu.New(s.Region, s.Account, s.Clock()),
+
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
