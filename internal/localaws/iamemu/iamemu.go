@@ -181,6 +181,25 @@ func validateTags(tags []tag) error {
 	return nil
 }
 
+// checkTagInput is TagRole's and TagPolicy's check of the request, before
+// any lookup: tags given, and valid.
+func checkTagInput(add []tag) error {
+	if err := model.Required("tags", len(add) > 0); err != nil {
+		return err
+	}
+	return validateTags(add)
+}
+
+// addTags merges add into *tags within the quota (nothing changes over it).
+func addTags(tags *[]tag, add []tag) error {
+	merged, err := mergeTags(*tags, add)
+	if err != nil {
+		return err
+	}
+	*tags = merged
+	return nil
+}
+
 // mergeTags applies add to tags (keys case-insensitive) and enforces the quota.
 func mergeTags(tags, add []tag) ([]tag, error) {
 	out := append([]tag(nil), tags...)

@@ -335,10 +335,7 @@ func (s *Server) tagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
-		return nil, err
-	}
-	if err := validateTags(in.Tags); err != nil {
+	if err := checkTagInput(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -347,12 +344,7 @@ func (s *Server) tagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(p.tags, in.Tags)
-	if err != nil {
-		return nil, err
-	}
-	p.tags = merged
-	return nil, nil
+	return nil, addTags(&p.tags, in.Tags)
 }
 
 func (s *Server) untagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {

@@ -289,10 +289,7 @@ func (s *Server) tagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
-		return nil, err
-	}
-	if err := validateTags(in.Tags); err != nil {
+	if err := checkTagInput(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -301,12 +298,7 @@ func (s *Server) tagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(r.tags, in.Tags)
-	if err != nil {
-		return nil, err
-	}
-	r.tags = merged
-	return nil, nil
+	return nil, addTags(&r.tags, in.Tags)
 }
 
 func (s *Server) untagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
