@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -272,5 +273,36 @@ func TestDroppingSpotRemovesTheSpotCapacity(t *testing.T) {
 	e.srv.ResetCalls()
 	if _, err := deploy.CreateCluster(ctx, e.deps, o); err != nil || len(e.writes()) != 0 {
 		t.Fatalf("%v %v", err, e.writes())
+	}
+}
+
+func TestStatusSaysWhenAGroupIsGone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := deploy.CreateCluster(ctx, e.deps, spotEC2("web")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.as.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("opsctl-web-spot"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := deploy.ClusterStatusOf(ctx, e.deps, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spot := st.CapacityProviders[1].Group
+	if spot == nil || spot.Pending != 1 || spot.LastActivity == nil || !strings.HasPrefix(spot.LastActivity.Description, "Launching a new EC2 instance") {
+		t.Fatalf("%+v", spot)
+	}
+	// Someone deletes the group behind the capacity provider.
+	if _, err := e.as.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String("opsctl-web-spot"), ForceDelete: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	st, err = deploy.ClusterStatusOf(ctx, e.deps, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "its Auto Scaling group opsctl-web-spot is gone") {
+		t.Fatalf("%+v", st.Problems)
 	}
 }

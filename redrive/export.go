@@ -57,7 +57,7 @@ func Export(ctx context.Context, deps Deps, opts ExportOptions) (Result, error) 
 	} else {
 		ro.Concurrency = 1
 	}
-	start := time.Now()
+	start := deps.now()
 	res := Result{DLQ: opts.DLQ, Method: "export", CircuitBreaker: "closed"}
 	dlq, err := describeQueue(ctx, deps.SQS, opts.DLQ)
 	if err != nil {
@@ -83,7 +83,7 @@ func Export(ctx context.Context, deps Deps, opts ExportOptions) (Result, error) 
 		runErr = cerr
 	}
 	mv.fill(&res)
-	res.DurationSeconds = time.Since(start).Seconds()
+	res.DurationSeconds = deps.now().Sub(start).Seconds()
 	if res.DurationSeconds > 0 {
 		res.MessagesPerSecond = float64(res.Moved) / res.DurationSeconds
 	}
@@ -139,7 +139,7 @@ func Import(ctx context.Context, deps Deps, opts ImportOptions) (ImportResult, e
 	if err := opts.Validate(); err != nil {
 		return ImportResult{}, err
 	}
-	start := time.Now()
+	start := deps.now()
 	loc, _ := ParseLocation(opts.From)
 	res := ImportResult{From: loc.String(), To: opts.To}
 	q, err := describeQueue(ctx, deps.SQS, opts.To)
@@ -197,7 +197,7 @@ func Import(ctx context.Context, deps Deps, opts ImportOptions) (ImportResult, e
 	if len(mv.failReasons) > 0 {
 		res.FailureReasons = mv.failReasons
 	}
-	res.DurationSeconds = time.Since(start).Seconds()
+	res.DurationSeconds = deps.now().Sub(start).Seconds()
 	if res.DurationSeconds > 0 {
 		res.MessagesPerSecond = float64(res.Sent) / res.DurationSeconds
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -37,9 +38,9 @@ func TestLambdaDiscoveryErrorsAreReported(t *testing.T) {
 	ctx := context.Background()
 	p := e.pair(t, "orders", false)
 	e.deadLetter(t, p, 3)
-	asyncURL, asyncARN := e.queue(t, "resize-dlq")
+	_, asyncARN := e.queue(t, "resize-dlq")
 	e.function(t, "resize", asyncARN, "")
-	e.put(t, asyncURL, `{"image":1}`, map[string]string{"RequestID": "r1", "ErrorCode": "200"})
+	e.failAsync(t, "resize", `{"image":1}`)
 	for name, tc := range denied {
 		t.Run(name, func(t *testing.T) {
 			e.srv.InjectFault(tc.fault)
@@ -71,13 +72,14 @@ func TestLambdaDiscoveryErrorsAreReported(t *testing.T) {
 func TestNativeMoveTaskIsNeverUsedForALambdaDLQ(t *testing.T) {
 	e := newEnv(t, "")
 	cfg := localawstest.Config(e.srv, 0)
-	le := &lambdaEnv{env: e, lambda: lambda.NewFromConfig(cfg)}
+	le := &lambdaEnv{env: e, lambda: lambda.NewFromConfig(cfg), emu: e.srv.Service("lambda").(*lambdaemu.Server)}
 	ctx := context.Background()
 	url, arn := le.queue(t, "thumbs-dlq")
 	le.function(t, "thumbs", arn, "")
 	for i := 0; i < 4; i++ {
-		le.put(t, url, `{"image":1}`, map[string]string{"RequestID": "r" + string(rune('a'+i)), "ErrorCode": "200"})
+		le.failAsync(t, "thumbs", `{"image":1}`)
 	}
+	le.emu.SetHandler("thumbs", nil)
 	o := fastOpts(url)
 	o.Method = MethodNative
 	e.srv.ResetCalls()

@@ -193,6 +193,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	out, err := deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1,
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp},
+		AttributeNames:              []types.QueueAttributeName{types.QueueAttributeName(types.MessageSystemAttributeNameSentTimestamp)},
 	})
 	if err != nil {
 		deps.log().Debug("age sample failed", "queue", q.Name, "err", err)
@@ -210,7 +211,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	if oldest == 0 {
 		return nil
 	}
-	age := time.Since(time.UnixMilli(oldest)).Seconds()
+	age := deps.now().Sub(time.UnixMilli(oldest)).Seconds()
 	if age < 0 {
 		age = 0
 	}

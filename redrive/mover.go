@@ -12,12 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // mode is what the client mover does with a selected message.
@@ -51,7 +53,7 @@ func (r route) key() string {
 // counters are the run's tallies, updated by every worker.
 type counters struct {
 	received, moved, filtered, failed, archived, returned, duplicatesAvoided atomic.Int64
-	selected                                                                 atomic.Int64
+	selected, undecided                                                      atomic.Int64
 	returnedEstimate                                                         atomic.Int64 // from the DLQ depth
 	receiveErrors                                                            atomic.Int64
 }
@@ -84,6 +86,7 @@ type mover struct {
 	sent        map[string]bool   // message ids sent in this run (a re-receipt is only deleted)
 	notDeleted  map[string]bool   // sent (or exported) but still in the DLQ: a re-run sends them again
 	failReasons map[string]int64
+	undecidedBy map[string]int64 // missing fields → messages
 	samples     []Message
 	wouldMove   map[string]int64
 }
@@ -97,6 +100,7 @@ func newMover(deps Deps, opts Options, md mode, dlq *queueInfo, f *Filter) *move
 		sent:        map[string]bool{},
 		notDeleted:  map[string]bool{},
 		failReasons: map[string]int64{},
+		undecidedBy: map[string]int64{},
 		wouldMove:   map[string]int64{},
 	}
 }
@@ -116,6 +120,15 @@ func (mv *mover) halt(reason string) {
 	})
 	mv.halted.Store(true)
 	mv.stop.Store(true)
+}
+
+// noteUndecided counts a message the filter could not decide on, by the
+// fields it lacked.
+func (mv *mover) noteUndecided(fields []string) {
+	mv.c.undecided.Add(1)
+	mv.mu.Lock()
+	mv.undecidedBy[strings.Join(fields, ", ")]++
+	mv.mu.Unlock()
 }
 
 func (mv *mover) noteFailure(reason string, n int64) {
@@ -167,30 +180,38 @@ func (mv *mover) awaitOrphans(ctx context.Context) {
 	if mv.c.receiveErrors.Load() == 0 || mv.mode == modeDryRun {
 		return
 	}
-	deadline := time.Now().Add(mv.opts.VisibilityTimeout + 5*time.Second)
 	logged := false
-	for time.Now().Before(deadline) && ctx.Err() == nil && !mv.stop.Load() && !mv.limitReached() {
-		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
-		if err != nil {
-			return
-		}
-		mv.mu.Lock()
-		held := int64(len(mv.held))
-		mv.mu.Unlock()
-		switch {
-		case q.Visible > 0:
-			mv.worker(ctx)
-		case q.InFlight > held:
-			if !logged {
-				mv.deps.log().Info("waiting for messages hidden by a lost receive response to reappear", "queue", mv.dlq.Name, "count", q.InFlight-held)
-				logged = true
+	_, err := wait.Until(ctx, wait.Options{What: "messages hidden by a lost receive response in " + mv.dlq.Name, Clock: mv.deps.Clock,
+		Interval: 100 * time.Millisecond, Timeout: mv.opts.VisibilityTimeout + 5*time.Second},
+		func(ctx context.Context) (wait.Status, error) {
+			if mv.stop.Load() || mv.limitReached() {
+				return wait.Status{Done: true}, nil
 			}
-			// Poll rather than trust the counts: some implementations only
-			// notice an expired visibility timeout when asked for messages.
-			mv.worker(ctx)
-		default:
-			return
-		}
+			q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+			if err != nil {
+				return wait.Status{}, err
+			}
+			mv.mu.Lock()
+			held := int64(len(mv.held))
+			mv.mu.Unlock()
+			switch {
+			case q.Visible > 0:
+				mv.worker(ctx)
+			case q.InFlight > held:
+				if !logged {
+					mv.deps.log().Info("waiting for messages hidden by a lost receive response to reappear", "queue", mv.dlq.Name, "count", q.InFlight-held)
+					logged = true
+				}
+				// Poll rather than trust the counts: some implementations only
+				// notice an expired visibility timeout when asked for messages.
+				mv.worker(ctx)
+			default:
+				return wait.Status{Done: true}, nil
+			}
+			return wait.Status{State: fmt.Sprintf("%d visible, %d in flight", q.Visible, q.InFlight)}, nil
+		})
+	if err != nil && ctx.Err() == nil {
+		mv.deps.log().Warn("stopped waiting for hidden messages; they stay in the DLQ", "queue", mv.dlq.Name, "err", err)
 	}
 }
 
@@ -204,38 +225,33 @@ func (mv *mover) awaitOrphans(ctx context.Context) {
 // stale count must never look like a return.
 func (mv *mover) watchDepth(ctx context.Context, initial int64) {
 	slack := int64(mv.opts.Concurrency * 10)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	over := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
-		if err != nil {
-			continue
-		}
-		grew := q.Visible + q.InFlight + q.Delayed - initial - slack
-		if grew <= 0 {
-			over = 0
-			continue
-		}
-		if over++; over < 2 {
-			continue
-		}
-		moved := mv.c.moved.Load()
-		returned := grew // came in beyond what opsctl took out: a lower bound
-		if returned > mv.c.returnedEstimate.Load() {
-			mv.c.returnedEstimate.Store(returned)
-		}
-		if reason := mv.brk.checkGrowth(moved, returned); reason != "" {
-			mv.deps.log().Warn("circuit breaker open: the DLQ is filling up while it is being redriven; stopping", "reason", reason)
-			mv.stop.Store(true)
-			return
-		}
-	}
+	wait.Until(ctx, wait.Options{What: "DLQ depth", Clock: mv.deps.Clock, Interval: time.Second},
+		func(ctx context.Context) (wait.Status, error) {
+			q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+			if err != nil {
+				return wait.Status{}, nil
+			}
+			grew := q.Visible + q.InFlight + q.Delayed - initial - slack
+			if grew <= 0 {
+				over = 0
+				return wait.Status{}, nil
+			}
+			if over++; over < 2 {
+				return wait.Status{}, nil
+			}
+			moved := mv.c.moved.Load()
+			returned := grew // came in beyond what opsctl took out: a lower bound
+			if returned > mv.c.returnedEstimate.Load() {
+				mv.c.returnedEstimate.Store(returned)
+			}
+			if reason := mv.brk.checkGrowth(moved, returned); reason != "" {
+				mv.deps.log().Warn("circuit breaker open: the DLQ is filling up while it is being redriven; stopping", "reason", reason)
+				mv.stop.Store(true)
+				return wait.Status{Done: true}, nil
+			}
+			return wait.Status{}, nil
+		})
 }
 
 // looksEmpty reports an empty DLQ (nothing visible or delayed) after an
@@ -264,6 +280,7 @@ func (mv *mover) worker(ctx context.Context) {
 			WaitTimeSeconds:             int32(mv.opts.WaitTime / time.Second),
 			VisibilityTimeout:           int32(mv.opts.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			AttributeNames:              allSystemAttributes,
 			MessageAttributeNames:       []string{"All"},
 		})
 		rcancel()
@@ -280,11 +297,11 @@ func (mv *mover) worker(ctx context.Context) {
 			mv.c.receiveErrors.Add(1)
 			errs++
 			if errs == 1 {
-				firstErr = time.Now()
+				firstErr = mv.deps.now()
 			}
 			// Give up after MaxAttempts failures spanning at least 30s: a
 			// flaky connection is retried, a dead endpoint is not waited on forever.
-			if errs >= mv.opts.MaxAttempts && time.Since(firstErr) > 30*time.Second {
+			if errs >= mv.opts.MaxAttempts && mv.deps.now().Sub(firstErr) > 30*time.Second {
 				mv.fail(fmt.Errorf("receive from %s: %w", mv.dlq.Name, err))
 				return
 			}
@@ -295,6 +312,12 @@ func (mv *mover) worker(ctx context.Context) {
 			continue
 		}
 		errs = 0
+		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+			// The SDK retried this receive: an earlier attempt's response may
+			// have been lost after SQS handed its messages out (see
+			// awaitOrphans), though no error reached opsctl.
+			mv.c.receiveErrors.Add(1)
+		}
 		fresh := mv.process(ctx, out.Messages)
 		if fresh == 0 {
 			empties++
@@ -307,10 +330,17 @@ func (mv *mover) worker(ctx context.Context) {
 	}
 }
 
+// allSystemAttributes asks for every system attribute in ReceiveMessage's
+// older form. SQS accepts both AttributeNames (deprecated, "supported for
+// backward compatibility": botocore sqs service-2.json) and
+// MessageSystemAttributeNames; some endpoints (local-aws-sqs, the default
+// emulator) answer only the older one, so opsctl sends both.
+var allSystemAttributes = []types.QueueAttributeName{types.QueueAttributeNameAll}
+
 // process handles one received batch and returns how many messages in it
 // were new to this run.
 func (mv *mover) process(ctx context.Context, raw []types.Message) int {
-	now := time.Now()
+	now := mv.deps.now()
 	var work []*Message
 	var routes []route
 	var deleteOnly []*Message
@@ -349,8 +379,14 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 			}
 			continue
 		}
-		if !mv.filter.Match(m.filterView(now)) {
-			mv.c.filtered.Add(1)
+		if ok, unknown := mv.filter.Decide(m.filterView(now)); !ok {
+			if len(unknown) > 0 {
+				// The filter needs a field this message does not carry:
+				// neither selected nor filtered out, and said so.
+				mv.noteUndecided(unknown)
+			} else {
+				mv.c.filtered.Add(1)
+			}
 			mv.hold(&m)
 			continue
 		}
@@ -933,21 +969,17 @@ func (mv *mover) heartbeat(ctx context.Context, work []*Message) *heartbeat {
 	}
 	go func() {
 		defer close(hb.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
 		for {
-			select {
-			case <-hctx.Done():
+			if mv.deps.clock().Sleep(hctx, every) != nil {
 				return
-			case <-t.C:
-				hb.mu.Lock()
-				var hs []string
-				for _, h := range hb.live {
-					hs = append(hs, h)
-				}
-				hb.mu.Unlock()
-				mv.changeVisibility(hctx, hs, int32(mv.opts.VisibilityTimeout/time.Second))
 			}
+			hb.mu.Lock()
+			var hs []string
+			for _, h := range hb.live {
+				hs = append(hs, h)
+			}
+			hb.mu.Unlock()
+			mv.changeVisibility(hctx, hs, int32(mv.opts.VisibilityTimeout/time.Second))
 		}
 	}()
 	return hb

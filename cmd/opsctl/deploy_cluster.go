@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -154,20 +156,24 @@ func writeClusterCreate(w io.Writer, r deploy.ClusterResult) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	if err := output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 70)); err != nil {
+	if err := output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 36)); err != nil {
 		return err
 	}
-	if r.DryRun {
-		if err := plan.WriteDocuments(w, r.Changes); err != nil {
-			return err
-		}
-		if r.Policies.InstancePermissions != "" {
-			fmt.Fprintf(w, "\n# IAM trust policy of %s (EC2 assumes it for the instance itself: no confused-deputy condition applies)\n%s\n", r.InstanceRole, r.Policies.InstanceTrust)
-			fmt.Fprintf(w, "\n# IAM permissions of %s (the ECS agent, this cluster only)\n%s\n", r.InstanceRole, r.Policies.InstancePermissions)
-			fmt.Fprintf(w, "\n# User data of launch template %s\n%s", r.LaunchTemplate, r.Policies.UserData)
-		}
+	if r.DryRun && r.Policies.InstancePermissions != "" {
+		fmt.Fprintf(w, "\n# IAM trust policy of %s (EC2 assumes it for the instance itself: no confused-deputy condition applies)\n%s\n", r.InstanceRole, indentJSON(r.Policies.InstanceTrust))
+		fmt.Fprintf(w, "\n# IAM permissions of %s (the ECS agent, on this cluster only)\n%s\n", r.InstanceRole, indentJSON(r.Policies.InstancePermissions))
+		fmt.Fprintf(w, "\n# User data of launch template %s\n%s", r.LaunchTemplate, r.Policies.UserData)
 	}
 	return nil
+}
+
+// indentJSON pretty-prints a policy document for people.
+func indentJSON(doc string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(doc), "", "  ") != nil {
+		return doc
+	}
+	return b.String()
 }
 
 func clusterStatusCommand(st *state) *cli.Command {
@@ -290,7 +296,7 @@ func writeClusterRm(w io.Writer, r deploy.RemoveResult) error {
 		_, err := fmt.Fprintf(w, "Cluster %s: nothing opsctl created is left; nothing to remove.\n", r.Cluster)
 		return err
 	}
-	return output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 70))
+	return output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 36))
 }
 
 // shortList shows the first item of a long list and how many follow (the

@@ -27,8 +27,8 @@ func init() {
 			Usage: "find, inspect, archive and redrive dead-letter queues (SQS and Lambda) without losing a message",
 			Description: "A message leaves a dead-letter queue only once a copy is durably elsewhere: redrive\n" +
 				"archives (optional), sends, and deletes only what was sent. Safe to run from cron.\n\n" +
-				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st)},
+				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n   opsctl dlq audit\n   opsctl dlq add orders --email ops@example.com\n\n" + exitCodesHelp,
+			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st), dlqAdd(st), dlqAudit(st)},
 		}
 	})
 }
@@ -156,7 +156,10 @@ func dlqPeek(st *state) *cli.Command {
 			"and later redrives see them unchanged (only their receive count goes up). DLQ is a queue\n" +
 			"name, URL or ARN. Message bodies are printed: this is the command that shows them.\n\n" +
 			"Filter expressions: body contains \"x\" | body ~ /re/ | $.a.b == \"v\" | $.n > 3 | $.k exists |\n" +
-			"attr.NAME == \"v\" | age > 2h | receive_count >= 3 | group == \"g\", combined with and/or/not/( ).\n\n" +
+			"attr.NAME == \"v\" | age > 2h | receive_count >= 3 | group == \"g\" | source == \"orders\",\n" +
+			"combined with and/or/not/( ). A message lacking what age, receive_count or source need\n" +
+			"(SentTimestamp, ApproximateReceiveCount, DeadLetterQueueSourceArn) is counted as undecided,\n" +
+			"never silently skipped.\n\n" +
 			"Example:\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq peek orders-dlq --filter '$.status == \"FAILED\" and age > 1h' -o json",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "limit", Value: 10, Usage: "show at most `N` messages"},
@@ -185,6 +188,9 @@ func dlqPeek(st *state) *cli.Command {
 				}
 				return st.printer.Emit(res, func(w io.Writer) error {
 					fmt.Fprintf(w, "%s: %d shown, %d looked at, depth %d\n", res.DLQ, len(res.Messages), res.Scanned, res.Depth)
+					if res.Undecided > 0 {
+						fmt.Fprintf(w, "%d not shown: %s\n", res.Undecided, res.UndecidedWhy)
+					}
 					for _, m := range res.Messages {
 						fmt.Fprintln(w)
 						var attrs []string
@@ -321,6 +327,9 @@ func writeRedriveResult(w io.Writer, res redrive.Result) error {
 	)
 	if res.StoppedBecause != "" {
 		pairs = append(pairs, [2]string{"Stopped", res.StoppedBecause})
+	}
+	if res.Undecided > 0 {
+		pairs = append(pairs, [2]string{"Undecided", fmt.Sprintf("%d (still in the DLQ): %s", res.Undecided, res.UndecidedWhy)})
 	}
 	if res.Archive != "" {
 		pairs = append(pairs, [2]string{"Archived", fmt.Sprintf("%d to %s", res.Archived, res.Archive)})

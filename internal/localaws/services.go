@@ -36,6 +36,8 @@ func init() {
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		lam := lambdaemu.New(s.Region, s.Account)
+		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -43,20 +45,18 @@ func init() {
 			"monitoring": cw,
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
-			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"lambda":     lam,
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
-
-			"ecr": ecremu.New(s.Region, s.Account, s.Clock()),
-
-			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
 
-			// Parameter Store and Secrets Manager, for deploy.
-			"ssm":            ssmemu.New(s.Region, s.Account, s.Clock()),
-			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }

@@ -118,9 +118,15 @@ func TestTaskFailureConventions(t *testing.T) {
 			if tc.wantExit >= 0 && (tk.Containers[0].ExitCode == nil || *tk.Containers[0].ExitCode != tc.wantExit) {
 				t.Errorf("exit code = %v, want %d", tk.Containers[0].ExitCode, tc.wantExit)
 			}
-			// Without the circuit breaker the scheduler keeps replacing it.
-			if svc := f.service("c", "app"); !strings.Contains(events(svc), "has started 1 tasks") || svc.Deployments[0].FailedTasks == 0 {
+			// Without the circuit breaker the scheduler keeps replacing it,
+			// and says it cannot start tasks consistently (once).
+			f.clk.Advance(5 * time.Minute)
+			svc := f.service("c", "app")
+			if !strings.Contains(events(svc), "has started 1 tasks") || svc.Deployments[0].FailedTasks < 3 {
 				t.Errorf("failedTasks = %d, events:\n%s", svc.Deployments[0].FailedTasks, events(svc))
+			}
+			if n := strings.Count(events(svc), "(service app) is unable to consistently start tasks successfully."); n != 1 {
+				t.Errorf("the 'unable to consistently start tasks' event appears %d times, want 1:\n%s", n, events(svc))
 			}
 		})
 	}

@@ -677,7 +677,10 @@ func (s *Server) deleteCapacityProvider(now time.Time, dec awsproto.Decoder) (an
 		}
 		for _, n := range c.providers {
 			if n == name {
-				return nil, awsproto.Errf("ResourceInUseException", "The specified capacity provider is in use and cannot be removed. Disassociate it from cluster %s and try again.", c.name)
+				// botocore ecs DeleteCapacityProvider lists no
+				// ResourceInUseException: "Only capacity providers that
+				// aren't associated with a cluster can be deleted."
+				return nil, clientErr("The specified capacity provider is associated with cluster %s. Remove it from the cluster with PutClusterCapacityProviders, then delete it.", c.name)
 			}
 		}
 	}

@@ -168,6 +168,14 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 
 	// 2. The circuit breaker.
 	cb := svc.cfg.DeploymentCircuitBreaker
+	if p.rollout == types.DeploymentRolloutStateInProgress && (cb == nil || !cb.Enable) && p.failedTasks >= threshold(cb, svc.desired) {
+		// Without the breaker ECS keeps trying and says so (service event
+		// messages, "service (service-name) is unable to consistently start
+		// tasks successfully.").
+		if svc.eventOnce(t, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully.", svc.name)) {
+			busy = true
+		}
+	}
 	if p.rollout == types.DeploymentRolloutStateInProgress && cb != nil && cb.Enable && p.failedTasks >= threshold(cb, svc.desired) {
 		s.failDeployment(svc, p, t, cb.Rollback)
 		p = svc.primary()
@@ -273,7 +281,11 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 				started = append(started, tk.id)
 			}
 			if len(started) > 0 {
-				svc.suppressed = nil // placement works again
+				for msg := range svc.suppressed {
+					if strings.Contains(msg, "was unable to place a task") {
+						delete(svc.suppressed, msg) // placement works again
+					}
+				}
 				svc.event(t, fmt.Sprintf("(service %s) has started %d tasks: %s.", svc.name, len(started), taskList(started)))
 				p.updatedAt = t
 			}
@@ -331,6 +343,7 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			p.reason = "ECS deployment " + p.id + " completed."
 			p.updatedAt = t
 			svc.lastCompleted = p
+			svc.suppressed = nil // the causes of repeated messages are resolved
 			svc.event(t, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", svc.name, p.id))
 			if sd := p.sd; sd != nil {
 				sd.finish(t, p)

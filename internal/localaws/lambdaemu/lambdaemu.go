@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -45,6 +48,12 @@ type Server struct {
 	funcs       map[string]*function
 	invocations []Invocation
 	pageSize    int
+
+	// Asynchronous invocation (async.go).
+	clk            clock.Clock
+	sqs            *sqs.Client
+	async          []*asyncEvent
+	deliveryErrors []string
 }
 
 type function struct {
@@ -215,7 +224,10 @@ func (s *Server) OperationName(r *http.Request) string { return s.rest.Operation
 func (s *Server) Protocol() awsproto.Protocol { return awsproto.RESTJSON }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rest.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.Pump() // retries that came due on the clock (async.go)
+	s.rest.ServeHTTP(w, r)
+}
 
 // Lambda's errors carry "Type": "User" for client faults and "Service" for
 // server faults (every error shape in the model has a Type member).
@@ -599,17 +611,18 @@ func (s *Server) invoke(req *awsproto.RESTRequest) (any, error) {
 	rid := awsproto.RequestID()
 	s.invocations = append(s.invocations, Invocation{
 		Function: f.cfg.FunctionName, Type: typ, Payload: append([]byte(nil), body...),
-		RequestID: rid, Qualifier: in.Qualifier, At: time.Now(),
+		RequestID: rid, Qualifier: in.Qualifier, At: s.now(),
 	})
 	h := f.handler
+	if typ == "Event" {
+		s.enqueue(f, rid, body) // retried and dead-lettered as Lambda does (async.go)
+	}
 	s.mu.Unlock()
 	hdr := http.Header{}
 	hdr.Set("X-Amzn-RequestId", rid)
 	hdr.Set("X-Amz-Executed-Version", "$LATEST")
 	if typ == "Event" {
-		if h != nil {
-			go h(body) // asynchronous: the caller never sees the outcome
-		}
+		s.Pump() // the first attempt: the caller never sees its outcome
 		return &awsproto.RESTResponse{Status: http.StatusAccepted, Header: hdr}, nil
 	}
 	out := []byte("null")
