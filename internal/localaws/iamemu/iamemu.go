@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -42,6 +43,7 @@ const (
 // Server is the IAM emulation. It is an http.Handler.
 type Server struct {
 	region, account string
+	clock           clock.Clock
 	query           awsproto.QueryService
 
 	mu       sync.Mutex
@@ -83,9 +85,10 @@ type policy struct {
 }
 
 // New returns an empty IAM for account (IAM is global; region is unused but
-// kept for the uniform constructor).
-func New(region, account string) *Server {
-	s := &Server{region: region, account: account, roles: map[string]*role{}, policies: map[string]*policy{}}
+// kept for the uniform constructor). Creation dates come from clk, the
+// endpoint's clock (nil: real time).
+func New(region, account string, clk clock.Clock) *Server {
+	s := &Server{region: region, account: account, clock: clock.Or(clk), roles: map[string]*role{}, policies: map[string]*policy{}}
 	s.query = awsproto.QueryService{
 		Version:        "2010-05-08",
 		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
