@@ -43,7 +43,7 @@ func init() {
 			"firehose":   firehose,
 			"dynamodb":   dynamo,
 			"monitoring": cw,
-			"iam":        iamemu.New(s.Region, s.Account),
+			"iam":        iamemu.New(s.Region, s.Account, s.Clock()),
 			"logs":       logs,
 			"lambda":     lam,
 			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),

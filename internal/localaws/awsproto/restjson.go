@@ -164,6 +164,9 @@ func (q *RESTRequest) Decode(v any) error {
 		if !ok || !f.IsExported() {
 			continue
 		}
+		// A body member of the same name must not fill a label, query or
+		// header member (the JSON decoder does not know the rest tag).
+		rv.Field(i).Set(reflect.Zero(f.Type))
 		if tag == "payload" {
 			fv := rv.Field(i)
 			if fv.Kind() != reflect.Slice || fv.Type().Elem().Kind() != reflect.Uint8 {

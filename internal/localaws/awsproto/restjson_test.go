@@ -167,7 +167,13 @@ func TestRESTServiceRejectsUndecodableInputWithTheServiceCodes(t *testing.T) {
 				Timeout  *int `json:"Timeout"`
 				MaxItems *int `rest:"query=MaxItems"`
 			}
-			return nil, q.Decode(&in)
+			if err := q.Decode(&in); err != nil {
+				return nil, err
+			}
+			if in.MaxItems == nil {
+				return nil, Errf("NoMaxItems", "MaxItems was not given")
+			}
+			return nil, nil
 		}}}}
 	ts := httptest.NewServer(svc)
 	defer ts.Close()
@@ -177,6 +183,9 @@ func TestRESTServiceRejectsUndecodableInputWithTheServiceCodes(t *testing.T) {
 		{"body is not JSON", "", `{"Timeout":`, "InvalidRequestContentException"},
 		{"member has the wrong type", "", `{"Timeout":"soon"}`, "InvalidRequestContentException"},
 		{"query integer is not a number", "?MaxItems=lots", `{}`, "InvalidParameterValueException"},
+		// A body member named like a query member does not set it: MaxItems
+		// stays unset and the handler answers its own check.
+		{"body cannot fill a query member", "", `{"MaxItems":5}`, "NoMaxItems"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

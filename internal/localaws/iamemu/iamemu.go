@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -42,6 +43,7 @@ const (
 // Server is the IAM emulation. It is an http.Handler.
 type Server struct {
 	region, account string
+	clock           clock.Clock
 	query           awsproto.QueryService
 
 	mu       sync.Mutex
@@ -83,9 +85,10 @@ type policy struct {
 }
 
 // New returns an empty IAM for account (IAM is global; region is unused but
-// kept for the uniform constructor).
-func New(region, account string) *Server {
-	s := &Server{region: region, account: account, roles: map[string]*role{}, policies: map[string]*policy{}}
+// kept for the uniform constructor). Creation dates come from clk, the
+// endpoint's clock (nil: real time).
+func New(region, account string, clk clock.Clock) *Server {
+	s := &Server{region: region, account: account, clock: clock.Or(clk), roles: map[string]*role{}, policies: map[string]*policy{}}
 	s.query = awsproto.QueryService{
 		Version:        "2010-05-08",
 		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -178,6 +181,25 @@ func validateTags(tags []tag) error {
 		}
 		seen[strings.ToLower(t.Key)] = true
 	}
+	return nil
+}
+
+// checkTagInput is TagRole's and TagPolicy's check of the request, before
+// any lookup: tags given, and valid.
+func checkTagInput(add []tag) error {
+	if err := model.Required("tags", len(add) > 0); err != nil {
+		return err
+	}
+	return validateTags(add)
+}
+
+// addTags merges add into *tags within the quota (nothing changes over it).
+func addTags(tags *[]tag, add []tag) error {
+	merged, err := mergeTags(*tags, add)
+	if err != nil {
+		return err
+	}
+	*tags = merged
 	return nil
 }
 

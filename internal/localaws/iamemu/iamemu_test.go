@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
@@ -447,5 +448,33 @@ func TestInstanceProfilesHoldOneRoleThatCannotBeDeletedWhileInside(t *testing.T)
 	emutest.WantCode(t, err, "NoSuchEntity", "Instance Profile nodes cannot be found.")
 	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ec2-node")}); err != nil {
 		t.Fatalf("delete role after leaving the profile: %v", err)
+	}
+}
+
+func TestCreateDatesReadTheEndpointClock(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	srv := localawstest.Start(t, localaws.Options{Clock: clk})
+	c := iam.NewFromConfig(localawstest.Config(srv, 1))
+	if r := createRole(t, c, "clocked"); !aws.ToTime(r.CreateDate).Equal(t0) {
+		t.Fatalf("role CreateDate %v, want %v", r.CreateDate, t0)
+	}
+	clk.Advance(time.Hour)
+	p, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)})
+	if err != nil || !aws.ToTime(p.Policy.CreateDate).Equal(t0.Add(time.Hour)) {
+		t.Fatalf("policy CreateDate %v %v", p.Policy.CreateDate, err)
+	}
+	clk.Advance(time.Hour)
+	if _, err := c.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: p.Policy.Arn, PolicyDocument: aws.String(perms), SetAsDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: p.Policy.Arn})
+	if err != nil || !aws.ToTime(g.Policy.UpdateDate).Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("policy UpdateDate %v %v", g.Policy.UpdateDate, err)
+	}
+	ip, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ip")})
+	if err != nil || !aws.ToTime(ip.InstanceProfile.CreateDate).Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("instance profile CreateDate %v %v", ip.InstanceProfile.CreateDate, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
@@ -108,7 +107,7 @@ func (s *Server) createPolicy(_ *http.Request, dec awsproto.Decoder) (any, error
 			return nil, alreadyExists("A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	p := &policy{name: name, path: path, id: newID("ANPA"), arn: "arn:aws:iam::" + s.account + ":policy" + path + name,
 		description: in.Description, created: now, updated: now, tags: in.Tags, nextVersion: 2, defaultVersion: "v1",
 		versions: []*policyVersion{{id: "v1", document: in.PolicyDocument, created: now}}}
@@ -246,7 +245,7 @@ func (s *Server) createPolicyVersion(_ *http.Request, dec awsproto.Decoder) (any
 	if len(p.versions) >= maxPolicyVersions {
 		return nil, limitExceeded("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", maxPolicyVersions)
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	v := &policyVersion{id: "v" + strconv.Itoa(p.nextVersion), document: in.PolicyDocument, created: now}
 	p.nextVersion++
 	p.versions = append(p.versions, v)
@@ -335,10 +334,7 @@ func (s *Server) tagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
-		return nil, err
-	}
-	if err := validateTags(in.Tags); err != nil {
+	if err := checkTagInput(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -347,12 +343,7 @@ func (s *Server) tagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(p.tags, in.Tags)
-	if err != nil {
-		return nil, err
-	}
-	p.tags = merged
-	return nil, nil
+	return nil, addTags(&p.tags, in.Tags)
 }
 
 func (s *Server) untagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {

@@ -121,7 +121,7 @@ func (s *Server) createInstanceProfile(_ *http.Request, dec awsproto.Decoder) (a
 	if _, ok := s.profiles[strings.ToLower(name)]; ok {
 		return nil, alreadyExists("Instance Profile %s already exists.", name)
 	}
-	p := &instanceProfile{name: name, path: path, id: newID("AIPA"), created: time.Now().UTC(), tags: tags,
+	p := &instanceProfile{name: name, path: path, id: newID("AIPA"), created: s.clock.Now().UTC(), tags: tags,
 		arn: "arn:aws:iam::" + s.account + ":instance-profile" + path + name}
 	s.profiles[strings.ToLower(name)] = p
 	return struct {

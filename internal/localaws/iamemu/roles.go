@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
@@ -119,7 +118,7 @@ func (s *Server) createRole(_ *http.Request, dec awsproto.Decoder) (any, error) 
 		return nil, alreadyExists("Role with name %s already exists.", name)
 	}
 	r := &role{name: name, path: path, id: newID("AROA"), arn: "arn:aws:iam::" + s.account + ":role" + path + name,
-		created: time.Now(), trust: in.AssumeRolePolicyDocument, description: in.Description, maxSession: maxSession, tags: in.Tags, inline: map[string]string{}}
+		created: s.clock.Now(), trust: in.AssumeRolePolicyDocument, description: in.Description, maxSession: maxSession, tags: in.Tags, inline: map[string]string{}}
 	s.roles[strings.ToLower(name)] = r
 	return struct{ Role roleXML }{r.xml(true)}, nil
 }
@@ -289,10 +288,7 @@ func (s *Server) tagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
-		return nil, err
-	}
-	if err := validateTags(in.Tags); err != nil {
+	if err := checkTagInput(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -301,12 +297,7 @@ func (s *Server) tagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(r.tags, in.Tags)
-	if err != nil {
-		return nil, err
-	}
-	r.tags = merged
-	return nil, nil
+	return nil, addTags(&r.tags, in.Tags)
 }
 
 func (s *Server) untagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {

@@ -396,7 +396,7 @@ func (s *Server) createFunction(req *awsproto.RESTRequest) (any, error) {
 		FunctionName: in.FunctionName, FunctionArn: s.arn(in.FunctionName), Runtime: in.Runtime, Role: in.Role,
 		Handler: in.Handler, Description: in.Description, Timeout: 3, MemorySize: 128,
 		CodeSize: int64(len(in.Code.ZipFile)), CodeSha256: "emulated", Version: "$LATEST",
-		LastModified: time.Now().UTC().Format("2006-01-02T15:04:05.000+0000"), State: "Active",
+		LastModified: s.now().UTC().Format("2006-01-02T15:04:05.000+0000"), State: "Active",
 		LastUpdateStatus: "Successful", PackageType: in.PackageType, DeadLetterConfig: in.DeadLetterConfig,
 		RevisionID: awsproto.RequestID(), Architectures: []string{"x86_64"}, Environment: in.Environment,
 	}
@@ -553,7 +553,7 @@ func (s *Server) updateConfiguration(req *awsproto.RESTRequest) (any, error) {
 			c.DeadLetterConfig = &d
 		}
 	}
-	c.LastModified = time.Now().UTC().Format("2006-01-02T15:04:05.000+0000")
+	c.LastModified = s.now().UTC().Format("2006-01-02T15:04:05.000+0000")
 	c.RevisionID = awsproto.RequestID()
 	return f.cfg, nil
 }
@@ -690,7 +690,7 @@ func (s *Server) putEIC(req *awsproto.RESTRequest) (any, error) {
 		c = &cp
 	}
 	c.FunctionArn = f.cfg.FunctionArn + ":$LATEST"
-	c.LastModified = awsproto.EpochTime(time.Now().UTC())
+	c.LastModified = awsproto.EpochTime(s.now().UTC())
 	if in.MaximumRetryAttempts != nil || !update {
 		c.MaximumRetryAttempts = in.MaximumRetryAttempts
 	}

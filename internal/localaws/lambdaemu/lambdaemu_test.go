@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -326,5 +328,27 @@ func TestConstraintViolationsNameTheMemberAndTheModelsBound(t *testing.T) {
 				t.Fatalf("message %q, want it to contain %q", ae.ErrorMessage(), tc.msg)
 			}
 		})
+	}
+}
+
+func TestLastModifiedReadsTheEndpointClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	srv := localawstest.Start(t, localaws.Options{Clock: clk})
+	c := lambda.NewFromConfig(localawstest.Config(srv, 1))
+	ctx := context.Background()
+	// Lambda's FunctionConfiguration.LastModified is ISO 8601 with
+	// milliseconds and a +0000 offset (Lambda API reference, example responses).
+	if out := create(t, c, "clocked", ""); aws.ToString(out.LastModified) != "2026-03-01T12:00:00.000+0000" {
+		t.Fatalf("LastModified %q, want the endpoint clock's time", aws.ToString(out.LastModified))
+	}
+	clk.Advance(90 * time.Second)
+	u, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("clocked"), Description: aws.String("later")})
+	if err != nil || aws.ToString(u.LastModified) != "2026-03-01T12:01:30.000+0000" {
+		t.Fatalf("after 90 s: %v %v", aws.ToString(u.LastModified), err)
+	}
+	p, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("clocked"), MaximumRetryAttempts: aws.Int32(0)})
+	if err != nil || !aws.ToTime(p.LastModified).Equal(t0.Add(90*time.Second)) {
+		t.Fatalf("event invoke config LastModified %v %v", p.LastModified, err)
 	}
 }
