@@ -326,6 +326,11 @@ func alarmRmCommand(st *state) *cli.Command {
 			if err := opts.Validate(); err != nil {
 				return err
 			}
+			if !opts.DryRun {
+				if err := st.canConfirm("alarm rm"); err != nil {
+					return err
+				}
+			}
 			return st.do(opts, func() error {
 				deps, err := alarmDeps(c.Context, st)
 				if err != nil {
@@ -493,6 +498,11 @@ func alarmApplyCommand(st *state) *cli.Command {
 				return err
 			}
 			opts := alarms.ApplyOptions{File: file, DryRun: c.Bool("dry-run"), Prune: c.Bool("prune")}
+			if opts.Prune && !opts.DryRun {
+				if err := st.canConfirm("alarm apply --prune"); err != nil {
+					return err
+				}
+			}
 			return st.do(opts, func() error {
 				deps, err := alarmDeps(c.Context, st)
 				if err != nil {

@@ -47,6 +47,7 @@ func init() {
 				&cli.StringFlag{Name: "temp-dir", Usage: "`DIR` for spilled runs and staged output (default: the destination directory, or the system temp dir for s3://)"},
 				&cli.IntFlag{Name: "workers", Usage: "`N` objects decoded in parallel", DefaultText: "number of CPUs"},
 				&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock first (only when no other run is active)"},
+				&cli.BoolFlag{Name: "allow-unprotected-lock", Usage: "run even on an S3 server that ignores conditional writes (s3rver), where the lock cannot keep two runs apart"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.Args().Present() {
@@ -58,6 +59,7 @@ func init() {
 					PartitionBy: c.String("partition-by"), DryRun: c.Bool("dry-run"), TempDir: c.String("temp-dir"),
 					Workers: c.Int("workers"), BreakLock: c.Bool("break-lock"),
 				}
+				opts.AllowUnprotectedLock = c.Bool("allow-unprotected-lock")
 				if k := c.String("key"); k != "" {
 					for _, p := range strings.Split(k, ",") {
 						opts.Key = append(opts.Key, strings.TrimSpace(p))
@@ -143,7 +145,7 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 		{"Data", r.DataPath},
 		{"Objects read", fmt.Sprintf("%d (%d already consumed)", r.ObjectsRead, r.ObjectsSkipped)},
 		{"Bytes read", fmt.Sprintf("%d (%d decompressed)", r.BytesRead, r.BytesDecoded)},
-		{"Records", fmt.Sprintf("%d (%d duplicates, %d deletes, %d bad)", r.Records, r.Duplicates, r.DeleteEvents, r.BadRecords)},
+		{"Records", fmt.Sprintf("%d (%d duplicates, %d deletes, %d bad, %d skipped: no row change)", r.Records, r.Duplicates, r.DeleteEvents, r.BadRecords, r.Skipped)},
 		{"Live rows", fmt.Sprint(r.LiveKeys)}, {"Columns", fmt.Sprint(len(r.Columns))},
 		{"Output", fmt.Sprintf("%d files, %d bytes", len(r.OutputFiles), r.OutputBytes)},
 		{"Duration", fmt.Sprintf("%.2fs (%.0f records/s)", r.DurationSeconds, r.RecordsPerSec)},

@@ -36,6 +36,14 @@ func (o AlarmOptions) Validate() error {
 	if len(o.Emails) == 0 {
 		return opserr.Usagef("at least one --email is required")
 	}
+	if err := alarms.ValidateEmails(o.Emails); err != nil {
+		return err
+	}
+	if o.Topic != "" {
+		if err := alarms.ValidateTopicName(o.Topic); err != nil {
+			return err
+		}
+	}
 	if o.MaxAge < 0 || (o.MaxAge > 0 && o.MaxAge < time.Minute) {
 		return opserr.Usagef("invalid --max-age %s: at least 1m", o.MaxAge)
 	}
