@@ -3,10 +3,10 @@ package alarms
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
 	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // AddOptions are the inputs of Add (opsctl alarm add / add-dlq for one queue).

@@ -37,9 +37,6 @@ package alarms
 
 import (
 	"context"
-	"github.com/opsctl/opsctl/internal/awsx"
-	"github.com/opsctl/opsctl/internal/clock"
-	"github.com/opsctl/opsctl/internal/plan"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -47,6 +44,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // CloudWatchAPI is the part of CloudWatch the package calls.

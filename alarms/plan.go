@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
-	"github.com/opsctl/opsctl/internal/wait"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // description is the alarm description opsctl writes. It names what the

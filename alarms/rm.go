@@ -3,9 +3,9 @@ package alarms
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
 
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // RmOptions are the inputs of Remove.

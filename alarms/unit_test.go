@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"github.com/opsctl/opsctl/internal/plan"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")

@@ -54,7 +54,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/opserr"
@@ -273,11 +272,11 @@ func (d Deps) account(ctx context.Context) (string, error) {
 	if d.STS == nil {
 		return "", errors.New("look up the AWS account: no STS client")
 	}
-	out, err := d.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	c, err := awsx.CallerIdentity(ctx, d.STS, d.Region)
 	if err != nil {
-		return "", fmt.Errorf("look up the AWS account (sts GetCallerIdentity): %w", err)
+		return "", fmt.Errorf("look up the AWS account: %w", err)
 	}
-	return aws.ToString(out.Account), nil
+	return c.Account, nil
 }
 
 func (d Deps) partition() string {

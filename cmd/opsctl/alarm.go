@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
 	"io"
 	"os"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/output"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 func init() { registerGroup(alarmCommand) }

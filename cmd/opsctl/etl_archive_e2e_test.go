@@ -15,13 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/opsctl/opsctl/etl/archive"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // archiveEnv starts the endpoint with Kinesis and STS; Firehose buffers
@@ -61,29 +61,6 @@ func createTable(t *testing.T, srv *localaws.Server, name string) {
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitObjects(t *testing.T, srv *localaws.Server, bucket, prefix string, n int) []string {
-	t.Helper()
-	c := localawstest.S3(srv)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Contents) >= n {
-			var keys []string
-			for _, o := range out.Contents {
-				keys = append(keys, aws.ToString(o.Key))
-			}
-			return keys
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d objects under s3://%s/%s after 30s, want %d", len(out.Contents), bucket, prefix, n)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -147,7 +124,7 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	if _, err := kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("k"), Data: []byte(`{"x":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitObjects(t, srv, "acme-cdc", "cdc/orders/data/", 1)
+	localawstest.WaitObjects(t, srv, "acme-cdc", "cdc/orders/data/", 1)
 
 	r := runOK(t, env, "etl", "archive", "status")
 	if !strings.Contains(r.Stdout, "orders") || !strings.Contains(r.Stdout, "healthy") {
@@ -166,7 +143,7 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	// Error objects → exit 3.
 	srv.Service("firehose").(*firehoseemu.Server).FailRecords(func(_ string, b []byte) bool { return string(b) == "poison" })
 	kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("k"), Data: []byte("poison")})
-	waitObjects(t, srv, "acme-cdc", "cdc/orders/errors/", 1)
+	localawstest.WaitObjects(t, srv, "acme-cdc", "cdc/orders/errors/", 1)
 	r = localawstest.Run(t, env, "etl", "archive", "status", "orders")
 	if r.Code != 3 || !strings.Contains(r.Stdout, "UNHEALTHY") || !strings.Contains(r.Stdout, "could not deliver") {
 		t.Fatalf("error objects: exit %d\n%s", r.Code, r.Stdout)
@@ -192,7 +169,7 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	if !strings.Contains(r.Stdout, "firehose-delivery-stream") || !strings.Contains(r.Stdout, "applied") {
 		t.Fatalf("rm output:\n%s", r.Stdout)
 	}
-	if keys := waitObjects(t, srv, "acme-cdc", "cdc/orders/", 1); len(keys) == 0 {
+	if keys := localawstest.WaitObjects(t, srv, "acme-cdc", "cdc/orders/", 1); len(keys) == 0 {
 		t.Fatal("--keep-data deleted the data")
 	}
 	r = localawstest.Run(t, env, "etl", "archive", "status", "orders")
@@ -260,17 +237,17 @@ func readParquet(t *testing.T, path, key string) []map[string]any {
 func waitDestinationActive(t *testing.T, srv *localaws.Server, table string) {
 	t.Helper()
 	ddb := dynamodb.NewFromConfig(localawstest.Config(srv, 0))
-	for range 100 {
+	localawstest.Eventually(t, "table "+table+" streaming to its archive", 10*time.Second, func() (bool, string) {
 		out, err := ddb.DescribeKinesisStreamingDestination(context.Background(), &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.KinesisDataStreamDestinations) > 0 && out.KinesisDataStreamDestinations[0].DestinationStatus == ddbtypes.DestinationStatusActive {
-			return
+		if len(out.KinesisDataStreamDestinations) == 0 {
+			return false, "no destination"
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("table %s never streamed to its archive", table)
+		st := out.KinesisDataStreamDestinations[0].DestinationStatus
+		return st == ddbtypes.DestinationStatusActive, string(st)
+	})
 }
 
 func putAll(t *testing.T, srv *localaws.Server, stream string, recs [][2]string) {
@@ -392,14 +369,13 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 			} else {
 				putAll(t, srv, res.Stream, tc.records)
 			}
-			keys := waitObjects(t, srv, "acme-cdc", res.DataPrefix, 1)
+			keys := localawstest.WaitObjects(t, srv, "acme-cdc", res.DataPrefix, 1)
 			for _, k := range keys {
 				if !strings.HasSuffix(k, ".gz") {
 					t.Errorf("object %s is not gzip", k)
 				}
 			}
 			// Wait until every record is in S3 (they may span buffers).
-			deadline := time.Now().Add(20 * time.Second)
 			var rebuilt struct {
 				Records  int64 `json:"records"`
 				LiveKeys int64 `json:"live_keys"`
@@ -411,16 +387,15 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 					cmd[i+1] = dest
 				}
 			}
-			for {
-				r := runOK(t, env, append(cmd, "-o", "json")...)
-				if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
-					t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
-				}
-				if rebuilt.Records >= int64(nrecs) || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			// A timeout is reported by the checks below, with the counts.
+			wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
+				func(context.Context) (wait.Status, error) {
+					r := runOK(t, env, append(cmd, "-o", "json")...)
+					if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
+						t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
+					}
+					return wait.Status{Done: rebuilt.Records >= int64(nrecs)}, nil
+				})
 			if rebuilt.Records != int64(nrecs) || rebuilt.LiveKeys != int64(len(tc.want)) {
 				t.Fatalf("rebuild read %d records (want %d), %d live keys (want %d)", rebuilt.Records, nrecs, rebuilt.LiveKeys, len(tc.want))
 			}

@@ -3,7 +3,6 @@ package archive
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // AlarmOptions configure an archive's alarms.

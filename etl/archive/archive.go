@@ -21,10 +21,6 @@ package archive
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/awsx"
-	"github.com/opsctl/opsctl/internal/clock"
-	"github.com/opsctl/opsctl/internal/plan"
-	"github.com/opsctl/opsctl/internal/wait"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -38,7 +34,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // Source kinds.
@@ -340,10 +340,12 @@ func (d Deps) log() *slog.Logger {
 
 func (d Deps) now() time.Time { return clock.Or(d.Clock).Now() }
 
-// waitFor polls check every second until it is done, on the Deps' clock and
-// within WaitTimeout.
+// waitFor polls check until it is done, on the Deps' clock and within
+// WaitTimeout: after 1 s, then 1.5× longer each time up to 15 s (a Kinesis
+// stream takes about 30 s to become ACTIVE, a Firehose stream about a minute).
 func (d Deps) waitFor(ctx context.Context, what string, check wait.Check) error {
-	_, err := wait.Until(ctx, wait.Options{What: what, Clock: d.Clock, Timeout: d.waitTimeout(), Interval: time.Second}, check)
+	_, err := wait.Until(ctx, wait.Options{What: what, Clock: d.Clock, Timeout: d.waitTimeout(),
+		Interval: time.Second, MaxInterval: 15 * time.Second, Multiplier: 1.5}, check)
 	return err
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
-	"github.com/opsctl/opsctl/internal/wait"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +20,10 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // CreateResult is what Create planned and did.

@@ -3,8 +3,6 @@ package archive_test
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/clock"
-	"github.com/opsctl/opsctl/internal/plan"
 	"net/url"
 	"strings"
 	"testing"
@@ -27,9 +25,11 @@ import (
 
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/etl/archive"
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 type env struct {
@@ -49,7 +49,13 @@ type env struct {
 // (fauxqs); Firehose delivery runs 200× faster than real time.
 func start(t *testing.T) *env {
 	t.Helper()
-	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis, localaws.EmulatorSNS}})
+	return startClock(t, nil)
+}
+
+// startClock is start with the endpoint on clk (nil: real time).
+func startClock(t *testing.T, clk clock.Clock) *env {
+	t.Helper()
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis, localaws.EmulatorSNS}, Clock: clk})
 	emu := srv.Service("firehose").(*firehoseemu.Server)
 	emu.SetTimeScale(0.005) // a 60 s buffer interval flushes after 300 ms
 	cfg := localawstest.Config(srv, 0)
@@ -282,27 +288,10 @@ func TestCreateLeavesAForeignBucketAlone(t *testing.T) {
 	}
 }
 
-// deliveredKeys waits until n objects are under prefix.
+// deliveredKeys waits until n objects are under prefix of acme-cdc.
 func deliveredKeys(t *testing.T, e *env, prefix string, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := e.s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("acme-cdc"), Prefix: aws.String(prefix)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Contents) >= n {
-			var keys []string
-			for _, o := range out.Contents {
-				keys = append(keys, aws.ToString(o.Key))
-			}
-			return keys
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d objects under %s after 30s, want %d", len(out.Contents), prefix, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return localawstest.WaitObjects(t, e.srv, "acme-cdc", prefix, n)
 }
 
 func putRecords(t *testing.T, e *env, stream string, recs []record) {
@@ -586,15 +575,26 @@ func TestCreateAppliesOnlyWhatDiffers(t *testing.T) {
 	}
 }
 
+// The update waits for a Firehose stream that stays CREATING for 20 minutes
+// of the endpoint's clock; the waiter sleeps on that same clock (a
+// clock.Fake), so the wait takes no real time.
 func TestUpdateWaitsForAFirehoseStreamStillCreating(t *testing.T) {
-	e := start(t)
+	fake := clock.NewFake(time.Now().UTC())
+	e := startClock(t, fake)
 	e.table(t, "orders")
-	e.emu.SetCreateDelay(400 * time.Millisecond) // real streams take about a minute
+	e.emu.SetCreateDelay(20 * time.Minute) // real streams take about a minute
 	o := dynamoOpts()
-	mustCreate(t, e, o)
+	mustCreate(t, e, o) // waits for kinesis-local, which runs on real time
 	o.BufferMB = 8
 	e.srv.ResetCalls()
+	e.deps.Clock = fake
+	e.deps.WaitTimeout = 30 * time.Minute
+	began, realBegan := fake.Now(), time.Now()
 	mustCreate(t, e, o) // UpdateDestination is refused while CREATING: create must wait
+	if waited := fake.Now().Sub(began); waited < 20*time.Minute {
+		t.Fatalf("the update went ahead after %s of endpoint time, before the stream's 20 minutes", waited)
+	}
+	t.Logf("waited 20 minutes of endpoint time in %s", time.Since(realBegan).Round(time.Millisecond))
 	var describes int
 	for _, c := range e.srv.Calls() {
 		if c.Operation == "DescribeDeliveryStream" {

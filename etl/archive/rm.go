@@ -3,7 +3,6 @@ package archive
 import (
 	"context"
 	"fmt"
-	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +16,8 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // RmOptions select what Rm removes.

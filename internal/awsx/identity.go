@@ -116,9 +116,9 @@ func WhoAmI(ctx context.Context, client STSAPI, cfg aws.Config, opts Options) (I
 	if id.Endpoint == "" && cfg.BaseEndpoint != nil {
 		id.Endpoint = RedactURL(*cfg.BaseEndpoint) // the profile's endpoint_url
 	}
-	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	c, err := CallerIdentity(ctx, client, id.Region)
 	if err != nil && !noSTS(err) {
-		return Identity{}, fmt.Errorf("get caller identity: %w", err)
+		return Identity{}, err
 	}
 	if cfg.Credentials != nil {
 		if creds, cerr := cfg.Credentials.Retrieve(ctx); cerr == nil {
@@ -129,10 +129,7 @@ func WhoAmI(ctx context.Context, client STSAPI, cfg aws.Config, opts Options) (I
 		id.IdentityError = fmt.Sprintf("the endpoint %s serves no STS GetCallerIdentity (%v)", orDefault(id.Endpoints["sts"], "for sts"), briefError(err))
 		return id, &opserr.NoIdentityError{Err: fmt.Errorf("identity could not be read: %s", id.IdentityError)}
 	}
-	id.Account = aws.ToString(out.Account)
-	id.ARN = aws.ToString(out.Arn)
-	id.UserID = aws.ToString(out.UserId)
-	id.Partition = PartitionOf(id.ARN, id.Region)
+	id.Account, id.ARN, id.UserID, id.Partition = c.Account, c.ARN, c.UserID, c.Partition
 	return id, nil
 }
 

@@ -92,6 +92,34 @@ type Server struct {
 	closers  []func()
 }
 
+// Syncer is an emulation whose state moves with the endpoint's clock
+// (Firehose buffers today; deployments, builds and executions next). It runs
+// no goroutines or timers: the endpoint calls Sync before it serves any
+// request and after POST /_localaws/clock with wrote "" (what the request
+// reads is computed from the clock now), and after each write with the
+// service written to (an emulation that consumes another service's data,
+// Firehose reading Kinesis, takes it in at the time it was written).
+// Requests an emulation makes to the endpoint itself carry the header
+// awsproto.InternalHeader and trigger no Sync.
+type Syncer interface {
+	Sync(ctx context.Context, wrote string)
+}
+
+// sync brings every time-driven emulation up to the clock.
+func (s *Server) sync(ctx context.Context, wrote string) {
+	s.mu.Lock()
+	var syncers []Syncer
+	for _, h := range s.services {
+		if sy, ok := h.(Syncer); ok {
+			syncers = append(syncers, sy)
+		}
+	}
+	s.mu.Unlock()
+	for _, sy := range syncers {
+		sy.Sync(ctx, wrote)
+	}
+}
+
 // OperationNamer is implemented by REST-style emulations (S3, Lambda) whose
 // operation is not in a header or the body.
 type OperationNamer interface {
@@ -329,6 +357,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n, ok := h.(OperationNamer); ok && op == "" {
 		op = n.OperationName(r)
 	}
+	internal := r.Header.Get(awsproto.InternalHeader) != ""
+	if !internal {
+		s.sync(r.Context(), "")
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	faulted := false
 	if f := s.faults.take(service, op); f != nil {
@@ -345,6 +377,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Service: service, Operation: op, Status: rec.status, Faulted: faulted})
 	s.mu.Unlock()
+	if !internal && !faulted && rec.status < 300 && IsWrite(op) {
+		s.sync(r.Context(), service)
+	}
 }
 
 // control serves the endpoint's own API for standalone use:
@@ -420,6 +455,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		adv.Advance(d)
+		s.sync(r.Context(), "")
 		json.NewEncoder(w).Encode(map[string]string{"now": s.Clock().Now().UTC().Format(time.RFC3339Nano)})
 	default:
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)

@@ -26,7 +26,8 @@ func init() {
 	builtinServices = func(s *Server) map[string]http.Handler {
 		s3srv := s3emu.New()
 		firehose := firehoseemu.New(s.Region, s.Account)
-		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf})
+		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf,
+			Clock: s.Clock()})
 		s.OnClose(firehose.Close)
 		dynamo := dynamodbemu.New(s.Region, s.Account)
 		dynamo.Connect(s.URL) // item changes stream to Kinesis destinations

@@ -3,6 +3,7 @@ package dynamodbemu_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,18 +23,19 @@ const streamArn = "arn:aws:kinesis:us-east-1:000000000000:stream/orders-cdc"
 
 func waitStatus(t *testing.T, c *dynamodb.Client, want types.DestinationStatus) types.KinesisDataStreamDestination {
 	t.Helper()
-	for range 100 {
+	var got types.KinesisDataStreamDestination
+	localawstest.Eventually(t, "destination "+string(want), 2*time.Second, func() (bool, string) {
 		out, err := c.DescribeKinesisStreamingDestination(context.Background(), &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String("orders")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.KinesisDataStreamDestinations) == 1 && out.KinesisDataStreamDestinations[0].DestinationStatus == want {
-			return out.KinesisDataStreamDestinations[0]
+		if len(out.KinesisDataStreamDestinations) != 1 {
+			return false, fmt.Sprintf("%d destinations", len(out.KinesisDataStreamDestinations))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("destination never reached %s", want)
-	return types.KinesisDataStreamDestination{}
+		got = out.KinesisDataStreamDestinations[0]
+		return got.DestinationStatus == want, string(got.DestinationStatus)
+	})
+	return got
 }
 
 func TestStreamingDestinationLifecycle(t *testing.T) {

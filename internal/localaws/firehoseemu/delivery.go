@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/google/uuid"
+
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
 // ObjectStore is where delivered objects go (the S3 emulation, in process, so
@@ -37,14 +42,18 @@ type Backends struct {
 	// DeliveryToS3.DataFreshness (seconds).
 	Metrics MetricFunc
 	Logf    func(format string, args ...any)
+	// Clock is the endpoint's clock: buffer intervals, metric times and
+	// stream states are computed from it (default: the real clock).
+	Clock clock.Clock
 }
 
-// Connect wires the delivery readers to Kinesis, S3 and CloudWatch. Call it
-// before the first CreateDeliveryStream.
+// Connect wires the delivery to Kinesis, S3, CloudWatch and the clock. Call
+// it before the first CreateDeliveryStream.
 func (s *Server) Connect(b Backends) {
 	if b.Logf == nil {
 		b.Logf = func(string, ...any) {}
 	}
+	b.Clock = clock.Or(b.Clock)
 	s.mu.Lock()
 	s.backend = b
 	s.mu.Unlock()
@@ -53,7 +62,7 @@ func (s *Server) Connect(b Backends) {
 type bufRecord struct {
 	data    []byte
 	arrival time.Time // Kinesis' ApproximateArrivalTimestamp: names the object
-	read    time.Time // when the reader got it: starts the buffer interval
+	read    time.Time // endpoint time the record was read: starts the buffer interval
 }
 
 type shardPos struct {
@@ -62,104 +71,155 @@ type shardPos struct {
 	done    bool
 }
 
-// deliver is the per-stream reader: poll every shard, buffer, flush.
-func (s *Server) deliver(d *deliveryStream) {
-	s.mu.Lock()
-	b := s.backend
-	s.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-d.stopCh
-		cancel()
-	}()
-	if b.KinesisURL == "" || b.S3 == nil {
-		<-d.stopCh
-		return
+// reader is a delivery stream's position in its Kinesis source and its
+// buffer. It runs no goroutine: Sync advances it to the endpoint's clock.
+type reader struct {
+	client                    *kinesis.Client
+	stream                    string
+	since                     time.Time // wall time of creation: Kinesis' records carry wall times
+	shards                    map[string]*shardPos
+	buf                       []bufRecord
+	bufBytes                  int
+	lastShardList, lastMetric time.Time
+	maxBehind                 int64
+}
+
+// internalTransport marks the reader's requests as the emulation's own.
+type internalTransport struct{ base http.RoundTripper }
+
+func (t internalTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(awsproto.InternalHeader, "firehose")
+	return t.base.RoundTrip(r)
+}
+
+// newReader returns the reader of a stream with a Kinesis source, or nil when
+// the emulation is not connected to Kinesis and S3.
+func newReader(b Backends, d *deliveryStream) *reader {
+	if d.source == nil || b.KinesisURL == "" || b.S3 == nil {
+		return nil
 	}
 	client := kinesis.New(kinesis.Options{
 		Region:       b.Region,
 		BaseEndpoint: aws.String(b.KinesisURL),
 		Credentials:  credentials.NewStaticCredentialsProvider("firehose-emulator", "firehose-emulator", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: internalTransport{base: http.DefaultTransport}},
 	})
-	streamName := d.source.KinesisStreamARN[strings.LastIndex(d.source.KinesisStreamARN, "/")+1:]
-	shards := map[string]*shardPos{}
-	var buf []bufRecord
-	var bufBytes int
-	var lastShardList, lastMetric time.Time
-	var maxBehind int64
-	for {
-		s.mu.Lock()
-		poll, scale := s.pollEvery, s.timeScale
-		s.mu.Unlock()
-		select {
-		case <-d.stopCh:
-			if len(buf) > 0 {
-				s.flush(d, b, buf)
-			}
-			return
-		case <-time.After(poll):
+	return &reader{client: client, stream: d.source.KinesisStreamARN[strings.LastIndex(d.source.KinesisStreamARN, "/")+1:],
+		since: time.Now(), shards: map[string]*shardPos{}}
+}
+
+// Sync brings every delivery stream up to the endpoint's clock. After a
+// write to Kinesis (wrote "kinesis"; DynamoDB's streaming destination writes
+// through Kinesis too) it reads what the streams hold into the buffers: the
+// buffer interval starts when a record is read. Every Sync writes a buffer
+// to S3 once it reaches the size hint or its interval has passed on the
+// clock. The endpoint calls it before it serves a request, after a write and
+// after its clock is advanced, so state is computed from the clock when
+// read; nothing runs in the background.
+func (s *Server) Sync(ctx context.Context, wrote string) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	for _, d := range s.readers() {
+		s.step(ctx, d, wrote == "kinesis", false)
+	}
+}
+
+// readers lists the streams that deliver, by name.
+func (s *Server) readers() []*deliveryStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	var out []*deliveryStream
+	for _, d := range s.streams {
+		if d.rd != nil {
+			out = append(out, d)
 		}
-		if time.Since(lastShardList) > 5*poll || len(shards) == 0 {
-			if err := listShards(ctx, client, streamName, shards); err == nil {
-				lastShardList = time.Now()
-			}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// drain delivers what a stream has in Kinesis and in its buffer now (its
+// deletion, or the endpoint closing). Call with syncMu held.
+func (s *Server) drain(ctx context.Context, d *deliveryStream) {
+	if d.rd != nil {
+		s.step(ctx, d, true, true)
+	}
+}
+
+// step flushes one stream's buffer when it is due, after reading its source
+// when read is set (syncMu held). With final, the buffer is written whatever
+// its age.
+func (s *Server) step(ctx context.Context, d *deliveryStream, read, final bool) {
+	s.mu.Lock()
+	b := s.backend
+	scale := s.timeScale
+	hints := *d.dest.BufferingHints
+	s.mu.Unlock()
+	rd := d.rd
+	now := clock.Or(b.Clock).Now().UTC()
+	if read && (len(rd.shards) == 0 || now.Sub(rd.lastShardList) >= 5*time.Second) {
+		if err := listShards(ctx, rd.client, rd.stream, rd.shards); err == nil {
+			rd.lastShardList = now
 		}
-		for id, p := range shards {
-			if p.done {
-				continue
-			}
-			recs, behind, err := readShard(ctx, client, streamName, id, p)
-			if err != nil {
-				continue
-			}
-			if behind != nil && *behind > maxBehind {
-				maxBehind = *behind
-			}
-			for _, r := range recs {
-				arr := aws.ToTime(r.ApproximateArrivalTimestamp)
-				if arr.Before(d.created.Add(-time.Second)) {
-					continue // before DeliveryStartTimestamp
-				}
-				buf = append(buf, bufRecord{data: r.Data, arrival: arr.UTC(), read: time.Now()})
-				bufBytes += len(r.Data)
-			}
-			if len(recs) > 0 && b.Metrics != nil {
-				n := 0
-				for _, r := range recs {
-					n += len(r.Data)
-				}
-				now := time.Now().UTC()
-				b.Metrics("AWS/Firehose", "IncomingRecords", dims(d), float64(len(recs)), "Count", now)
-				b.Metrics("AWS/Firehose", "IncomingBytes", dims(d), float64(n), "Bytes", now)
-			}
+	}
+	for id, p := range rd.shards {
+		if !read {
+			break
 		}
-		s.mu.Lock()
-		d.buffered = len(buf)
-		s.mu.Unlock()
-		if b.Metrics != nil && time.Since(lastMetric) >= time.Duration(60*scale*float64(time.Second)) {
-			// Kinesis publishes the consumer's MillisBehindLatest as
-			// GetRecords.IteratorAgeMilliseconds, once a minute.
-			b.Metrics("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", map[string]string{"StreamName": streamName}, float64(maxBehind), "Milliseconds", time.Now().UTC())
-			lastMetric, maxBehind = time.Now(), 0
-		}
-		if len(buf) == 0 {
+		if p.done {
 			continue
 		}
-		s.mu.Lock()
-		hints := *d.dest.BufferingHints
-		s.mu.Unlock()
-		interval := time.Duration(float64(*hints.IntervalInSeconds) * scale * float64(time.Second))
-		if bufBytes >= int(*hints.SizeInMBs)<<20 || time.Since(buf[0].read) >= interval {
-			if s.flush(d, b, buf) {
-				buf, bufBytes = nil, 0
-				s.mu.Lock()
-				d.buffered = 0
-				s.mu.Unlock()
+		// A shard holds at most a few batches between two syncs; read
+		// until it has nothing new (bounded, so a busy stream cannot keep
+		// the request waiting).
+		for range 8 {
+			recs, behind, err := readShard(ctx, rd.client, rd.stream, id, p)
+			if err != nil || len(recs) == 0 {
+				break
+			}
+			if behind != nil && *behind > rd.maxBehind {
+				rd.maxBehind = *behind
+			}
+			n, kept := 0, 0
+			for _, r := range recs {
+				n += len(r.Data)
+				arr := aws.ToTime(r.ApproximateArrivalTimestamp)
+				if arr.Before(rd.since.Add(-time.Second)) {
+					continue // before DeliveryStartTimestamp
+				}
+				rd.buf = append(rd.buf, bufRecord{data: r.Data, arrival: arr.UTC(), read: now})
+				rd.bufBytes += len(r.Data)
+				kept++
+			}
+			if kept > 0 && b.Metrics != nil {
+				b.Metrics("AWS/Firehose", "IncomingRecords", dims(d), float64(kept), "Count", now)
+				b.Metrics("AWS/Firehose", "IncomingBytes", dims(d), float64(n), "Bytes", now)
+			}
+			if p.done {
+				break
 			}
 		}
 	}
+	if b.Metrics != nil && now.Sub(rd.lastMetric) >= time.Duration(60*scale*float64(time.Second)) {
+		// Kinesis publishes the consumer's MillisBehindLatest as
+		// GetRecords.IteratorAgeMilliseconds, once a minute.
+		b.Metrics("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", map[string]string{"StreamName": rd.stream}, float64(rd.maxBehind), "Milliseconds", now)
+		rd.lastMetric, rd.maxBehind = now, 0
+	}
+	if len(rd.buf) > 0 {
+		interval := time.Duration(float64(*hints.IntervalInSeconds) * scale * float64(time.Second))
+		if (final || rd.bufBytes >= int(*hints.SizeInMBs)<<20 || now.Sub(rd.buf[0].read) >= interval) && s.flush(d, b, rd.buf, now) {
+			rd.buf, rd.bufBytes = nil, 0
+		}
+	}
+	s.mu.Lock()
+	d.buffered = len(rd.buf)
+	s.mu.Unlock()
 }
 
 func dims(d *deliveryStream) map[string]string {
@@ -218,7 +278,7 @@ func readShard(ctx context.Context, c *kinesis.Client, stream, shard string, p *
 // flush writes one buffer: the delivered object and, if any record failed
 // processing, one error object. It returns false (keep the buffer, retry) when
 // S3 rejected the write.
-func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord) bool {
+func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord, now time.Time) bool {
 	s.mu.Lock()
 	dest := d.dest
 	version := d.version
@@ -247,7 +307,6 @@ func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord) bool {
 	if dest.FileExtension != nil {
 		ext = *dest.FileExtension
 	}
-	now := time.Now().UTC()
 	ok := true
 	if body.Len() > 0 {
 		key := EvalPrefix(str(dest.Prefix), first, "", false) + ObjectName(d.name, version, first) + ext
@@ -263,7 +322,8 @@ func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord) bool {
 			b.Metrics("AWS/Firehose", "DeliveryToS3.Success", dims(d), success, "None", now)
 			if ok {
 				b.Metrics("AWS/Firehose", "DeliveryToS3.Records", dims(d), float64(len(buf)-len(failed)), "Count", now)
-				b.Metrics("AWS/Firehose", "DeliveryToS3.DataFreshness", dims(d), now.Sub(first).Seconds(), "Seconds", now)
+				// The age of the oldest record when it reached S3.
+				b.Metrics("AWS/Firehose", "DeliveryToS3.DataFreshness", dims(d), now.Sub(buf[0].read).Seconds(), "Seconds", now)
 			}
 		}
 	}

@@ -5,15 +5,20 @@
 // DeleteDeliveryStream and Tag/Untag/ListTagsForDeliveryStream, validated as
 // the service does (name charset/length, buffering ranges, prefix rules).
 //
-// It really delivers: a delivery stream with a Kinesis source gets a
-// background reader (see delivery.go) that reads the stream through the local
-// endpoint's Kinesis emulator, buffers by size and interval, concatenates
-// records with no delimiter unless an AppendDelimiterToRecord processor is
-// configured, gzips when asked and writes objects named and prefixed as real
-// Firehose does into the S3 emulation. Call Close to stop the readers.
+// It really delivers: a delivery stream with a Kinesis source reads the stream
+// through the local endpoint's Kinesis emulator, buffers by size and
+// interval, concatenates records with no delimiter unless an
+// AppendDelimiterToRecord processor is configured, gzips when asked and
+// writes objects named and prefixed as real Firehose does into the S3
+// emulation. Nothing runs in the background: the endpoint calls Sync (see
+// delivery.go) when it serves a request and when its clock moves, and the
+// buffers flush from the endpoint's clock, so a test that advances a
+// clock.Fake by the buffer interval sees the object at once. Close delivers
+// what is still buffered.
 package firehoseemu
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -22,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -36,17 +42,17 @@ type Server struct {
 	// timeScale converts the configured buffering interval: real time is
 	// IntervalInSeconds × timeScale seconds (tests shorten it).
 	timeScale   float64
-	pollEvery   time.Duration
 	createDelay time.Duration
 	failRecord  func(stream string, data []byte) bool
 	closed      bool
-	wg          sync.WaitGroup
+	// syncMu serialises Sync, deletions and Close: one reader per stream.
+	syncMu sync.Mutex
 }
 
 // New returns an empty Firehose for region and account.
 func New(region, account string) *Server {
 	s := &Server{region: region, account: account, streams: map[string]*deliveryStream{},
-		timeScale: 1, pollEvery: time.Second, createDelay: 0}
+		timeScale: 1, createDelay: 0}
 	s.Ops = map[string]awsproto.Handler{
 		"CreateDeliveryStream":      s.create,
 		"DescribeDeliveryStream":    s.describe,
@@ -60,24 +66,22 @@ func New(region, account string) *Server {
 	return s
 }
 
-// SetTimeScale shortens (or stretches) buffering intervals and the Kinesis
-// poll period: an IntervalInSeconds of N flushes after N×scale seconds.
-// Tests use e.g. 0.01 so a 60 s hint flushes after 600 ms.
+// SetTimeScale shortens (or stretches) buffering intervals on the endpoint's
+// clock: an IntervalInSeconds of N flushes N×scale seconds after the first
+// buffered record was read. Tests that run a real opsctl binary against a
+// real-time endpoint use e.g. 0.005 (60 s → 300 ms); in-process tests
+// advance the clock instead.
 func (s *Server) SetTimeScale(scale float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if scale > 0 {
 		s.timeScale = scale
-		p := time.Duration(float64(time.Second) * scale)
-		if p < 20*time.Millisecond {
-			p = 20 * time.Millisecond
-		}
-		s.pollEvery = p
 	}
 }
 
-// SetCreateDelay keeps new delivery streams in CREATING for d (default 0:
-// ACTIVE on the first Describe), to exercise callers that wait.
+// SetCreateDelay keeps new delivery streams in CREATING for d of the
+// endpoint's clock (default 0: ACTIVE on the first Describe), to exercise
+// callers that wait.
 func (s *Server) SetCreateDelay(d time.Duration) {
 	s.mu.Lock()
 	s.createDelay = d
@@ -106,15 +110,17 @@ func (s *Server) BufferedRecords(name string) int {
 	return -1
 }
 
-// Close stops every delivery reader and waits for them.
+// Close delivers what every stream has read or can still read, then stops
+// delivery: streams created afterwards do not deliver. Idempotent.
 func (s *Server) Close() {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	for _, d := range s.readers() {
+		s.drain(context.Background(), d)
+	}
 	s.mu.Lock()
 	s.closed = true
-	for _, d := range s.streams {
-		d.stop()
-	}
 	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
@@ -197,18 +203,8 @@ type deliveryStream struct {
 	dest           extendedS3
 	tags           map[string]string
 
-	stopCh   chan struct{}
-	done     chan struct{} // closed when the reader has returned
-	once     sync.Once
-	buffered int // records read and not yet delivered (BufferedRecords)
-}
-
-func (d *deliveryStream) stop() {
-	d.once.Do(func() {
-		if d.stopCh != nil {
-			close(d.stopCh)
-		}
-	})
+	rd       *reader // nil: no Kinesis source, or delivery not connected
+	buffered int     // records read and not yet delivered (BufferedRecords)
 }
 
 func str(p *string) string {
@@ -403,7 +399,7 @@ func (s *Server) create(r *http.Request, dec awsproto.Decoder) (any, error) {
 	if _, ok := s.streams[in.DeliveryStreamName]; ok {
 		return nil, awsproto.Errf("ResourceInUseException", "Firehose %s under accountId %s already exists", in.DeliveryStreamName, s.account)
 	}
-	now := time.Now().UTC()
+	now := clock.Or(s.backend.Clock).Now().UTC()
 	d := &deliveryStream{name: in.DeliveryStreamName, arn: s.arn(in.DeliveryStreamName), typ: typ, status: "CREATING",
 		version: 1, created: now, updated: now, activeAt: now.Add(s.createDelay), source: in.KinesisStreamSourceConfiguration,
 		dest: *dest, tags: map[string]string{}}
@@ -411,21 +407,16 @@ func (s *Server) create(r *http.Request, dec awsproto.Decoder) (any, error) {
 		d.tags[t.Key] = str(t.Value)
 	}
 	s.streams[d.name] = d
-	if d.source != nil && !s.closed {
-		d.stopCh, d.done = make(chan struct{}), make(chan struct{})
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer close(d.done)
-			s.deliver(d)
-		}()
+	if !s.closed {
+		d.rd = newReader(s.backend, d)
 	}
 	return map[string]string{"DeliveryStreamARN": d.arn}, nil
 }
 
-// refresh moves a stream from CREATING to ACTIVE once its delay passed.
-func (d *deliveryStream) refresh() {
-	if d.status == "CREATING" && !time.Now().Before(d.activeAt) {
+// refresh moves a stream from CREATING to ACTIVE once its delay passed on
+// the endpoint's clock (s.mu held).
+func (s *Server) refresh(d *deliveryStream) {
+	if d.status == "CREATING" && !clock.Or(s.backend.Clock).Now().Before(d.activeAt) {
 		d.status = "ACTIVE"
 	}
 }
@@ -435,7 +426,7 @@ func (s *Server) get(name string) (*deliveryStream, error) {
 	if !ok {
 		return nil, awsproto.ResourceNotFound("Firehose %s under account %s not found.", name, s.account)
 	}
-	d.refresh()
+	s.refresh(d)
 	return d, nil
 }
 
@@ -621,7 +612,7 @@ func (s *Server) updateDestination(r *http.Request, dec awsproto.Decoder) (any, 
 	}
 	d.dest = next
 	d.version++
-	d.updated = time.Now().UTC()
+	d.updated = clock.Or(s.backend.Clock).Now().UTC()
 	return struct{}{}, nil
 }
 
@@ -636,6 +627,8 @@ func (s *Server) delete(r *http.Request, dec awsproto.Decoder) (any, error) {
 	if err := validName(in.DeliveryStreamName); err != nil {
 		return nil, err
 	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	d, err := s.get(in.DeliveryStreamName)
 	if err != nil {
@@ -644,16 +637,9 @@ func (s *Server) delete(r *http.Request, dec awsproto.Decoder) (any, error) {
 	}
 	delete(s.streams, d.name)
 	s.mu.Unlock()
-	// The reader delivers what it has buffered, then stops; waiting for it
-	// keeps a caller that deletes the data next from racing that last write.
-	d.stop()
-	if d.done != nil {
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-		case <-r.Context().Done():
-		}
-	}
+	// What the stream buffered is delivered before the call returns, so a
+	// caller that deletes the data next does not race that last write.
+	s.drain(r.Context(), d)
 	return struct{}{}, nil
 }
 

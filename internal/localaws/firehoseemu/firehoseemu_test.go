@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
@@ -178,63 +180,71 @@ func TestEvalPrefix(t *testing.T) {
 	}
 }
 
-// startDelivery sets up a Kinesis stream, a bucket and a delivery stream.
-func startDelivery(t *testing.T, prefix string, delim, gz bool) (*localaws.Server, *kinesis.Client, *s3.Client) {
+// delivery is a Kinesis stream "src", a bucket "lake" and a delivery stream
+// "arch" (1 MiB / 60 s buffers) on an endpoint whose clock is a clock.Fake:
+// the buffers flush when a test advances it, never on their own.
+type delivery struct {
+	srv  *localaws.Server
+	clk  *clock.Fake
+	emu  *firehoseemu.Server
+	kc   *kinesis.Client
+	s3c  *s3.Client
+	fh   *firehose.Client
+	cfgT *testing.T
+}
+
+func startDelivery(t *testing.T, prefix string, delim, gz bool) *delivery {
 	t.Helper()
-	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis}})
-	srv.Service("firehose").(*firehoseemu.Server).SetTimeScale(0.005) // 60 s → 300 ms
+	clk := clock.NewFake(time.Now().UTC())
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorKinesis}, Clock: clk})
 	ctx := context.Background()
 	cfg := localawstest.Config(srv, 0)
-	kc := kinesis.NewFromConfig(cfg)
-	s3c := localawstest.S3(srv)
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("src"), StreamModeDetails: &ktypes.StreamModeDetails{StreamMode: ktypes.StreamModeOnDemand}}); err != nil {
+	e := &delivery{srv: srv, clk: clk, emu: srv.Service("firehose").(*firehoseemu.Server), kc: kinesis.NewFromConfig(cfg),
+		s3c: localawstest.S3(srv), fh: firehose.NewFromConfig(cfg), cfgT: t}
+	if _, err := e.kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("src"), StreamModeDetails: &ktypes.StreamModeDetails{StreamMode: ktypes.StreamModeOnDemand}}); err != nil {
 		t.Fatal(err)
 	}
-	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+	// kinesis-local is a separate process on real time: its waiter sleeps
+	// for real.
+	w := kinesis.NewStreamExistsWaiter(e.kc, func(o *kinesis.StreamExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 200 * time.Millisecond
 	})
 	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("src")}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
+	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
 		t.Fatal(err)
 	}
-	fh := firehose.NewFromConfig(cfg)
-	_, err := fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("arch"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
+	_, err := e.fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("arch"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
 		KinesisStreamSourceConfiguration:   &fhtypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/src"), RoleARN: aws.String(role)},
 		ExtendedS3DestinationConfiguration: dest("lake", prefix, delim, gz)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, kc, s3c
+	return e
 }
 
-func waitObjects(t *testing.T, s3c *s3.Client, prefix string, n int) []string {
+// objects lists the keys under prefix: one ListObjectsV2, which the endpoint
+// serves after bringing Firehose up to its clock.
+func (e *delivery) objects(prefix string) []string {
+	t := e.cfgT
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("lake"), Prefix: aws.String(prefix)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-		if len(keys) >= n {
-			return keys
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited for %d objects under %s, have %v", n, prefix, keys)
-		}
-		time.Sleep(100 * time.Millisecond)
+	out, err := e.s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("lake"), Prefix: aws.String(prefix)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys
 }
 
-func get(t *testing.T, s3c *s3.Client, key string, gz bool) string {
+func (e *delivery) get(key string, gz bool) string {
+	t := e.cfgT
 	t.Helper()
-	out, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("lake"), Key: aws.String(key)})
+	out, err := e.s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("lake"), Key: aws.String(key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,144 +260,225 @@ func get(t *testing.T, s3c *s3.Client, key string, gz bool) string {
 	return string(b)
 }
 
-func put(t *testing.T, kc *kinesis.Client, recs ...string) {
+// put writes records to the source stream; each PutRecord is a write, after
+// which the endpoint lets Firehose read it at the clock's current time.
+func (e *delivery) put(recs ...string) {
+	t := e.cfgT
 	t.Helper()
 	for i, r := range recs {
-		if _, err := kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("src"), PartitionKey: aws.String("k"), Data: []byte(r)}); err != nil {
+		if _, err := e.kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("src"), PartitionKey: aws.String("k"), Data: []byte(r)}); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
 }
 
-func TestDeliveryConcatenatesWithoutDelimiterByDefault(t *testing.T) {
-	_, kc, s3c := startDelivery(t, "raw/", false, false)
-	put(t, kc, `{"a":1}`, `{"a":2}`)
-	keys := waitObjects(t, s3c, "raw/", 1)
-	want := regexp.MustCompile(`^raw/\d{4}/\d{2}/\d{2}/\d{2}/arch-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$`)
-	if !want.MatchString(keys[0]) {
-		t.Fatalf("key %q does not look like a Firehose object", keys[0])
+// The buffer interval is endpoint time: nothing is written a second before
+// it ends, and the object is there as soon as the clock reaches it.
+func TestDeliveryFlushesWhenTheClockPassesTheInterval(t *testing.T) {
+	e := startDelivery(t, "raw/", false, false)
+	e.put(`{"a":1}`, `{"a":2}`)
+	if n := e.emu.BufferedRecords("arch"); n != 2 {
+		t.Fatalf("%d records buffered after the puts, want 2", n)
 	}
-	if body := get(t, s3c, keys[0], false); body != `{"a":1}{"a":2}` {
+	e.clk.Advance(59 * time.Second)
+	if keys := e.objects("raw/"); len(keys) != 0 {
+		t.Fatalf("flushed before the 60 s interval: %v", keys)
+	}
+	e.clk.Advance(time.Second)
+	keys := e.objects("raw/")
+	if len(keys) != 1 {
+		t.Fatalf("after 60 s of endpoint time: %v, want one object", keys)
+	}
+	if n := e.emu.BufferedRecords("arch"); n != 0 {
+		t.Fatalf("%d records still buffered", n)
+	}
+}
+
+// The control API's clock advance flushes too (the standalone endpoint).
+func TestClockControlAPIFlushesTheBuffers(t *testing.T) {
+	e := startDelivery(t, "ctl/", false, false)
+	e.put("x")
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/_localaws/clock", strings.NewReader(`{"advance":"61s"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("advance: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if n := e.emu.BufferedRecords("arch"); n != 0 {
+		t.Fatalf("advancing the clock left %d records buffered", n)
+	}
+}
+
+func TestDeliveryConcatenatesWithoutDelimiterByDefault(t *testing.T) {
+	e := startDelivery(t, "raw/", false, false)
+	e.put(`{"a":1}`, `{"a":2}`)
+	e.clk.Advance(60 * time.Second)
+	keys := e.objects("raw/")
+	want := regexp.MustCompile(`^raw/\d{4}/\d{2}/\d{2}/\d{2}/arch-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$`)
+	if len(keys) != 1 || !want.MatchString(keys[0]) {
+		t.Fatalf("keys %q: want one Firehose object", keys)
+	}
+	if body := e.get(keys[0], false); body != `{"a":1}{"a":2}` {
 		t.Fatalf("body %q", body)
 	}
 }
 
 func TestDeliveryAppendsDelimiterAndGzips(t *testing.T) {
-	srv, kc, s3c := startDelivery(t, "cdc/", true, true)
-	srv.Service("firehose").(*firehoseemu.Server).FailRecords(func(_ string, b []byte) bool { return bytes.Contains(b, []byte("poison")) })
-	put(t, kc, `{"a":1}`, `poison`, `{"a":2}`)
-	keys := waitObjects(t, s3c, "cdc/2", 1)
-	if !strings.HasSuffix(keys[0], ".gz") {
-		t.Fatalf("gzip object without .gz: %s", keys[0])
+	e := startDelivery(t, "cdc/", true, true)
+	e.emu.FailRecords(func(_ string, b []byte) bool { return bytes.Contains(b, []byte("poison")) })
+	e.put(`{"a":1}`, `poison`, `{"a":2}`)
+	e.clk.Advance(60 * time.Second)
+	keys := e.objects("cdc/2")
+	if len(keys) != 1 || !strings.HasSuffix(keys[0], ".gz") {
+		t.Fatalf("keys %v: want one gzip object ending .gz", keys)
 	}
-	if body := get(t, s3c, keys[0], true); body != "{\"a\":1}\n{\"a\":2}\n" {
+	if body := e.get(keys[0], true); body != "{\"a\":1}\n{\"a\":2}\n" {
 		t.Fatalf("body %q", body)
 	}
-	ekeys := waitObjects(t, s3c, "cdc/errors/processing-failed/", 1)
-	if body := get(t, s3c, ekeys[0], true); !strings.Contains(body, `"rawData":"cG9pc29u"`) {
+	ekeys := e.objects("cdc/errors/processing-failed/")
+	if len(ekeys) != 1 {
+		t.Fatalf("error objects %v", ekeys)
+	}
+	if body := e.get(ekeys[0], true); !strings.Contains(body, `"rawData":"cG9pc29u"`) {
 		t.Fatalf("error record %q", body)
 	}
 }
 
 func TestDeliveryFlushesWhenTheSizeHintIsReached(t *testing.T) {
-	srv, kc, s3c := startDelivery(t, "big/", false, false)
-	// A 900 s interval (4.5 s scaled) never elapses in this test: only the
+	e := startDelivery(t, "big/", false, false)
+	// A 900 s interval; the clock does not move in this test: only the
 	// 1 MiB size hint can flush.
-	fh := firehose.NewFromConfig(localawstest.Config(srv, 0))
-	d, err := fh.DescribeDeliveryStream(context.Background(), &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("arch")})
+	d, err := e.fh.DescribeDeliveryStream(context.Background(), &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("arch")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fh.UpdateDestination(context.Background(), &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("arch"),
+	if _, err := e.fh.UpdateDestination(context.Background(), &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("arch"),
 		CurrentDeliveryStreamVersionId: d.DeliveryStreamDescription.VersionId, DestinationId: d.DeliveryStreamDescription.Destinations[0].DestinationId,
 		ExtendedS3DestinationUpdate: &fhtypes.ExtendedS3DestinationUpdate{BufferingHints: &fhtypes.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(900)}}}); err != nil {
 		t.Fatal(err)
 	}
 	chunk := strings.Repeat("x", 600<<10)
-	put(t, kc, chunk, chunk)
-	start := time.Now()
-	keys := waitObjects(t, s3c, "big/", 1)
-	if time.Since(start) > 4*time.Second {
-		t.Fatalf("flushed after %s: by interval, not size", time.Since(start))
+	e.put(chunk)
+	if keys := e.objects("big/"); len(keys) != 0 {
+		t.Fatalf("600 KiB flushed before the 1 MiB hint: %v", keys)
+	}
+	e.put(chunk)
+	keys := e.objects("big/")
+	if len(keys) != 1 {
+		t.Fatalf("1.2 MiB buffered, objects %v: want one, by size", keys)
 	}
 	if !strings.Contains(keys[0], "arch-2-") {
 		t.Errorf("object %s not named with the destination version 2", keys[0])
 	}
-	if body := get(t, s3c, keys[0], false); len(body) != 2*len(chunk) {
+	if body := e.get(keys[0], false); len(body) != 2*len(chunk) {
 		t.Fatalf("object has %d bytes, want %d", len(body), 2*len(chunk))
 	}
 }
 
 func TestDeliveryPublishesMetricsToCloudWatch(t *testing.T) {
-	srv, kc, s3c := startDelivery(t, "m/", true, false)
-	put(t, kc, `{"a":1}`)
-	waitObjects(t, s3c, "m/", 1)
-	cw := cloudwatch.NewFromConfig(localawstest.Config(srv, 0))
-	now := time.Now()
+	e := startDelivery(t, "m/", true, false)
+	e.put(`{"a":1}`)
+	e.clk.Advance(90 * time.Second)
+	if keys := e.objects("m/"); len(keys) != 1 {
+		t.Fatalf("objects %v", keys)
+	}
+	cw := cloudwatch.NewFromConfig(localawstest.Config(e.srv, 0))
+	now := e.clk.Now()
 	q := func(id, ns, name, dim, val string) cwtypes.MetricDataQuery {
 		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Maximum"),
 			Metric: &cwtypes.Metric{Namespace: aws.String(ns), MetricName: aws.String(name), Dimensions: []cwtypes.Dimension{{Name: aws.String(dim), Value: aws.String(val)}}}}}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-5 * time.Minute)), EndTime: aws.Time(now.Add(5 * time.Minute)),
-			MetricDataQueries: []cwtypes.MetricDataQuery{
-				q("fresh", "AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", "arch"),
-				q("ok", "AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName", "arch"),
-				q("incoming", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "arch"),
-				q("age", "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "src"),
-			}})
-		if err != nil {
-			t.Fatal(err)
+	out, err := cw.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-5 * time.Minute)), EndTime: aws.Time(now.Add(5 * time.Minute)),
+		MetricDataQueries: []cwtypes.MetricDataQuery{
+			q("fresh", "AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", "arch"),
+			q("ok", "AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName", "arch"),
+			q("incoming", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "arch"),
+			q("age", "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", "src"),
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float64{}
+	for _, r := range out.MetricDataResults {
+		got[aws.ToString(r.Id)] = r.Values
+	}
+	for _, id := range []string{"fresh", "ok", "incoming", "age"} {
+		if len(got[id]) == 0 {
+			t.Errorf("no datapoints for %s", id)
 		}
-		missing := []string{}
-		for _, r := range out.MetricDataResults {
-			if len(r.Values) == 0 {
-				missing = append(missing, aws.ToString(r.Id))
-			}
-		}
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no datapoints for %v", missing)
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	// The record waited 90 s of endpoint time in the buffer.
+	if f := got["fresh"]; len(f) > 0 && f[0] != 90 {
+		t.Errorf("DataFreshness %v, want 90 (seconds on the endpoint clock)", f)
 	}
 }
 
-func TestCloseStopsTheDeliveryReaders(t *testing.T) {
-	srv, kc, s3c := startDelivery(t, "c/", false, false)
-	emu := srv.Service("firehose").(*firehoseemu.Server)
-	emu.SetTimeScale(0.2) // a 60 s interval takes 12 s: only Close can flush in time
-	put(t, kc, "buffered")
-	// Once the reader buffered the record, close: the buffered record is
-	// flushed, and Close returns once every reader has stopped.
-	for i := 0; emu.BufferedRecords("arch") < 1; i++ {
-		if i > 200 {
-			t.Fatalf("the record never reached the buffer (%d)", emu.BufferedRecords("arch"))
-		}
-		time.Sleep(20 * time.Millisecond)
+func TestCloseDeliversWhatIsBuffered(t *testing.T) {
+	e := startDelivery(t, "c/", false, false)
+	e.put("buffered")
+	if n := e.emu.BufferedRecords("arch"); n != 1 {
+		t.Fatalf("%d records buffered, want 1", n)
 	}
-	done := make(chan struct{})
-	go func() { emu.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return: a delivery reader is stuck")
+	e.emu.Close() // the clock has not moved: only Close can flush
+	keys := e.objects("c/")
+	if len(keys) != 1 {
+		t.Fatalf("objects after Close: %v", keys)
 	}
-	keys := waitObjects(t, s3c, "c/", 1)
-	if body := get(t, s3c, keys[0], false); body != "buffered" {
+	if body := e.get(keys[0], false); body != "buffered" {
 		t.Fatalf("flushed %q", body)
 	}
-	// A stream created after Close gets no reader.
-	fh := firehose.NewFromConfig(localawstest.Config(srv, 0))
-	if _, err := fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("late"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
+	// A stream created after Close does not deliver.
+	if _, err := e.fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("late"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
 		KinesisStreamSourceConfiguration:   &fhtypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/src"), RoleARN: aws.String(role)},
 		ExtendedS3DestinationConfiguration: dest("lake", "late/", false, false)}); err != nil {
 		t.Fatal(err)
 	}
-	emu.Close() // idempotent
+	e.put("after")
+	e.clk.Advance(time.Hour)
+	if keys := e.objects("late/"); len(keys) != 0 {
+		t.Fatalf("a stream created after Close delivered %v", keys)
+	}
+	e.emu.Close() // idempotent
+}
+
+// Deleting a stream delivers its buffer before the call returns.
+func TestDeleteDeliversTheBuffer(t *testing.T) {
+	e := startDelivery(t, "del/", false, false)
+	e.put("last")
+	if _, err := e.fh.DeleteDeliveryStream(context.Background(), &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String("arch")}); err != nil {
+		t.Fatal(err)
+	}
+	if keys := e.objects("del/"); len(keys) != 1 || e.get(keys[0], false) != "last" {
+		t.Fatalf("objects after delete: %v", keys)
+	}
+}
+
+// A stream kept CREATING by SetCreateDelay becomes ACTIVE when the endpoint's
+// clock passes the delay: a 20-minute wait in no real time.
+func TestCreateDelayIsEndpointTime(t *testing.T) {
+	clk := clock.NewFake(time.Time{})
+	srv := localawstest.Start(t, localaws.Options{Clock: clk}) // no Kinesis needed
+	e := &delivery{clk: clk, emu: srv.Service("firehose").(*firehoseemu.Server), fh: firehose.NewFromConfig(localawstest.Config(srv, 0))}
+	e.emu.SetCreateDelay(20 * time.Minute)
+	if _, err := e.fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("slow"), DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
+		ExtendedS3DestinationConfiguration: dest("lake", "slow/", false, false)}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() fhtypes.DeliveryStreamStatus {
+		out, err := e.fh.DescribeDeliveryStream(context.Background(), &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("slow")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.DeliveryStreamDescription.DeliveryStreamStatus
+	}
+	e.clk.Advance(20*time.Minute - time.Second)
+	if s := status(); s != fhtypes.DeliveryStreamStatusCreating {
+		t.Fatalf("status %s a second before the delay ends, want CREATING", s)
+	}
+	e.clk.Advance(time.Second)
+	if s := status(); s != fhtypes.DeliveryStreamStatusActive {
+		t.Fatalf("status %s when the delay ended, want ACTIVE", s)
+	}
 }
 
 func FuzzEvalPrefix(f *testing.F) {
