@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +86,8 @@ type Options struct {
 // DefaultKeep is the number of versions kept when Keep is 0.
 const DefaultKeep = 3
 
-// Validate checks the options without any I/O.
+// Validate checks the options before the run reads or writes anything
+// (local paths are resolved and stat'ed, nothing more).
 func (o *Options) Validate() error {
 	if o.Source == "" {
 		return opserr.Usagef("--source is required")
@@ -138,12 +140,112 @@ func (o *Options) Validate() error {
 	if single && o.Keep > 0 {
 		return opserr.Usagef("--keep applies to versioned (directory or s3://) destinations only")
 	}
-	if !src.IsS3() && !dst.IsS3() {
-		if strings.HasPrefix(dst.Prefix+string(os.PathSeparator), src.Prefix+string(os.PathSeparator)) {
-			return opserr.Usagef("--dest must not be inside --source")
+	return validatePaths(src, dst, single)
+}
+
+// validatePaths checks where the run would read and write, before it reads
+// or writes anything: not the root, not the working directory as a whole,
+// neither location inside the other (compared as absolute, symlink-resolved
+// paths, whatever mix of relative and absolute paths was given), and a
+// local destination that is what its form says (a directory, or a regular
+// .parquet file), never a device.
+func validatePaths(src, dst source.Location, single bool) error {
+	if src.IsS3() && dst.IsS3() {
+		if src.Bucket == dst.Bucket && within(slashed(dst.Prefix), slashed(src.Prefix)) {
+			return opserr.Usagef("--dest %s must not be inside --source %s (the snapshot would be read as input by the next run)", dst, src)
+		}
+		if src.Bucket == dst.Bucket && within(slashed(src.Prefix), slashed(dst.Prefix)) {
+			return opserr.Usagef("--source %s must not be inside --dest %s", src, dst)
+		}
+		return nil
+	}
+	var srcAbs, dstAbs string
+	if !src.IsS3() {
+		a, err := resolve(src.Prefix)
+		if err != nil {
+			return opserr.Usagef("--source %s: %v", src.Prefix, err)
+		}
+		if a == string(os.PathSeparator) {
+			return opserr.Usagef("--source /: name the directory that holds the increments, not the root")
+		}
+		srcAbs = a
+	}
+	if !dst.IsS3() {
+		a, err := resolve(dst.Prefix)
+		if err != nil {
+			return opserr.Usagef("--dest %s: %v", dst.Prefix, err)
+		}
+		if a == string(os.PathSeparator) {
+			return opserr.Usagef("--dest /: name a directory of its own for the snapshots, not the root")
+		}
+		if wd, err := os.Getwd(); err == nil {
+			if w, err := filepath.EvalSymlinks(wd); err == nil && (a == w || within(w+string(os.PathSeparator), a+string(os.PathSeparator))) {
+				return opserr.Usagef("--dest %s is the current directory (or holds it): name a directory of its own for the snapshots, e.g. --dest ./snapshot", dst.Prefix)
+			}
+		}
+		fi, err := os.Stat(a)
+		switch {
+		case err == nil && single && !fi.Mode().IsRegular():
+			return opserr.Usagef("--dest %s exists and is not a regular file (%s)", dst.Prefix, fi.Mode().Type())
+		case err == nil && !single && !fi.IsDir():
+			return opserr.Usagef("--dest %s exists and is not a directory (%s): a directory destination holds versioned snapshots; a single file must end in .parquet", dst.Prefix, kindOfMode(fi.Mode()))
+		}
+		dstAbs = a
+	}
+	if srcAbs != "" && dstAbs != "" {
+		s, d := srcAbs+string(os.PathSeparator), dstAbs+string(os.PathSeparator)
+		switch {
+		case s == d:
+			return opserr.Usagef("--dest must not be --source")
+		case within(d, s):
+			return opserr.Usagef("--dest %s must not be inside --source %s (the snapshot would be read as input by the next run)", dst.Prefix, src.Prefix)
+		case within(s, d):
+			return opserr.Usagef("--source %s must not be inside --dest %s", src.Prefix, dst.Prefix)
 		}
 	}
 	return nil
+}
+
+func kindOfMode(m os.FileMode) string {
+	switch {
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m.IsRegular():
+		return "a file"
+	}
+	return m.Type().String()
+}
+
+func slashed(p string) string {
+	if p == "" || strings.HasSuffix(p, "/") {
+		return p
+	}
+	return p + "/"
+}
+
+// within reports whether path p (ending in a separator) is q or below it.
+func within(p, q string) bool { return strings.HasPrefix(p, q) }
+
+// resolve returns the absolute path with symlinks resolved as far as the
+// path exists (the rest is appended as written).
+func resolve(p string) (string, error) {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	cur := a
+	for {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return a, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }
 
 func isSingleFile(l source.Location) bool {

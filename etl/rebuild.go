@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,36 +16,42 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsctl/opsctl/etl/cdc"
 	"github.com/opsctl/opsctl/etl/merge"
 	"github.com/opsctl/opsctl/etl/snapshot"
 	"github.com/opsctl/opsctl/etl/source"
+	"github.com/opsctl/opsctl/internal/opserr"
 )
 
 // Result is the run report (--output json).
 type Result struct {
-	Source          string             `json:"source"`
-	Dest            string             `json:"dest"`
-	Format          string             `json:"format"`
-	DryRun          bool               `json:"dry_run"`
-	UpToDate        bool               `json:"up_to_date"`
-	Full            bool               `json:"full_rebuild"`
-	Version         string             `json:"version,omitempty"`
-	PreviousVersion string             `json:"previous_version,omitempty"`
-	DataPath        string             `json:"data_path,omitempty"` // where readers point (folder or file)
-	ObjectsListed   int                `json:"objects_listed"`
-	ObjectsRead     int                `json:"objects_read"`
-	ObjectsSkipped  int                `json:"objects_already_consumed"`
-	PendingObjects  []string           `json:"pending_objects,omitempty"` // dry run: what would be consumed
-	BytesRead       int64              `json:"bytes_read"`
-	BytesDecoded    int64              `json:"bytes_decompressed"`
-	Records         int64              `json:"records"`
-	Duplicates      int64              `json:"duplicates"`
-	Superseded      int64              `json:"superseded"`
-	BadRecords      int64              `json:"bad_records"`
-	Skipped         int64              `json:"skipped_records"` // e.g. Debezium tombstones
+	Source          string   `json:"source"`
+	Dest            string   `json:"dest"`
+	Format          string   `json:"format"`
+	DryRun          bool     `json:"dry_run"`
+	UpToDate        bool     `json:"up_to_date"`
+	Full            bool     `json:"full_rebuild"`
+	Version         string   `json:"version,omitempty"`
+	PreviousVersion string   `json:"previous_version,omitempty"`
+	DataPath        string   `json:"data_path,omitempty"` // where readers point (folder or file)
+	ObjectsListed   int      `json:"objects_listed"`
+	ObjectsRead     int      `json:"objects_read"`
+	ObjectsSkipped  int      `json:"objects_already_consumed"`
+	PendingObjects  []string `json:"pending_objects,omitempty"` // dry run: what would be consumed
+	BytesRead       int64    `json:"bytes_read"`
+	BytesDecoded    int64    `json:"bytes_decompressed"`
+	Records         int64    `json:"records"`
+	Duplicates      int64    `json:"duplicates"`
+	Superseded      int64    `json:"superseded"`
+	BadRecords      int64    `json:"bad_records"`
+	Skipped         int64    `json:"skipped_records"` // records that carry no row change (below)
+	// SkippedByKind counts them: tombstone, schema_change, heartbeat,
+	// transaction, message (Debezium); never quarantined.
+	SkippedByKind   map[string]int64   `json:"skipped_by_kind,omitempty"`
 	Quarantine      string             `json:"quarantine,omitempty"`
 	DeleteEvents    int64              `json:"delete_events"`
 	TruncateEvents  int64              `json:"truncate_events"`
@@ -95,6 +102,7 @@ type run struct {
 	dstLoc source.Location
 	store  snapshot.Store // nil for a single-file destination
 	single bool
+	marked bool // the destination carries opsctl's marker
 	dec    cdc.Decoder
 
 	tmp string // private temp dir (spills, staging), removed at the end
@@ -105,17 +113,24 @@ type run struct {
 	// file ranks
 	names []string // all consumed object keys (previous + new), sorted; rank = index
 
-	schemas   schemaTable
-	quarantMu sync.Mutex
-	quarant   *os.File
-	quarPath  string
-	badCount  atomic.Int64
-	mismatch  atomic.Int64
-	good      atomic.Int64
-	skipped   atomic.Int64
-	firstMism atomic.Value // string
+	schemas    schemaTable
+	quarantMu  sync.Mutex
+	quarant    *bufio.Writer
+	quarFile   *os.File
+	quarPath   string
+	quarErr    error // the quarantine could not be written: the run fails
+	quarClosed bool
+	badCount   atomic.Int64
+	mismatch   atomic.Int64
+	good       atomic.Int64
+	skipped    atomic.Int64
+	skippedBy  [cdc.NumSkipKinds]atomic.Int64
+	firstMism  atomic.Value // string
 
 	writeFailed atomic.Int64 // images that failed to decode in the write pass
+	failedMu    sync.Mutex
+	failedRows  map[rowID]bool // rows the inference pass quarantined
+	nFailed     atomic.Int64
 
 	progMu   sync.Mutex
 	progress Progress
@@ -178,18 +193,24 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		return r.res, nil
 	}
 
+	if r.store != nil && !r.marked {
+		// The destination's first write: from now on it is opsctl's.
+		if err := snapshot.WriteMarker(ctx, r.store, r.deps.Now()); err != nil {
+			return r.res, err
+		}
+	}
 	// Private temp dir: spilled runs, staged output. Removed however we exit.
 	base := o.TempDir
 	if base == "" && r.store != nil && r.store.Local() != "" {
 		// staging on the destination's file system makes publishing a rename
 		base = r.store.Local()
-		if err := os.MkdirAll(base, 0o755); err != nil {
+		if err := os.MkdirAll(base, 0o700); err != nil {
 			return r.res, fmt.Errorf("create %s: %w", base, err)
 		}
 	}
 	if base == "" && r.single {
 		base = filepath.Dir(r.dstLoc.Prefix)
-		if err := os.MkdirAll(base, 0o755); err != nil {
+		if err := os.MkdirAll(base, 0o700); err != nil {
 			return r.res, fmt.Errorf("create %s: %w", base, err)
 		}
 	}
@@ -198,6 +219,9 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 	}
 	if r.tmp, err = os.MkdirTemp(base, ".opsctl-rebuild-"); err != nil {
 		return r.res, fmt.Errorf("create temp dir: %w", err)
+	}
+	if abs, err := filepath.Abs(r.tmp); err == nil {
+		r.tmp = abs // compared with the absolute leftovers below
 	}
 	defer os.RemoveAll(r.tmp)
 	snapshot.MarkTempDir(r.tmp)
@@ -226,7 +250,8 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		// Temp dirs of killed runs (kill -9 skips cleanup): safe to remove
 		// now that we hold the lock.
 		if base == r.store.Local() {
-			if old, _ := filepath.Glob(filepath.Join(base, ".opsctl-rebuild-*")); len(old) > 0 {
+			absBase, _ := filepath.Abs(base)
+			if old, _ := filepath.Glob(filepath.Join(absBase, ".opsctl-rebuild-*")); len(old) > 0 {
 				for _, d := range old {
 					if d != r.tmp {
 						r.log().Info("removing temp dir of an interrupted run", "dir", d)
@@ -273,11 +298,18 @@ func (r *run) dataPath(version string) string {
 }
 
 // plan reads the current snapshot and returns the objects not yet consumed.
-func (r *run) plan(ctx context.Context, objects []source.Object) ([]source.Object, error) {
+func (r *run) plan(ctx context.Context, objects []source.Object) (_ []source.Object, err error) {
 	r.prev = nil
 	r.prevPtr = snapshot.Pointer{}
 	if r.store == nil {
 		return objects, nil
+	}
+	// Never write (nor prune) where opsctl did not write before.
+	if r.marked, err = snapshot.CheckOwned(ctx, r.store); err != nil {
+		if errors.Is(err, snapshot.ErrForeignDestination) {
+			return nil, &opserr.UsageError{Err: fmt.Errorf("--dest: %w", err)}
+		}
+		return nil, err
 	}
 	ptr, m, ok, err := snapshot.ReadCurrent(ctx, r.store)
 	if err != nil {
@@ -325,8 +357,14 @@ func (r *run) report(f func(p *Progress)) {
 }
 
 // build reads pending objects, merges and publishes.
-func (r *run) build(ctx context.Context, pending []source.Object) error {
+func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	o := r.opts
+	defer func() {
+		// On every exit (a failed run's quarantine tells why it failed).
+		if qerr := r.closeQuarantine(context.WithoutCancel(ctx)); qerr != nil && err == nil {
+			err = qerr
+		}
+	}()
 	// File ranks over every consumed object key, old and new.
 	var prevNames []string
 	if r.incremental() {
@@ -419,7 +457,7 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	// single-file destination needs none: the second pass replays the merge
 	// of memory and spilled runs instead of writing and reading every state.
 	statePath := filepath.Join(r.tmp, snapshot.StateName)
-	sf, err := os.Create(statePath)
+	sf, err := os.OpenFile(statePath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -429,11 +467,15 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	inMemory := table.Stats().SpillRuns == 0 && len(extra) == 0
 	infer := newInferPool(r, inMemory)
 	var live, tombs int64
+	var tombKey []byte // a deleted key: the key columns' types for an emptied table
 	err = table.Finish(ctx, extra, func(s *merge.State) error {
 		if s.Truncated(trunc) {
 			return nil
 		}
 		if s.Win.Op != cdc.OpUpsert {
+			if tombs == 0 {
+				tombKey = bytes.Clone(s.Key)
+			}
 			tombs++
 		} else {
 			infer.add(&s.Win)
@@ -466,9 +508,17 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 	if err := r.checkBad(); err != nil {
 		return err
 	}
+	if live == 0 {
+		r.emptyTableSchema(schema, tombKey)
+	}
 	if o.PartitionBy != "" {
+		if _, ok := schema.Cols[o.PartitionBy]; !ok && live == 0 {
+			schema.Cols[o.PartitionBy] = &snapshot.Type{Kind: snapshot.Null}
+		}
 		if _, ok := schema.Cols[o.PartitionBy]; !ok && live > 0 {
-			return fmt.Errorf("--partition-by %s: no row has that column", o.PartitionBy)
+			// A usage error found only once the columns are known: nothing
+			// was written yet.
+			return opserr.Usagef("--partition-by %s: no row has that column (columns: %s)", o.PartitionBy, columnNames(schema))
 		}
 	}
 	schema.Finalize()
@@ -507,6 +557,12 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		}
 	}
 	table.Release()
+	if len(files) == 0 {
+		// An empty table is a table: published with its columns.
+		if files, err = r.writeEmpty(outTarget, schema); err != nil {
+			return err
+		}
+	}
 	for _, f := range files {
 		r.res.OutputBytes += f.Bytes
 	}
@@ -518,11 +574,12 @@ func (r *run) build(ctx context.Context, pending []source.Object) error {
 		}
 	}
 	r.log().Debug("phase done", "phase", "write", "seconds", time.Since(tWrite).Seconds())
+	// Every bad record is on disk before anything is published.
+	if err := r.closeQuarantine(ctx); err != nil {
+		return err
+	}
 
 	if r.single {
-		if live == 0 {
-			return fmt.Errorf("no live rows: every key was deleted; %s not written", r.dstLoc.Prefix)
-		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -553,6 +610,9 @@ func (c *countingIter) Next() bool {
 }
 
 func (r *run) checkBad() error {
+	if err := r.quarantineErr(); err != nil {
+		return err
+	}
 	bad := r.badCount.Load()
 	r.res.BadRecords = bad
 	if bad > r.opts.MaxBadRecords {
@@ -584,7 +644,7 @@ func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, sta
 	m := &snapshot.Manifest{
 		FormatVersion: 1, Version: version, PreviousVersion: r.prevPtr.Version, CreatedAt: r.deps.Now().UTC(),
 		Source: r.src.Loc.String(), Format: r.opts.Format, Key: r.opts.Key, PartitionBy: r.opts.PartitionBy,
-		RowCount: live, Files: files, Schema: schema.Columns(), State: snapshot.StateName, StateKeys: live + tombs, Tombstones: tombs,
+		RowCount: live, Files: files, Schema: schema.Columns(), ColumnTypes: schema.Cols, State: snapshot.StateName, StateKeys: live + tombs, Tombstones: tombs,
 		Truncate: trunc, Schemas: r.schemas.all(), Full: !r.incremental(), NewObjects: len(pending), Consumed: r.names,
 	}
 	mb, err := json.MarshalIndent(m, "", "  ")
@@ -675,35 +735,83 @@ func (t *schemaTable) all() []string {
 	return out
 }
 
-// quarantine records a bad record with its object and byte offset.
+// quarantine records a bad record with its object and byte offset. A
+// quarantine that cannot be written fails the run (quarantineErr): bad
+// records are never dropped silently.
 func (r *run) quarantine(object string, off int64, reason string, data []byte) {
 	r.badCount.Add(1)
 	r.quarantMu.Lock()
 	defer r.quarantMu.Unlock()
-	if r.quarant == nil {
-		path := r.quarantinePath()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			r.quarant, _ = os.Create(path)
-		}
-		r.quarPath = path
-		r.res.Quarantine = r.quarantineTarget()
+	if r.quarErr != nil {
+		return
 	}
 	if r.quarant == nil {
-		return
+		if r.quarClosed {
+			r.quarErr = errors.New("quarantine already closed (internal error)")
+			return
+		}
+		path := r.quarantinePath()
+		r.quarPath = path
+		r.res.Quarantine = r.quarantineTarget()
+		f, err := createPrivate(path)
+		if err != nil {
+			r.quarErr = fmt.Errorf("write quarantine %s: %w", path, err)
+			return
+		}
+		r.quarant = bufio.NewWriterSize(f, 64<<10)
+		r.quarFile = f
 	}
 	const maxShown = 64 << 10
 	rec := data
 	if len(rec) > maxShown {
 		rec = rec[:maxShown]
 	}
-	line, _ := json.Marshal(struct {
-		Object string `json:"object"`
-		Offset int64  `json:"offset"`
-		Reason string `json:"reason"`
-		Record string `json:"record"`
-		Length int    `json:"length"`
-	}{object, off, reason, string(rec), len(data)})
-	r.quarant.Write(append(line, '\n'))
+	q := struct {
+		Object       string `json:"object"`
+		Offset       int64  `json:"offset"`
+		Reason       string `json:"reason"`
+		Record       string `json:"record"`
+		RecordBase64 []byte `json:"record_base64,omitempty"` // when the bytes are not valid UTF-8
+		Length       int    `json:"length"`
+	}{Object: object, Offset: off, Reason: reason, Length: len(data)}
+	if utf8.Valid(rec) {
+		q.Record = string(rec)
+	} else {
+		q.RecordBase64 = rec // JSON text cannot hold the bytes as they are
+	}
+	line, err := json.Marshal(q)
+	if err == nil {
+		_, err = r.quarant.Write(append(line, '\n'))
+	}
+	if err != nil {
+		r.quarErr = fmt.Errorf("write quarantine %s: %w", r.quarPath, err)
+	}
+}
+
+// createPrivate creates path for this run's use only: mode 0600 in a 0700
+// directory, never through a symlink (O_NOFOLLOW) and never an existing
+// file (O_EXCL): the quarantine's path is predictable, so another user could
+// plant a link there. A regular file left by an earlier run is replaced.
+func createPrivate(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s exists and is not a regular file (%s); refusing to write through it", path, fi.Mode().Type())
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+}
+
+// quarantineErr returns why the quarantine could not be written, if so.
+func (r *run) quarantineErr() error {
+	r.quarantMu.Lock()
+	defer r.quarantMu.Unlock()
+	return r.quarErr
 }
 
 func (r *run) quarantinePath() string {
@@ -723,28 +831,35 @@ func (r *run) quarantineTarget() string {
 	return r.quarantinePath()
 }
 
-// closeQuarantine closes the file and uploads it when the destination is S3.
+// closeQuarantine flushes and closes the file and uploads it when the
+// destination is S3. Bad records found after it (none: it runs last) would
+// fail the run.
 func (r *run) closeQuarantine(ctx context.Context) error {
 	r.quarantMu.Lock()
 	defer r.quarantMu.Unlock()
+	r.quarClosed = true
 	if r.quarant == nil {
-		return nil
+		return r.quarErr
 	}
-	err := r.quarant.Close()
-	r.quarant = nil
+	err := r.quarant.Flush()
+	if e := r.quarFile.Sync(); err == nil {
+		err = e
+	}
+	if e := r.quarFile.Close(); err == nil {
+		err = e
+	}
+	r.quarant, r.quarFile = nil, nil
 	if err == nil && r.store != nil && r.store.Local() == "" {
 		err = r.store.PutFile(ctx, snapshot.QuarantineDir+r.t0.UTC().Format("20060102T150405.000Z")+".ndjson", r.quarPath)
 	}
-	return err
+	if err != nil && r.quarErr == nil {
+		r.quarErr = fmt.Errorf("write quarantine %s: %w", r.quarPath, err)
+	}
+	return r.quarErr
 }
 
 // read decodes every pending object with a pool of workers.
 func (r *run) read(ctx context.Context, pending []source.Object, rank map[string]uint32, table *merge.Table) (err error) {
-	defer func() {
-		if qerr := r.closeQuarantine(context.WithoutCancel(ctx)); qerr != nil && err == nil {
-			err = fmt.Errorf("write quarantine: %w", qerr)
-		}
-	}()
 	workers := r.opts.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -797,6 +912,14 @@ feed:
 		r.res.BytesRead += p.Size
 	}
 	r.res.Skipped = r.skipped.Load()
+	for k := range r.skippedBy {
+		if n := r.skippedBy[k].Load(); n > 0 {
+			if r.res.SkippedByKind == nil {
+				r.res.SkippedByKind = map[string]int64{}
+			}
+			r.res.SkippedByKind[cdc.SkipKind(k).String()] = n
+		}
+	}
 	if err := <-errc; err != nil {
 		return err
 	}
@@ -857,6 +980,11 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			}
 		}
 		decoded = rec.Offset + int64(len(rec.Data))
+		if rec.Bad && isNullLiteral(rec.Data) {
+			// JSON null is no object, but it is a Debezium tombstone:
+			// let the decoder say what it is.
+			rec.Bad = false
+		}
 		if rec.Bad {
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
 			if r.overBadLimit() {
@@ -872,6 +1000,7 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			switch {
 			case errors.Is(err, cdc.ErrSkip):
 				r.skipped.Add(1)
+				r.skippedBy[cdc.SkipKindOf(err)].Add(1)
 				continue
 			case errors.Is(err, cdc.ErrMismatch):
 				if r.mismatch.Add(1) == 1 {
@@ -910,4 +1039,48 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 		flushErr = batch.Flush()
 	}
 	return records, decoded, flushErr
+}
+
+func columnNames(s *snapshot.Schema) string {
+	names := make([]string, 0, len(s.Cols))
+	for k := range s.Cols {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func isNullLiteral(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// emptyTableSchema gives a table without live rows the columns it had: those
+// of the current version, those the Debezium schema wrappers declare, and
+// the key columns (typed from a deleted key).
+func (r *run) emptyTableSchema(s *snapshot.Schema, tombKey []byte) {
+	add := func(cols map[string]*cdc.Type) {
+		for k, t := range cols {
+			s.Cols[k] = snapshot.Merge(s.Cols[k], t)
+		}
+	}
+	if r.prev != nil {
+		add(r.prev.ColumnTypes)
+	}
+	if dbz, ok := r.dec.(*cdc.Debezium); ok {
+		for _, raw := range r.schemas.all() {
+			if cols, err := dbz.SchemaColumns([]byte(raw)); err == nil {
+				add(cols)
+			}
+		}
+	}
+	if tombKey != nil {
+		add(r.dec.KeyColumns(tombKey))
+	}
+}
+
+// writeEmpty writes a table without rows.
+func (r *run) writeEmpty(target string, schema *snapshot.Schema) ([]snapshot.OutFile, error) {
+	w, err := snapshot.NewWriter(target, r.single, r.opts.PartitionBy, schema)
+	if err != nil {
+		return nil, fmt.Errorf("no live rows, and no column is known (no schema wrapper, no previous version): %w", err)
+	}
+	return w.CloseEmpty()
 }

@@ -145,7 +145,7 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 		{"Data", r.DataPath},
 		{"Objects read", fmt.Sprintf("%d (%d already consumed)", r.ObjectsRead, r.ObjectsSkipped)},
 		{"Bytes read", fmt.Sprintf("%d (%d decompressed)", r.BytesRead, r.BytesDecoded)},
-		{"Records", fmt.Sprintf("%d (%d duplicates, %d deletes, %d bad)", r.Records, r.Duplicates, r.DeleteEvents, r.BadRecords)},
+		{"Records", fmt.Sprintf("%d (%d duplicates, %d deletes, %d bad, %d skipped: no row change)", r.Records, r.Duplicates, r.DeleteEvents, r.BadRecords, r.Skipped)},
 		{"Live rows", fmt.Sprint(r.LiveKeys)}, {"Columns", fmt.Sprint(len(r.Columns))},
 		{"Output", fmt.Sprintf("%d files, %d bytes", len(r.OutputFiles), r.OutputBytes)},
 		{"Duration", fmt.Sprintf("%.2fs (%.0f records/s)", r.DurationSeconds, r.RecordsPerSec)},

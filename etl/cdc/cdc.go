@@ -12,8 +12,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
+	"strings"
 )
 
 // Op is what a change does to its key.
@@ -75,9 +75,58 @@ var (
 	ErrMismatch = errors.New("record does not look like this format")
 	// ErrNoKey: the record lacks (part of) its key.
 	ErrNoKey = errors.New("record has no key")
-	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null payload).
+	// ErrSkip: a record to ignore (e.g. a Debezium tombstone with a null
+	// payload). SkipKindOf says which kind.
 	ErrSkip = errors.New("record carries no change")
 )
+
+// SkipKind classifies records that carry no row change but belong on a CDC
+// stream: they are skipped and counted, never quarantined.
+type SkipKind uint8
+
+// Kinds of skipped records.
+const (
+	SkipOther        SkipKind = iota
+	SkipTombstone             // Debezium: the null value after a delete (Kafka log compaction)
+	SkipSchemaChange          // Debezium: a schema change event (databaseName/ddl/tableChanges)
+	SkipHeartbeat             // Debezium: a heartbeat ({"ts_ms":…}, io.debezium.connector.common.Heartbeat)
+	SkipTransaction           // Debezium: transaction metadata (status BEGIN/END)
+	SkipMessage               // Debezium Postgres: a logical decoding message (op "m")
+	NumSkipKinds
+)
+
+var skipKindNames = [...]string{"other", "tombstone", "schema_change", "heartbeat", "transaction", "message"}
+
+func (k SkipKind) String() string {
+	if int(k) < len(skipKindNames) {
+		return skipKindNames[k]
+	}
+	return "skip(" + strconv.Itoa(int(k)) + ")"
+}
+
+type skipError struct{ kind SkipKind }
+
+func (e *skipError) Error() string        { return "record carries no change: " + e.kind.String() }
+func (e *skipError) Is(target error) bool { return target == ErrSkip }
+
+// One error value per kind: skipping allocates nothing.
+var skipErrors = func() (t [NumSkipKinds]*skipError) {
+	for i := range t {
+		t[i] = &skipError{SkipKind(i)}
+	}
+	return
+}()
+
+func errSkip(k SkipKind) error { return skipErrors[k] }
+
+// SkipKindOf returns the kind of a skip error (SkipOther for any other).
+func SkipKindOf(err error) SkipKind {
+	var se *skipError
+	if errors.As(err, &se) {
+		return se.kind
+	}
+	return SkipOther
+}
 
 // Decoder decodes records of one format. Implementations are safe for
 // concurrent use.
@@ -102,6 +151,80 @@ type Decoder interface {
 	InferImage(image, schema []byte, cols map[string]*Type) error
 	// Format names the format.
 	Format() string
+	// KeyColumns returns the key columns and their types from an encoded
+	// key (nil when the names are unknown): the columns of a table whose
+	// every row was deleted.
+	KeyColumns(key []byte) map[string]*Type
+}
+
+// keyKinds returns the kind of each part of an encoded key.
+func keyKinds(key []byte) ([]Kind, bool) {
+	var out []Kind
+	for i := 0; i < len(key); {
+		switch key[i] {
+		case tagInt, tagFloat:
+			k := KindInt
+			if key[i] == tagFloat {
+				k = KindDouble
+			}
+			out = append(out, k)
+			i += 9
+		case tagBool:
+			out = append(out, KindBool)
+			i += 2
+		case tagDecimal:
+			out = append(out, KindDecimal)
+			i += 4
+			for i < len(key) && key[i] != 0 && key[i] != 0xff {
+				i++
+			}
+			i++
+		case tagString, tagBinary:
+			k := KindString
+			if key[i] == tagBinary {
+				k = KindBinary
+			}
+			out = append(out, k)
+			i++
+			for i < len(key) && !(key[i] == 0 && i+1 < len(key) && key[i+1] == 1) {
+				if key[i] == 0 {
+					i++
+				}
+				i++
+			}
+			i += 2
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func keyColumns(names []string, key []byte) map[string]*Type {
+	kinds, ok := keyKinds(key)
+	if !ok || len(kinds) != len(names) {
+		return nil
+	}
+	cols := make(map[string]*Type, len(names))
+	for i, n := range names {
+		cols[n] = &Type{Kind: kinds[i]}
+	}
+	return cols
+}
+
+// KeyColumns implements Decoder.
+func (d *Debezium) KeyColumns(key []byte) map[string]*Type { return keyColumns(d.KeyCols, key) }
+
+// KeyColumns implements Decoder: the names are the --key attributes, else
+// those of the first dynamodb.Keys decoded.
+func (d *DynamoDB) KeyColumns(key []byte) map[string]*Type {
+	names := d.KeyAttrs
+	if len(names) == 0 {
+		if p := d.keyNames.Load(); p != nil {
+			names = *p
+		}
+	}
+	return keyColumns(names, key)
 }
 
 // New returns the decoder for format with the key columns (required for
@@ -122,12 +245,13 @@ func New(format string, key []string) (Decoder, error) {
 // Key encoding: each key part is a type tag then a value encoded so that
 // byte order equals value order within a type (memcomparable).
 const (
-	tagNull   = 0x00
-	tagInt    = 0x01
-	tagString = 0x02
-	tagFloat  = 0x03
-	tagBinary = 0x04
-	tagBool   = 0x05
+	tagNull    = 0x00
+	tagInt     = 0x01
+	tagString  = 0x02
+	tagFloat   = 0x03
+	tagBinary  = 0x04
+	tagBool    = 0x05
+	tagDecimal = 0x06
 )
 
 // AppendKeyString appends a string key part.
@@ -153,28 +277,57 @@ func appendEscaped(dst, s []byte) []byte {
 	return append(dst, 0, 1)
 }
 
-// AppendKeyNumber appends a numeric key part from its decimal text.
+// AppendKeyNumber appends a numeric key part from its decimal text, exactly:
+// an integer that fits int64 (also written as 1E+3 or 7.0) as an int, any
+// other number as an exact decimal (two distinct 30-digit ids stay two
+// keys). Text that is not a JSON number (NaN, Infinity) is an error.
 func AppendKeyNumber(dst []byte, s string) ([]byte, error) {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if v, ok := parseInt64([]byte(s)); ok {
 		dst = append(dst, tagInt)
 		return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63)), nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	d, err := parseDecimalText(s)
 	if err != nil {
 		return dst, fmt.Errorf("key number %q: %w", s, err)
 	}
-	if f == math.Trunc(f) && f >= -9.2e18 && f <= 9.2e18 {
+	digits := strings.TrimRight(d.digitString(), "0")
+	e := d.nDigits - d.scale // the number is 0.digits × 10^e
+	if digits == "" {
 		dst = append(dst, tagInt)
-		return binary.BigEndian.AppendUint64(dst, uint64(int64(f))^(1<<63)), nil
+		return binary.BigEndian.AppendUint64(dst, 1<<63), nil
 	}
-	bits := math.Float64bits(f)
-	if f >= 0 {
-		bits ^= 1 << 63
+	if e >= len(digits) && e <= 18 {
+		var v int64
+		for _, c := range digits {
+			v = v*10 + int64(c-'0')
+		}
+		for k := len(digits); k < e; k++ {
+			v *= 10
+		}
+		if d.neg {
+			v = -v
+		}
+		dst = append(dst, tagInt)
+		return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63)), nil
+	}
+	// Memcomparable decimal: sign, biased exponent, digits, terminator;
+	// negative numbers inverted so that larger magnitudes sort first.
+	dst = append(dst, tagDecimal)
+	start := len(dst) + 1
+	if d.neg {
+		dst = append(dst, 0)
 	} else {
-		bits = ^bits
+		dst = append(dst, 2)
 	}
-	dst = append(dst, tagFloat)
-	return binary.BigEndian.AppendUint64(dst, bits), nil
+	dst = binary.BigEndian.AppendUint16(dst, uint16(e+1<<15))
+	dst = append(dst, digits...)
+	dst = append(dst, 0)
+	if d.neg {
+		for i := start; i < len(dst); i++ {
+			dst[i] = ^dst[i]
+		}
+	}
+	return dst, nil
 }
 
 // AppendKeyBool appends a boolean key part.

@@ -223,7 +223,7 @@ func (t *Table) spill1(force bool) error {
 		return fmt.Errorf("spill: %w", err)
 	}
 	path := filepath.Join(t.TempDir, fmt.Sprintf("run-%05d.s2", len(t.runs)))
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}

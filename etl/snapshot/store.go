@@ -88,7 +88,7 @@ func (l *LocalStore) Open(_ context.Context, name string) (io.ReadCloser, error)
 // Put implements Store: temp file, fsync, rename.
 func (l *LocalStore) Put(_ context.Context, name string, body []byte) error {
 	p := l.path(name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
@@ -123,10 +123,10 @@ func syncDir(dir string) {
 // Create implements Store with O_EXCL.
 func (l *LocalStore) Create(_ context.Context, name string, body []byte) error {
 	p := l.path(name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s: %w", name, ErrExists)
 	}
@@ -146,7 +146,7 @@ func (l *LocalStore) Create(_ context.Context, name string, body []byte) error {
 // PutFile implements Store (a rename; copy across file systems).
 func (l *LocalStore) PutFile(_ context.Context, name, localPath string) error {
 	p := l.path(name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
 	if err := os.Rename(localPath, p); err == nil {
@@ -157,7 +157,7 @@ func (l *LocalStore) PutFile(_ context.Context, name, localPath string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(p)
+	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

@@ -45,24 +45,26 @@ type Pointer struct {
 
 // Manifest describes one snapshot version.
 type Manifest struct {
-	FormatVersion   int           `json:"format_version"`
-	Version         string        `json:"version"`
-	PreviousVersion string        `json:"previous_version,omitempty"`
-	CreatedAt       time.Time     `json:"created_at"`
-	Source          string        `json:"source"`
-	Format          string        `json:"format"`
-	Key             []string      `json:"key,omitempty"`
-	PartitionBy     string        `json:"partition_by,omitempty"`
-	RowCount        int64         `json:"row_count"`
-	Files           []OutFile     `json:"files"`
-	Schema          []Column      `json:"schema"`
-	State           string        `json:"state"`
-	StateKeys       int64         `json:"state_keys"`
-	Tombstones      int64         `json:"tombstones"`
-	Truncate        *cdc.Position `json:"truncate_position,omitempty"`
-	Schemas         []string      `json:"debezium_schemas,omitempty"`
-	Full            bool          `json:"full_rebuild"`
-	NewObjects      int           `json:"new_objects"`
+	FormatVersion   int       `json:"format_version"`
+	Version         string    `json:"version"`
+	PreviousVersion string    `json:"previous_version,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	Source          string    `json:"source"`
+	Format          string    `json:"format"`
+	Key             []string  `json:"key,omitempty"`
+	PartitionBy     string    `json:"partition_by,omitempty"`
+	RowCount        int64     `json:"row_count"`
+	Files           []OutFile `json:"files"`
+	Schema          []Column  `json:"schema"`
+	// ColumnTypes is the schema as types (what an emptied table keeps).
+	ColumnTypes map[string]*cdc.Type `json:"column_types,omitempty"`
+	State       string               `json:"state"`
+	StateKeys   int64                `json:"state_keys"`
+	Tombstones  int64                `json:"tombstones"`
+	Truncate    *cdc.Position        `json:"truncate_position,omitempty"`
+	Schemas     []string             `json:"debezium_schemas,omitempty"`
+	Full        bool                 `json:"full_rebuild"`
+	NewObjects  int                  `json:"new_objects"`
 	// Consumed lists every source object key folded into this version
 	// (cumulative, sorted). Increments are tracked by key, not LastModified.
 	Consumed []string `json:"consumed_objects"`
@@ -156,9 +158,12 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// Prune deletes versions beyond the newest keep of the current chain, and
-// any other version folder (e.g. left by an interrupted run) older than the
-// current one. It must run under the lock, after the pointer switch.
+// Prune deletes what opsctl wrote and no longer needs: the versions of the
+// current chain (current → previous_version → …) beyond the newest keep,
+// and version folders left by interrupted runs — named as NewVersionID
+// names them and older than the current version. Anything else under
+// versions/ is not opsctl's and is left alone. It must run under the lock,
+// after the pointer switch.
 //
 // Prune never deletes a version whose name is later than the current one's;
 // PruneStartedAt takes the run's start for a tighter bound.
@@ -188,9 +193,14 @@ func PruneStartedAt(ctx context.Context, st Store, current *Manifest, keep int, 
 		keep = 1
 	}
 	kept := map[string]bool{current.Version: true}
+	chain := map[string]bool{}
 	prev := current.PreviousVersion
-	for len(kept) < keep && prev != "" {
-		kept[prev] = true
+	for prev != "" && !kept[prev] && !chain[prev] {
+		if len(kept) < keep {
+			kept[prev] = true
+		} else {
+			chain[prev] = true
+		}
 		m, err := readManifest(prev)
 		if err != nil {
 			break
@@ -213,7 +223,7 @@ func PruneStartedAt(ctx context.Context, st Store, current *Manifest, keep int, 
 	}
 	slices.Sort(versions)
 	for _, v := range versions {
-		if kept[v] {
+		if kept[v] || !(chain[v] || (IsVersionID(v) && v < current.Version)) {
 			continue
 		}
 		if t, ok := versionTime(v); ok && !t.Before(start.Truncate(time.Millisecond)) {

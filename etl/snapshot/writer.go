@@ -115,36 +115,11 @@ func (w *Writer) Write(row map[string]any, size int) error {
 
 // WritePrepared writes a prepared row (rows must come in key order).
 func (w *Writer) WritePrepared(p Prepared) error {
-	part, size := p.Part, p.Size
-	pw := w.parts[part]
-	if pw == nil {
-		if len(w.parts) >= MaxPartitions {
-			return fmt.Errorf("--partition-by %s: more than %d partitions", w.PartitionBy, MaxPartitions)
-		}
-		rel := "part-00000.parquet"
-		path := filepath.Join(w.Dir, rel)
-		if w.Single {
-			rel, path = filepath.Base(w.Dir), w.Dir
-		} else if part != "" {
-			rel = part + "/" + rel
-			path = filepath.Join(w.Dir, part, "part-00000.parquet")
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		pw = &partWriter{rel: rel, f: f, w: parquet.NewWriter(f, w.pqSchema,
-			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
-			parquet.PageBufferSize(1<<20),
-			parquet.MaxRowsPerRowGroup(1<<40),
-			parquet.CreatedBy("opsctl", "etl rebuild", ""),
-		)}
-		w.parts[part] = pw
-		w.order = append(w.order, part)
+	pw, err := w.part(p.Part)
+	if err != nil {
+		return err
 	}
+	size := p.Size
 	pw.batch = append(pw.batch, p.Row)
 	pw.rows++
 	pw.rgSize += int64(size)
@@ -167,6 +142,57 @@ func (w *Writer) WritePrepared(p Prepared) error {
 		pw.rgSize = 0
 	}
 	return nil
+}
+
+// CloseEmpty finishes a table without rows: one file with the schema and
+// no row (in the null partition with PartitionBy), so that readers see an
+// empty table with its columns rather than no table.
+func (w *Writer) CloseEmpty() ([]OutFile, error) {
+	if len(w.parts) == 0 {
+		part := ""
+		if w.PartitionBy != "" {
+			part = PartitionDir(w.PartitionBy, nil)
+		}
+		if _, err := w.part(part); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	return w.Close()
+}
+
+// part returns the writer of a partition, creating its file.
+func (w *Writer) part(part string) (*partWriter, error) {
+	pw := w.parts[part]
+	if pw == nil {
+		if len(w.parts) >= MaxPartitions {
+			return nil, fmt.Errorf("--partition-by %s: more than %d partitions", w.PartitionBy, MaxPartitions)
+		}
+		rel := "part-00000.parquet"
+		path := filepath.Join(w.Dir, rel)
+		if w.Single {
+			rel, path = filepath.Base(w.Dir), w.Dir
+		} else if part != "" {
+			rel = part + "/" + rel
+			path = filepath.Join(w.Dir, part, "part-00000.parquet")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		pw = &partWriter{rel: rel, f: f, w: parquet.NewWriter(f, w.pqSchema,
+			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+			parquet.PageBufferSize(1<<20),
+			parquet.MaxRowsPerRowGroup(1<<40),
+			parquet.CreatedBy("opsctl", "etl rebuild", ""),
+		)}
+		w.parts[part] = pw
+		w.order = append(w.order, part)
+	}
+	return pw, nil
 }
 
 func (pw *partWriter) flushBatch() error {

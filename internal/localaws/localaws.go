@@ -316,6 +316,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		awsproto.WriteError(w, r, &awsproto.Error{Status: 400, Code: "UnrecognizedClientException", Message: msg, Sender: true})
 		return
 	}
+	if ps, ok := h.(awsproto.ProtocolSpeaker); ok {
+		r = awsproto.WithProtocol(r, ps.Protocol())
+	}
 	// Read the body once so Query actions can be named; hand a fresh reader on.
 	var body []byte
 	if r.Body != nil && awsproto.Detect(r) == awsproto.Query {
