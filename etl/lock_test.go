@@ -154,3 +154,35 @@ func TestLockRemovesLeftoverPointerTempFiles(t *testing.T) {
 		t.Fatalf("leftover temp file kept: %v", err)
 	}
 }
+
+// A single-file destination has no lock: only temp dirs whose process is
+// gone are removed; a live run's and an unmarked one are kept.
+func TestSingleFileRunRemovesTempDirsOfDeadRunsOnly(t *testing.T) {
+	src := t.TempDir()
+	writeObjects(t, src, object{key: "x", sep: "\n", recs: []string{ddbEv("1", "INSERT", 1, "a", ddbImg("a", 1))}})
+	out := t.TempDir()
+	mk := func(name string, pid int) string {
+		d := filepath.Join(out, name)
+		os.MkdirAll(d, 0o700)
+		if pid != 0 {
+			host, _ := os.Hostname()
+			b, _ := json.Marshal(snapshot.LockInfo{Host: host, PID: pid})
+			os.WriteFile(filepath.Join(d, ".owner.json"), b, 0o600)
+		}
+		os.WriteFile(filepath.Join(d, "spill-0"), []byte("x"), 0o600)
+		return d
+	}
+	// A PID that is not running: the highest possible one.
+	dead := mk(".opsctl-rebuild-dead", 4194304)
+	live := mk(".opsctl-rebuild-live", os.Getpid())
+	unmarked := mk(".opsctl-rebuild-old", 0)
+	rebuild(t, Options{Source: src, Format: "dynamodb", Dest: filepath.Join(out, "orders.parquet")})
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatalf("dead run's temp dir kept: %v", err)
+	}
+	for _, d := range []string{live, unmarked} {
+		if _, err := os.Stat(d); err != nil {
+			t.Fatalf("%s removed: %v", d, err)
+		}
+	}
+}

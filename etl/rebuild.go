@@ -224,6 +224,14 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		r.tmp = abs // compared with the absolute leftovers below
 	}
 	defer os.RemoveAll(r.tmp)
+	snapshot.MarkTempDir(r.tmp)
+	if r.single {
+		// No lock guards a single-file destination: remove only the temp
+		// dirs whose run (on this host) is gone.
+		for _, d := range snapshot.CleanStaleTempDirs(base, r.tmp) {
+			r.log().Info("removed temp dir of an interrupted run", "dir", d)
+		}
+	}
 
 	if r.store != nil {
 		// lerr, not err: the deferred release must set the named result.

@@ -114,9 +114,16 @@ func TestDLQArchiveExportImportOnS3rver(t *testing.T) {
 	if r.Code != 0 || depth(replay) != 0 || lines("export/") != n {
 		t.Fatalf("export: exit %d, left %d, lines %d\n%s", r.Code, depth(replay), lines("export/"), r.Stderr)
 	}
-	r = localawstest.Run(t, env, "dlq", "import", "s3://ops-archive/export/", "--to", "orders-dlq")
+	r = localawstest.Run(t, env, "dlq", "import", "s3://ops-archive/export/", "--to", "orders-dlq", "-o", "json", "--log-level", "debug")
 	if r.Code != 0 || depth(dlq) != n {
 		t.Fatalf("import: exit %d, depth %d\n%s", r.Code, depth(dlq), r.Stderr)
+	}
+	// With --output json every stderr line is a JSON log line, the SDK's own
+	// (s3rver returns objects without checksums) included.
+	for _, line := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
+		if line != "" && !json.Valid([]byte(line)) {
+			t.Fatalf("stderr line is not JSON: %q", line)
+		}
 	}
 	if n := countCalls(srv, "s3"); n != 0 {
 		t.Fatalf("the local endpoint saw %d S3 calls: AWS_ENDPOINT_URL_S3 was not honoured", n)

@@ -404,3 +404,44 @@ func (s *S3Store) deleteIfMatch(ctx context.Context, name, etag string) error {
 	}
 	return nil
 }
+
+// TempDirPattern names the private temp directories of rebuild runs.
+const TempDirPattern = ".opsctl-rebuild-*"
+
+const tempOwnerName = ".owner.json"
+
+// MarkTempDir records which process owns a run's temp directory, so a later
+// run can tell the directory of a killed run from one in use.
+func MarkTempDir(dir string) error {
+	host, _ := os.Hostname()
+	b, _ := json.Marshal(LockInfo{Host: host, PID: os.Getpid()})
+	return os.WriteFile(filepath.Join(dir, tempOwnerName), b, 0o600)
+}
+
+// CleanStaleTempDirs removes the temp directories in dir (TempDirPattern)
+// whose owner process on this host is gone — a run killed before it could
+// clean up (kill -9, OOM) — except keep. Destinations without a lock (a
+// single Parquet file) rely on this; a directory owned by another host, or by
+// a live process, is left alone. It returns the directories removed.
+func CleanStaleTempDirs(dir, keep string) []string {
+	host, _ := os.Hostname()
+	old, _ := filepath.Glob(filepath.Join(dir, TempDirPattern))
+	var removed []string
+	for _, d := range old {
+		if d == keep {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(d, tempOwnerName))
+		if err != nil {
+			continue // not ours to judge (no owner recorded)
+		}
+		var owner LockInfo
+		if json.Unmarshal(b, &owner) != nil || owner.Host != host || owner.PID <= 0 || processAlive(owner.PID) {
+			continue
+		}
+		if os.RemoveAll(d) == nil {
+			removed = append(removed, d)
+		}
+	}
+	return removed
+}
