@@ -938,6 +938,9 @@ const mismatchAbort = 1000
 // before the scanner reuses the bytes the queued changes alias.
 func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, batch *merge.Batch) (records, decoded int64, err error) {
 	rc, err := r.src.Open(ctx, obj)
+	if errors.Is(err, source.ErrCorrupt) {
+		return 0, 0, r.badObject(obj, 0, 0, err, nil)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -1022,6 +1025,16 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, source.ErrCorrupt) {
+			if flushErr == nil {
+				flushErr = batch.Flush() // the records read before it are applied
+			}
+			if flushErr != nil {
+				return records, decoded, flushErr
+			}
+			rest, off := sc.Pending()
+			return records, max(decoded, off+int64(len(rest))), r.badObject(obj, off, records, err, rest)
+		}
 		return records, decoded, fmt.Errorf("read %s: %w", obj.Key, err)
 	}
 	if flushErr == nil {
@@ -1072,4 +1085,19 @@ func (r *run) writeEmpty(target string, schema *snapshot.Schema) ([]snapshot.Out
 		return nil, fmt.Errorf("no live rows, and no column is known (no schema wrapper, no previous version): %w", err)
 	}
 	return w.CloseEmpty()
+}
+
+// badObject quarantines what could be read of a compressed object that is
+// corrupt or truncated: the records before the damage were applied, the
+// bytes after the last whole record are kept in the quarantine with the
+// reason. It counts as one bad record (--max-bad-records), and the object
+// is consumed like any other, so it does not block later runs.
+func (r *run) badObject(obj source.Object, off, records int64, cause error, rest []byte) error {
+	reason := fmt.Sprintf("bad object: %v; %d records before byte %d of the decompressed data were read", cause, records, off)
+	r.log().Warn("corrupt or truncated object", "object", obj.Key, "err", cause, "records_read", records)
+	r.quarantine(obj.Key, off, reason, rest)
+	if r.overBadLimit() {
+		return errBadLimit
+	}
+	return nil
 }

@@ -70,6 +70,12 @@ func NewScanner(r io.Reader, bufSize int) *Scanner {
 // Err returns the read error that stopped the scanner, if any (not io.EOF).
 func (s *Scanner) Err() error { return s.err }
 
+// Pending returns the bytes read but not framed (after Next returned
+// false: the start of a record cut short by a read error) and their offset.
+func (s *Scanner) Pending() ([]byte, int64) {
+	return s.buf[s.start:s.end], s.base + int64(s.start)
+}
+
 // Record returns the record found by the last successful Next.
 func (s *Scanner) Record() *Record { return &s.rec }
 
