@@ -201,6 +201,14 @@ func TestInterruptExits130AndCleansUp(t *testing.T) {
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		cmd.Start()
+		// Signal only once the run is under way (its temp dir exists): on a
+		// loaded machine the process may not even have installed its
+		// signal handler 150 ms after the start.
+		for t0 := time.Now(); time.Since(t0) < 20*time.Second; time.Sleep(5 * time.Millisecond) {
+			if m, _ := filepath.Glob(filepath.Join(dest, ".opsctl-rebuild-*")); len(m) > 0 {
+				break
+			}
+		}
 		time.Sleep(delay)
 		cmd.Process.Signal(os.Interrupt)
 		err := cmd.Wait()

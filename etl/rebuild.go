@@ -73,6 +73,8 @@ var (
 	ErrEmptySource    = errors.New("empty source")
 	ErrFormatMismatch = errors.New("format mismatch")
 	ErrTooManyBad     = errors.New("too many bad records")
+	// ErrRecordTooLarge: a record too large for --memory-limit.
+	ErrRecordTooLarge = errors.New("record too large for the memory limit")
 )
 
 // Rebuild runs one rebuild: read the unconsumed increments (all of them with
@@ -98,12 +100,14 @@ type run struct {
 	res  Result
 	t0   time.Time
 
-	src    *source.Source
-	dstLoc source.Location
-	store  snapshot.Store // nil for a single-file destination
-	single bool
-	marked bool // the destination carries opsctl's marker
-	dec    cdc.Decoder
+	src       *source.Source
+	dstLoc    source.Location
+	store     snapshot.Store // nil for a single-file destination
+	single    bool
+	marked    bool  // the destination carries opsctl's marker
+	limit     int64 // --memory-limit (or its default)
+	maxRecord int   // the largest record the budget allows
+	dec       cdc.Decoder
 
 	tmp string // private temp dir (spills, staging), removed at the end
 
@@ -385,6 +389,16 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	if limit == 0 {
 		limit = DefaultMemoryLimit()
 	}
+	r.limit = limit
+	// One record is copied many times on its way to Parquet (framing
+	// buffer and its growth, per-key state, page buffer, statistics,
+	// compression: about 20 times its size measured with /usr/bin/time): a
+	// record beyond 1/RecordShare of the budget fails the run with a clear
+	// message, before its bytes are even buffered, instead of taking the
+	// process past the limit; a compressed object is read whole only up to
+	// an eighth of it.
+	r.maxRecord = int(min(limit/RecordShare, source.DefaultMaxRecord))
+	r.src.MaxInMemory = int(limit / 8)
 	// The per-key state gets most of the budget; decompression buffers,
 	// Parquet row groups and the GC's headroom need the rest.
 	table := merge.NewTable(limit*45/100, filepath.Join(r.tmp, "spill"))
@@ -946,7 +960,8 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 	}
 	defer rc.Close()
 	defer batch.Reset() // on error: drop what still aliases this object
-	sc := source.NewScanner(rc, 1<<20)
+	sc := source.NewScanner(rc, min(1<<20, r.maxRecord))
+	sc.SetMaxRecord(r.maxRecord)
 	var c cdc.Change
 	sc.Try = func(b []byte) (int, bool) {
 		n, err := r.dec.DecodePrefix(b, &c)
@@ -976,6 +991,10 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			// JSON null is no object, but it is a Debezium tombstone:
 			// let the decoder say what it is.
 			rec.Bad = false
+		}
+		if rec.Bad && rec.TooLarge {
+			return records, decoded, fmt.Errorf("%w: %s byte %d: a record larger than %s (1/%d of --memory-limit %s) cannot be processed within the memory limit; raise --memory-limit (%s for each MiB of the largest record)",
+				ErrRecordTooLarge, obj.Key, rec.Offset, sizeText(int64(r.maxRecord)), RecordShare, sizeText(r.limit), sizeText(RecordShare<<20))
 		}
 		if rec.Bad {
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
@@ -1100,4 +1119,17 @@ func (r *run) badObject(obj source.Object, off, records int64, cause error, rest
 		return errBadLimit
 	}
 	return nil
+}
+
+// RecordShare: the largest record is 1/RecordShare of the memory limit.
+const RecordShare = 64
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dKiB", n>>10)
 }

@@ -75,6 +75,9 @@ type Object struct {
 type Source struct {
 	Loc Location
 	S3  S3API
+	// MaxInMemory bounds the compressed bytes of an object read whole (0:
+	// the package's MaxInMemory); larger objects are streamed.
+	MaxInMemory int
 }
 
 // skipName reports names that are never increments: hidden files, Hive/Spark
@@ -179,7 +182,11 @@ func (s *Source) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
 		}
 		raw = f
 	}
-	return Decompress(raw)
+	limit := s.MaxInMemory
+	if limit <= 0 {
+		limit = MaxInMemory
+	}
+	return decompress(raw, min(limit, MaxInMemory))
 }
 
 // ErrCorrupt marks a compressed object that cannot be decompressed to its
@@ -263,7 +270,9 @@ func (c corruptReader) Read(p []byte) (int, error) {
 // Compressed objects up to MaxInMemory bytes are read whole and inflated
 // from memory (etl/internal/inflate, about 1.3x the streaming reader's
 // speed); larger ones are streamed.
-func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
+func Decompress(r io.ReadCloser) (io.ReadCloser, error) { return decompress(r, MaxInMemory) }
+
+func decompress(r io.ReadCloser, maxInMemory int) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -274,7 +283,7 @@ func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
 		return &readCloser{Reader: br, close: r.Close}, nil
 	}
 	buf := bufPool.Get().(*[]byte)
-	data, complete, err := readUpTo(br, (*buf)[:0], MaxInMemory)
+	data, complete, err := readUpTo(br, (*buf)[:0], maxInMemory)
 	*buf = data
 	if err != nil {
 		bufPool.Put(buf)
