@@ -74,6 +74,11 @@ type Options struct {
 	TempDir       string   // spill and staging directory; "" = os.TempDir()
 	Workers       int      // objects decoded in parallel; 0 = GOMAXPROCS
 	BreakLock     bool     // remove an existing lock first
+	// AllowUnprotectedLock runs on an S3 server that ignores conditional
+	// writes (the lock cannot keep runs apart); refused otherwise.
+	AllowUnprotectedLock bool
+	// LockLease is an S3 lock's lease (snapshot.DefaultLease when 0).
+	LockLease time.Duration
 	// Progress, when set, is called from the rebuild's goroutines (serially).
 	Progress func(Progress)
 }

@@ -230,13 +230,16 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 	defer os.RemoveAll(r.tmp)
 
 	if r.store != nil {
-		release, err := snapshot.AcquireLock(ctx, r.store, snapshot.NewLockInfo(r.deps.Now(), "opsctl etl rebuild"), o.BreakLock, r.deps.Now(),
-			func(msg string, args ...any) { r.log().Warn(msg, args...) })
-		if err != nil {
-			return r.res, err
+		// lerr, not err: the deferred release must set the named result.
+		lock, lerr := snapshot.AcquireLockWith(ctx, r.store, snapshot.LockOptions{
+			Info: snapshot.NewLockInfo(r.deps.Now(), "opsctl etl rebuild"), BreakLock: o.BreakLock,
+			AllowUnprotected: o.AllowUnprotectedLock, Lease: o.LockLease, Now: r.deps.Now,
+			Warn: func(msg string, args ...any) { r.log().Warn(msg, args...) }})
+		if lerr != nil {
+			return r.res, lerr
 		}
 		defer func() {
-			if rerr := release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+			if rerr := lock.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
 				err = fmt.Errorf("release lock: %w", rerr)
 			}
 		}()
@@ -672,7 +675,7 @@ func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, sta
 	if keep == 0 {
 		keep = DefaultKeep
 	}
-	pruned, err := snapshot.Prune(context.WithoutCancel(ctx), r.store, m, keep, func(v string) (*snapshot.Manifest, error) {
+	pruned, err := snapshot.PruneStartedAt(context.WithoutCancel(ctx), r.store, m, keep, r.t0, func(v string) (*snapshot.Manifest, error) {
 		b, err := r.store.Get(ctx, snapshot.VersionPath(v)+snapshot.ManifestName)
 		if err != nil {
 			return nil, err

@@ -3,11 +3,15 @@ package redrive
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/opsctl/opsctl/internal/clock"
 )
 
 // SQSAPI is the part of the SQS client redrive uses; *sqs.Client satisfies it.
@@ -23,6 +27,9 @@ type SQSAPI interface {
 	StartMessageMoveTask(ctx context.Context, in *sqs.StartMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
 	ListMessageMoveTasks(ctx context.Context, in *sqs.ListMessageMoveTasksInput, optFns ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
 	CancelMessageMoveTask(ctx context.Context, in *sqs.CancelMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.CancelMessageMoveTaskOutput, error)
+	// dlq add
+	CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error)
+	SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.SetQueueAttributesOutput, error)
 }
 
 // LambdaAPI is the part of the Lambda client redrive uses; *lambda.Client satisfies it.
@@ -31,6 +38,18 @@ type LambdaAPI interface {
 	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
 	ListFunctionEventInvokeConfigs(ctx context.Context, in *lambda.ListFunctionEventInvokeConfigsInput, optFns ...func(*lambda.Options)) (*lambda.ListFunctionEventInvokeConfigsOutput, error)
 	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+	// dlq add and audit
+	GetFunctionEventInvokeConfig(ctx context.Context, in *lambda.GetFunctionEventInvokeConfigInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionEventInvokeConfigOutput, error)
+	PutFunctionEventInvokeConfig(ctx context.Context, in *lambda.PutFunctionEventInvokeConfigInput, optFns ...func(*lambda.Options)) (*lambda.PutFunctionEventInvokeConfigOutput, error)
+	UpdateFunctionEventInvokeConfig(ctx context.Context, in *lambda.UpdateFunctionEventInvokeConfigInput, optFns ...func(*lambda.Options)) (*lambda.UpdateFunctionEventInvokeConfigOutput, error)
+	ListEventSourceMappings(ctx context.Context, in *lambda.ListEventSourceMappingsInput, optFns ...func(*lambda.Options)) (*lambda.ListEventSourceMappingsOutput, error)
+	GetPolicy(ctx context.Context, in *lambda.GetPolicyInput, optFns ...func(*lambda.Options)) (*lambda.GetPolicyOutput, error)
+}
+
+// SNSAPI reads subscriptions for dlq audit; *sns.Client satisfies it.
+type SNSAPI interface {
+	ListSubscriptions(ctx context.Context, in *sns.ListSubscriptionsInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsOutput, error)
+	GetSubscriptionAttributes(ctx context.Context, in *sns.GetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error)
 }
 
 // CloudWatchAPI finds the alarms that watch a queue; *cloudwatch.Client satisfies it.
@@ -53,7 +72,13 @@ type Deps struct {
 	Lambda     LambdaAPI
 	CloudWatch CloudWatchAPI
 	S3         S3API
-	Log        *slog.Logger
+	SNS        SNSAPI // dlq audit only
+	// Alarm puts the DLQ alarm on a queue (dlq add); nil skips the alarm.
+	Alarm AlarmFunc
+	Log   *slog.Logger
+	// Clock paces polling, retries and the rate limit; nil is the real
+	// clock. Tests pass a clock.Fake.
+	Clock clock.Clock
 	// Progress, when set, is called as work advances (done, total; total <= 0
 	// when unknown).
 	Progress func(done, total int64)
@@ -65,6 +90,10 @@ func (d Deps) log() *slog.Logger {
 	}
 	return d.Log
 }
+
+func (d Deps) clock() clock.Clock { return clock.Or(d.Clock) }
+
+func (d Deps) now() time.Time { return d.clock().Now() }
 
 func (d Deps) progress(done, total int64) {
 	if d.Progress != nil {

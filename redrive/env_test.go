@@ -76,6 +76,24 @@ func (e *env) pair(t *testing.T, name string, fifo bool) queuePair {
 	return p
 }
 
+// source adds another source queue to p's DLQ (same type, maxReceiveCount 1).
+func (e *env) source(t *testing.T, p queuePair, name string) queuePair {
+	t.Helper()
+	attrs := map[string]string{"RedrivePolicy": fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"1"}`, p.dlqARN)}
+	if p.fifo {
+		name += ".fifo"
+		attrs["FifoQueue"] = "true"
+	}
+	out, err := e.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p
+	q.src = aws.ToString(out.QueueUrl)
+	q.srcARN = e.arn(t, q.src)
+	return q
+}
+
 func (e *env) arn(t *testing.T, url string) string {
 	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{"QueueArn"}})
 	if err != nil {
@@ -120,22 +138,26 @@ func (e *env) send(t *testing.T, url string, fifo bool, from, n int) {
 }
 
 // deadLetter sends n messages to the source and lets SQS move them to the DLQ
-// (each is received once, then exceeds maxReceiveCount on the next receive).
-//
-// fauxqs moves only a group's head to a FIFO DLQ this way, so for FIFO pairs
-// the messages are sent to the DLQ directly (they then carry no source
-// attribute, and the DLQ's only source is found from the redrive policies).
+// (each is received once, then exceeds maxReceiveCount on the next receive),
+// for FIFO queues as for standard ones, so every message carries the
+// DeadLetterQueueSourceArn SQS adds (SQS developer guide, "Using dead-letter
+// queues": maxReceiveCount). A FIFO queue hands out a group's next message
+// only after its head is gone, so FIFO pairs take one round per message of a
+// group.
 func (e *env) deadLetter(t *testing.T, p queuePair, n int) {
 	t.Helper()
-	if p.fifo {
-		e.send(t, p.dlq, true, 0, n)
-		return
-	}
-	e.send(t, p.src, p.fifo, 0, n)
+	e.deadLetterFrom(t, p, 0, n, n)
+}
+
+// deadLetterFrom sends messages from..from+n-1 to p.src and bounces them
+// until the DLQ holds want messages.
+func (e *env) deadLetterFrom(t *testing.T, p queuePair, from, n, want int) {
+	t.Helper()
+	e.send(t, p.src, p.fifo, from, n)
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if e.count(t, p.dlq) >= n {
+		if e.count(t, p.dlq) >= want && e.count(t, p.src) == 0 {
 			return
 		}
 		// VisibilityTimeout 0 is not sent by the SDK (zero value), so receive
@@ -152,7 +174,7 @@ func (e *env) deadLetter(t *testing.T, p queuePair, n int) {
 			e.sqs.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(p.src), Entries: rel})
 		}
 	}
-	t.Fatalf("only %d of %d messages reached the DLQ", e.count(t, p.dlq), n)
+	t.Fatalf("only %d of %d messages reached the DLQ", e.count(t, p.dlq), want)
 }
 
 // count is the number of messages in a queue (visible + in flight).
@@ -179,6 +201,7 @@ func (e *env) drain(t *testing.T, url string) []types.Message {
 		r, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"},
+			AttributeNames: allSystemAttributes, // local-aws-sqs answers only this form
 		})
 		if err != nil {
 			// The endpoint's proxy to the emulator now and then truncates a

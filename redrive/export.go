@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -28,7 +29,7 @@ func (o ExportOptions) Validate() error {
 	if o.To == "" {
 		return usagef("--to is required: FILE.jsonl or s3://BUCKET/PREFIX/")
 	}
-	if _, err := ParseLocation(o.To); err != nil {
+	if err := validOutputLocation(o.To); err != nil {
 		return usagef("--to %v", err)
 	}
 	if _, err := ParseFilter(o.Filter); err != nil {
@@ -56,7 +57,7 @@ func Export(ctx context.Context, deps Deps, opts ExportOptions) (Result, error) 
 	} else {
 		ro.Concurrency = 1
 	}
-	start := time.Now()
+	start := deps.now()
 	res := Result{DLQ: opts.DLQ, Method: "export", CircuitBreaker: "closed"}
 	dlq, err := describeQueue(ctx, deps.SQS, opts.DLQ)
 	if err != nil {
@@ -82,7 +83,7 @@ func Export(ctx context.Context, deps Deps, opts ExportOptions) (Result, error) 
 		runErr = cerr
 	}
 	mv.fill(&res)
-	res.DurationSeconds = time.Since(start).Seconds()
+	res.DurationSeconds = deps.now().Sub(start).Seconds()
 	if res.DurationSeconds > 0 {
 		res.MessagesPerSecond = float64(res.Moved) / res.DurationSeconds
 	}
@@ -111,7 +112,7 @@ func (o ImportOptions) Validate() error {
 	if err := validQueueRef(o.To); err != nil {
 		return usagef("--to: %v", err)
 	}
-	if o.Rate < 0 || o.Concurrency < 0 || o.Concurrency > 64 {
+	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Concurrency < 0 || o.Concurrency > 64 {
 		return usagef("--rate must be positive and --concurrency between 1 and 64")
 	}
 	return nil
@@ -138,7 +139,7 @@ func Import(ctx context.Context, deps Deps, opts ImportOptions) (ImportResult, e
 	if err := opts.Validate(); err != nil {
 		return ImportResult{}, err
 	}
-	start := time.Now()
+	start := deps.now()
 	loc, _ := ParseLocation(opts.From)
 	res := ImportResult{From: loc.String(), To: opts.To}
 	q, err := describeQueue(ctx, deps.SQS, opts.To)
@@ -196,7 +197,7 @@ func Import(ctx context.Context, deps Deps, opts ImportOptions) (ImportResult, e
 	if len(mv.failReasons) > 0 {
 		res.FailureReasons = mv.failReasons
 	}
-	res.DurationSeconds = time.Since(start).Seconds()
+	res.DurationSeconds = deps.now().Sub(start).Seconds()
 	if res.DurationSeconds > 0 {
 		res.MessagesPerSecond = float64(res.Sent) / res.DurationSeconds
 	}

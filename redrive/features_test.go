@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,6 +77,29 @@ func (e *lambdaEnv) function(t *testing.T, name, dlqARN, onFailure string) {
 	}
 }
 
+// failAsync invokes fn asynchronously with a handler that fails and no
+// retries, so Lambda (the emulation) sends the event to fn's DLQ or
+// on-failure destination at once, with the attributes or record AWS uses.
+func (e *lambdaEnv) failAsync(t *testing.T, fn, payload string) {
+	t.Helper()
+	ctx := context.Background()
+	e.emu.SetHandler(fn, func([]byte) ([]byte, error) { return nil, errors.New("Task timed out after 3.00 seconds") })
+	if _, err := e.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String(fn)}); err == nil {
+		_, err = e.lambda.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String(fn), MaximumRetryAttempts: aws.Int32(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := e.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String(fn), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(payload)}); err != nil {
+		t.Fatal(err)
+	}
+	if errs := e.emu.DeliveryErrors(); len(errs) > 0 {
+		t.Fatalf("Lambda could not dead-letter the event: %v", errs)
+	}
+}
+
 func (e *lambdaEnv) put(t *testing.T, url, body string, attrs map[string]string) {
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body), MessageAttributes: map[string]types.MessageAttributeValue{}}
 	for k, v := range attrs {
@@ -101,18 +125,26 @@ func TestLambdaRedrive(t *testing.T) {
 	e.function(t, "resize", asyncARN, "")
 	e.function(t, "billing", "", destARN)
 	const n = 12
+	// Lambda itself dead-letters the failing events (MaximumRetryAttempts 0:
+	// at once), as the emulation does it (lambdaemu async.go).
 	for i := 0; i < n; i++ {
-		e.put(t, asyncURL, fmt.Sprintf(`{"image":%d}`, i), map[string]string{"RequestID": fmt.Sprintf("req-%d", i), "ErrorCode": "200", "ErrorMessage": "Task timed out"})
-		e.put(t, destURL, fmt.Sprintf(`{"version":"1.0","timestamp":"2026-11-24T00:00:00.000Z","requestContext":{"requestId":"r-%d","functionArn":"arn:aws:lambda:us-east-1:000000000000:function:billing:$LATEST","condition":"RetriesExhausted","approximateInvokeCount":3},"requestPayload":{"invoice":%d,"lines":[1,2]},"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"responsePayload":{"errorMessage":"boom"}}`, i, i), nil)
+		e.failAsync(t, "resize", fmt.Sprintf(`{"image":%d}`, i))
+		e.failAsync(t, "billing", fmt.Sprintf(`{"invoice":%d,"lines":[1,2]}`, i))
 	}
+	if e.count(t, asyncURL) != n || e.count(t, destURL) != n {
+		t.Fatalf("Lambda dead-lettered %d and %d of %d events", e.count(t, asyncURL), e.count(t, destURL), n)
+	}
+	e.emu.SetHandler("resize", nil) // fixed: invocations succeed
+	e.emu.SetHandler("billing", nil)
 	e.emu.Throttle("resize", 3)
 
+	before := len(e.emu.Invocations("resize"))
 	res, err := Redrive(ctx, e.deps(t), fastOpts(asyncURL))
 	if err != nil || res.Moved != n || res.Method != "client" {
 		t.Fatalf("async DLQ redrive: %v %+v", err, res)
 	}
 	got := map[string]bool{}
-	for _, inv := range e.emu.Invocations("resize") {
+	for _, inv := range e.emu.Invocations("resize")[before:] {
 		if inv.Type != "Event" {
 			t.Fatalf("invocation type %s, want Event", inv.Type)
 		}
@@ -127,11 +159,12 @@ func TestLambdaRedrive(t *testing.T) {
 		t.Fatal("async DLQ not empty")
 	}
 
+	before = len(e.emu.Invocations("billing"))
 	res, err = Redrive(ctx, e.deps(t), fastOpts(destURL))
 	if err != nil || res.Moved != n {
 		t.Fatalf("destination redrive: %v %+v", err, res)
 	}
-	invs := e.emu.Invocations("billing")
+	invs := e.emu.Invocations("billing")[before:]
 	if len(invs) != n {
 		t.Fatalf("%d billing invocations, want %d", len(invs), n)
 	}
@@ -146,7 +179,7 @@ func TestLambdaRedrive(t *testing.T) {
 	}
 
 	// A function that does not exist: nothing is lost, exit 3.
-	e.put(t, asyncURL, `{"image":99}`, map[string]string{"RequestID": "x", "ErrorCode": "200"})
+	e.failAsync(t, "resize", `{"image":99}`)
 	o := fastOpts(asyncURL)
 	o.ToLambda = "ghost"
 	res, err = Redrive(ctx, e.deps(t), o)
@@ -452,6 +485,18 @@ func TestOptionsValidate(t *testing.T) {
 		"native with filter":   {DLQ: "q", Method: MethodNative, Filter: `body contains "x"`},
 		"native with archive":  {DLQ: "q", Method: MethodNative, Archive: "a.jsonl"},
 		"unknown method":       {DLQ: "q", Method: "teleport"},
+		"rate NaN":             {DLQ: "q", Rate: math.NaN()},
+		"breaker ratio NaN":    {DLQ: "q", BreakerRatio: math.NaN()},
+		"breaker ratio +Inf":   {DLQ: "q", BreakerRatio: math.Inf(1)},
+		// Lambda API reference, Invoke FunctionName: "If you specify only the
+		// function name, it is limited to 64 characters in length."
+		"function name of 65": {DLQ: "q", ToLambda: strings.Repeat("f", 65)},
+		"archive a directory": {DLQ: "q", Archive: os.TempDir()},
+	}
+	for _, ok := range []string{strings.Repeat("f", 64), "resize:live", "resize:$LATEST", "123456789012:function:resize", "arn:aws:lambda:eu-west-1:123456789012:function:" + strings.Repeat("f", 100)} {
+		if err := (&Options{DLQ: "q", ToLambda: ok}).Validate(); err != nil {
+			t.Errorf("--to-lambda %s rejected: %v", ok, err)
+		}
 	}
 	for name, o := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -25,10 +25,18 @@ import (
 //	age > 2h                           time since the message was first sent
 //	receive_count >= 3                 ApproximateReceiveCount
 //	group == "tenant-7"                FIFO MessageGroupId
+//	source == "orders"                 the queue the message was dead-lettered from (name or ARN)
 //	a and b, a or b, not a, ( ... )    combinations (not > and > or)
 //
 // Operators: == != contains ~ (regex) exists < <= > >=. Strings take double or
 // single quotes with backslash escapes; a regex is /.../ or a quoted string.
+//
+// age, receive_count and source come from SQS system attributes. When a
+// message lacks one (an endpoint that does not return it, or a message sent
+// to the DLQ by hand, which has no source), a condition on it is unknown, not
+// false: the filter decides with the rest of the expression when it can
+// (unknown and false is false, unknown or true is true), and otherwise
+// reports the message as undecided so that nothing is skipped silently.
 type Filter struct {
 	root node
 	src  string
@@ -41,7 +49,10 @@ type FilterMessage struct {
 	SentAt       time.Time
 	ReceiveCount int
 	GroupID      string
-	Now          time.Time
+	// SourceARN is the queue the message was dead-lettered from
+	// (DeadLetterQueueSourceArn); empty when unknown.
+	SourceARN string
+	Now       time.Time
 }
 
 // ParseFilter parses a filter expression. An empty expression is nil (matches
@@ -64,13 +75,28 @@ func ParseFilter(src string) (*Filter, error) {
 	return &Filter{root: n, src: src}, nil
 }
 
-// Match reports whether m is selected. A nil filter selects everything.
+// Match reports whether m is selected. A nil filter selects everything. An
+// undecided message (see Decide) is not selected.
 func (f *Filter) Match(m FilterMessage) bool {
+	ok, _ := f.Decide(m)
+	return ok
+}
+
+// Decide reports whether m is selected; when the answer depends on a field m
+// does not carry (age, receive_count, source), it returns false and the names
+// of those fields.
+func (f *Filter) Decide(m FilterMessage) (match bool, unknown []string) {
 	if f == nil {
-		return true
+		return true, nil
 	}
 	ev := &evalCtx{m: m}
-	return f.root.eval(ev)
+	switch f.root.eval(ev) {
+	case triTrue:
+		return true, nil
+	case triFalse:
+		return false, nil
+	}
+	return false, ev.unknown
 }
 
 // String returns the canonical form of the expression (it parses back to the
@@ -383,6 +409,7 @@ const (
 	fAge
 	fReceiveCount
 	fGroup
+	fSource
 )
 
 type field struct {
@@ -408,6 +435,8 @@ func (p *parser) parseField(t token) (field, error) {
 		return field{kind: fReceiveCount, src: "receive_count"}, nil
 	case strings.EqualFold(txt, "group"):
 		return field{kind: fGroup, src: "group"}, nil
+	case strings.EqualFold(txt, "source"):
+		return field{kind: fSource, src: "source"}, nil
 	case strings.HasPrefix(txt, "attr.") && len(txt) > 5:
 		name := txt[5:]
 		return field{kind: fAttr, name: name, src: attrSrc(name)}, nil
@@ -428,7 +457,7 @@ func (p *parser) parseField(t token) (field, error) {
 		}
 		return field{kind: fJSON, path: path, src: jsonPathSrc(path)}, nil
 	}
-	return field{}, p.errf("unknown field %q (want body, $.path, attr.NAME, age, receive_count or group)", txt)
+	return field{}, p.errf("unknown field %q (want body, $.path, attr.NAME, age, receive_count, group or source)", txt)
 }
 
 func attrSrc(name string) string {
@@ -606,10 +635,38 @@ func (p *parser) parseCond() (node, error) {
 // ---- AST ----
 
 type evalCtx struct {
-	m      FilterMessage
-	parsed bool
-	doc    any
-	docOK  bool
+	m       FilterMessage
+	parsed  bool
+	doc     any
+	docOK   bool
+	unknown []string // fields a condition needed and the message lacks
+}
+
+func (e *evalCtx) missing(field string) tri {
+	for _, f := range e.unknown {
+		if f == field {
+			return triUnknown
+		}
+	}
+	e.unknown = append(e.unknown, field)
+	return triUnknown
+}
+
+// tri is a three-valued truth: a condition on a field the message does not
+// carry is unknown.
+type tri int8
+
+const (
+	triFalse tri = iota
+	triTrue
+	triUnknown
+)
+
+func triOf(b bool) tri {
+	if b {
+		return triTrue
+	}
+	return triFalse
 }
 
 func (e *evalCtx) json() (any, bool) {
@@ -621,7 +678,7 @@ func (e *evalCtx) json() (any, bool) {
 }
 
 type node interface {
-	eval(*evalCtx) bool
+	eval(*evalCtx) tri
 	String() string
 }
 
@@ -629,12 +686,49 @@ type orNode struct{ l, r node }
 type andNode struct{ l, r node }
 type notNode struct{ n node }
 
-func (n *orNode) eval(e *evalCtx) bool  { return n.l.eval(e) || n.r.eval(e) }
-func (n *andNode) eval(e *evalCtx) bool { return n.l.eval(e) && n.r.eval(e) }
-func (n *notNode) eval(e *evalCtx) bool { return !n.n.eval(e) }
-func (n *orNode) String() string        { return "(" + n.l.String() + " or " + n.r.String() + ")" }
-func (n *andNode) String() string       { return "(" + n.l.String() + " and " + n.r.String() + ")" }
-func (n *notNode) String() string       { return "not " + n.n.String() }
+func (n *orNode) eval(e *evalCtx) tri {
+	l := n.l.eval(e)
+	if l == triTrue {
+		return triTrue
+	}
+	r := n.r.eval(e)
+	switch {
+	case r == triTrue:
+		return triTrue
+	case l == triUnknown || r == triUnknown:
+		return triUnknown
+	}
+	return triFalse
+}
+
+func (n *andNode) eval(e *evalCtx) tri {
+	l := n.l.eval(e)
+	if l == triFalse {
+		return triFalse
+	}
+	r := n.r.eval(e)
+	switch {
+	case r == triFalse:
+		return triFalse
+	case l == triUnknown || r == triUnknown:
+		return triUnknown
+	}
+	return triTrue
+}
+
+func (n *notNode) eval(e *evalCtx) tri {
+	switch v := n.n.eval(e); v {
+	case triTrue:
+		return triFalse
+	case triFalse:
+		return triTrue
+	default:
+		return v
+	}
+}
+func (n *orNode) String() string  { return "(" + n.l.String() + " or " + n.r.String() + ")" }
+func (n *andNode) String() string { return "(" + n.l.String() + " and " + n.r.String() + ")" }
+func (n *notNode) String() string { return "not " + n.n.String() }
 
 type litKind int
 
@@ -708,6 +802,9 @@ func (c *condNode) strValue(e *evalCtx) (string, bool) {
 		return e.m.Body, true
 	case fGroup:
 		return e.m.GroupID, e.m.GroupID != ""
+	case fSource:
+		_, name, _ := arnName(e.m.SourceARN)
+		return name, name != ""
 	case fAttr:
 		v, ok := e.m.Attributes[c.f.name]
 		return v, ok
@@ -751,47 +848,57 @@ func (c *condNode) jsonValue(e *evalCtx) (any, bool) {
 	return cur, true
 }
 
-func (c *condNode) eval(e *evalCtx) bool {
+func (c *condNode) eval(e *evalCtx) tri {
+	if c.f.kind == fSource && e.m.SourceARN == "" {
+		return e.missing("source")
+	}
 	switch c.op {
 	case "exists":
 		if c.f.kind == fAttr {
 			_, ok := e.m.Attributes[c.f.name]
-			return ok
+			return triOf(ok)
 		}
 		_, ok := c.jsonValue(e)
-		return ok
+		return triOf(ok)
 	case "contains":
 		s, ok := c.strValue(e)
-		return ok && strings.Contains(s, c.str)
+		return triOf(ok && strings.Contains(s, c.str))
 	case "~":
 		s, ok := c.strValue(e)
-		return ok && c.re.MatchString(s)
+		return triOf(ok && c.re.MatchString(s))
 	}
 	switch c.f.kind {
 	case fAge:
 		if e.m.SentAt.IsZero() {
-			return false
+			return e.missing("age")
 		}
 		now := e.m.Now
 		if now.IsZero() {
 			now = time.Now()
 		}
-		return cmpFloat(float64(now.Sub(e.m.SentAt)), c.op, float64(c.dur))
+		return triOf(cmpFloat(float64(now.Sub(e.m.SentAt)), c.op, float64(c.dur)))
 	case fReceiveCount:
-		return cmpFloat(float64(e.m.ReceiveCount), c.op, c.num)
+		if e.m.ReceiveCount == 0 { // SQS counts the receive that returned it: at least 1
+			return e.missing("receive_count")
+		}
+		return triOf(cmpFloat(float64(e.m.ReceiveCount), c.op, c.num))
+	case fSource:
+		s, _ := c.strValue(e)
+		eq := s == c.lit || e.m.SourceARN == c.lit
+		return triOf(eq == (c.op == "=="))
 	case fJSON:
 		v, ok := c.jsonValue(e)
 		if !ok {
-			return c.op == "!="
+			return triOf(c.op == "!=")
 		}
 		var eq bool
 		switch c.litKind {
 		case litNumber:
 			n, isNum := v.(float64)
 			if !isNum {
-				return c.op == "!="
+				return triOf(c.op == "!=")
 			}
-			return cmpFloat(n, c.op, c.num)
+			return triOf(cmpFloat(n, c.op, c.num))
 		case litString:
 			s, isStr := v.(string)
 			eq = isStr && s == c.lit
@@ -801,16 +908,10 @@ func (c *condNode) eval(e *evalCtx) bool {
 		case litNull:
 			eq = v == nil
 		}
-		if c.op == "!=" {
-			return !eq
-		}
-		return eq
+		return triOf(eq == (c.op == "=="))
 	default:
 		s, ok := c.strValue(e)
 		eq := ok && s == c.lit
-		if c.op == "!=" {
-			return !eq
-		}
-		return eq
+		return triOf(eq == (c.op == "=="))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +13,16 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
-// (b) SIGKILL of the opsctl binary at random points, many times with
-// different timings, then one run to completion: every message is in the
-// source or the DLQ; duplicates come only from batches in flight at a kill
-// (at most concurrency × 10 per kill) and the count is reported.
+// (b) SIGKILL of the opsctl binary mid-run, many times at different points,
+// then one run to completion: every message is in the source or the DLQ.
+//
+// Duplicates come only from messages sent but not yet deleted when a kill
+// lands: each worker holds at most one receive (10 messages) at a time, so a
+// kill can duplicate at most concurrency × 10 messages, and kills × that in
+// all. The test chooses n larger than that bound, so the bound can fail, and
+// it kills each run after its k-th SendMessageBatch (k random), so every kill
+// lands while messages are being moved, never before the run starts or after
+// it ends.
 func TestNoLossWhenKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the binary many times")
@@ -25,16 +32,20 @@ func TestNoLossWhenKilled(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := newEnv(t, "fauxqs")
 			p := e.pair(t, "killed-"+kind, fifo)
-			const n, kills, concurrency = 400, 12, 4
+			const n, kills, concurrency, batch = 800, 8, 4, 10
+			const bound = kills * concurrency * batch
+			if bound >= n {
+				t.Fatalf("the bound %d must be below the %d messages or the test cannot fail", bound, n)
+			}
 			e.deadLetter(t, p, n)
 			env := localawstest.Env(t, e.srv)
 			seed := uint64(time.Now().UnixNano())
 			rng := rand.New(rand.NewPCG(seed, 7))
 			t.Logf("seed %d", seed)
 			args := []string{"dlq", "redrive", p.dlq, "--method", "client", "--visibility-timeout", "2s",
-				"--concurrency", "4", "--rate", "600/s", "--output", "json"}
-			killed := 0
+				"--concurrency", strconv.Itoa(concurrency), "--rate", "600/s", "--output", "json"}
 			for i := 0; i < kills; i++ {
+				e.srv.ResetCalls()
 				cmd := exec.Command(bin, args...)
 				cmd.Env = env
 				var se strings.Builder
@@ -42,19 +53,31 @@ func TestNoLossWhenKilled(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				delay := time.Duration(40+rng.IntN(700)) * time.Millisecond
 				exited := make(chan error, 1)
 				go func() { exited <- cmd.Wait() }()
-				select {
-				case err := <-exited:
-					t.Logf("run %d finished before its kill at %s: %v %s", i, delay, err, se.String())
-				case <-time.After(delay):
-					cmd.Process.Kill() // SIGKILL: no cleanup, no deferred release
-					<-exited
-					killed++
+				after := 1 + rng.IntN(4) // kill after this many sends of this run
+				deadline := time.After(60 * time.Second)
+			wait:
+				for {
+					select {
+					case err := <-exited:
+						t.Fatalf("run %d ended before its kill (after send %d): %v\n%s", i, after, err, se.String())
+					case <-deadline:
+						cmd.Process.Kill()
+						t.Fatalf("run %d made fewer than %d sends in 60s", i, after)
+					case <-time.After(2 * time.Millisecond):
+						if countCalls(e.srv, "SendMessageBatch") >= after {
+							break wait
+						}
+					}
+				}
+				cmd.Process.Kill() // SIGKILL: no cleanup, no deferred release
+				<-exited
+				if left := e.count(t, p.dlq); left == 0 {
+					t.Fatalf("kill %d landed after the DLQ was drained", i)
 				}
 			}
-			t.Logf("%d of %d runs killed; %d messages still in the DLQ (some hidden until their visibility ends)", killed, kills, e.count(t, p.dlq))
+			t.Logf("%d runs killed mid-run; %d messages still in the DLQ (some hidden until their visibility ends)", kills, e.count(t, p.dlq))
 			time.Sleep(2500 * time.Millisecond) // let the killed runs' batches become visible again
 			r := localawstest.Run(t, env, args...)
 			if r.Code != 0 {
@@ -62,12 +85,12 @@ func TestNoLossWhenKilled(t *testing.T) {
 			}
 			target, left := e.drain(t, p.src), e.drain(t, p.dlq)
 			dups := accounting(t, n, target, left)
-			t.Logf("DUPLICATES after %d kills: %d (%s; bound %d)", killed, dups, kind, killed*concurrency*10)
+			t.Logf("DUPLICATES after %d kills: %d of %d messages (%s; bound %d = kills × concurrency × batch size)", kills, dups, n, kind, bound)
 			if len(left) != 0 {
-				t.Fatalf("%d messages left in the DLQ after the final run", len(left))
+				t.Fatalf("%d messages left in the DLQ after the final run (it said exit 0):\n%s", len(left), r.Stdout)
 			}
-			if dups > killed*concurrency*10 {
-				t.Fatalf("%d duplicates is more than the batches in flight at %d kills could cause", dups, killed)
+			if dups > bound {
+				t.Fatalf("%d duplicates is more than the batches in flight at %d kills could cause (%d)", dups, kills, bound)
 			}
 			if fifo {
 				checkGroupOrder(t, target)

@@ -14,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/opserr"
 )
 
 // Kinds of dead-letter queue.
@@ -62,6 +65,9 @@ func (o ListOptions) Validate() error {
 // ListResult is the output of List.
 type ListResult struct {
 	DLQs []DLQ `json:"dlqs"`
+	// Incomplete says what could not be looked at (a missing permission),
+	// so a missing DLQ is never mistaken for no DLQ.
+	Incomplete []string `json:"incomplete,omitempty"`
 }
 
 // List finds every dead-letter queue: queues named in other queues'
@@ -111,9 +117,9 @@ func List(ctx context.Context, deps Deps, opts ListOptions) (ListResult, error) 
 			add(q.DeadLetterTarget, KindSQSRedrive, q.Name)
 		}
 	}
-	all2, err := discoverLambda(ctx, deps)
-	if err != nil {
-		return ListResult{}, err
+	all2, lambdaErr := discoverLambda(ctx, deps)
+	if lambdaErr != nil && ctx.Err() != nil {
+		return ListResult{}, ctx.Err()
 	}
 	for arn, li := range all2 {
 		for _, fn := range li.asyncDLQ {
@@ -163,6 +169,10 @@ func List(ctx context.Context, deps Deps, opts ListOptions) (ListResult, error) 
 		res.DLQs = append(res.DLQs, *d)
 	}
 	sort.Slice(res.DLQs, func(i, j int) bool { return res.DLQs[i].Name < res.DLQs[j].Name })
+	if lambdaErr != nil {
+		res.Incomplete = append(res.Incomplete, "Lambda dead-letter queues and on-failure destinations are not listed: "+lambdaErr.Error())
+		return res, opserr.Partialf("the list is incomplete: %w", lambdaErr)
+	}
 	return res, nil
 }
 
@@ -183,6 +193,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	out, err := deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1,
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp},
+		AttributeNames:              []types.QueueAttributeName{types.QueueAttributeName(types.MessageSystemAttributeNameSentTimestamp)},
 	})
 	if err != nil {
 		deps.log().Debug("age sample failed", "queue", q.Name, "err", err)
@@ -200,7 +211,7 @@ func sampleOldest(ctx context.Context, deps Deps, q *queueInfo) *float64 {
 	if oldest == 0 {
 		return nil
 	}
-	age := time.Since(time.UnixMilli(oldest)).Seconds()
+	age := deps.now().Sub(time.UnixMilli(oldest)).Seconds()
 	if age < 0 {
 		age = 0
 	}
@@ -244,8 +255,10 @@ type lambdaIndex struct {
 }
 
 // discoverLambda maps SQS queue ARNs to the functions that dead-letter into
-// them. Without a Lambda client, or without permission, it finds nothing (and
-// says so in the log) rather than failing an SQS-only job.
+// them. Without a Lambda client it finds nothing (tests of SQS-only jobs); an
+// error (a missing permission) is returned, never taken for "no functions":
+// a Lambda DLQ mistaken for an SQS one would be handed to the native move
+// task, which AWS does not support for it.
 func discoverLambda(ctx context.Context, deps Deps) (map[string]*lambdaIndex, error) {
 	res := map[string]*lambdaIndex{}
 	if deps.Lambda == nil {
@@ -264,8 +277,7 @@ func discoverLambda(ctx context.Context, deps Deps) (map[string]*lambdaIndex, er
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			deps.log().Warn("cannot list Lambda functions; Lambda dead-letter queues are not considered", "err", err)
-			return res, nil
+			return nil, lambdaErr("list Lambda functions", "lambda:ListFunctions", err)
 		}
 		for _, fn := range out.Functions {
 			name := aws.ToString(fn.FunctionName)
@@ -280,8 +292,7 @@ func discoverLambda(ctx context.Context, deps Deps) (map[string]*lambdaIndex, er
 					if ctx.Err() != nil {
 						return nil, ctx.Err()
 					}
-					deps.log().Warn("cannot read the function's event invoke configs", "function", name, "err", err)
-					break
+					return nil, lambdaErr("read the event invoke configs (on-failure destinations) of function "+name, "lambda:ListFunctionEventInvokeConfigs", err)
 				}
 				for _, c := range eo.FunctionEventInvokeConfigs {
 					if c.DestinationConfig == nil || c.DestinationConfig.OnFailure == nil {
@@ -309,4 +320,14 @@ func lambdaIndexFor(ctx context.Context, deps Deps, dlqARN string) (*lambdaIndex
 		return li, nil
 	}
 	return &lambdaIndex{}, nil
+}
+
+// lambdaErr wraps a Lambda discovery error; a permission error names the
+// permission that is missing.
+func lambdaErr(what, permission string, err error) error {
+	switch awsx.ErrorCode(err) {
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException":
+		return fmt.Errorf("%s: permission denied (the role needs %s): %w", what, permission, err)
+	}
+	return fmt.Errorf("%s (needs %s): %w", what, permission, err)
 }

@@ -105,7 +105,7 @@ func (m *Message) filterView(now time.Time) FilterMessage {
 			attrs[k] = ""
 		}
 	}
-	return FilterMessage{Body: m.Body, Attributes: attrs, SentAt: m.SentAt, ReceiveCount: m.ReceiveCount, GroupID: m.GroupID, Now: now}
+	return FilterMessage{Body: m.Body, Attributes: attrs, SentAt: m.SentAt, ReceiveCount: m.ReceiveCount, GroupID: m.GroupID, SourceARN: m.SourceARN, Now: now}
 }
 
 // size approximates the bytes a message counts for in SendMessageBatch's

@@ -12,11 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // mode is what the client mover does with a selected message.
@@ -49,10 +52,10 @@ func (r route) key() string {
 
 // counters are the run's tallies, updated by every worker.
 type counters struct {
-	received, moved, filtered, failed, archived, returned, deleteFailed, duplicatesAvoided atomic.Int64
-	selected                                                                               atomic.Int64
-	returnedEstimate                                                                       atomic.Int64 // from the DLQ depth
-	receiveErrors                                                                          atomic.Int64
+	received, moved, filtered, failed, archived, returned, duplicatesAvoided atomic.Int64
+	selected, undecided                                                      atomic.Int64
+	returnedEstimate                                                         atomic.Int64 // from the DLQ depth
+	receiveErrors                                                            atomic.Int64
 }
 
 // mover is the client path.
@@ -70,13 +73,20 @@ type mover struct {
 	total  int64
 
 	stop    atomic.Bool
+	halted  atomic.Bool // nothing more may be sent (see halt)
 	errOnce sync.Once
 	err     error
+	// stopReason says why the run stopped sending early (a permanent
+	// delete error); the result reports it.
+	stopOnce   sync.Once
+	stopReason string
 
 	mu          sync.Mutex
 	held        map[string]string // message id → receipt handle: stays in the DLQ, released at the end
 	sent        map[string]bool   // message ids sent in this run (a re-receipt is only deleted)
+	notDeleted  map[string]bool   // sent (or exported) but still in the DLQ: a re-run sends them again
 	failReasons map[string]int64
+	undecidedBy map[string]int64 // missing fields → messages
 	samples     []Message
 	wouldMove   map[string]int64
 }
@@ -84,11 +94,13 @@ type mover struct {
 func newMover(deps Deps, opts Options, md mode, dlq *queueInfo, f *Filter) *mover {
 	return &mover{
 		deps: deps, opts: opts, mode: md, dlq: dlq, filter: f,
-		limit:       newLimiter(opts.Rate),
+		limit:       newLimiter(opts.Rate, deps.Clock),
 		brk:         newBreaker(opts.BreakerRatio, opts.BreakerMinReturns),
 		held:        map[string]string{},
 		sent:        map[string]bool{},
+		notDeleted:  map[string]bool{},
 		failReasons: map[string]int64{},
+		undecidedBy: map[string]int64{},
 		wouldMove:   map[string]int64{},
 	}
 }
@@ -96,6 +108,27 @@ func newMover(deps Deps, opts Options, md mode, dlq *queueInfo, f *Filter) *move
 func (mv *mover) fail(err error) {
 	mv.errOnce.Do(func() { mv.err = err })
 	mv.stop.Store(true)
+}
+
+// halt stops the run from sending anything more, and says why.
+func (mv *mover) halt(reason string) {
+	mv.stopOnce.Do(func() {
+		mv.mu.Lock()
+		mv.stopReason = reason
+		mv.mu.Unlock()
+		mv.deps.log().Error("stopping: "+reason, "queue", mv.dlq.Name)
+	})
+	mv.halted.Store(true)
+	mv.stop.Store(true)
+}
+
+// noteUndecided counts a message the filter could not decide on, by the
+// fields it lacked.
+func (mv *mover) noteUndecided(fields []string) {
+	mv.c.undecided.Add(1)
+	mv.mu.Lock()
+	mv.undecidedBy[strings.Join(fields, ", ")]++
+	mv.mu.Unlock()
 }
 
 func (mv *mover) noteFailure(reason string, n int64) {
@@ -147,30 +180,38 @@ func (mv *mover) awaitOrphans(ctx context.Context) {
 	if mv.c.receiveErrors.Load() == 0 || mv.mode == modeDryRun {
 		return
 	}
-	deadline := time.Now().Add(mv.opts.VisibilityTimeout + 5*time.Second)
 	logged := false
-	for time.Now().Before(deadline) && ctx.Err() == nil && !mv.stop.Load() && !mv.limitReached() {
-		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
-		if err != nil {
-			return
-		}
-		mv.mu.Lock()
-		held := int64(len(mv.held))
-		mv.mu.Unlock()
-		switch {
-		case q.Visible > 0:
-			mv.worker(ctx)
-		case q.InFlight > held:
-			if !logged {
-				mv.deps.log().Info("waiting for messages hidden by a lost receive response to reappear", "queue", mv.dlq.Name, "count", q.InFlight-held)
-				logged = true
+	_, err := wait.Until(ctx, wait.Options{What: "messages hidden by a lost receive response in " + mv.dlq.Name, Clock: mv.deps.Clock,
+		Interval: 100 * time.Millisecond, Timeout: mv.opts.VisibilityTimeout + 5*time.Second},
+		func(ctx context.Context) (wait.Status, error) {
+			if mv.stop.Load() || mv.limitReached() {
+				return wait.Status{Done: true}, nil
 			}
-			// Poll rather than trust the counts: some implementations only
-			// notice an expired visibility timeout when asked for messages.
-			mv.worker(ctx)
-		default:
-			return
-		}
+			q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+			if err != nil {
+				return wait.Status{}, err
+			}
+			mv.mu.Lock()
+			held := int64(len(mv.held))
+			mv.mu.Unlock()
+			switch {
+			case q.Visible > 0:
+				mv.worker(ctx)
+			case q.InFlight > held:
+				if !logged {
+					mv.deps.log().Info("waiting for messages hidden by a lost receive response to reappear", "queue", mv.dlq.Name, "count", q.InFlight-held)
+					logged = true
+				}
+				// Poll rather than trust the counts: some implementations only
+				// notice an expired visibility timeout when asked for messages.
+				mv.worker(ctx)
+			default:
+				return wait.Status{Done: true}, nil
+			}
+			return wait.Status{State: fmt.Sprintf("%d visible, %d in flight", q.Visible, q.InFlight)}, nil
+		})
+	if err != nil && ctx.Err() == nil {
+		mv.deps.log().Warn("stopped waiting for hidden messages; they stay in the DLQ", "queue", mv.dlq.Name, "err", err)
 	}
 }
 
@@ -184,38 +225,33 @@ func (mv *mover) awaitOrphans(ctx context.Context) {
 // stale count must never look like a return.
 func (mv *mover) watchDepth(ctx context.Context, initial int64) {
 	slack := int64(mv.opts.Concurrency * 10)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	over := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
-		if err != nil {
-			continue
-		}
-		grew := q.Visible + q.InFlight + q.Delayed - initial - slack
-		if grew <= 0 {
-			over = 0
-			continue
-		}
-		if over++; over < 2 {
-			continue
-		}
-		moved := mv.c.moved.Load()
-		returned := grew // came in beyond what opsctl took out: a lower bound
-		if returned > mv.c.returnedEstimate.Load() {
-			mv.c.returnedEstimate.Store(returned)
-		}
-		if reason := mv.brk.checkGrowth(moved, returned); reason != "" {
-			mv.deps.log().Warn("circuit breaker open: the DLQ is filling up while it is being redriven; stopping", "reason", reason)
-			mv.stop.Store(true)
-			return
-		}
-	}
+	wait.Until(ctx, wait.Options{What: "DLQ depth", Clock: mv.deps.Clock, Interval: time.Second},
+		func(ctx context.Context) (wait.Status, error) {
+			q, err := describeURL(ctx, mv.deps.SQS, mv.dlq.URL)
+			if err != nil {
+				return wait.Status{}, nil
+			}
+			grew := q.Visible + q.InFlight + q.Delayed - initial - slack
+			if grew <= 0 {
+				over = 0
+				return wait.Status{}, nil
+			}
+			if over++; over < 2 {
+				return wait.Status{}, nil
+			}
+			moved := mv.c.moved.Load()
+			returned := grew // came in beyond what opsctl took out: a lower bound
+			if returned > mv.c.returnedEstimate.Load() {
+				mv.c.returnedEstimate.Store(returned)
+			}
+			if reason := mv.brk.checkGrowth(moved, returned); reason != "" {
+				mv.deps.log().Warn("circuit breaker open: the DLQ is filling up while it is being redriven; stopping", "reason", reason)
+				mv.stop.Store(true)
+				return wait.Status{Done: true}, nil
+			}
+			return wait.Status{}, nil
+		})
 }
 
 // looksEmpty reports an empty DLQ (nothing visible or delayed) after an
@@ -244,6 +280,7 @@ func (mv *mover) worker(ctx context.Context) {
 			WaitTimeSeconds:             int32(mv.opts.WaitTime / time.Second),
 			VisibilityTimeout:           int32(mv.opts.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			AttributeNames:              allSystemAttributes,
 			MessageAttributeNames:       []string{"All"},
 		})
 		rcancel()
@@ -260,21 +297,27 @@ func (mv *mover) worker(ctx context.Context) {
 			mv.c.receiveErrors.Add(1)
 			errs++
 			if errs == 1 {
-				firstErr = time.Now()
+				firstErr = mv.deps.now()
 			}
 			// Give up after MaxAttempts failures spanning at least 30s: a
 			// flaky connection is retried, a dead endpoint is not waited on forever.
-			if errs >= mv.opts.MaxAttempts && time.Since(firstErr) > 30*time.Second {
+			if errs >= mv.opts.MaxAttempts && mv.deps.now().Sub(firstErr) > 30*time.Second {
 				mv.fail(fmt.Errorf("receive from %s: %w", mv.dlq.Name, err))
 				return
 			}
 			mv.deps.log().Warn("receive failed; retrying", "queue", mv.dlq.Name, "err", err)
-			if sleepCtx(ctx, backoff(errs)) != nil {
+			if mv.sleep(ctx, backoff(errs)) != nil {
 				return
 			}
 			continue
 		}
 		errs = 0
+		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+			// The SDK retried this receive: an earlier attempt's response may
+			// have been lost after SQS handed its messages out (see
+			// awaitOrphans), though no error reached opsctl.
+			mv.c.receiveErrors.Add(1)
+		}
 		fresh := mv.process(ctx, out.Messages)
 		if fresh == 0 {
 			empties++
@@ -287,10 +330,17 @@ func (mv *mover) worker(ctx context.Context) {
 	}
 }
 
+// allSystemAttributes asks for every system attribute in ReceiveMessage's
+// older form. SQS accepts both AttributeNames (deprecated, "supported for
+// backward compatibility": botocore sqs service-2.json) and
+// MessageSystemAttributeNames; some endpoints (local-aws-sqs, the default
+// emulator) answer only the older one, so opsctl sends both.
+var allSystemAttributes = []types.QueueAttributeName{types.QueueAttributeNameAll}
+
 // process handles one received batch and returns how many messages in it
 // were new to this run.
 func (mv *mover) process(ctx context.Context, raw []types.Message) int {
-	now := time.Now()
+	now := mv.deps.now()
 	var work []*Message
 	var routes []route
 	var deleteOnly []*Message
@@ -329,8 +379,14 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 			}
 			continue
 		}
-		if !mv.filter.Match(m.filterView(now)) {
-			mv.c.filtered.Add(1)
+		if ok, unknown := mv.filter.Decide(m.filterView(now)); !ok {
+			if len(unknown) > 0 {
+				// The filter needs a field this message does not carry:
+				// neither selected nor filtered out, and said so.
+				mv.noteUndecided(unknown)
+			} else {
+				mv.c.filtered.Add(1)
+			}
 			mv.hold(&m)
 			continue
 		}
@@ -356,7 +412,17 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mv.opts.BatchTimeout)
 	defer cancel()
 	if len(deleteOnly) > 0 {
-		mv.deleteMessages(bctx, deleteOnly)
+		mv.mu.Lock()
+		owed := map[string]bool{}
+		for _, m := range deleteOnly {
+			owed[m.MessageID] = mv.notDeleted[m.MessageID]
+		}
+		mv.mu.Unlock()
+		for _, m := range mv.deleteMessages(bctx, deleteOnly) {
+			if owed[m.MessageID] { // its earlier delete failed: now it has moved
+				mv.c.moved.Add(1)
+			}
+		}
 	}
 	if len(work) == 0 {
 		return fresh
@@ -405,6 +471,10 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 		return fresh
 	}
 
+	if mv.halted.Load() {
+		mv.hold(work...)
+		return fresh
+	}
 	sent := mv.send(bctx, work, routes)
 	var toDelete, notSent []*Message
 	for _, m := range work {
@@ -421,8 +491,8 @@ func (mv *mover) process(ctx context.Context, raw []types.Message) int {
 	mv.mu.Unlock()
 	mv.hold(notSent...)
 	hb.forget(notSent)
-	mv.deleteMessages(bctx, toDelete)
-	mv.c.moved.Add(int64(len(toDelete)))
+	done := mv.deleteMessages(bctx, toDelete)
+	mv.c.moved.Add(int64(len(done)))
 	mv.deps.progress(mv.c.moved.Load(), mv.total)
 	return fresh
 }
@@ -582,7 +652,11 @@ func (mv *mover) sendChunk(ctx context.Context, q *queueInfo, chunk []*Message) 
 	}
 	var lastReason string
 	for attempt := 1; len(pending) > 0 && attempt <= mv.opts.MaxAttempts; attempt++ {
-		if attempt > 1 && sleepCtx(ctx, backoff(attempt-1)) != nil {
+		if attempt > 1 && mv.sleep(ctx, backoff(attempt-1)) != nil {
+			break
+		}
+		if mv.halted.Load() {
+			lastReason = "not sent: the run stopped (" + mv.haltedBecause() + ")"
 			break
 		}
 		if err := mv.limit.wait(ctx, len(pending)); err != nil {
@@ -689,7 +763,11 @@ func errText(err error) string {
 func (mv *mover) invoke(ctx context.Context, m *Message, rt route) (string, bool) {
 	var reason string
 	for attempt := 1; attempt <= mv.opts.MaxAttempts; attempt++ {
-		if attempt > 1 && sleepCtx(ctx, backoff(attempt-1)) != nil {
+		if attempt > 1 && mv.sleep(ctx, backoff(attempt-1)) != nil {
+			break
+		}
+		if mv.halted.Load() {
+			reason = "not sent: the run stopped (" + mv.haltedBecause() + ")"
 			break
 		}
 		if err := mv.limit.wait(ctx, 1); err != nil {
@@ -720,8 +798,12 @@ func (mv *mover) invoke(ctx context.Context, m *Message, rt route) (string, bool
 }
 
 // deleteMessages deletes msgs from the DLQ with per-entry retries and returns
-// the ones deleted. A sent message that cannot be deleted is logged: it may
-// be redriven again later (a duplicate, never a loss).
+// the ones deleted. A message that cannot be deleted after it was sent is
+// now in two places: it is recorded as sent-but-not-deleted (the result
+// reports it and the run ends partial), and a later receipt in this run
+// deletes it without sending it again. A delete the DLQ refuses for good
+// (AccessDenied: the role lacks sqs:DeleteMessage), or one that keeps failing
+// past every retry, halts the run: each further send would be a duplicate.
 func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message {
 	var done []*Message
 	for start := 0; start < len(msgs); start += 10 {
@@ -732,8 +814,9 @@ func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message
 		}
 		var lastErr string
 		var gaveUp []*Message
+		requestFailed := false
 		for attempt := 1; len(pending) > 0 && attempt <= mv.opts.MaxAttempts+2; attempt++ {
-			if attempt > 1 && sleepCtx(ctx, backoff(attempt-1)) != nil {
+			if attempt > 1 && mv.sleep(ctx, backoff(attempt-1)) != nil {
 				break
 			}
 			entries := make([]types.DeleteMessageBatchRequestEntry, 0, len(pending))
@@ -743,8 +826,15 @@ func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message
 			out, err := mv.deps.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(mv.dlq.URL), Entries: entries})
 			if err != nil {
 				lastErr = errText(err)
+				requestFailed = true
+				if isPermanentDeleteError(awsx.ErrorCode(err)) {
+					mv.halt(deleteDeniedReason(mv.dlq, awsx.ErrorCode(err)))
+					break
+				}
+				mv.deps.log().Debug("delete batch failed; retrying", "queue", mv.dlq.Name, "attempt", attempt, "err", err)
 				continue
 			}
+			requestFailed = false
 			for _, s := range out.Successful {
 				if m, ok := pending[aws.ToString(s.Id)]; ok {
 					done = append(done, m)
@@ -752,24 +842,72 @@ func (mv *mover) deleteMessages(ctx context.Context, msgs []*Message) []*Message
 				}
 			}
 			for _, f := range out.Failed {
-				lastErr = aws.ToString(f.Code)
-				if m, ok := pending[aws.ToString(f.Id)]; ok && f.SenderFault && !retryableCode(lastErr) {
+				code := aws.ToString(f.Code)
+				lastErr = code
+				m, ok := pending[aws.ToString(f.Id)]
+				if !ok {
+					continue
+				}
+				switch {
+				case isPermanentDeleteError(code):
+					mv.halt(deleteDeniedReason(mv.dlq, code))
+					gaveUp = append(gaveUp, m)
+					delete(pending, aws.ToString(f.Id))
+				case f.SenderFault && !retryableCode(code):
 					// ReceiptHandleIsInvalid: the handle expired and the message
-					// is visible again; retrying this handle cannot succeed.
+					// is visible again; retrying this handle cannot succeed. A
+					// re-receipt in this run deletes it.
 					gaveUp = append(gaveUp, m)
 					delete(pending, aws.ToString(f.Id))
 				}
+			}
+			if mv.halted.Load() && len(pending) > 0 && isPermanentDeleteError(lastErr) {
+				break
 			}
 		}
 		for _, m := range pending {
 			gaveUp = append(gaveUp, m)
 		}
+		if requestFailed && len(gaveUp) > 0 && !mv.halted.Load() {
+			mv.halt(fmt.Sprintf("DeleteMessageBatch on %s kept failing (%s) after %d attempts; sent messages stay in the DLQ too, so nothing more is sent", mv.dlq.Name, lastErr, mv.opts.MaxAttempts+2))
+		}
+		mv.mu.Lock()
+		for _, m := range done {
+			delete(mv.notDeleted, m.MessageID)
+		}
 		for _, m := range gaveUp {
-			mv.c.deleteFailed.Add(1)
-			mv.deps.log().Warn("message was redriven but not deleted from the DLQ; it may be redriven again", "message_id", m.MessageID, "err", lastErr)
+			mv.notDeleted[m.MessageID] = true
+		}
+		mv.mu.Unlock()
+		for _, m := range gaveUp {
+			mv.deps.log().Warn("message was sent but not deleted from the DLQ; a re-run sends it again", "message_id", m.MessageID, "err", lastErr)
 		}
 	}
 	return done
+}
+
+// isPermanentDeleteError reports a delete error no retry can fix.
+func isPermanentDeleteError(code string) bool {
+	switch code {
+	case "AccessDenied", "AccessDeniedException", "AWS.SimpleQueueService.AccessDenied", "InvalidSecurity", "KmsAccessDenied",
+		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress":
+		return true
+	}
+	return false
+}
+
+func deleteDeniedReason(dlq *queueInfo, code string) string {
+	switch code {
+	case "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress":
+		return fmt.Sprintf("deleting from %s failed (%s): the DLQ is gone; nothing more is sent", dlq.Name, code)
+	}
+	return fmt.Sprintf("deleting from %s was denied (%s): the role needs sqs:DeleteMessage on %s; sent messages stay in the DLQ too, so nothing more is sent", dlq.Name, code, dlq.ARN)
+}
+
+func (mv *mover) haltedBecause() string {
+	mv.mu.Lock()
+	defer mv.mu.Unlock()
+	return mv.stopReason
 }
 
 // releaseHeld makes every held message visible again, so messages that were
@@ -804,7 +942,7 @@ func (mv *mover) changeVisibility(ctx context.Context, handles []string, seconds
 			}
 			// Not fatal: the message becomes visible on its own when the timeout ends.
 			mv.deps.log().Debug("change visibility failed", "err", err, "attempt", attempt)
-			if sleepCtx(ctx, backoff(attempt)) != nil {
+			if mv.sleep(ctx, backoff(attempt)) != nil {
 				return
 			}
 		}
@@ -831,21 +969,17 @@ func (mv *mover) heartbeat(ctx context.Context, work []*Message) *heartbeat {
 	}
 	go func() {
 		defer close(hb.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
 		for {
-			select {
-			case <-hctx.Done():
+			if mv.deps.clock().Sleep(hctx, every) != nil {
 				return
-			case <-t.C:
-				hb.mu.Lock()
-				var hs []string
-				for _, h := range hb.live {
-					hs = append(hs, h)
-				}
-				hb.mu.Unlock()
-				mv.changeVisibility(hctx, hs, int32(mv.opts.VisibilityTimeout/time.Second))
 			}
+			hb.mu.Lock()
+			var hs []string
+			for _, h := range hb.live {
+				hs = append(hs, h)
+			}
+			hb.mu.Unlock()
+			mv.changeVisibility(hctx, hs, int32(mv.opts.VisibilityTimeout/time.Second))
 		}
 	}()
 	return hb
@@ -874,15 +1008,9 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// sleep waits d on the injected clock (or until ctx ends).
+func (mv *mover) sleep(ctx context.Context, d time.Duration) error {
+	return mv.deps.clock().Sleep(ctx, d)
 }
 
 // limiter is a token bucket over messages per second (nil: unlimited).
@@ -891,21 +1019,22 @@ type limiter struct {
 	rate   float64
 	tokens float64
 	last   time.Time
-	now    func() time.Time
+	clk    clock.Clock
 }
 
-func newLimiter(rate float64) *limiter {
+func newLimiter(rate float64, clk clock.Clock) *limiter {
 	if rate <= 0 {
 		return nil
 	}
-	return &limiter{rate: rate, tokens: min(rate, 10), last: time.Now(), now: time.Now}
+	clk = clock.Or(clk)
+	return &limiter{rate: rate, tokens: min(rate, 10), last: clk.Now(), clk: clk}
 }
 
 // reserve takes n tokens and returns how long to wait before using them.
 func (l *limiter) reserve(n int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.clk.Now()
 	l.tokens = min(l.tokens+now.Sub(l.last).Seconds()*l.rate, max(l.rate, 10))
 	l.last = now
 	l.tokens -= float64(n)
@@ -920,7 +1049,7 @@ func (l *limiter) wait(ctx context.Context, n int) error {
 		return ctx.Err()
 	}
 	if d := l.reserve(n); d > 0 {
-		return sleepCtx(ctx, d)
+		return l.clk.Sleep(ctx, d)
 	}
 	return ctx.Err()
 }

@@ -1,6 +1,12 @@
 package redrive
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -113,11 +119,16 @@ func (o *Options) Validate() error {
 			return opserr.Usagef("--to: %v", err)
 		}
 	}
+	if o.To != "" && o.To == o.DLQ {
+		return opserr.Usagef("--to is the DLQ itself")
+	}
 	if o.To != "" && o.ToLambda != "" {
 		return opserr.Usagef("--to and --to-lambda are mutually exclusive")
 	}
-	if o.ToLambda != "" && (len(o.ToLambda) > 170 || strings.ContainsAny(o.ToLambda, " /")) {
-		return opserr.Usagef("--to-lambda %q: want a function name or ARN", o.ToLambda)
+	if o.ToLambda != "" {
+		if err := validFunctionRef(o.ToLambda); err != nil {
+			return opserr.Usagef("--to-lambda %v", err)
+		}
 	}
 	if _, err := ParseFilter(o.Filter); err != nil {
 		return err
@@ -125,14 +136,17 @@ func (o *Options) Validate() error {
 	if o.Limit < 0 {
 		return opserr.Usagef("--limit must be 0 (all) or more, got %d", o.Limit)
 	}
-	if o.Rate < 0 {
-		return opserr.Usagef("--rate must be positive")
+	if o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) {
+		return opserr.Usagef("--rate must be a positive number of messages per second")
+	}
+	if math.IsNaN(o.BreakerRatio) || math.IsInf(o.BreakerRatio, 0) {
+		return opserr.Usagef("--breaker-ratio must be a fraction such as 0.5 (negative: off), got %v", o.BreakerRatio)
 	}
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return opserr.Usagef("--concurrency must be between 1 and 64, got %d", o.Concurrency)
 	}
 	if o.Archive != "" {
-		if _, err := ParseLocation(o.Archive); err != nil {
+		if err := validOutputLocation(o.Archive); err != nil {
 			return opserr.Usagef("--archive %v", err)
 		}
 	}
@@ -159,7 +173,7 @@ func ParseRate(s string) (float64, error) {
 	}
 	num, unit, _ := strings.Cut(s, "/")
 	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n <= 0 || n > 1e7 {
+	if err != nil || math.IsNaN(n) || n <= 0 || n > 1e7 {
 		return 0, opserr.Usagef("--rate %q: want N/s (for example 200/s)", s)
 	}
 	switch unit {
@@ -172,4 +186,43 @@ func ParseRate(s string) (float64, error) {
 		return 0, opserr.Usagef("--rate %q: unit must be /s, /m or /h", s)
 	}
 	return n, nil
+}
+
+// functionRefRE is Lambda Invoke's FunctionName (botocore lambda
+// service-2.json NamespacedFunctionName, anchored): a name, a partial ARN or
+// an ARN, each with an optional version or alias.
+var functionRefRE = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:|(((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?))(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+
+// validFunctionRef checks a function name or ARN without calling AWS.
+func validFunctionRef(ref string) error {
+	m := functionRefRE.FindStringSubmatch(ref)
+	switch {
+	case len(ref) > 256 || m == nil:
+		return fmt.Errorf("%q: want a function name, a function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME) or either with :VERSION or :ALIAS", ref)
+	case !strings.HasPrefix(ref, "arn:") && !strings.Contains(ref, ":function:") && len(m[17]) > 64:
+		return fmt.Errorf("%q: a function name is at most 64 characters", ref)
+	}
+	return nil
+}
+
+// validOutputLocation checks a local file or S3 location opsctl will write
+// to: a local path must not be a directory, and its directory must exist.
+func validOutputLocation(s string) error {
+	loc, err := ParseLocation(s)
+	if err != nil {
+		return err
+	}
+	if loc.IsS3() {
+		return nil
+	}
+	if fi, err := os.Stat(loc.Path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%q is a directory: want a FILE.jsonl (for example %s)", loc.Path, filepath.Join(loc.Path, "dlq.jsonl"))
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%q: %v", loc.Path, err)
+	}
+	dir := filepath.Dir(loc.Path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%q: directory %s does not exist", loc.Path, dir)
+	}
+	return nil
 }

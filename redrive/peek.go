@@ -3,6 +3,7 @@ package redrive
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,6 +49,27 @@ type PeekResult struct {
 	Depth    int64     `json:"depth"`
 	Scanned  int       `json:"scanned"`
 	Messages []Message `json:"messages"`
+	// Undecided counts messages the filter could not decide on because they
+	// lack a field it uses (age, receive_count, source); UndecidedWhy says
+	// which.
+	Undecided    int    `json:"undecided,omitempty"`
+	UndecidedWhy string `json:"undecided_why,omitempty"`
+}
+
+// undecidedWhy explains missing filter fields.
+func undecidedWhy(fields []string) string {
+	var parts []string
+	for _, f := range fields {
+		switch f {
+		case "age":
+			parts = append(parts, "age needs SentTimestamp")
+		case "receive_count":
+			parts = append(parts, "receive_count needs ApproximateReceiveCount")
+		case "source":
+			parts = append(parts, "source needs DeadLetterQueueSourceArn (absent on messages sent to the DLQ directly)")
+		}
+	}
+	return "the filter uses fields the endpoint did not return for these messages: " + strings.Join(parts, "; ")
 }
 
 // Peek shows messages without consuming them: they are received with a short
@@ -77,12 +99,13 @@ func Peek(ctx context.Context, deps Deps, opts PeekOptions) (PeekResult, error) 
 	defer mv.releaseHeld(ctx)
 	empties := 0
 	seen := map[string]bool{}
-	now := time.Now()
+	now := deps.now()
 	for len(res.Messages) < opts.Limit && res.Scanned < opts.MaxScan && empties < 2 {
 		out, err := deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(dlq.URL), MaxNumberOfMessages: 10,
 			WaitTimeSeconds: 1, VisibilityTimeout: int32(opts.Visibility / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			AttributeNames:              allSystemAttributes,
 			MessageAttributeNames:       []string{"All"},
 		})
 		if err != nil {
@@ -98,7 +121,12 @@ func Peek(ctx context.Context, deps Deps, opts PeekOptions) (PeekResult, error) 
 			seen[m.MessageID] = true
 			fresh++
 			res.Scanned++
-			if f.Match(m.filterView(now)) && len(res.Messages) < opts.Limit {
+			ok, unknown := f.Decide(m.filterView(now))
+			if len(unknown) > 0 {
+				res.Undecided++
+				res.UndecidedWhy = undecidedWhy(unknown)
+			}
+			if ok && len(res.Messages) < opts.Limit {
 				res.Messages = append(res.Messages, m)
 			}
 		}

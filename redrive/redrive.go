@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -11,33 +12,44 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // Result summarises a redrive (or export). Failed messages are still in the DLQ.
 type Result struct {
-	DLQ                  string           `json:"dlq"`
-	DLQARN               string           `json:"dlq_arn"`
-	Method               string           `json:"method"` // native or client
-	Target               string           `json:"target"`
-	DryRun               bool             `json:"dry_run"`
-	Received             int64            `json:"received"`
-	Moved                int64            `json:"moved"`
-	FilteredOut          int64            `json:"filtered_out"`
-	Failed               int64            `json:"failed"`
-	Archived             int64            `json:"archived"`
-	Returned             int64            `json:"returned"`
-	DeleteFailed         int64            `json:"delete_failed,omitempty"`
+	DLQ         string `json:"dlq"`
+	DLQARN      string `json:"dlq_arn"`
+	Method      string `json:"method"` // native or client
+	Target      string `json:"target"`
+	DryRun      bool   `json:"dry_run"`
+	Received    int64  `json:"received"`
+	Moved       int64  `json:"moved"`
+	FilteredOut int64  `json:"filtered_out"`
+	Failed      int64  `json:"failed"`
+	Archived    int64  `json:"archived"`
+	Returned    int64  `json:"returned"`
+	// SentNotDeleted counts messages that were sent (or exported) but could
+	// not be deleted from the DLQ: they are now in both places, and a re-run
+	// sends them again. Never counted in Moved.
+	SentNotDeleted int64 `json:"sent_not_deleted"`
+	// StoppedBecause says why the run stopped sending early (a delete the
+	// DLQ refused), empty when it did not.
+	StoppedBecause       string           `json:"stopped_because,omitempty"`
 	DuplicatesAvoided    int64            `json:"duplicates_avoided,omitempty"`
 	CircuitBreaker       string           `json:"circuit_breaker"`
 	CircuitBreakerReason string           `json:"circuit_breaker_reason,omitempty"`
 	FailureReasons       map[string]int64 `json:"failure_reasons,omitempty"`
-	WouldMove            map[string]int64 `json:"would_move,omitempty"`
-	Samples              []Message        `json:"samples,omitempty"`
-	Archive              string           `json:"archive,omitempty"`
-	TaskHandle           string           `json:"task_handle,omitempty"`
-	RemainingInDLQ       int64            `json:"remaining_in_dlq"`
-	DurationSeconds      float64          `json:"duration_seconds"`
-	MessagesPerSecond    float64          `json:"messages_per_second"`
+	// Undecided counts messages the filter could not decide on: they lack a
+	// field it uses (age, receive_count, source). They stay in the DLQ.
+	Undecided         int64            `json:"undecided,omitempty"`
+	UndecidedWhy      string           `json:"undecided_why,omitempty"`
+	WouldMove         map[string]int64 `json:"would_move,omitempty"`
+	Samples           []Message        `json:"samples,omitempty"`
+	Archive           string           `json:"archive,omitempty"`
+	TaskHandle        string           `json:"task_handle,omitempty"`
+	RemainingInDLQ    int64            `json:"remaining_in_dlq"`
+	DurationSeconds   float64          `json:"duration_seconds"`
+	MessagesPerSecond float64          `json:"messages_per_second"`
 }
 
 // Outcome returns the error the command should exit with after printing r:
@@ -45,6 +57,17 @@ type Result struct {
 // messages could not be moved or the circuit breaker opened.
 func (r Result) Outcome() error {
 	switch {
+	case r.SentNotDeleted > 0:
+		why := ""
+		if r.StoppedBecause != "" {
+			why = "; " + r.StoppedBecause
+		}
+		return opserr.Partialf("%d messages were sent but not deleted from %s: they are in the target and still in the DLQ, so a re-run sends them again (%d moved, %d not moved)%s",
+			r.SentNotDeleted, r.DLQ, r.Moved, r.Failed, why)
+	case r.StoppedBecause != "":
+		return opserr.Partialf("stopped early: %s; %d moved, %d left in %s", r.StoppedBecause, r.Moved, r.RemainingInDLQ, r.DLQ)
+	case r.Undecided > 0:
+		return opserr.Partialf("%d messages were neither moved nor filtered out: %s; they are still in %s (%d moved)", r.Undecided, r.UndecidedWhy, r.DLQ, r.Moved)
 	case r.CircuitBreaker == "open":
 		return opserr.Partialf("circuit breaker open: %s; %d moved, %d left in %s", r.CircuitBreakerReason, r.Moved, r.RemainingInDLQ, r.DLQ)
 	case r.Failed > 0:
@@ -61,7 +84,7 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	opts.defaults()
-	start := time.Now()
+	start := deps.now()
 	res := Result{DLQ: opts.DLQ, DryRun: opts.DryRun, CircuitBreaker: "closed"}
 	dlq, err := describeQueue(ctx, deps.SQS, opts.DLQ)
 	if err != nil {
@@ -69,7 +92,7 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 	}
 	res.DLQ, res.DLQARN = dlq.Name, dlq.ARN
 	finish := func() {
-		res.DurationSeconds = time.Since(start).Seconds()
+		res.DurationSeconds = deps.now().Sub(start).Seconds()
 		if res.DurationSeconds > 0 {
 			res.MessagesPerSecond = float64(res.Moved) / res.DurationSeconds
 		}
@@ -97,9 +120,18 @@ func Redrive(ctx context.Context, deps Deps, opts Options) (Result, error) {
 			return res, opserr.Usagef("the native move task needs a target of the same type (FIFO or standard) as the DLQ")
 		}
 	}
-	idx, err := lambdaIndexFor(ctx, deps, dlq.ARN)
-	if err != nil {
-		return res, err
+	idx := &lambdaIndex{}
+	if opts.ToLambda == "" {
+		// Whether the DLQ is a Lambda one decides the method (the native move
+		// task does not support Lambda DLQs) and routes its messages: an
+		// unanswered question is an error, not "no".
+		if idx, err = lambdaIndexFor(ctx, deps, dlq.ARN); err != nil {
+			return res, fmt.Errorf("cannot tell whether %s is a Lambda dead-letter queue: %w", dlq.Name, err)
+		}
+	}
+	if opts.Method == MethodNative && len(idx.asyncDLQ)+len(idx.destination) > 0 {
+		return res, fmt.Errorf("%s is a Lambda dead-letter queue (of %s): the native move task does not support Lambda DLQs (SQS StartMessageMoveTask); use --method auto or client, which re-invoke the function",
+			dlq.Name, strings.Join(append(append([]string{}, idx.asyncDLQ...), idx.destination...), ", "))
 	}
 
 	useNative := opts.Method == MethodNative
@@ -177,13 +209,31 @@ func (mv *mover) fill(res *Result) {
 	res.Failed = mv.c.failed.Load()
 	res.Archived = mv.c.archived.Load()
 	res.Returned = max(mv.c.returned.Load(), mv.c.returnedEstimate.Load())
-	res.DeleteFailed = mv.c.deleteFailed.Load()
+	mv.mu.Lock()
+	res.SentNotDeleted = int64(len(mv.notDeleted))
+	res.StoppedBecause = mv.stopReason
+	mv.mu.Unlock()
 	res.DuplicatesAvoided = mv.c.duplicatesAvoided.Load()
 	res.CircuitBreaker, res.CircuitBreakerReason = mv.brk.state()
 	mv.mu.Lock()
 	defer mv.mu.Unlock()
 	if len(mv.failReasons) > 0 {
 		res.FailureReasons = mv.failReasons
+	}
+	res.Undecided = mv.c.undecided.Load()
+	if res.Undecided > 0 {
+		seen := map[string]bool{}
+		var fields []string
+		for k := range mv.undecidedBy {
+			for _, f := range strings.Split(k, ", ") {
+				if !seen[f] {
+					seen[f] = true
+					fields = append(fields, f)
+				}
+			}
+		}
+		sort.Strings(fields)
+		res.UndecidedWhy = undecidedWhy(fields)
 	}
 	if mv.mode == modeDryRun {
 		res.WouldMove = mv.wouldMove
@@ -300,57 +350,61 @@ func moveTask(ctx context.Context, deps Deps, opts Options, dlq, target *queueIn
 	handle := aws.ToString(out.TaskHandle)
 	res.TaskHandle = handle
 	deps.log().Info("message move task started", "queue", dlq.Name, "task", handle)
-	t := time.NewTicker(opts.PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			co, cerr := deps.SQS.CancelMessageMoveTask(cctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String(handle)})
-			if cerr != nil {
-				return fmt.Errorf("interrupted, and cancelling move task %s failed (cancel it with `aws sqs cancel-message-move-task`): %v: %w", handle, cerr, ctx.Err())
+	_, err = wait.Until(ctx, wait.Options{What: "message move task on " + dlq.Name, Clock: deps.Clock, Interval: opts.PollInterval},
+		func(ctx context.Context) (wait.Status, error) {
+			lo, err := deps.SQS.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlq.ARN), MaxResults: aws.Int32(10)})
+			if err != nil {
+				if ctx.Err() != nil {
+					return wait.Status{}, nil // cancelled: the task is cancelled below
+				}
+				return wait.Status{}, fmt.Errorf("follow message move task on %s: %w", dlq.Name, err)
 			}
-			res.Moved = co.ApproximateNumberOfMessagesMoved
-			return fmt.Errorf("move task cancelled after %d messages: %w", res.Moved, ctx.Err())
-		case <-t.C:
-		}
-		lo, err := deps.SQS.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlq.ARN), MaxResults: aws.Int32(10)})
-		if err != nil {
-			if ctx.Err() != nil {
-				continue // cancel on the next loop turn
+			if len(lo.Results) == 0 {
+				return wait.Status{State: "not listed yet", Fraction: -1}, nil
 			}
-			return fmt.Errorf("follow message move task on %s: %w", dlq.Name, err)
-		}
-		if len(lo.Results) == 0 {
-			continue
-		}
-		task := lo.Results[0] // the most recent
-		for _, r := range lo.Results {
-			if aws.ToString(r.TaskHandle) == handle {
-				task = r
-				break
+			task := lo.Results[0] // the most recent
+			for _, r := range lo.Results {
+				if aws.ToString(r.TaskHandle) == handle {
+					task = r
+					break
+				}
 			}
-		}
-		res.Moved = task.ApproximateNumberOfMessagesMoved
-		res.Received = res.Moved
-		toMove := aws.ToInt64(task.ApproximateNumberOfMessagesToMove)
-		deps.progress(res.Moved, toMove)
-		switch strings.ToUpper(aws.ToString(task.Status)) {
-		case "COMPLETED":
-			if toMove > res.Moved {
-				res.Failed = toMove - res.Moved
+			res.Moved = task.ApproximateNumberOfMessagesMoved
+			res.Received = res.Moved
+			toMove := aws.ToInt64(task.ApproximateNumberOfMessagesToMove)
+			deps.progress(res.Moved, toMove)
+			state := aws.ToString(task.Status)
+			switch strings.ToUpper(state) {
+			case "COMPLETED":
+				if toMove > res.Moved {
+					res.Failed = toMove - res.Moved
+				}
+				return wait.Status{Done: true, State: state}, nil
+			case "FAILED":
+				res.Failed = max(toMove-res.Moved, 0)
+				reason := aws.ToString(task.FailureReason)
+				if strings.Contains(reason, "CouldNotDetermineMessageSource") {
+					return wait.Status{}, fmt.Errorf("message move task on %s failed: %s: %w", dlq.Name, reason, errNoSource)
+				}
+				return wait.Status{}, fmt.Errorf("message move task on %s failed: %s", dlq.Name, reason)
+			case "CANCELLED", "CANCELLING":
+				return wait.Status{}, fmt.Errorf("message move task on %s was cancelled by someone else after %d messages", dlq.Name, res.Moved)
 			}
-			return nil
-		case "FAILED":
-			res.Failed = max(toMove-res.Moved, 0)
-			reason := aws.ToString(task.FailureReason)
-			if strings.Contains(reason, "CouldNotDetermineMessageSource") {
-				return fmt.Errorf("message move task on %s failed: %s: %w", dlq.Name, reason, errNoSource)
+			frac := -1.0
+			if toMove > 0 {
+				frac = float64(res.Moved) / float64(toMove)
 			}
-			return fmt.Errorf("message move task on %s failed: %s", dlq.Name, reason)
-		case "CANCELLED", "CANCELLING":
-			return fmt.Errorf("message move task on %s was cancelled by someone else after %d messages", dlq.Name, res.Moved)
-		}
+			return wait.Status{State: fmt.Sprintf("%s, %d of %d moved", state, res.Moved, toMove), Fraction: frac}, nil
+		})
+	if ctx.Err() == nil {
+		return err
 	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	co, cerr := deps.SQS.CancelMessageMoveTask(cctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String(handle)})
+	if cerr != nil {
+		return fmt.Errorf("interrupted, and cancelling move task %s failed (cancel it with `aws sqs cancel-message-move-task`): %v: %w", handle, cerr, ctx.Err())
+	}
+	res.Moved = co.ApproximateNumberOfMessagesMoved
+	return fmt.Errorf("move task cancelled after %d messages: %w", res.Moved, ctx.Err())
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/opsctl/opsctl/internal/clock"
 )
 
 func TestChunkBySizeRespectsCountAndPayloadLimits(t *testing.T) {
@@ -77,9 +79,8 @@ func TestBreakerRecognisesReturningMessages(t *testing.T) {
 }
 
 func TestLimiterPacesMessages(t *testing.T) {
-	l := newLimiter(200) // 200 msg/s, burst of 10 at the start
-	now := time.Unix(0, 0)
-	l.now, l.last = func() time.Time { return now }, now
+	clk := clock.NewFake(time.Unix(0, 0))
+	l := newLimiter(200, clk) // 200 msg/s, burst of 10 at the start
 	var waited time.Duration
 	for i := 0; i < 60; i++ { // 600 messages asked for at the same instant
 		waited = l.reserve(10)
@@ -88,7 +89,7 @@ func TestLimiterPacesMessages(t *testing.T) {
 	if want := 2950 * time.Millisecond; waited != want {
 		t.Fatalf("last batch waits %s, want %s", waited, want)
 	}
-	now = now.Add(10 * time.Second) // idle: the bucket refills to its cap only
+	clk.Advance(10 * time.Second) // idle: the bucket refills to its cap only
 	if d := l.reserve(200); d != 0 {
 		t.Fatalf("a full bucket made 200 messages wait %s", d)
 	}
@@ -102,7 +103,7 @@ func TestLimiterPacesMessages(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := newLimiter(1).wait(cctx, 100); err == nil {
+	if err := newLimiter(1, nil).wait(cctx, 100); err == nil {
 		t.Fatal("wait ignores cancellation")
 	}
 }

@@ -24,6 +24,7 @@ const (
 	flagOutput      = "output"
 	flagLogLevel    = "log-level"
 	flagYes         = "yes"
+	flagWide        = "wide"
 )
 
 // state is what every command receives: streams, the lazy AWS loader, the
@@ -59,6 +60,7 @@ const exitCodesHelp = `EXIT STATUS:
    1    failure
    2    usage error (bad flags or arguments; nothing was changed)
    3    partial success (some items failed; the output says which)
+   4    whoami only: the endpoint serves no STS, so the identity could not be read
    130  interrupted (SIGINT/SIGTERM)`
 
 func globalFlags() []cli.Flag {
@@ -69,6 +71,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Value: "table", Usage: "result `FORMAT`: table or json", EnvVars: []string{"OPSCTL_OUTPUT"}},
 		&cli.StringFlag{Name: flagLogLevel, Value: "info", Usage: "stderr log `LEVEL`: debug, info, warn or error", EnvVars: []string{"OPSCTL_LOG_LEVEL"}},
 		&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "answer yes to confirmations (required for destructive commands when stdin is not a terminal)", EnvVars: []string{"OPSCTL_YES"}},
+		&cli.BoolFlag{Name: flagWide, Usage: "tables show long fields whole instead of fitting the terminal (piped output is never cut)", EnvVars: []string{"OPSCTL_WIDE"}},
 	}
 }
 
@@ -98,6 +101,9 @@ func newApp(st *state) *cli.App {
 		},
 		Commands: commands(st),
 	}
+	// A flag value is never split: --pattern '[ip, user, ..., status=5*]' and
+	// --pattern '"timed out, retrying"' are one pattern each.
+	app.DisableSliceFlagSeparator = true
 	// Unknown commands must exit 2, not 0.
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Present() {
@@ -115,6 +121,7 @@ func newApp(st *state) *cli.App {
 func commands(st *state) []*cli.Command {
 	cmds := []*cli.Command{versionCommand(st), whoamiCommand(st)}
 	cmds = append(cmds, extraCommands(st)...)
+	cmds = append(cmds, completionCommand(st))
 	return cmds
 }
 
@@ -136,6 +143,17 @@ func prepareCommand(cmd *cli.Command) {
 	cmd.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
 		return opserr.Usagef("%s: %v", cmd.Name, err)
 	}
+	if len(cmd.Subcommands) == 0 && cmd.Action != nil && cmd.ArgsUsage == "" {
+		// A command that declares no arguments takes none: a stray word is
+		// a mistake (a forgotten flag name, a misplaced quote), not noise.
+		action := cmd.Action
+		cmd.Action = func(c *cli.Context) error {
+			if c.Args().Present() {
+				return opserr.Usagef("%s takes no arguments (got %q)", commandPath(c), c.Args().Slice())
+			}
+			return action(c)
+		}
+	}
 	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
 		cmd.Action = func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -147,6 +165,17 @@ func prepareCommand(cmd *cli.Command) {
 	for _, sub := range cmd.Subcommands {
 		prepareCommand(sub)
 	}
+}
+
+// commandPath is the command as typed, without the program name ("alarm audit").
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 // setup reads the global flags. It does no AWS I/O: the config is loaded on
@@ -170,12 +199,29 @@ func (st *state) setup(c *cli.Context) error {
 	}
 	st.aws = awsx.NewLoader(opts)
 	st.printer = &output.Printer{Out: st.stdout, Format: format}
+	if !c.Bool(flagWide) {
+		st.printer.Width = output.TerminalWidth(st.stdout)
+	}
 	st.log = output.NewLogger(st.stderr, level, format)
+	st.aws.SetLogger(st.log)
 	st.yes = c.Bool(flagYes)
 	if f, ok := st.stderr.(*os.File); ok {
 		st.tty = output.IsTerminal(f)
 	}
 	return nil
+}
+
+// canConfirm checks, before any AWS call, that a confirmation the command
+// may ask for can be given: --yes, or a terminal on stdin. Without either the
+// command is refused up front (exit 2) instead of after its reads.
+func (st *state) canConfirm(what string) error {
+	if st.yes {
+		return nil
+	}
+	if f, ok := st.stdin.(*os.File); ok && output.IsTerminal(f) {
+		return nil
+	}
+	return opserr.Usagef("%s asks for confirmation and stdin is not a terminal: pass --yes", what)
 }
 
 // confirm asks before a destructive step. With --yes it proceeds; without a

@@ -20,6 +20,12 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) == 0 {
 		return args, nil
 	}
+	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
+		// Shell completion: urfave/cli looks for the flag as the last
+		// argument, so keep it there.
+		out, err := normalizeArgs(app, args[:n-1])
+		return append(out, args[n-1]), err
+	}
 	globals := flagArity(app.Flags)
 	var (
 		globalArgs []string

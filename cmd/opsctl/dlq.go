@@ -27,8 +27,8 @@ func init() {
 			Usage: "find, inspect, archive and redrive dead-letter queues (SQS and Lambda) without losing a message",
 			Description: "A message leaves a dead-letter queue only once a copy is durably elsewhere: redrive\n" +
 				"archives (optional), sends, and deletes only what was sent. Safe to run from cron.\n\n" +
-				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st)},
+				"Example:\n   opsctl dlq list\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq redrive orders-dlq --archive s3://ops-archive/dlq/\n   opsctl dlq audit\n   opsctl dlq add orders --email ops@example.com\n\n" + exitCodesHelp,
+			Subcommands: []*cli.Command{dlqList(st), dlqPeek(st), dlqRedrive(st), dlqExport(st), dlqImport(st), dlqAdd(st), dlqAudit(st)},
 		}
 	})
 }
@@ -107,11 +107,11 @@ func dlqList(st *state) *cli.Command {
 				if err != nil {
 					return err
 				}
-				res, err := redrive.List(c.Context, deps, opts)
-				if err != nil {
-					return err
+				res, listErr := redrive.List(c.Context, deps, opts)
+				if listErr != nil && res.DLQs == nil && len(res.Incomplete) == 0 {
+					return listErr
 				}
-				return st.printer.Emit(res, func(w io.Writer) error {
+				if err := st.printer.Emit(res, func(w io.Writer) error {
 					rows := make([][]string, 0, len(res.DLQs))
 					for _, d := range res.DLQs {
 						age := ""
@@ -128,12 +128,20 @@ func dlqList(st *state) *cli.Command {
 						rows = append(rows, []string{d.Name, strings.Join(d.Kinds, ","), strconv.FormatInt(d.Depth, 10),
 							strconv.FormatInt(d.InFlight, 10), age, strings.Join(d.Sources, ","), alarm})
 					}
+					for _, s := range res.Incomplete {
+						if _, err := fmt.Fprintln(w, "INCOMPLETE: "+s); err != nil {
+							return err
+						}
+					}
 					if len(rows) == 0 {
 						_, err := fmt.Fprintln(w, "no dead-letter queues found")
 						return err
 					}
 					return output.WriteTable(w, []string{"name", "kinds", "depth", "in flight", "oldest", "sources", "alarm"}, rows)
-				})
+				}); err != nil {
+					return err
+				}
+				return listErr
 			})
 		},
 	}
@@ -148,7 +156,10 @@ func dlqPeek(st *state) *cli.Command {
 			"and later redrives see them unchanged (only their receive count goes up). DLQ is a queue\n" +
 			"name, URL or ARN. Message bodies are printed: this is the command that shows them.\n\n" +
 			"Filter expressions: body contains \"x\" | body ~ /re/ | $.a.b == \"v\" | $.n > 3 | $.k exists |\n" +
-			"attr.NAME == \"v\" | age > 2h | receive_count >= 3 | group == \"g\", combined with and/or/not/( ).\n\n" +
+			"attr.NAME == \"v\" | age > 2h | receive_count >= 3 | group == \"g\" | source == \"orders\",\n" +
+			"combined with and/or/not/( ). A message lacking what age, receive_count or source need\n" +
+			"(SentTimestamp, ApproximateReceiveCount, DeadLetterQueueSourceArn) is counted as undecided,\n" +
+			"never silently skipped.\n\n" +
 			"Example:\n   opsctl dlq peek orders-dlq --limit 5\n   opsctl dlq peek orders-dlq --filter '$.status == \"FAILED\" and age > 1h' -o json",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "limit", Value: 10, Usage: "show at most `N` messages"},
@@ -177,6 +188,9 @@ func dlqPeek(st *state) *cli.Command {
 				}
 				return st.printer.Emit(res, func(w io.Writer) error {
 					fmt.Fprintf(w, "%s: %d shown, %d looked at, depth %d\n", res.DLQ, len(res.Messages), res.Scanned, res.Depth)
+					if res.Undecided > 0 {
+						fmt.Fprintf(w, "%d not shown: %s\n", res.Undecided, res.UndecidedWhy)
+					}
 					for _, m := range res.Messages {
 						fmt.Fprintln(w)
 						var attrs []string
@@ -257,8 +271,8 @@ func dlqRedrive(st *state) *cli.Command {
 			if opts.VisibilityTimeout < time.Second {
 				return usage("--visibility-timeout must be at least 1s")
 			}
-			if c.IsSet("concurrency") && opts.Concurrency < 1 {
-				return usage("--concurrency must be at least 1")
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
 			}
 			if opts.BreakerRatio == 0 {
 				opts.BreakerRatio = -1 // 0 on the command line means "off", not "default"
@@ -309,7 +323,14 @@ func writeRedriveResult(w io.Writer, res redrive.Result) error {
 		[2]string{"Moved", strconv.FormatInt(res.Moved, 10)},
 		[2]string{"Filtered out", strconv.FormatInt(res.FilteredOut, 10)},
 		[2]string{"Not moved", fmt.Sprintf("%d (still in the DLQ)", res.Failed)},
+		[2]string{"Sent, not deleted", fmt.Sprintf("%d (in the target and still in the DLQ: a re-run sends them again)", res.SentNotDeleted)},
 	)
+	if res.StoppedBecause != "" {
+		pairs = append(pairs, [2]string{"Stopped", res.StoppedBecause})
+	}
+	if res.Undecided > 0 {
+		pairs = append(pairs, [2]string{"Undecided", fmt.Sprintf("%d (still in the DLQ): %s", res.Undecided, res.UndecidedWhy)})
+	}
 	if res.Archive != "" {
 		pairs = append(pairs, [2]string{"Archived", fmt.Sprintf("%d to %s", res.Archived, res.Archive)})
 	}
@@ -376,6 +397,9 @@ func dlqExport(st *state) *cli.Command {
 			}
 			opts := redrive.ExportOptions{DLQ: dlq, To: c.String("to"), Delete: c.Bool("delete"), Filter: c.String("filter"),
 				Limit: c.Int("limit"), Concurrency: c.Int("concurrency")}
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
+			}
 			if err := opts.Validate(); err != nil {
 				return err
 			}
@@ -440,6 +464,9 @@ func dlqImport(st *state) *cli.Command {
 			opts := redrive.ImportOptions{From: from, To: c.String("to"), Rate: rate, Concurrency: c.Int("concurrency")}
 			if opts.To == "" {
 				return usage("import: --to QUEUE is required")
+			}
+			if opts.Concurrency < 1 {
+				return usage("--concurrency must be at least 1, got %d", opts.Concurrency)
 			}
 			if err := opts.Validate(); err != nil {
 				return err

@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/redrive"
 )
 
@@ -51,6 +53,10 @@ func TestDLQFlagsToOptions(t *testing.T) {
 			want: redrive.ImportOptions{From: "out.jsonl", To: "orders", Rate: 10, Concurrency: 4},
 		},
 		"list": {args: []string{"dlq", "list", "--prefix", "ord"}, want: redrive.ListOptions{Prefix: "ord"}},
+		"redrive to a function ARN with alias": {
+			args: []string{"dlq", "redrive", "q", "--to-lambda", "arn:aws:lambda:us-east-1:123456789012:function:resize:live"},
+			want: redrive.Options{DLQ: "q", ToLambda: "arn:aws:lambda:us-east-1:123456789012:function:resize:live", Concurrency: 8, Method: "auto", BreakerRatio: 0.5, VisibilityTimeout: time.Minute},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -66,7 +72,28 @@ func TestDLQFlagsToOptions(t *testing.T) {
 }
 
 func TestDLQUsageErrors(t *testing.T) {
+	dir := t.TempDir()
 	for name, args := range map[string][]string{
+		// Caught before any AWS call, exit 2 (nothing called):
+		"export concurrency 0":        {"dlq", "export", "q", "--to", "out.jsonl", "--concurrency", "0"},
+		"import concurrency 0":        {"dlq", "import", "f.jsonl", "--to", "q", "--concurrency", "0"},
+		"export concurrency negative": {"dlq", "export", "q", "--to", "out.jsonl", "--concurrency", "-3"},
+		"rate NaN":                    {"dlq", "redrive", "q", "--rate", "NaN"},
+		"rate NaN per minute":         {"dlq", "redrive", "q", "--rate", "nan/m"},
+		"rate Inf":                    {"dlq", "redrive", "q", "--rate", "+Inf/s"},
+		"import rate NaN":             {"dlq", "import", "f.jsonl", "--to", "q", "--rate", "NaN"},
+		"breaker ratio NaN":           {"dlq", "redrive", "q", "--breaker-ratio", "NaN"},
+		"breaker ratio Inf":           {"dlq", "redrive", "q", "--breaker-ratio", "Inf"},
+		// botocore lambda service-2.json: Invoke FunctionName is a
+		// NamespacedFunctionName (pattern of names, ARNs and partial ARNs, max 256).
+		"to-lambda with a space":       {"dlq", "redrive", "q", "--to-lambda", "resize image"},
+		"to-lambda an SQS ARN":         {"dlq", "redrive", "q", "--to-lambda", "arn:aws:sqs:us-east-1:123456789012:q"},
+		"to-lambda bad character":      {"dlq", "redrive", "q", "--to-lambda", "resize!"},
+		"to-lambda too many qualifier": {"dlq", "redrive", "q", "--to-lambda", "resize:v1:v2"},
+		"archive is a directory":       {"dlq", "redrive", "q", "--archive", dir},
+		"export to a directory":        {"dlq", "export", "q", "--to", dir},
+		"archive in a missing dir":     {"dlq", "redrive", "q", "--archive", filepath.Join(dir, "nope", "a.jsonl")},
+
 		"no DLQ":            {"dlq", "redrive"},
 		"two DLQs":          {"dlq", "peek", "a", "b"},
 		"bad rate":          {"dlq", "redrive", "q", "--rate", "fast"},
@@ -197,8 +224,7 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 	c := sqs.NewFromConfig(cfg)
 	lc := lambda.NewFromConfig(cfg)
 	ctx := context.Background()
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("resize-dlq")})
-	if err != nil {
+	if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("resize-dlq")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("resize"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
@@ -206,15 +232,21 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 		DeadLetterConfig: &lambdatypes.DeadLetterConfig{TargetArn: aws.String("arn:aws:sqs:us-east-1:000000000000:resize-dlq")}}); err != nil {
 		t.Fatal(err)
 	}
+	// The function fails and is not retried (MaximumRetryAttempts 0), so
+	// Lambda (the emulation) dead-letters each event at once, with RequestID,
+	// ErrorCode and ErrorMessage (Lambda developer guide, "Dead-letter queues").
+	emu := srv.Service("lambda").(*lambdaemu.Server)
+	emu.SetHandler("resize", func([]byte) ([]byte, error) { return nil, fmt.Errorf("Task timed out after 3.00 seconds") })
+	if _, err := lc.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("resize"), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 5; i++ {
-		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprintf(`{"image":%d}`, i)),
-			MessageAttributes: map[string]types.MessageAttributeValue{
-				"RequestID": {DataType: aws.String("String"), StringValue: aws.String(fmt.Sprintf("req-%d", i))},
-				"ErrorCode": {DataType: aws.String("Number"), StringValue: aws.String("200")},
-			}}); err != nil {
+		if _, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("resize"), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(fmt.Sprintf(`{"image":%d}`, i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	emu.SetHandler("resize", nil) // fixed
+	before := len(emu.Invocations("resize"))
 	r := localawstest.Run(t, env, "dlq", "list", "--no-sample")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "lambda-async-dlq") || !strings.Contains(r.Stdout, "lambda:resize") {
 		t.Fatalf("list: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -224,9 +256,191 @@ func TestBinaryDLQRedrivesLambda(t *testing.T) {
 	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || res.Moved != 5 || res.Method != "client" {
 		t.Fatalf("redrive: %d %s %s", r.Code, r.Stdout, r.Stderr)
 	}
-	emu := srv.Service("lambda").(*lambdaemu.Server)
-	invs := emu.Invocations("resize")
+	invs := emu.Invocations("resize")[before:]
 	if len(invs) != 5 || invs[0].Type != "Event" || !strings.HasPrefix(string(invs[0].Payload), `{"image":`) {
 		t.Fatalf("invocations %+v", invs)
+	}
+}
+
+// A role without sqs:DeleteMessage: the binary reports the messages it sent
+// but could not delete, in the table and in JSON, names the permission and
+// exits 3 (SQS API reference, "Common Errors": AccessDenied).
+func TestBinaryDLQReportsSentButNotDeleted(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSQS}, SQSBackend: "fauxqs"})
+	env := localawstest.Env(t, srv)
+	c := sqs.NewFromConfig(localawstest.Config(srv, 0))
+	ctx := context.Background()
+	var dlqURL *string
+	for _, name := range []string{"pay-dlq", "pay"} {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dlqURL == nil {
+			dlqURL = out.QueueUrl
+		}
+	}
+	for i := 0; i < 15; i++ {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlqURL, MessageBody: aws.String(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.InjectFault(localaws.Fault{Service: "sqs", Operation: "DeleteMessageBatch", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Times: -1})
+	for _, format := range []string{"table", "json"} {
+		r := localawstest.Run(t, env, "dlq", "redrive", "pay-dlq", "--to", "pay", "--method", "client", "--concurrency", "1", "--visibility-timeout", "1s", "-o", format)
+		if r.Code != 3 || !strings.Contains(r.Stderr, "sqs:DeleteMessage") {
+			t.Fatalf("%s: want exit 3 naming sqs:DeleteMessage, got %d\n%s\n%s", format, r.Code, r.Stdout, r.Stderr)
+		}
+		if format == "table" && !strings.Contains(r.Stdout, "Sent, not deleted:") {
+			t.Fatalf("table does not report the undeleted messages:\n%s", r.Stdout)
+		}
+		if format == "json" {
+			var res redrive.Result
+			if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || res.SentNotDeleted == 0 || res.Moved != 0 || res.SentNotDeleted > 10 {
+				t.Fatalf("json: %v %s", err, r.Stdout)
+			}
+		}
+		time.Sleep(1100 * time.Millisecond) // the undeleted batch becomes visible again
+	}
+}
+
+// dlq audit finds consumers without a DLQ, each with the command that fixes
+// it; dlq add gives them one (plan → diff → apply), a dry run writes
+// nothing, a re-run writes nothing, and the audit is then clean. The built
+// binary against the local endpoint.
+func TestBinaryDLQAddAndAudit(t *testing.T) {
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS, localaws.EmulatorSQS}})
+	env := localawstest.Env(t, srv)
+	cfg := localawstest.Config(srv, 0)
+	c := sqs.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	ctx := context.Background()
+	attrs := func(url string) map[string]string {
+		out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Attributes
+	}
+	mk := func(name string, a map[string]string) string {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.QueueUrl
+	}
+	orders := mk("orders", nil)
+	events := mk("events.fifo", map[string]string{"FifoQueue": "true"})
+	mk("billing-dlq", nil)
+	mk("billing", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"3"}`})
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("resize"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
+		Runtime: lambdatypes.RuntimeNodejs20x, Handler: aws.String("index.handler"), Code: &lambdatypes.FunctionCode{ZipFile: []byte("zip")}}); err != nil {
+		t.Fatal(err)
+	}
+	// An event invoke config marks it as invoked asynchronously.
+	if _, err := lc.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("resize"), MaximumRetryAttempts: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An SNS subscription without a redrive policy.
+	sc := sns.NewFromConfig(cfg)
+	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("order-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:billing"), ReturnSubscriptionArn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := localawstest.Run(t, env, "dlq", "audit", "-o", "json")
+	var ar redrive.AuditResult
+	if r.Code != 3 || json.Unmarshal([]byte(r.Stdout), &ar) != nil {
+		t.Fatalf("audit: want exit 3, got %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	fixes := map[string]string{}
+	for _, f := range ar.Findings {
+		fixes[f.Resource] = f.Fix
+	}
+	want := map[string]string{"orders": "opsctl dlq add orders", "events.fifo": "opsctl dlq add events.fifo", "resize": "opsctl dlq add --lambda resize"}
+	for res, fix := range want {
+		if fixes[res] != fix {
+			t.Fatalf("audit findings %+v: want %s fixed by %q", ar.Findings, res, fix)
+		}
+	}
+	for _, quiet := range []string{"billing", "billing-dlq"} {
+		if _, ok := fixes[quiet]; ok {
+			t.Fatalf("%s has a DLQ (or is one) but was reported", quiet)
+		}
+	}
+	var subFix string
+	for _, f := range ar.Findings {
+		if f.Kind == redrive.FindingSubscription && f.ARN == aws.ToString(sub.SubscriptionArn) {
+			subFix = f.Fix
+		}
+	}
+	if !strings.Contains(subFix, "aws sns set-subscription-attributes --subscription-arn "+aws.ToString(sub.SubscriptionArn)+" --attribute-name RedrivePolicy") {
+		t.Fatalf("subscription finding: %q in %+v", subFix, ar.Findings)
+	}
+	// Apply the fix it names (SNS API reference, SetSubscriptionAttributes: RedrivePolicy).
+	if _, err := sc.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: sub.SubscriptionArn, AttributeName: aws.String("RedrivePolicy"),
+		AttributeValue: aws.String(`{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq"}`)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Dry run: the plan, and no write call.
+	srv.ResetCalls()
+	r = localawstest.Run(t, env, "dlq", "add", "orders", "--email", "ops@example.com", "--dry-run")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "orders-dlq") || !strings.Contains(r.Stdout, "planned") || len(srv.WriteCalls()) != 0 {
+		t.Fatalf("dry run: %d %v\n%s\n%s", r.Code, srv.WriteCalls(), r.Stdout, r.Stderr)
+	}
+
+	// Apply, for a standard queue, a FIFO queue and a function.
+	for _, args := range [][]string{{"orders", "--email", "ops@example.com"}, {"events.fifo", "--max-receive", "3"}, {"--lambda", "resize"}} {
+		r = localawstest.Run(t, env, append([]string{"dlq", "add", "-o", "json"}, args...)...)
+		var res redrive.AddResult
+		if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &res) != nil || plan.Writes(res.Changes) == 0 {
+			t.Fatalf("add %v: %d\n%s\n%s", args, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+	// botocore sqs service-2.json SetQueueAttributes: RedrivePolicy
+	// {deadLetterTargetArn, maxReceiveCount}; RedriveAllowPolicy
+	// {redrivePermission: byQueue, sourceQueueArns}; MessageRetentionPeriod max 1,209,600.
+	dlqURL := strings.Replace(orders, "/orders", "/orders-dlq", 1)
+	d := attrs(dlqURL)
+	if d["MessageRetentionPeriod"] != "1209600" || !strings.Contains(d["RedriveAllowPolicy"], `"byQueue"`) || !strings.Contains(d["RedriveAllowPolicy"], "arn:aws:sqs:us-east-1:000000000000:orders") {
+		t.Fatalf("orders-dlq attributes: %v", d)
+	}
+	var rp struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     any    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(attrs(orders)["RedrivePolicy"]), &rp); err != nil || rp.DeadLetterTargetArn != "arn:aws:sqs:us-east-1:000000000000:orders-dlq" || fmt.Sprint(rp.MaxReceiveCount) != "5" {
+		t.Fatalf("orders RedrivePolicy: %v %+v", err, rp)
+	}
+	fd := attrs(strings.Replace(events, "/events.fifo", "/events-dlq.fifo", 1))
+	if fd["FifoQueue"] != "true" || !strings.Contains(attrs(events)["RedrivePolicy"], "events-dlq.fifo") {
+		t.Fatalf("FIFO DLQ: %v / %v", fd, attrs(events)["RedrivePolicy"])
+	}
+	eic, err := lc.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("resize")})
+	if err != nil || eic.DestinationConfig == nil || aws.ToString(eic.DestinationConfig.OnFailure.Destination) != "arn:aws:sqs:us-east-1:000000000000:resize-dlq" || aws.ToInt32(eic.MaximumRetryAttempts) != 1 {
+		t.Fatalf("resize's event invoke config: %v %+v", err, eic)
+	}
+
+	// A re-run changes nothing: no write call.
+	srv.ResetCalls()
+	r = localawstest.Run(t, env, "dlq", "add", "orders", "--email", "ops@example.com")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "no changes") || len(srv.WriteCalls()) != 0 {
+		t.Fatalf("re-run: %d %v\n%s\n%s", r.Code, srv.WriteCalls(), r.Stdout, r.Stderr)
+	}
+	r = localawstest.Run(t, env, "dlq", "audit")
+	if r.Code != 0 {
+		t.Fatalf("audit after add: want exit 0, got %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// Bad input: exit 2 before any call.
+	for _, args := range [][]string{{"dlq", "add"}, {"dlq", "add", "q", "--lambda", "f"}, {"dlq", "add", "q", "--max-receive", "0"}, {"dlq", "add", "q", "--max-receive", "1001"}, {"dlq", "add", "--lambda", "bad name"}, {"dlq", "add", "q", "--email", "nobody"}} {
+		if r := localawstest.Run(t, env, args...); r.Code != 2 {
+			t.Fatalf("%v: want exit 2, got %d %s", args, r.Code, r.Stderr)
+		}
 	}
 }

@@ -47,6 +47,7 @@ func init() {
 				&cli.StringFlag{Name: "temp-dir", Usage: "`DIR` for spilled runs and staged output (default: the destination directory, or the system temp dir for s3://)"},
 				&cli.IntFlag{Name: "workers", Usage: "`N` objects decoded in parallel", DefaultText: "number of CPUs"},
 				&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock first (only when no other run is active)"},
+				&cli.BoolFlag{Name: "allow-unprotected-lock", Usage: "run even on an S3 server that ignores conditional writes (s3rver), where the lock cannot keep two runs apart"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.Args().Present() {
@@ -58,6 +59,7 @@ func init() {
 					PartitionBy: c.String("partition-by"), DryRun: c.Bool("dry-run"), TempDir: c.String("temp-dir"),
 					Workers: c.Int("workers"), BreakLock: c.Bool("break-lock"),
 				}
+				opts.AllowUnprotectedLock = c.Bool("allow-unprotected-lock")
 				if k := c.String("key"); k != "" {
 					for _, p := range strings.Split(k, ",") {
 						opts.Key = append(opts.Key, strings.TrimSpace(p))

@@ -12,7 +12,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -44,15 +46,44 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		err = fmt.Errorf("%w (%v)", context.Canceled, err)
 	}
 	code := opserr.ExitCode(err)
+	if code == opserr.ExitUsage && st.aws.Called() {
+		// Exit 2 promises "found before any AWS call, nothing changed". A
+		// check that failed after a lookup (a resource that does not exist,
+		// a confirmation refused after reads) is a failure.
+		code = opserr.ExitFailure
+	}
 	switch {
 	case err == nil:
 	case code == opserr.ExitInterrupted:
 		fmt.Fprintln(stderr, "opsctl: interrupted")
 	default:
-		fmt.Fprintf(stderr, "opsctl: %v\n", err)
+		fmt.Fprintf(stderr, "opsctl: %s\n", sanitize(err.Error()))
 		if code == opserr.ExitUsage && !st.usageShown {
 			fmt.Fprintln(stderr, "Run 'opsctl --help' (or 'opsctl COMMAND --help') for usage.")
 		}
 	}
 	return code
+}
+
+// sanitize makes a message safe to write to a terminal: control characters
+// (escape sequences, carriage returns, backspaces) and invisible formatting
+// characters (bidirectional overrides) from user input or a server's reply
+// are shown escaped instead of acting on the terminal. Newlines and tabs stay.
+func sanitize(msg string) string {
+	var b strings.Builder
+	for _, r := range msg {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == unicode.ReplacementChar, unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+			if r <= 0xff {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -111,6 +111,11 @@ type LockInfo struct {
 	PID     int       `json:"pid"`
 	Since   time.Time `json:"since"`
 	Command string    `json:"command"`
+	// Token identifies the run's lock (read back to detect an overwrite);
+	// Expires is the end of an S3 lock's lease (zero: no lease, never
+	// taken over without --break-lock).
+	Token   string    `json:"token,omitempty"`
+	Expires time.Time `json:"expires,omitempty"`
 }
 
 // NewLockInfo describes this process.
@@ -144,46 +149,6 @@ func (e *LockedError) Error() string {
 // reported as stale (it is never broken automatically).
 const StaleAfter = 6 * time.Hour
 
-// AcquireLock takes DEST/_lock with a conditional create. A lock left by a
-// dead process on this host (kill -9) is broken automatically; breakLock
-// breaks any lock. warn reports what was broken.
-func AcquireLock(ctx context.Context, st Store, info LockInfo, breakLock bool, now time.Time, warn func(msg string, args ...any)) (release func(context.Context) error, err error) {
-	body, _ := json.Marshal(info)
-	for attempt := 0; attempt < 2; attempt++ {
-		err = st.Create(ctx, LockName, body)
-		if err == nil {
-			return func(ctx context.Context) error { return st.Delete(ctx, LockName) }, nil
-		}
-		if !errors.Is(err, ErrExists) {
-			return nil, fmt.Errorf("take lock %s: %w", LockName, err)
-		}
-		var held LockInfo
-		b, gerr := st.Get(ctx, LockName)
-		if gerr == nil {
-			json.Unmarshal(b, &held)
-		} else if errors.Is(gerr, ErrNotExist) {
-			continue // released meanwhile
-		}
-		age := now.Sub(held.Since)
-		deadHere := st.Local() != "" && held.Host == info.Host && held.PID > 0 && !processAlive(held.PID)
-		if attempt == 0 && (breakLock || deadHere) {
-			if warn != nil {
-				reason := "--break-lock"
-				if deadHere {
-					reason = "its process is gone"
-				}
-				warn("breaking stale lock", "dest", st.String(), "owner", held.Owner, "host", held.Host, "pid", held.PID, "since", held.Since, "reason", reason)
-			}
-			if err := st.Delete(ctx, LockName); err != nil {
-				return nil, fmt.Errorf("break lock: %w", err)
-			}
-			continue
-		}
-		return nil, &LockedError{Dest: st.String(), Info: held, Age: age, Stale: age > StaleAfter || deadHere}
-	}
-	return nil, &LockedError{Dest: st.String()}
-}
-
 func processAlive(pid int) bool {
 	p, err := os.FindProcess(pid)
 	if err != nil {
@@ -199,7 +164,31 @@ func processAlive(pid int) bool {
 // names them and older than the current version. Anything else under
 // versions/ is not opsctl's and is left alone. It must run under the lock,
 // after the pointer switch.
+//
+// Prune never deletes a version whose name is later than the current one's;
+// PruneStartedAt takes the run's start for a tighter bound.
 func Prune(ctx context.Context, st Store, current *Manifest, keep int, readManifest func(v string) (*Manifest, error)) (deleted []string, err error) {
+	start, ok := versionTime(current.Version)
+	if !ok {
+		start = time.Unix(1<<40, 0) // names decide: see PruneStartedAt
+	}
+	return PruneStartedAt(ctx, st, current, keep, start, readManifest)
+}
+
+// versionTime is the creation time a version name (NewVersionID) carries.
+func versionTime(v string) (time.Time, bool) {
+	if len(v) < len("20060102T150405.000Z") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102T150405.000Z", v[:len("20060102T150405.000Z")])
+	return t, err == nil
+}
+
+// PruneStartedAt is Prune for a run that started at start: a version folder
+// created at or after it belongs to another run (possible only when the lock
+// did not keep runs apart) and is never deleted; a folder whose name is not
+// a version name goes only if it sorts before the current version.
+func PruneStartedAt(ctx context.Context, st Store, current *Manifest, keep int, start time.Time, readManifest func(v string) (*Manifest, error)) (deleted []string, err error) {
 	if keep < 1 {
 		keep = 1
 	}
@@ -236,6 +225,11 @@ func Prune(ctx context.Context, st Store, current *Manifest, keep int, readManif
 	for _, v := range versions {
 		if kept[v] || !(chain[v] || (IsVersionID(v) && v < current.Version)) {
 			continue
+		}
+		if t, ok := versionTime(v); ok && !t.Before(start.Truncate(time.Millisecond)) {
+			continue // another run's, started after ours
+		} else if !ok && v >= current.Version {
+			continue // not a version name: only older-sorting ones go
 		}
 		if ls, ok := st.(*LocalStore); ok {
 			if err := ls.RemoveAll(VersionPath(v)); err != nil {

@@ -4,13 +4,20 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
+	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
+	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
+	"github.com/opsctl/opsctl/internal/localaws/secretsmanageremu"
+	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
 
 // The endpoint's in-process services, by SigV4 signing name. Each own
@@ -28,6 +35,9 @@ func init() {
 		// Log events that match a metric filter become CloudWatch datapoints,
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
+		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		lam := lambdaemu.New(s.Region, s.Account)
+		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -35,7 +45,18 @@ func init() {
 			"monitoring": cw,
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
-			"lambda":     lambdaemu.New(s.Region, s.Account),
+			"lambda":     lam,
+			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+
+			// EC2 and Auto Scaling, for deploy cluster.
+			"ec2":         ec2,
+			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
+
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }

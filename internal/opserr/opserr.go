@@ -7,6 +7,7 @@
 //	1   failure (any other error)
 //	2   usage error (bad flags or arguments; nothing was called)
 //	3   partial success (some items failed; the result says which)
+//	4   whoami only: the endpoint has no STS, so the identity is unknown
 //	130 interrupted (SIGINT/SIGTERM cancelled the run)
 package opserr
 
@@ -55,6 +56,8 @@ func ExitCode(err error) int {
 	}
 	var u *UsageError
 	var p *PartialError
+	var ni *NoIdentityError
+	var coded interface{ ExitCode() int } // deploy run: the container's exit code
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
@@ -62,6 +65,21 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &p):
 		return ExitPartial
+	case errors.As(err, &ni):
+		return ExitNoIdentity
+	case errors.As(err, &coded) && coded.ExitCode() > 0:
+		return coded.ExitCode()
 	}
 	return ExitFailure
 }
+
+// ExitNoIdentity is whoami's exit code when the endpoint answered but could
+// not say who the credentials are (it serves no STS: MinIO, s3rver).
+const ExitNoIdentity = 4
+
+// NoIdentityError marks a whoami whose identity could not be read because the
+// endpoint has no STS; what could be known was still reported.
+type NoIdentityError struct{ Err error }
+
+func (e *NoIdentityError) Error() string { return e.Err.Error() }
+func (e *NoIdentityError) Unwrap() error { return e.Err }

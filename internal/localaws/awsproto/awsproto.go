@@ -1,16 +1,25 @@
 // Package awsproto holds the wire-protocol plumbing shared by opsctl's own AWS
-// emulations: recognising a request's protocol and operation, decoding inputs
-// (awsJson 1.0/1.1, Smithy RPC v2 CBOR, Query), encoding outputs and AWS-shaped
-// errors, and NextToken pagination.
+// emulations: recognising a request's protocol and operation, decoding inputs,
+// encoding outputs and AWS-shaped errors (one *Error type for every protocol),
+// NextToken pagination, and the validation and tag helpers every emulation
+// needs.
 //
-// An emulation is usually an RPC value: a map from operation name to a handler
-// that decodes its input with the Decoder it is given and returns an output
-// struct or an *Error. The same handler serves JSON and CBOR clients.
+// One codec per protocol:
+//
+//	awsJson 1.0/1.1, rpcv2Cbor  RPC          (awsproto.go)  Logs, Firehose, DynamoDB, CloudWatch, ECS...
+//	awsQuery                    QueryService (query.go)     IAM, Auto Scaling, ELBv2
+//	ec2Query                    EC2Service   (ec2query.go)  EC2
+//	restJson1                   RESTService  (restjson.go)  Lambda
+//
+// An RPC emulation is a map from operation name to a handler that decodes its
+// input with the Decoder it is given and returns an output struct or an
+// *Error. The same handler serves JSON and CBOR clients.
 package awsproto
 
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -36,8 +45,26 @@ const (
 	RESTJSON Protocol = "restJson1"
 )
 
+// ProtocolSpeaker is implemented by services whose protocol cannot always be
+// told from a request's headers (a bodiless restJson1 GET looks like
+// REST-XML); the endpoint marks their requests WithProtocol, so injected
+// faults answer in the service's error shape.
+type ProtocolSpeaker interface {
+	Protocol() Protocol
+}
+
+type protocolKey struct{}
+
+// WithProtocol returns r marked as speaking p: Detect then returns p.
+func WithProtocol(r *http.Request, p Protocol) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), protocolKey{}, p))
+}
+
 // Detect returns the protocol a request speaks.
 func Detect(r *http.Request) Protocol {
+	if p, ok := r.Context().Value(protocolKey{}).(Protocol); ok {
+		return p
+	}
 	ct := r.Header.Get("Content-Type")
 	switch {
 	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor" || strings.HasPrefix(ct, "application/cbor"):
@@ -50,6 +77,10 @@ func Detect(r *http.Request) Protocol {
 		return Query
 	case r.Header.Get("X-Amz-Target") != "":
 		return JSON11
+	case strings.HasPrefix(ct, "application/json"):
+		// restJson1 requests with a body (Lambda); bodiless ones cannot be
+		// told from REST-XML by their headers alone.
+		return RESTJSON
 	}
 	return RESTXML
 }
@@ -92,6 +123,11 @@ type Error struct {
 	// (CloudWatch, SQS) answer that way, and the SDK then returns the typed
 	// error with ErrorCode() == Code. Empty means __type is Code.
 	Type string
+	// Fields are further modelled members of the error shape, sent in JSON,
+	// CBOR and REST-JSON bodies (Lambda's TooManyRequestsException "Reason").
+	Fields map[string]any
+	// Header holds response headers the error carries (Retry-After).
+	Header map[string]string
 }
 
 // bodyType is the __type a JSON or CBOR error body carries.
@@ -100,6 +136,17 @@ func (e *Error) bodyType() string {
 		return e.Type
 	}
 	return e.Code
+}
+
+// body is the JSON or CBOR error document: __type, message and Fields.
+func (e *Error) body() map[string]any {
+	m := make(map[string]any, len(e.Fields)+2)
+	for k, v := range e.Fields {
+		m[k] = v
+	}
+	m["__type"] = e.bodyType()
+	m["message"] = e.Message
+	return m
 }
 
 // queryError is the X-Amzn-Query-Error header value for e.
@@ -139,30 +186,40 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
+	switch {
+	case Detect(r) == RESTJSON:
+		writeRESTJSONError(w, e, nil)
+		return
+	case IsEC2Query(r):
+		// EC2 clients read only Response/Errors/Error (injected faults land here).
+		WriteEC2Error(w, e)
+		return
+	}
 	rid := RequestID()
 	w.Header().Set("X-Amzn-RequestId", rid)
+	for k, v := range e.Header {
+		w.Header().Set(k, v)
+	}
 	switch p := Detect(r); p {
 	case CBOR:
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 		w.Header().Set("Content-Type", "application/cbor")
 		// Read only by clients of awsQuery-compatible services.
 		w.Header().Set("X-Amzn-Query-Error", e.queryError())
-		b, _ := cborEnc.Marshal(map[string]any{"__type": e.bodyType(), "message": e.Message})
+		b, _ := cborEnc.Marshal(e.body())
 		w.WriteHeader(status)
 		w.Write(b)
-	case JSON10, JSON11, RESTJSON:
+	case JSON10, JSON11:
 		ct := "application/x-amz-json-1.1"
 		if p == JSON10 {
 			ct = "application/x-amz-json-1.0"
-		} else if p == RESTJSON {
-			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
 		w.Header().Set("X-Amzn-ErrorType", e.bodyType())
 		// Query-compatible JSON services (SQS) also read this header.
 		w.Header().Set("X-Amzn-Query-Error", e.queryError())
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"__type": e.bodyType(), "message": e.Message})
+		json.NewEncoder(w).Encode(e.body())
 	case Query:
 		kind := "Sender"
 		if !e.Sender {

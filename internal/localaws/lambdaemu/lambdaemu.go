@@ -11,16 +11,16 @@ package lambdaemu
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -42,22 +42,39 @@ type Invocation struct {
 type Server struct {
 	region, account string
 
+	rest awsproto.RESTService
+
 	mu          sync.Mutex
 	funcs       map[string]*function
 	invocations []Invocation
 	pageSize    int
+
+	// Asynchronous invocation (async.go).
+	clk            clock.Clock
+	sqs            *sqs.Client
+	async          []*asyncEvent
+	deliveryErrors []string
 }
 
 type function struct {
 	cfg      FunctionConfiguration
 	eic      *EventInvokeConfig
+	tags     map[string]string
 	handler  Handler
 	throttle int
 }
 
 // New returns an empty Lambda for region and account.
 func New(region, account string) *Server {
-	return &Server{region: region, account: account, funcs: map[string]*function{}, pageSize: 2}
+	s := &Server{region: region, account: account, funcs: map[string]*function{}, pageSize: 2}
+	s.rest = awsproto.RESTService{
+		Routes:            s.routes(),
+		ValidationCode:    "InvalidParameterValueException",
+		SerializationCode: "InvalidRequestContentException",
+		MaxBody:           7 << 20,
+		ErrorFields:       errorType,
+	}
+	return s
 }
 
 // SetHandler sets the Go function that serves a Lambda function's
@@ -159,157 +176,85 @@ type EventInvokeConfig struct {
 // ---- routing ----
 
 var (
-	reFunctions   = regexp.MustCompile(`^/2015-03-31/functions/?$`)
-	reFunction    = regexp.MustCompile(`^/2015-03-31/functions/([^/]+)/?$`)
-	reConfig      = regexp.MustCompile(`^/2015-03-31/functions/([^/]+)/configuration/?$`)
-	reInvoke      = regexp.MustCompile(`^/2015-03-31/functions/([^/]+)/invocations/?$`)
-	reEIC         = regexp.MustCompile(`^/2019-09-25/functions/([^/]+)/event-invoke-config/?$`)
-	reEICList     = regexp.MustCompile(`^/2019-09-25/functions/([^/]+)/event-invoke-config/list/?$`)
-	validName     = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	validRole     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	validDestARN  = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns|lambda|events|s3):[a-z0-9-]*:\d{12}:?.+$`)
-	validDLQARN   = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:.+$`)
-	knownRuntimes = map[string]bool{"nodejs20.x": true, "nodejs22.x": true, "python3.11": true, "python3.12": true, "python3.13": true, "java21": true, "provided.al2023": true, "provided.al2": true, "dotnet8": true, "ruby3.3": true, "go1.x": true}
+	validName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	// botocore lambda service-2.json RoleArn.pattern.
+	validRole    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	validDestARN = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns|lambda|events|s3):[a-z0-9-]*:\d{12}:?.+$`)
+	validDLQARN  = regexp.MustCompile(`^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:.+$`)
+	// runtimes is botocore lambda service-2.json Runtime.enum, in model order.
+	runtimes = []string{"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "java8", "java8.al2", "java11", "java17", "java21", "java25", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "dotnet10", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0", "provided", "provided.al2", "provided.al2023", "nodejs26.x", "python3.15", "java8.al2023", "java11.al2023", "java17.al2023"}
 )
 
-func pathOf(r *http.Request) string {
-	p := r.URL.EscapedPath()
-	return p
-}
+// v words Lambda's constraint violations: every one is an
+// InvalidParameterValueException (botocore lambda: the only validation error
+// each operation lists).
+var v = awsproto.Validator{Code: "InvalidParameterValueException"}
 
-func unesc(s string) string {
-	if u, err := url.PathUnescape(s); err == nil {
-		return u
+// tagRules: botocore lambda TagKey (1-128), TagValue (0-256); at most 50 tags
+// per function (Lambda quotas).
+var tagRules = awsproto.TagRules{Validator: v, Member: "tags"}
+
+// routes is the operation table: methods, URIs and success statuses from
+// botocore lambda service-2.json ("http" of each operation). DeleteFunction
+// answers 204 as Lambda does (the model says 200).
+func (s *Server) routes() []awsproto.Route {
+	return []awsproto.Route{
+		{Op: "CreateFunction", Method: "POST", Path: "/2015-03-31/functions", Status: http.StatusCreated, Handler: s.createFunction},
+		{Op: "ListFunctions", Method: "GET", Path: "/2015-03-31/functions", Handler: s.listFunctions},
+		{Op: "GetFunction", Method: "GET", Path: "/2015-03-31/functions/{FunctionName}", Handler: s.getFunction},
+		{Op: "DeleteFunction", Method: "DELETE", Path: "/2015-03-31/functions/{FunctionName}", Status: http.StatusNoContent, Handler: s.deleteFunction},
+		{Op: "GetFunctionConfiguration", Method: "GET", Path: "/2015-03-31/functions/{FunctionName}/configuration", Handler: s.getFunctionConfiguration},
+		{Op: "UpdateFunctionConfiguration", Method: "PUT", Path: "/2015-03-31/functions/{FunctionName}/configuration", Handler: s.updateConfiguration},
+		{Op: "Invoke", Method: "POST", Path: "/2015-03-31/functions/{FunctionName}/invocations", Handler: s.invoke},
+		{Op: "PutFunctionEventInvokeConfig", Method: "PUT", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Handler: s.putEIC},
+		{Op: "UpdateFunctionEventInvokeConfig", Method: "POST", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Handler: s.putEIC},
+		{Op: "GetFunctionEventInvokeConfig", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Handler: s.getEIC},
+		{Op: "DeleteFunctionEventInvokeConfig", Method: "DELETE", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Status: http.StatusNoContent, Handler: s.deleteEIC},
+		{Op: "ListFunctionEventInvokeConfigs", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", Handler: s.listEIC},
+		{Op: "TagResource", Method: "POST", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.tagResource},
+		{Op: "UntagResource", Method: "DELETE", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.untagResource},
+		{Op: "ListTags", Method: "GET", Path: "/2017-03-31/tags/{Resource}", Handler: s.listTags},
 	}
-	return s
 }
 
 // OperationName names a request as the Lambda API does.
-func (s *Server) OperationName(r *http.Request) string {
-	p := pathOf(r)
-	switch {
-	case reFunctions.MatchString(p):
-		if r.Method == http.MethodPost {
-			return "CreateFunction"
-		}
-		return "ListFunctions"
-	case reInvoke.MatchString(p):
-		return "Invoke"
-	case reConfig.MatchString(p):
-		if r.Method == http.MethodPut {
-			return "UpdateFunctionConfiguration"
-		}
-		return "GetFunctionConfiguration"
-	case reEICList.MatchString(p):
-		return "ListFunctionEventInvokeConfigs"
-	case reEIC.MatchString(p):
-		switch r.Method {
-		case http.MethodPut:
-			return "PutFunctionEventInvokeConfig"
-		case http.MethodPost:
-			return "UpdateFunctionEventInvokeConfig"
-		case http.MethodDelete:
-			return "DeleteFunctionEventInvokeConfig"
-		}
-		return "GetFunctionEventInvokeConfig"
-	case reFunction.MatchString(p):
-		if r.Method == http.MethodDelete {
-			return "DeleteFunction"
-		}
-		return "GetFunction"
-	}
-	return ""
-}
+func (s *Server) OperationName(r *http.Request) string { return s.rest.OperationName(r) }
 
-// apiError is a Lambda error: HTTP status, code, message (and a Type, as
-// Lambda's JSON errors carry).
-type apiError struct {
-	status  int
-	code    string
-	message string
-	reason  string
-}
-
-func errf(status int, code, format string, args ...any) *apiError {
-	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
-}
-
-func notFound(format string, args ...any) *apiError {
-	return errf(http.StatusNotFound, "ResourceNotFoundException", format, args...)
-}
-
-func invalid(format string, args ...any) *apiError {
-	return errf(http.StatusBadRequest, "InvalidParameterValueException", format, args...)
-}
-
-func writeErr(w http.ResponseWriter, e *apiError) {
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	w.Header().Set("X-Amzn-ErrorType", e.code)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.status)
-	body := map[string]string{"Type": "User", "Message": e.message, "message": e.message}
-	if e.status >= 500 {
-		body["Type"] = "Service"
-	}
-	if e.reason != "" {
-		body["Reason"] = e.reason
-	}
-	json.NewEncoder(w).Encode(body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("X-Amzn-RequestId", awsproto.RequestID())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
-	}
-}
+// Protocol implements awsproto.ProtocolSpeaker: Lambda speaks restJson1.
+func (s *Server) Protocol() awsproto.Protocol { return awsproto.RESTJSON }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 7<<20))
-	if err != nil {
-		writeErr(w, errf(400, "InvalidRequestContentException", "could not read the request body"))
-		return
+	s.Pump() // retries that came due on the clock (async.go)
+	s.rest.ServeHTTP(w, r)
+}
+
+// Lambda's errors carry "Type": "User" for client faults and "Service" for
+// server faults (every error shape in the model has a Type member).
+func errorType(e *awsproto.Error) map[string]any {
+	if e.Status >= 500 {
+		return map[string]any{"Type": "Service"}
 	}
-	p := pathOf(r)
-	name := func(re *regexp.Regexp) string { return unesc(re.FindStringSubmatch(p)[1]) }
-	var e *apiError
-	switch op := s.OperationName(r); op {
-	case "CreateFunction":
-		e = s.createFunction(w, body)
-	case "ListFunctions":
-		e = s.listFunctions(w, r)
-	case "GetFunction":
-		e = s.getFunction(w, name(reFunction), true)
-	case "DeleteFunction":
-		e = s.deleteFunction(w, name(reFunction))
-	case "GetFunctionConfiguration":
-		e = s.getFunction(w, name(reConfig), false)
-	case "UpdateFunctionConfiguration":
-		e = s.updateConfiguration(w, name(reConfig), body)
-	case "Invoke":
-		e = s.invoke(w, r, name(reInvoke), body)
-	case "PutFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig":
-		e = s.putEIC(w, r, name(reEIC), body, op == "UpdateFunctionEventInvokeConfig")
-	case "GetFunctionEventInvokeConfig":
-		e = s.getEIC(w, name(reEIC))
-	case "DeleteFunctionEventInvokeConfig":
-		e = s.deleteEIC(w, name(reEIC))
-	case "ListFunctionEventInvokeConfigs":
-		e = s.listEIC(w, r, name(reEICList))
-	default:
-		e = errf(404, "UnknownOperationException", "operation %s %s is not supported by this emulator", r.Method, p)
-	}
-	if e != nil {
-		writeErr(w, e)
-	}
+	return map[string]any{"Type": "User"}
+}
+
+func errf(status int, code, format string, args ...any) *awsproto.Error {
+	e := awsproto.Errf(code, format, args...)
+	e.Status = status
+	return e
+}
+
+func notFound(format string, args ...any) *awsproto.Error {
+	return errf(http.StatusNotFound, "ResourceNotFoundException", format, args...)
+}
+
+func invalid(format string, args ...any) *awsproto.Error {
+	return errf(http.StatusBadRequest, "InvalidParameterValueException", format, args...)
 }
 
 // resolve finds a function by name, ARN or partial ARN (with an optional
 // $LATEST qualifier). Callers hold s.mu.
-func (s *Server) resolve(ref, qualifier string) (*function, *apiError) {
+func (s *Server) resolve(ref, qualifier string) (*function, error) {
 	name := ref
 	q := qualifier
 	if strings.HasPrefix(ref, "arn:") {
@@ -337,7 +282,7 @@ func (s *Server) resolve(ref, qualifier string) (*function, *apiError) {
 		name, q = ref[:i], ref[i+1:]
 	}
 	if !validName.MatchString(name) {
-		return nil, invalid("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern", ref)
+		return nil, v.Violation(ref, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+")
 	}
 	f := s.funcs[name]
 	if f == nil || (q != "" && q != "$LATEST") {
@@ -373,9 +318,10 @@ type createInput struct {
 	Environment *struct {
 		Variables map[string]string `json:"Variables,omitempty"`
 	} `json:"Environment"`
+	Tags map[string]string `json:"Tags"`
 }
 
-func checkDLQ(d *DeadLetterConfig) *apiError {
+func checkDLQ(d *DeadLetterConfig) error {
 	if d == nil || d.TargetArn == "" {
 		return nil
 	}
@@ -385,51 +331,66 @@ func checkDLQ(d *DeadLetterConfig) *apiError {
 	return nil
 }
 
-func checkTimeoutMemory(timeout, mem *int) *apiError {
-	if timeout != nil && (*timeout < 1 || *timeout > 900) {
-		return invalid("1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value between 1 and 900", *timeout)
+// checkTimeoutMemory applies Lambda's quotas (timeout 1-900 s, memory
+// 128-10240 MB; the model's wider bounds, 5400 and 32768, are not what a
+// function may use).
+func checkTimeoutMemory(timeout, mem *int) error {
+	var errs []error
+	if timeout != nil {
+		errs = append(errs, v.Range("timeout", int64(*timeout), 1, 900))
 	}
-	if mem != nil && (*mem < 128 || *mem > 10240) {
-		return invalid("1 validation error detected: Value '%d' at 'memorySize' failed to satisfy constraint: Member must have value between 128 and 10240", *mem)
+	if mem != nil {
+		errs = append(errs, v.Range("memorySize", int64(*mem), 128, 10240))
 	}
-	return nil
+	return awsproto.Check(errs...)
 }
 
-func (s *Server) createFunction(w http.ResponseWriter, body []byte) *apiError {
+func (s *Server) createFunction(req *awsproto.RESTRequest) (any, error) {
 	var in createInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return invalid("could not parse request: %v", err)
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
-	if !validName.MatchString(in.FunctionName) {
-		return invalid("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length at most 64", in.FunctionName)
+	// botocore lambda CreateFunctionRequest.required: FunctionName, Role, Code.
+	if err := awsproto.Check(
+		v.Required("functionName", in.FunctionName != ""),
+		v.Required("role", in.Role != ""),
+		v.Required("code", in.Code != nil),
+	); err != nil {
+		return nil, err
 	}
-	if !validRole.MatchString(in.Role) {
-		return invalid("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", in.Role)
+	if err := awsproto.Check(
+		v.Pattern("functionName", in.FunctionName, validName),
+		v.Pattern("role", in.Role, validRole),
+	); err != nil {
+		return nil, err
 	}
 	if in.PackageType == "" {
 		in.PackageType = "Zip"
 	}
 	if in.PackageType == "Zip" {
-		if in.Runtime == "" || !knownRuntimes[in.Runtime] {
-			return invalid("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set", in.Runtime)
+		if err := v.Enum("runtime", in.Runtime, runtimes...); err != nil {
+			return nil, err
 		}
 		if in.Handler == "" {
-			return invalid("Handler is required for functions packaged as a .zip file archive")
+			return nil, invalid("Handler is required for functions packaged as a .zip file archive")
 		}
 	}
-	if in.Code == nil || (len(in.Code.ZipFile) == 0 && in.Code.S3Bucket == "" && in.Code.ImageURI == "") {
-		return invalid("Please provide a source for function code.")
+	if len(in.Code.ZipFile) == 0 && in.Code.S3Bucket == "" && in.Code.ImageURI == "" {
+		return nil, invalid("Please provide a source for function code.")
 	}
-	if e := checkDLQ(in.DeadLetterConfig); e != nil {
-		return e
+	if err := checkDLQ(in.DeadLetterConfig); err != nil {
+		return nil, err
 	}
-	if e := checkTimeoutMemory(in.Timeout, in.MemorySize); e != nil {
-		return e
+	if err := checkTimeoutMemory(in.Timeout, in.MemorySize); err != nil {
+		return nil, err
+	}
+	if err := tagRules.Check(in.Tags); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.funcs[in.FunctionName] != nil {
-		return errf(409, "ResourceConflictException", "Function already exist: %s", in.FunctionName)
+		return nil, errf(http.StatusConflict, "ResourceConflictException", "Function already exist: %s", in.FunctionName)
 	}
 	cfg := FunctionConfiguration{
 		FunctionName: in.FunctionName, FunctionArn: s.arn(in.FunctionName), Runtime: in.Runtime, Role: in.Role,
@@ -445,50 +406,63 @@ func (s *Server) createFunction(w http.ResponseWriter, body []byte) *apiError {
 	if in.MemorySize != nil {
 		cfg.MemorySize = *in.MemorySize
 	}
-	s.funcs[in.FunctionName] = &function{cfg: cfg}
-	writeJSON(w, http.StatusCreated, cfg)
-	return nil
+	s.funcs[in.FunctionName] = &function{cfg: cfg, tags: awsproto.CopyTags(in.Tags)}
+	return cfg, nil
 }
 
-func (s *Server) getFunction(w http.ResponseWriter, ref string, full bool) *apiError {
+func (s *Server) getFunction(req *awsproto.RESTRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, "")
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), req.QueryValue("Qualifier"))
+	if err != nil {
+		return nil, err
 	}
-	if !full {
-		writeJSON(w, 200, f.cfg)
-		return nil
-	}
-	writeJSON(w, 200, map[string]any{
+	return map[string]any{
 		"Configuration": f.cfg,
+		"Tags":          awsproto.CopyTags(f.tags),
 		"Code":          map[string]string{"RepositoryType": "S3", "Location": "https://awslambda-" + s.region + "-tasks.s3.amazonaws.com/snapshots/" + s.account + "/" + f.cfg.FunctionName},
-	})
-	return nil
+	}, nil
 }
 
-func (s *Server) deleteFunction(w http.ResponseWriter, ref string) *apiError {
+func (s *Server) getFunctionConfiguration(req *awsproto.RESTRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, "")
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), req.QueryValue("Qualifier"))
+	if err != nil {
+		return nil, err
+	}
+	return f.cfg, nil
+}
+
+func (s *Server) deleteFunction(req *awsproto.RESTRequest) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.resolve(req.Param("FunctionName"), "")
+	if err != nil {
+		return nil, err
 	}
 	delete(s.funcs, f.cfg.FunctionName)
-	writeJSON(w, http.StatusNoContent, nil)
-	return nil
+	return nil, nil
 }
 
-func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) *apiError {
-	q := r.URL.Query()
+// listInput is the paging input of the List operations.
+type listInput struct {
+	Marker   string `rest:"query=Marker"`
+	MaxItems *int   `rest:"query=MaxItems"`
+}
+
+func (s *Server) listFunctions(req *awsproto.RESTRequest) (any, error) {
+	var in listInput
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
 	maxItems := 0
-	if v := q.Get("MaxItems"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			return invalid("1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000", v)
+	if in.MaxItems != nil {
+		// botocore lambda MaxListItems: 1-10000.
+		if err := v.Range("maxItems", int64(*in.MaxItems), 1, 10000); err != nil {
+			return nil, err
 		}
-		maxItems = n
+		maxItems = *in.MaxItems
 	}
 	s.mu.Lock()
 	names := make([]string, 0, len(s.funcs))
@@ -502,19 +476,18 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) *apiError
 	}
 	ps := s.pageSize
 	s.mu.Unlock()
-	page, next, err := awsproto.Paginate(all, q.Get("Marker"), maxItems, ps, "InvalidParameterValueException")
+	page, next, err := awsproto.Paginate(all, in.Marker, maxItems, ps, "InvalidParameterValueException")
 	if err != nil {
-		return invalid("Invalid marker")
+		return nil, invalid("Invalid marker")
 	}
 	out := map[string]any{"Functions": page}
 	if next != "" {
 		out["NextMarker"] = next
 	}
-	writeJSON(w, 200, out)
-	return nil
+	return out, nil
 }
 
-func (s *Server) updateConfiguration(w http.ResponseWriter, ref string, body []byte) *apiError {
+func (s *Server) updateConfiguration(req *awsproto.RESTRequest) (any, error) {
 	var in struct {
 		Role             *string           `json:"Role"`
 		Handler          *string           `json:"Handler"`
@@ -525,29 +498,33 @@ func (s *Server) updateConfiguration(w http.ResponseWriter, ref string, body []b
 		DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig"`
 		RevisionID       *string           `json:"RevisionId"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return invalid("could not parse request: %v", err)
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
-	if in.Role != nil && !validRole.MatchString(*in.Role) {
-		return invalid("1 validation error detected: Value '%s' at 'role' failed to satisfy constraint", *in.Role)
+	if in.Role != nil {
+		if err := v.Pattern("role", *in.Role, validRole); err != nil {
+			return nil, err
+		}
 	}
-	if in.Runtime != nil && !knownRuntimes[*in.Runtime] {
-		return invalid("Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set", *in.Runtime)
+	if in.Runtime != nil {
+		if err := v.Enum("runtime", *in.Runtime, runtimes...); err != nil {
+			return nil, err
+		}
 	}
-	if e := checkDLQ(in.DeadLetterConfig); e != nil {
-		return e
+	if err := checkDLQ(in.DeadLetterConfig); err != nil {
+		return nil, err
 	}
-	if e := checkTimeoutMemory(in.Timeout, in.MemorySize); e != nil {
-		return e
+	if err := checkTimeoutMemory(in.Timeout, in.MemorySize); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, "")
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), "")
+	if err != nil {
+		return nil, err
 	}
 	if in.RevisionID != nil && *in.RevisionID != f.cfg.RevisionID {
-		return errf(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		return nil, errf(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 	}
 	c := &f.cfg
 	if in.Role != nil {
@@ -578,8 +555,7 @@ func (s *Server) updateConfiguration(w http.ResponseWriter, ref string, body []b
 	}
 	c.LastModified = time.Now().UTC().Format("2006-01-02T15:04:05.000+0000")
 	c.RevisionID = awsproto.RequestID()
-	writeJSON(w, 200, f.cfg)
-	return nil
+	return f.cfg, nil
 }
 
 // Payload limits (Lambda quotas): 6 MB synchronous, 1 MB asynchronous.
@@ -588,112 +564,125 @@ const (
 	maxAsyncPayload = 1 << 20
 )
 
-func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref string, body []byte) *apiError {
-	typ := r.Header.Get("X-Amz-Invocation-Type")
+// invokeInput is botocore lambda InvocationRequest (the members opsctl uses).
+type invokeInput struct {
+	InvocationType string `rest:"header=X-Amz-Invocation-Type"`
+	Qualifier      string `rest:"query=Qualifier"`
+	Payload        []byte `rest:"payload"`
+}
+
+func (s *Server) invoke(req *awsproto.RESTRequest) (any, error) {
+	var in invokeInput
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	typ, body := in.InvocationType, in.Payload
 	if typ == "" {
 		typ = "RequestResponse"
 	}
-	switch typ {
-	case "Event", "RequestResponse", "DryRun":
-	default:
-		return invalid("1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", typ)
+	// botocore lambda InvocationType.enum.
+	if err := v.Enum("invocationType", typ, "Event", "RequestResponse", "DryRun"); err != nil {
+		return nil, err
 	}
 	if (typ == "Event" && len(body) > maxAsyncPayload) || len(body) > maxSyncPayload {
-		return errf(413, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", map[bool]int{true: maxAsyncPayload, false: maxSyncPayload}[typ == "Event"])
+		return nil, errf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeFunction operation", map[bool]int{true: maxAsyncPayload, false: maxSyncPayload}[typ == "Event"])
 	}
 	if len(body) > 0 && !json.Valid(body) {
-		return errf(400, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json")
+		return nil, errf(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json")
 	}
 	s.mu.Lock()
-	f, e := s.resolve(ref, r.URL.Query().Get("Qualifier"))
-	if e != nil {
+	f, err := s.resolve(req.Param("FunctionName"), in.Qualifier)
+	if err != nil {
 		s.mu.Unlock()
-		return e
+		return nil, err
 	}
 	if f.throttle > 0 {
 		f.throttle--
 		s.mu.Unlock()
-		e := errf(429, "TooManyRequestsException", "Rate Exceeded.")
-		e.reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
-		w.Header().Set("Retry-After", "1")
-		return e
+		e := errf(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+		e.Fields = map[string]any{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
+		e.Header = map[string]string{"Retry-After": "1"}
+		return nil, e
 	}
 	if typ == "DryRun" {
 		s.mu.Unlock()
-		writeJSON(w, http.StatusNoContent, nil)
-		return nil
+		return &awsproto.RESTResponse{Status: http.StatusNoContent}, nil
 	}
 	rid := awsproto.RequestID()
 	s.invocations = append(s.invocations, Invocation{
 		Function: f.cfg.FunctionName, Type: typ, Payload: append([]byte(nil), body...),
-		RequestID: rid, Qualifier: r.URL.Query().Get("Qualifier"), At: time.Now(),
+		RequestID: rid, Qualifier: in.Qualifier, At: s.now(),
 	})
 	h := f.handler
-	s.mu.Unlock()
-	w.Header().Set("X-Amzn-RequestId", rid)
-	w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 	if typ == "Event" {
-		if h != nil {
-			go h(body) // asynchronous: the caller never sees the outcome
-		}
-		w.WriteHeader(http.StatusAccepted)
-		return nil
+		s.enqueue(f, rid, body) // retried and dead-lettered as Lambda does (async.go)
+	}
+	s.mu.Unlock()
+	hdr := http.Header{}
+	hdr.Set("X-Amzn-RequestId", rid)
+	hdr.Set("X-Amz-Executed-Version", "$LATEST")
+	if typ == "Event" {
+		s.Pump() // the first attempt: the caller never sees its outcome
+		return &awsproto.RESTResponse{Status: http.StatusAccepted, Header: hdr}, nil
 	}
 	out := []byte("null")
 	if h != nil {
 		res, err := h(body)
 		if err != nil {
-			w.Header().Set("X-Amz-Function-Error", "Unhandled")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(200)
-			json.NewEncoder(w).Encode(map[string]any{"errorMessage": err.Error(), "errorType": "Error", "stackTrace": []string{}})
-			return nil
+			hdr.Set("X-Amz-Function-Error", "Unhandled")
+			return &awsproto.RESTResponse{Header: hdr, Body: map[string]any{"errorMessage": err.Error(), "errorType": "Error", "stackTrace": []string{}}}, nil
 		}
 		if res != nil {
 			out = res
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	w.Write(out)
-	return nil
+	return &awsproto.RESTResponse{Header: hdr, Raw: out}, nil
 }
 
-func (s *Server) putEIC(w http.ResponseWriter, r *http.Request, ref string, body []byte, update bool) *apiError {
-	var in struct {
-		MaximumRetryAttempts     *int               `json:"MaximumRetryAttempts"`
-		MaximumEventAgeInSeconds *int               `json:"MaximumEventAgeInSeconds"`
-		DestinationConfig        *DestinationConfig `json:"DestinationConfig"`
+// eicInput is botocore lambda PutFunctionEventInvokeConfigRequest (and the
+// Update request, which has the same members).
+type eicInput struct {
+	Qualifier                string             `rest:"query=Qualifier"`
+	MaximumRetryAttempts     *int               `json:"MaximumRetryAttempts"`
+	MaximumEventAgeInSeconds *int               `json:"MaximumEventAgeInSeconds"`
+	DestinationConfig        *DestinationConfig `json:"DestinationConfig"`
+}
+
+func (s *Server) putEIC(req *awsproto.RESTRequest) (any, error) {
+	update := req.Op == "UpdateFunctionEventInvokeConfig"
+	var in eicInput
+	if err := req.Decode(&in); err != nil {
+		return nil, err
 	}
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &in); err != nil {
-			return invalid("could not parse request: %v", err)
-		}
+	// botocore lambda MaximumRetryAttempts 0-2, MaximumEventAgeInSeconds 60-21600.
+	var errs []error
+	if n := in.MaximumRetryAttempts; n != nil {
+		errs = append(errs, v.Range("maximumRetryAttempts", int64(*n), 0, 2))
 	}
-	if v := in.MaximumRetryAttempts; v != nil && (*v < 0 || *v > 2) {
-		return invalid("1 validation error detected: Value '%d' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2", *v)
+	if n := in.MaximumEventAgeInSeconds; n != nil {
+		errs = append(errs, v.Range("maximumEventAgeInSeconds", int64(*n), 60, 21600))
 	}
-	if v := in.MaximumEventAgeInSeconds; v != nil && (*v < 60 || *v > 21600) {
-		return invalid("1 validation error detected: Value '%d' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between 60 and 21600", *v)
+	if err := awsproto.Check(errs...); err != nil {
+		return nil, err
 	}
 	if dc := in.DestinationConfig; dc != nil {
 		for _, d := range []*Destination{dc.OnFailure, dc.OnSuccess} {
 			if d != nil && d.Destination != "" && !validDestARN.MatchString(d.Destination) {
-				return invalid("The destination ARN %s is invalid.", d.Destination)
+				return nil, invalid("The destination ARN %s is invalid.", d.Destination)
 			}
 		}
 		if dc.OnFailure != nil && strings.HasSuffix(dc.OnFailure.Destination, ".fifo") {
-			return invalid("The destination ARN %s is invalid: FIFO queues are not supported as destinations", dc.OnFailure.Destination)
+			return nil, invalid("The destination ARN %s is invalid: FIFO queues are not supported as destinations", dc.OnFailure.Destination)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, r.URL.Query().Get("Qualifier"))
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), in.Qualifier)
+	if err != nil {
+		return nil, err
 	}
 	if update && f.eic == nil {
-		return notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
+		return nil, notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
 	}
 	c := &EventInvokeConfig{}
 	if update {
@@ -723,68 +712,131 @@ func (s *Server) putEIC(w http.ResponseWriter, r *http.Request, ref string, body
 		c.DestinationConfig = &DestinationConfig{}
 	}
 	f.eic = c
-	writeJSON(w, 200, c)
-	return nil
+	return c, nil
 }
 
-func (s *Server) getEIC(w http.ResponseWriter, ref string) *apiError {
+func (s *Server) getEIC(req *awsproto.RESTRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, "")
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), "")
+	if err != nil {
+		return nil, err
 	}
 	if f.eic == nil {
-		return notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
+		return nil, notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
 	}
-	writeJSON(w, 200, f.eic)
-	return nil
+	return f.eic, nil
 }
 
-func (s *Server) deleteEIC(w http.ResponseWriter, ref string) *apiError {
+func (s *Server) deleteEIC(req *awsproto.RESTRequest) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, e := s.resolve(ref, "")
-	if e != nil {
-		return e
+	f, err := s.resolve(req.Param("FunctionName"), "")
+	if err != nil {
+		return nil, err
 	}
 	if f.eic == nil {
-		return notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
+		return nil, notFound("The function %s doesn't have an EventInvokeConfig", f.cfg.FunctionArn)
 	}
 	f.eic = nil
-	writeJSON(w, http.StatusNoContent, nil)
-	return nil
+	return nil, nil
 }
 
-func (s *Server) listEIC(w http.ResponseWriter, r *http.Request, ref string) *apiError {
-	q := r.URL.Query()
+func (s *Server) listEIC(req *awsproto.RESTRequest) (any, error) {
+	var in listInput
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
 	maxItems := 0
-	if v := q.Get("MaxItems"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 50 {
-			return invalid("1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 50", v)
+	if in.MaxItems != nil {
+		// botocore lambda MaxFunctionEventInvokeConfigListItems: 1-50.
+		if err := v.Range("maxItems", int64(*in.MaxItems), 1, 50); err != nil {
+			return nil, err
 		}
-		maxItems = n
+		maxItems = *in.MaxItems
 	}
 	s.mu.Lock()
-	f, e := s.resolve(ref, "")
+	f, err := s.resolve(req.Param("FunctionName"), "")
 	var all []EventInvokeConfig
 	if f != nil && f.eic != nil {
 		all = append(all, *f.eic)
 	}
 	ps := s.pageSize
 	s.mu.Unlock()
-	if e != nil {
-		return e
-	}
-	page, next, err := awsproto.Paginate(all, q.Get("Marker"), maxItems, ps, "InvalidParameterValueException")
 	if err != nil {
-		return invalid("Invalid marker")
+		return nil, err
+	}
+	page, next, perr := awsproto.Paginate(all, in.Marker, maxItems, ps, "InvalidParameterValueException")
+	if perr != nil {
+		return nil, invalid("Invalid marker")
 	}
 	out := map[string]any{"FunctionEventInvokeConfigs": page}
 	if next != "" {
 		out["NextMarker"] = next
 	}
-	writeJSON(w, 200, out)
-	return nil
+	return out, nil
+}
+
+// taggedFunction resolves a tagging API's Resource: a function ARN
+// (botocore lambda TaggableResource). Callers hold s.mu.
+func (s *Server) taggedFunction(arn string) (*function, error) {
+	p := strings.Split(arn, ":")
+	if len(p) < 7 || p[0] != "arn" || p[2] != "lambda" || p[5] != "function" {
+		return nil, v.Violation(arn, "resource", "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+	}
+	return s.resolve(arn, "")
+}
+
+func (s *Server) tagResource(req *awsproto.RESTRequest) (any, error) {
+	var in struct {
+		Tags map[string]string `json:"Tags"`
+	}
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	// botocore lambda TagResourceRequest.required: Resource, Tags.
+	if err := v.Required("tags", in.Tags != nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	if f.tags == nil {
+		f.tags = map[string]string{}
+	}
+	return nil, tagRules.Apply(f.tags, in.Tags)
+}
+
+func (s *Server) untagResource(req *awsproto.RESTRequest) (any, error) {
+	var in struct {
+		TagKeys []string `rest:"query=tagKeys"`
+	}
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	// botocore lambda UntagResourceRequest.required: Resource, TagKeys.
+	if err := v.Required("tagKeys", in.TagKeys != nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	awsproto.Untag(f.tags, in.TagKeys)
+	return nil, nil
+}
+
+func (s *Server) listTags(req *awsproto.RESTRequest) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.taggedFunction(req.Param("Resource"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Tags": awsproto.CopyTags(f.tags)}, nil
 }

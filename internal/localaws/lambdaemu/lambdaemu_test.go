@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -46,18 +47,6 @@ func create(t *testing.T, c *lambda.Client, name string, dlq string) *lambda.Cre
 	return out
 }
 
-func wantAPIError(t *testing.T, err error, code string, status int) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
-		t.Fatalf("want %s, got %v", code, err)
-	}
-	var re *smithyhttp.ResponseError
-	if status != 0 && (!errors.As(err, &re) || re.HTTPStatusCode() != status) {
-		t.Fatalf("want HTTP %d for %s, got %v", status, code, err)
-	}
-}
-
 func TestFunctionsCreateGetListUpdate(t *testing.T) {
 	srv, c, _ := setup(t)
 	ctx := context.Background()
@@ -70,7 +59,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		create(t, c, fmt.Sprintf("fn-%d", i), "")
 	}
 	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("orders"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("x")}})
-	wantAPIError(t, err, "ResourceConflictException", 409)
+	emutest.WantHTTP(t, err, "ResourceConflictException", 409)
 
 	// Paging with small pages: every function exactly once.
 	var names []string
@@ -101,7 +90,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		t.Fatalf("GetFunction: %+v %v", gf, err)
 	}
 	_, err = c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("nope")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 
 	// Update the DLQ, then remove it with an empty TargetArn.
 	other := "arn:aws:sqs:us-east-1:000000000000:other-dlq"
@@ -114,7 +103,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		t.Fatalf("remove DLQ: %+v %v", u.DeadLetterConfig, err)
 	}
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("arn:aws:s3:::bucket")}})
-	wantAPIError(t, err, "InvalidParameterValueException", 400)
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 
 	// Validation on create.
 	bad := []*lambda.CreateFunctionInput{
@@ -124,20 +113,10 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 	}
 	for _, in := range bad {
 		_, err := c.CreateFunction(ctx, in)
-		wantAPIError(t, err, "InvalidParameterValueException", 400)
+		emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 	}
 	// Every call is recorded under its operation name.
-	ops := map[string]bool{}
-	for _, call := range srv.Calls() {
-		if call.Service == "lambda" {
-			ops[call.Operation] = true
-		}
-	}
-	for _, op := range []string{"CreateFunction", "ListFunctions", "GetFunctionConfiguration", "GetFunction", "UpdateFunctionConfiguration"} {
-		if !ops[op] {
-			t.Errorf("operation %s not recorded: %v", op, ops)
-		}
-	}
+	emutest.WantOps(t, srv, "lambda", "CreateFunction", "ListFunctions", "GetFunctionConfiguration", "GetFunction", "UpdateFunctionConfiguration")
 }
 
 func TestInvokeRecordsPayloadsAndFailsOnDemand(t *testing.T) {
@@ -174,19 +153,19 @@ func TestInvokeRecordsPayloadsAndFailsOnDemand(t *testing.T) {
 
 	emu.Throttle("worker", 1)
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
-	wantAPIError(t, err, "TooManyRequestsException", 429)
+	emutest.WantHTTP(t, err, "TooManyRequestsException", 429)
 	var tm *types.TooManyRequestsException
 	if !errors.As(err, &tm) {
 		t.Fatalf("want a modelled TooManyRequestsException, got %T", err)
 	}
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("missing"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) || aws.ToString(nf.Message) == "" {
 		t.Fatalf("want a modelled ResourceNotFoundException with a message, got %#v", err)
 	}
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`not json`)})
-	wantAPIError(t, err, "InvalidRequestContentException", 400)
+	emutest.WantHTTP(t, err, "InvalidRequestContentException", 400)
 
 	// Throttling is retried by the SDK's standard retryer.
 	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
@@ -203,9 +182,9 @@ func TestEventInvokeConfigs(t *testing.T) {
 	dst := "arn:aws:sqs:us-east-1:000000000000:async-failures"
 
 	_, err := c.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 	_, err = c.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1)})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 
 	put, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
 		FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1),
@@ -235,13 +214,117 @@ func TestEventInvokeConfigs(t *testing.T) {
 		{FunctionName: aws.String("async"), DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dst + ".fifo")}}},
 	} {
 		_, err := c.PutFunctionEventInvokeConfig(ctx, in)
-		wantAPIError(t, err, "InvalidParameterValueException", 400)
+		emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 	}
 	if _, err := c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
-	wantAPIError(t, err, "ResourceNotFoundException", http.StatusNotFound)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", http.StatusNotFound)
 	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("ghost")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
+}
+
+func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
+	srv, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "orders", "")
+
+	// A permanent failure on a bodiless GET: the endpoint must answer in
+	// restJson1 (X-Amzn-ErrorType), not in REST-XML, or the SDK cannot name it.
+	emutest.Fail(srv, "lambda", "GetFunctionConfiguration", 1, "AccessDeniedException", 403, "not allowed")
+	_, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("orders")})
+	emutest.WantHTTP(t, err, "AccessDeniedException", 403)
+	var ae smithy.APIError
+	if errors.As(err, &ae); ae.ErrorMessage() != "not allowed" {
+		t.Fatalf("message %q, want the injected one", ae.ErrorMessage())
+	}
+	// A modelled error injected on a call with a body decodes to its type.
+	emutest.Fail(srv, "lambda", "Invoke", 1, "ResourceNotFoundException", 404, "gone")
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{}`)})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "gone" {
+		t.Fatalf("want a modelled ResourceNotFoundException, got %#v", err)
+	}
+	// A transient 5xx is retried by the standard retryer, then succeeds.
+	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
+	emutest.ServerError(srv, "lambda", "ListFunctions", 2)
+	if _, err := retrying.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("two 5xx then success: %v", err)
+	}
+}
+
+func TestFunctionTagsRoundTripThroughTheTaggingAPI(t *testing.T) {
+	_, c, _ := setup(t)
+	ctx := context.Background()
+	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("tagged"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Code: &types.FunctionCode{ZipFile: []byte("PK fake")},
+		Tags: map[string]string{"team": "data"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.FunctionArn
+	if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"env": "prod", "team": "ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: arn, TagKeys: []string{"env", "never-set"}}); err != nil {
+		t.Fatal(err)
+	}
+	lt, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: arn})
+	if err != nil || len(lt.Tags) != 1 || lt.Tags["team"] != "ops" {
+		t.Fatalf("ListTags: %v %v", lt.Tags, err)
+	}
+	gf, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("tagged")})
+	if err != nil || gf.Tags["team"] != "ops" {
+		t.Fatalf("GetFunction tags: %v %v", gf.Tags, err)
+	}
+
+	// botocore lambda TagResource errors: InvalidParameterValueException, ResourceNotFoundException.
+	_, err = c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"": "v"}})
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
+	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:ghost")})
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
+	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
+}
+
+func TestConstraintViolationsNameTheMemberAndTheModelsBound(t *testing.T) {
+	_, c, _ := setup(t)
+	ctx := context.Background()
+	create(t, c, "limits", "")
+	cases := []struct {
+		name string
+		call func() error
+		msg  string
+	}{
+		{"runtime outside the model's enum", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("limits"), Runtime: "cobol85"})
+			return err
+		}, "Value 'cobol85' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs, "},
+		{"timeout and memory together", func() error {
+			_, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("limits"), Timeout: aws.Int32(0), MemorySize: aws.Int32(64)})
+			return err
+		}, "2 validation errors detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1; Value '64' at 'memorySize'"},
+		{"list page size above MaxListItems", func() error {
+			_, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{MaxItems: aws.Int32(10001)})
+			return err
+		}, "Value '10001' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 10000"},
+		{"retry attempts above 2", func() error {
+			_, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("limits"), MaximumRetryAttempts: aws.Int32(3)})
+			return err
+		}, "Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
+			var ae smithy.APIError
+			errors.As(err, &ae)
+			if !strings.Contains(ae.ErrorMessage(), tc.msg) {
+				t.Fatalf("message %q, want it to contain %q", ae.ErrorMessage(), tc.msg)
+			}
+		})
+	}
 }

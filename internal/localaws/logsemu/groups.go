@@ -22,21 +22,20 @@ func (s *Server) createLogGroup(_ *http.Request, dec awsproto.Decoder) (any, err
 		return nil, err
 	}
 	if in.LogGroupName == nil {
-		return nil, validationErr("null", "logGroupName", "Member must not be null")
+		return nil, model.Required("logGroupName", false)
 	}
 	if err := checkGroupName(*in.LogGroupName, "logGroupName"); err != nil {
 		return nil, err
 	}
 	class := "STANDARD"
 	if in.LogGroupClass != nil {
-		switch *in.LogGroupClass {
-		case "STANDARD", "INFREQUENT_ACCESS", "DELIVERY":
-			class = *in.LogGroupClass
-		default:
-			return nil, validationErr(*in.LogGroupClass, "logGroupClass", "Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]")
+		// botocore logs LogGroupClass.enum.
+		if err := model.Enum("logGroupClass", *in.LogGroupClass, "STANDARD", "INFREQUENT_ACCESS", "DELIVERY"); err != nil {
+			return nil, err
 		}
+		class = *in.LogGroupClass
 	}
-	if err := checkTags(in.Tags); err != nil {
+	if err := tagRules.Check(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -123,8 +122,10 @@ func (s *Server) describeLogGroups(_ *http.Request, dec awsproto.Decoder) (any, 
 			return nil, err
 		}
 	}
-	if in.LogGroupNamePattern != nil && !groupPatternRe.MatchString(*in.LogGroupNamePattern) {
-		return nil, validationErr(*in.LogGroupNamePattern, "logGroupNamePattern", `Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]*`)
+	if in.LogGroupNamePattern != nil {
+		if err := model.Pattern("logGroupNamePattern", *in.LogGroupNamePattern, groupPatternRe); err != nil {
+			return nil, err
+		}
 	}
 	wanted := map[string]bool{}
 	for _, id := range in.LogGroupIdentifiers {
@@ -194,7 +195,7 @@ func (s *Server) putRetentionPolicy(_ *http.Request, dec awsproto.Decoder) (any,
 		return nil, err
 	}
 	if in.RetentionInDays == nil {
-		return nil, validationErr("null", "retentionInDays", "Member must not be null")
+		return nil, model.Required("retentionInDays", false)
 	}
 	ok := false
 	for _, d := range validRetention {
@@ -205,7 +206,7 @@ func (s *Server) putRetentionPolicy(_ *http.Request, dec awsproto.Decoder) (any,
 		for _, d := range validRetention {
 			vals = append(vals, fmt.Sprint(d))
 		}
-		return nil, validationErr(*in.RetentionInDays, "retentionInDays", "Member must satisfy enum value set: ["+strings.Join(vals, ", ")+"]")
+		return nil, model.Violation(*in.RetentionInDays, "retentionInDays", "Member must satisfy enum value set: ["+strings.Join(vals, ", ")+"]")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -234,44 +235,10 @@ func (s *Server) deleteRetentionPolicy(_ *http.Request, dec awsproto.Decoder) (a
 
 // ---- tags ----
 
-func checkTags(tags map[string]string) error {
-	if len(tags) > maxTags {
-		return validationErr(fmt.Sprintf("map of %d tags", len(tags)), "tags", fmt.Sprintf("Member must have length less than or equal to %d", maxTags))
-	}
-	for k, v := range tags {
-		if n := len([]rune(k)); n < 1 || n > 128 {
-			return validationErr(k, "tags.key", "Member must have length between 1 and 128")
-		}
-		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return awsproto.InvalidParameter("Tag keys starting with 'aws:' are reserved for AWS use.")
-		}
-		if len([]rune(v)) > 256 {
-			return validationErr(v, "tags.value", "Member must have length less than or equal to 256")
-		}
-	}
-	return nil
-}
-
-func applyTags(g *logGroup, tags map[string]string) error {
-	n := len(g.tags)
-	for k := range tags {
-		if _, ok := g.tags[k]; !ok {
-			n++
-		}
-	}
-	if n > maxTags {
-		return awsproto.Errf("TooManyTagsException", "A resource can have no more than %d tags.", maxTags)
-	}
-	for k, v := range tags {
-		g.tags[k] = v
-	}
-	return nil
-}
-
 // groupByARN resolves a tagging API's resourceArn. Caller holds s.mu.
 func (s *Server) groupByARN(arn *string) (*logGroup, error) {
 	if arn == nil {
-		return nil, validationErr("null", "resourceArn", "Member must not be null")
+		return nil, model.Required("resourceArn", false)
 	}
 	parts := strings.SplitN(*arn, ":", 7)
 	if len(parts) < 7 || parts[0] != "arn" || parts[2] != "logs" || parts[5] != "log-group" {
@@ -295,9 +262,9 @@ func (s *Server) tagResource(_ *http.Request, dec awsproto.Decoder) (any, error)
 		return nil, err
 	}
 	if len(in.Tags) == 0 {
-		return nil, validationErr("{}", "tags", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("{}", "tags", "Member must have length greater than or equal to 1")
 	}
-	if err := checkTags(in.Tags); err != nil {
+	if err := tagRules.Check(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -306,7 +273,7 @@ func (s *Server) tagResource(_ *http.Request, dec awsproto.Decoder) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return struct{}{}, applyTags(g, in.Tags)
+	return struct{}{}, tagRules.Apply(g.tags, in.Tags)
 }
 
 type untagResourceInput struct {
@@ -320,7 +287,7 @@ func (s *Server) untagResource(_ *http.Request, dec awsproto.Decoder) (any, erro
 		return nil, err
 	}
 	if len(in.TagKeys) == 0 {
-		return nil, validationErr("[]", "tagKeys", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("[]", "tagKeys", "Member must have length greater than or equal to 1")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,15 +318,7 @@ func (s *Server) listTagsForResource(_ *http.Request, dec awsproto.Decoder) (any
 	if err != nil {
 		return nil, err
 	}
-	return tagsOut{Tags: copyTags(g.tags)}, nil
-}
-
-func copyTags(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return tagsOut{Tags: awsproto.CopyTags(g.tags)}, nil
 }
 
 // Legacy tagging by log group name.
@@ -373,9 +332,9 @@ func (s *Server) tagLogGroup(_ *http.Request, dec awsproto.Decoder) (any, error)
 		return nil, err
 	}
 	if len(in.Tags) == 0 {
-		return nil, validationErr("{}", "tags", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("{}", "tags", "Member must have length greater than or equal to 1")
 	}
-	if err := checkTags(in.Tags); err != nil {
+	if err := tagRules.Check(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -384,7 +343,7 @@ func (s *Server) tagLogGroup(_ *http.Request, dec awsproto.Decoder) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return struct{}{}, applyTags(g, in.Tags)
+	return struct{}{}, tagRules.Apply(g.tags, in.Tags)
 }
 
 func (s *Server) untagLogGroup(_ *http.Request, dec awsproto.Decoder) (any, error) {
@@ -418,7 +377,7 @@ func (s *Server) listTagsLogGroup(_ *http.Request, dec awsproto.Decoder) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return tagsOut{Tags: copyTags(g.tags)}, nil
+	return tagsOut{Tags: awsproto.CopyTags(g.tags)}, nil
 }
 
 func deref(p *string) string {

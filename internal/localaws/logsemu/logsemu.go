@@ -163,39 +163,40 @@ func errStreamNotFound() error {
 	return awsproto.ResourceNotFound("The specified log stream does not exist.")
 }
 
-func validationErr(value any, member, constraint string) error {
-	return awsproto.InvalidParameter("1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, member, constraint)
+// model words violations of the API model's constraints: CloudWatch Logs
+// answers every one with InvalidParameterException (botocore logs
+// service-2.json lists no ValidationException).
+var model = awsproto.Validator{Code: "InvalidParameterException"}
+
+// tagRules: botocore logs TagKey 1-128 (pattern excludes "aws:"), TagValue
+// 0-256, Tags max 50; TagResource past 50 is TooManyTagsException.
+var tagRules = awsproto.TagRules{
+	Validator: model,
+	Member:    "tags",
+	MaxTags:   maxTags,
+	TooMany: func(max int) error {
+		return awsproto.Errf("TooManyTagsException", "A resource can have no more than %d tags.", max)
+	},
 }
 
-func checkName(value, member string, max int, re *regexp.Regexp, reText string) error {
-	n := len([]rune(value))
-	if n < 1 {
-		return validationErr(value, member, "Member must have length greater than or equal to 1")
+// checkName checks a name's length (1 to max characters) and pattern (re,
+// anchored, may be nil).
+func checkName(value, member string, max int, re *regexp.Regexp) error {
+	if err := model.Length(member, value, 1, max); err != nil || re == nil {
+		return err
 	}
-	if n > max {
-		return validationErr(value, member, fmt.Sprintf("Member must have length less than or equal to %d", max))
-	}
-	if re != nil && !re.MatchString(value) {
-		return validationErr(value, member, "Member must satisfy regular expression pattern: "+reText)
-	}
-	return nil
+	return model.Pattern(member, value, re)
 }
 
 func checkGroupName(name, member string) error {
-	return checkName(name, member, 512, logGroupNameRe, `[\.\-_/#A-Za-z0-9]+`)
+	return checkName(name, member, 512, logGroupNameRe)
 }
 
 func checkLimit(limit *int32, max int32) error {
 	if limit == nil {
 		return nil
 	}
-	if *limit < 1 {
-		return validationErr(*limit, "limit", "Member must have value greater than or equal to 1")
-	}
-	if *limit > max {
-		return validationErr(*limit, "limit", fmt.Sprintf("Member must have value less than or equal to %d", max))
-	}
-	return nil
+	return model.Range("limit", int64(*limit), 1, int64(max))
 }
 
 func limitOf(limit *int32) int {

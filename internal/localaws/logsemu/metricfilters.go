@@ -36,17 +36,17 @@ var standardUnits = []string{"Seconds", "Microseconds", "Milliseconds", "Bytes",
 
 func checkFilterName(name *string) error {
 	if name == nil {
-		return validationErr("null", "filterName", "Member must not be null")
+		return model.Required("filterName", false)
 	}
-	return checkName(*name, "filterName", 512, filterNameRe, `[^:*]*`)
+	return checkName(*name, "filterName", 512, filterNameRe)
 }
 
 func checkPattern(p *string) (*logpattern.Pattern, error) {
 	if p == nil {
-		return nil, validationErr("null", "filterPattern", "Member must not be null")
+		return nil, model.Required("filterPattern", false)
 	}
 	if len([]rune(*p)) > logpattern.MaxLength {
-		return nil, validationErr(*p, "filterPattern", fmt.Sprintf("Member must have length less than or equal to %d", logpattern.MaxLength))
+		return nil, model.Violation(*p, "filterPattern", fmt.Sprintf("Member must have length less than or equal to %d", logpattern.MaxLength))
 	}
 	parsed, err := logpattern.Parse(*p)
 	if err != nil {
@@ -61,16 +61,16 @@ func checkTransformation(t metricTransformation, parsed *logpattern.Pattern) err
 		member string
 	}{{t.MetricName, "metricName"}, {t.MetricNamespace, "metricNamespace"}} {
 		if f.v == nil {
-			return validationErr("null", "metricTransformations.1.member."+f.member, "Member must not be null")
+			return model.Required("metricTransformations.1.member."+f.member, false)
 		}
-		if err := checkName(*f.v, "metricTransformations.1.member."+f.member, 255, metricNameRe, `[^:*$]*`); err != nil {
+		if err := checkName(*f.v, "metricTransformations.1.member."+f.member, 255, metricNameRe); err != nil {
 			return err
 		}
 	}
 	if t.MetricValue == nil {
-		return validationErr("null", "metricTransformations.1.member.metricValue", "Member must not be null")
+		return model.Required("metricTransformations.1.member.metricValue", false)
 	}
-	if err := checkName(*t.MetricValue, "metricTransformations.1.member.metricValue", 100, nil, ""); err != nil {
+	if err := checkName(*t.MetricValue, "metricTransformations.1.member.metricValue", 100, nil); err != nil {
 		return err
 	}
 	if err := parsed.ValidateMetricValue(*t.MetricValue); err != nil {
@@ -84,19 +84,15 @@ func checkTransformation(t metricTransformation, parsed *logpattern.Pattern) err
 	}
 	for k, ref := range t.Dimensions {
 		if n := len([]rune(k)); n < 1 || n > 255 {
-			return validationErr(k, "metricTransformations.1.member.dimensions.key", "Member must have length between 1 and 255")
+			return model.Violation(k, "metricTransformations.1.member.dimensions.key", "Member must have length between 1 and 255")
 		}
 		if err := parsed.ValidateFieldRef(ref); err != nil {
 			return awsproto.InvalidParameter("Invalid dimension %q: %v", k, err)
 		}
 	}
 	if t.Unit != nil {
-		ok := false
-		for _, u := range standardUnits {
-			ok = ok || u == *t.Unit
-		}
-		if !ok {
-			return validationErr(*t.Unit, "metricTransformations.1.member.unit", "Member must satisfy enum value set: ["+strings.Join(standardUnits, ", ")+"]")
+		if err := model.Enum("metricTransformations.1.member.unit", *t.Unit, standardUnits...); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -116,9 +112,9 @@ func (s *Server) putMetricFilter(_ *http.Request, dec awsproto.Decoder) (any, er
 	}
 	switch n := len(in.MetricTransformations); {
 	case n < 1:
-		return nil, validationErr("[]", "metricTransformations", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("[]", "metricTransformations", "Member must have length greater than or equal to 1")
 	case n > 1:
-		return nil, validationErr(fmt.Sprintf("list of %d transformations", n), "metricTransformations", "Member must have length less than or equal to 1")
+		return nil, model.Violation(fmt.Sprintf("list of %d transformations", n), "metricTransformations", "Member must have length less than or equal to 1")
 	}
 	t := in.MetricTransformations[0]
 	if err := checkTransformation(t, parsed); err != nil {
@@ -185,7 +181,7 @@ func (s *Server) describeMetricFilters(_ *http.Request, dec awsproto.Decoder) (a
 		return nil, awsproto.InvalidParameter("If you specify a metricName, you must also specify a metricNamespace, and the other way round.")
 	}
 	if in.FilterNamePrefix != nil {
-		if err := checkName(*in.FilterNamePrefix, "filterNamePrefix", 512, filterNameRe, `[^:*]*`); err != nil {
+		if err := checkName(*in.FilterNamePrefix, "filterNamePrefix", 512, filterNameRe); err != nil {
 			return nil, err
 		}
 	}
@@ -277,9 +273,9 @@ func (s *Server) testMetricFilter(_ *http.Request, dec awsproto.Decoder) (any, e
 	}
 	switch n := len(in.LogEventMessages); {
 	case n < 1:
-		return nil, validationErr("[]", "logEventMessages", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("[]", "logEventMessages", "Member must have length greater than or equal to 1")
 	case n > maxTestMessages:
-		return nil, validationErr(fmt.Sprintf("list of %d messages", n), "logEventMessages", fmt.Sprintf("Member must have length less than or equal to %d", maxTestMessages))
+		return nil, model.Violation(fmt.Sprintf("list of %d messages", n), "logEventMessages", fmt.Sprintf("Member must have length less than or equal to %d", maxTestMessages))
 	}
 	parsed, err := checkPattern(in.FilterPattern)
 	if err != nil {

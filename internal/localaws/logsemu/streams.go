@@ -19,9 +19,9 @@ type streamInput struct {
 
 func checkStreamName(name *string) error {
 	if name == nil {
-		return validationErr("null", "logStreamName", "Member must not be null")
+		return model.Required("logStreamName", false)
 	}
-	return checkName(*name, "logStreamName", 512, logStreamNameRe, `[^:*]*`)
+	return checkName(*name, "logStreamName", 512, logStreamNameRe)
 }
 
 func (s *Server) createLogStream(_ *http.Request, dec awsproto.Decoder) (any, error) {
@@ -99,8 +99,9 @@ func (s *Server) describeLogStreams(_ *http.Request, dec awsproto.Decoder) (any,
 	if in.OrderBy != nil {
 		orderBy = *in.OrderBy
 	}
-	if orderBy != "LogStreamName" && orderBy != "LastEventTime" {
-		return nil, validationErr(orderBy, "orderBy", "Member must satisfy enum value set: [LogStreamName, LastEventTime]")
+	// botocore logs OrderBy.enum.
+	if err := model.Enum("orderBy", orderBy, "LogStreamName", "LastEventTime"); err != nil {
+		return nil, err
 	}
 	if orderBy == "LastEventTime" && in.LogStreamNamePrefix != nil {
 		return nil, awsproto.InvalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
@@ -191,18 +192,18 @@ func (s *Server) putLogEvents(_ *http.Request, dec awsproto.Decoder) (any, error
 		return nil, err
 	}
 	if len(in.LogEvents) == 0 {
-		return nil, validationErr("[]", "logEvents", "Member must have length greater than or equal to 1")
+		return nil, model.Violation("[]", "logEvents", "Member must have length greater than or equal to 1")
 	}
 	if len(in.LogEvents) > maxBatchEvents {
-		return nil, validationErr(fmt.Sprintf("list of %d events", len(in.LogEvents)), "logEvents", fmt.Sprintf("Member must have length less than or equal to %d", maxBatchEvents))
+		return nil, model.Violation(fmt.Sprintf("list of %d events", len(in.LogEvents)), "logEvents", fmt.Sprintf("Member must have length less than or equal to %d", maxBatchEvents))
 	}
 	size := 0
 	for i, e := range in.LogEvents {
 		if e.Timestamp == nil || e.Message == nil {
-			return nil, validationErr("null", fmt.Sprintf("logEvents.%d.member.timestamp", i+1), "Member must not be null")
+			return nil, model.Violation("null", fmt.Sprintf("logEvents.%d.member.timestamp", i+1), "Member must not be null")
 		}
 		if len(*e.Message) < 1 {
-			return nil, validationErr("", fmt.Sprintf("logEvents.%d.member.message", i+1), "Member must have length greater than or equal to 1")
+			return nil, model.Violation("", fmt.Sprintf("logEvents.%d.member.message", i+1), "Member must have length greater than or equal to 1")
 		}
 		if len(*e.Message) > maxEventBytes {
 			return nil, awsproto.InvalidParameter("Log event too large: %d bytes exceeds limit of %d", len(*e.Message)+eventOverheadBytes, maxBatchBytes)
@@ -459,7 +460,7 @@ func (s *Server) filterLogEvents(_ *http.Request, dec awsproto.Decoder) (any, er
 		return nil, awsproto.InvalidParameter("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
 	}
 	if len(in.LogStreamNames) > 100 {
-		return nil, validationErr(fmt.Sprintf("list of %d names", len(in.LogStreamNames)), "logStreamNames", "Member must have length less than or equal to 100")
+		return nil, model.Violation(fmt.Sprintf("list of %d names", len(in.LogStreamNames)), "logStreamNames", "Member must have length less than or equal to 100")
 	}
 	pattern, err := logpattern.Parse(deref(in.FilterPattern))
 	if err != nil {
