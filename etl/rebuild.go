@@ -73,6 +73,8 @@ var (
 	ErrEmptySource    = errors.New("empty source")
 	ErrFormatMismatch = errors.New("format mismatch")
 	ErrTooManyBad     = errors.New("too many bad records")
+	// ErrRecordTooLarge: a record too large for --memory-limit.
+	ErrRecordTooLarge = errors.New("record too large for the memory limit")
 )
 
 // Rebuild runs one rebuild: read the unconsumed increments (all of them with
@@ -98,12 +100,14 @@ type run struct {
 	res  Result
 	t0   time.Time
 
-	src    *source.Source
-	dstLoc source.Location
-	store  snapshot.Store // nil for a single-file destination
-	single bool
-	marked bool // the destination carries opsctl's marker
-	dec    cdc.Decoder
+	src       *source.Source
+	dstLoc    source.Location
+	store     snapshot.Store // nil for a single-file destination
+	single    bool
+	marked    bool  // the destination carries opsctl's marker
+	limit     int64 // --memory-limit (or its default)
+	maxRecord int   // the largest record the budget allows
+	dec       cdc.Decoder
 
 	tmp string // private temp dir (spills, staging), removed at the end
 
@@ -396,6 +400,16 @@ func (r *run) build(ctx context.Context, pending []source.Object) (err error) {
 	if limit == 0 {
 		limit = DefaultMemoryLimit()
 	}
+	r.limit = limit
+	// One record is copied many times on its way to Parquet (framing
+	// buffer and its growth, per-key state, page buffer, statistics,
+	// compression: about 20 times its size measured with /usr/bin/time): a
+	// record beyond 1/RecordShare of the budget fails the run with a clear
+	// message, before its bytes are even buffered, instead of taking the
+	// process past the limit; a compressed object is read whole only up to
+	// an eighth of it.
+	r.maxRecord = int(min(limit/RecordShare, source.DefaultMaxRecord))
+	r.src.MaxInMemory = int(limit / 8)
 	// The per-key state gets most of the budget; decompression buffers,
 	// Parquet row groups and the GC's headroom need the rest.
 	table := merge.NewTable(limit*45/100, filepath.Join(r.tmp, "spill"))
@@ -949,12 +963,16 @@ const mismatchAbort = 1000
 // before the scanner reuses the bytes the queued changes alias.
 func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, batch *merge.Batch) (records, decoded int64, err error) {
 	rc, err := r.src.Open(ctx, obj)
+	if errors.Is(err, source.ErrCorrupt) {
+		return 0, 0, r.badObject(obj, 0, 0, err, nil)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
 	defer rc.Close()
 	defer batch.Reset() // on error: drop what still aliases this object
-	sc := source.NewScanner(rc, 1<<20)
+	sc := source.NewScanner(rc, min(1<<20, r.maxRecord))
+	sc.SetMaxRecord(r.maxRecord)
 	var c cdc.Change
 	sc.Try = func(b []byte) (int, bool) {
 		n, err := r.dec.DecodePrefix(b, &c)
@@ -984,6 +1002,10 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 			// JSON null is no object, but it is a Debezium tombstone:
 			// let the decoder say what it is.
 			rec.Bad = false
+		}
+		if rec.Bad && rec.TooLarge {
+			return records, decoded, fmt.Errorf("%w: %s byte %d: a record larger than %s (1/%d of --memory-limit %s) cannot be processed within the memory limit; raise --memory-limit (%s for each MiB of the largest record)",
+				ErrRecordTooLarge, obj.Key, rec.Offset, sizeText(int64(r.maxRecord)), RecordShare, sizeText(r.limit), sizeText(RecordShare<<20))
 		}
 		if rec.Bad {
 			r.quarantine(obj.Key, rec.Offset, rec.Reason, rec.Data)
@@ -1033,6 +1055,16 @@ func (r *run) readObject(ctx context.Context, obj source.Object, file uint32, ba
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, source.ErrCorrupt) {
+			if flushErr == nil {
+				flushErr = batch.Flush() // the records read before it are applied
+			}
+			if flushErr != nil {
+				return records, decoded, flushErr
+			}
+			rest, off := sc.Pending()
+			return records, max(decoded, off+int64(len(rest))), r.badObject(obj, off, records, err, rest)
+		}
 		return records, decoded, fmt.Errorf("read %s: %w", obj.Key, err)
 	}
 	if flushErr == nil {
@@ -1083,4 +1115,32 @@ func (r *run) writeEmpty(target string, schema *snapshot.Schema) ([]snapshot.Out
 		return nil, fmt.Errorf("no live rows, and no column is known (no schema wrapper, no previous version): %w", err)
 	}
 	return w.CloseEmpty()
+}
+
+// badObject quarantines what could be read of a compressed object that is
+// corrupt or truncated: the records before the damage were applied, the
+// bytes after the last whole record are kept in the quarantine with the
+// reason. It counts as one bad record (--max-bad-records), and the object
+// is consumed like any other, so it does not block later runs.
+func (r *run) badObject(obj source.Object, off, records int64, cause error, rest []byte) error {
+	reason := fmt.Sprintf("bad object: %v; %d records before byte %d of the decompressed data were read", cause, records, off)
+	r.log().Warn("corrupt or truncated object", "object", obj.Key, "err", cause, "records_read", records)
+	r.quarantine(obj.Key, off, reason, rest)
+	if r.overBadLimit() {
+		return errBadLimit
+	}
+	return nil
+}
+
+// RecordShare: the largest record is 1/RecordShare of the memory limit.
+const RecordShare = 64
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dKiB", n>>10)
 }

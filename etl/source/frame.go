@@ -22,6 +22,9 @@ type Record struct {
 	Reason string
 	// Decoded is set when the scanner's Try hook framed (and decoded) it.
 	Decoded bool
+	// TooLarge is set (with Bad) for a record longer than the maximum
+	// record size: its start only.
+	TooLarge bool
 }
 
 // Scanner frames JSON objects in a stream. It tracks strings and escapes, so
@@ -70,6 +73,21 @@ func NewScanner(r io.Reader, bufSize int) *Scanner {
 // Err returns the read error that stopped the scanner, if any (not io.EOF).
 func (s *Scanner) Err() error { return s.err }
 
+// SetMaxRecord bounds the record size (the buffer never grows beyond it;
+// DefaultMaxRecord by default). A longer record is framed as a bad record
+// with TooLarge set.
+func (s *Scanner) SetMaxRecord(n int) {
+	if n > 0 {
+		s.maxRec = n
+	}
+}
+
+// Pending returns the bytes read but not framed (after Next returned
+// false: the start of a record cut short by a read error) and their offset.
+func (s *Scanner) Pending() ([]byte, int64) {
+	return s.buf[s.start:s.end], s.base + int64(s.start)
+}
+
 // Record returns the record found by the last successful Next.
 func (s *Scanner) Record() *Record { return &s.rec }
 
@@ -92,7 +110,7 @@ func (s *Scanner) fill() bool {
 		if len(s.buf) >= s.maxRec {
 			return false
 		}
-		nb := make([]byte, 2*len(s.buf))
+		nb := make([]byte, min(2*len(s.buf), s.maxRec))
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
 	}
@@ -186,6 +204,7 @@ func (s *Scanner) truncatedAtEOF(scanned int) bool {
 		reason = "record larger than the maximum record size"
 	}
 	s.emit(scanned, true, reason)
+	s.rec.TooLarge = reason != "truncated JSON object at end of object"
 	if reason != "truncated JSON object at end of object" {
 		// Skip the rest of the stream: we cannot find a boundary we trust.
 		s.start, s.end = 0, 0

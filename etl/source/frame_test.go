@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -288,5 +289,46 @@ func TestRecordsStayValidUntilBeforeRefill(t *testing.T) {
 	check()
 	if n != 500 || checked != 500 || hooks < 10 {
 		t.Fatalf("records %d, checked %d, hooks %d", n, checked, hooks)
+	}
+}
+
+type failingReader struct {
+	b   []byte
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.b[:min(len(f.b), 7)])
+	f.b = f.b[n:]
+	return n, nil
+}
+
+func (f *failingReader) Close() error { return nil }
+
+// A read error of the object itself (network, permissions) stays an error
+// of the run; only damage in the compressed data is ErrCorrupt.
+func TestReadErrorsAreNotCorruption(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Repeat([]byte(`{"a":1}`+"\n"), 1000))
+	zw.Close()
+	old := MaxInMemory
+	MaxInMemory = 16 // streamed
+	defer func() { MaxInMemory = old }()
+	reset := errors.New("connection reset by peer")
+	rc, err := Decompress(&failingReader{b: buf.Bytes()[:buf.Len()/2], err: reset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rc)
+	if !errors.Is(err, reset) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want the read error, not ErrCorrupt", err)
+	}
+	rc, _ = Decompress(&failingReader{b: buf.Bytes()[:buf.Len()/2], err: io.EOF})
+	if _, err = io.ReadAll(rc); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("truncated: err = %v, want ErrCorrupt", err)
 	}
 }

@@ -75,6 +75,9 @@ type Object struct {
 type Source struct {
 	Loc Location
 	S3  S3API
+	// MaxInMemory bounds the compressed bytes of an object read whole (0:
+	// the package's MaxInMemory); larger objects are streamed.
+	MaxInMemory int
 }
 
 // skipName reports names that are never increments: hidden files, Hive/Spark
@@ -179,7 +182,86 @@ func (s *Source) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
 		}
 		raw = f
 	}
-	return Decompress(raw)
+	limit := s.MaxInMemory
+	if limit <= 0 {
+		limit = MaxInMemory
+	}
+	return decompress(raw, min(limit, MaxInMemory))
+}
+
+// ErrCorrupt marks a compressed object that cannot be decompressed to its
+// end (truncated, bad header, bad checksum): a bad object, as opposed to an
+// error reading it (network, permissions), which stays a failure.
+var ErrCorrupt = errors.New("corrupt or truncated gzip object")
+
+// corrupt wraps a decompression error.
+func corrupt(err error) error {
+	if err == nil || errors.Is(err, io.EOF) {
+		return err
+	}
+	var ioe *ioError
+	if errors.As(err, &ioe) {
+		return ioe.err // the source's own read error, not the data's fault
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+// ioError tags errors of the raw object reader, so that the gzip reader's
+// own errors can be told apart from them.
+type ioError struct{ err error }
+
+func (e *ioError) Error() string { return e.err.Error() }
+func (e *ioError) Unwrap() error { return e.err }
+
+type tagReader struct{ r io.Reader }
+
+func (t tagReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &ioError{err}
+	}
+	return n, err
+}
+
+// salvageReader reads through the in-memory inflater; when the data turns
+// out corrupt or truncated, it starts over with the streaming gzip reader,
+// which yields everything up to the damage, skips what was already
+// delivered, and reports the damage as ErrCorrupt.
+type salvageReader struct {
+	fast      io.Reader
+	data      []byte
+	delivered int64
+	slow      io.Reader
+}
+
+func (s *salvageReader) Read(p []byte) (int, error) {
+	if s.slow == nil {
+		n, err := s.fast.Read(p)
+		s.delivered += int64(n)
+		if err == nil || errors.Is(err, io.EOF) {
+			return n, err
+		}
+		zr, gerr := gzip.NewReader(bytes.NewReader(s.data))
+		if gerr != nil {
+			return n, corrupt(gerr)
+		}
+		if _, derr := io.CopyN(io.Discard, zr, s.delivered); derr != nil {
+			return n, corrupt(err) // the slow reader gives no more than the fast one did
+		}
+		s.slow = corruptReader{zr}
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return s.slow.Read(p)
+}
+
+// corruptReader maps a decompressor's errors (see corrupt).
+type corruptReader struct{ r io.Reader }
+
+func (c corruptReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	return n, corrupt(err)
 }
 
 // Decompress wraps r with a gzip reader when r starts with the gzip magic.
@@ -188,7 +270,9 @@ func (s *Source) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
 // Compressed objects up to MaxInMemory bytes are read whole and inflated
 // from memory (etl/internal/inflate, about 1.3x the streaming reader's
 // speed); larger ones are streamed.
-func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
+func Decompress(r io.ReadCloser) (io.ReadCloser, error) { return decompress(r, MaxInMemory) }
+
+func decompress(r io.ReadCloser, maxInMemory int) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -199,7 +283,7 @@ func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
 		return &readCloser{Reader: br, close: r.Close}, nil
 	}
 	buf := bufPool.Get().(*[]byte)
-	data, complete, err := readUpTo(br, (*buf)[:0], MaxInMemory)
+	data, complete, err := readUpTo(br, (*buf)[:0], maxInMemory)
 	*buf = data
 	if err != nil {
 		bufPool.Put(buf)
@@ -211,10 +295,10 @@ func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
 		zr := readerPool.Get().(*inflate.Reader)
 		if err := zr.Reset(data); err != nil {
 			bufPool.Put(buf)
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, corrupt(err)
 		}
 		var once sync.Once
-		return &readCloser{Reader: zr, close: func() error {
+		return &readCloser{Reader: &salvageReader{fast: zr, data: data}, close: func() error {
 			// Once: a second Close must not pool the buffers twice.
 			once.Do(func() {
 				readerPool.Put(zr)
@@ -223,13 +307,13 @@ func Decompress(r io.ReadCloser) (io.ReadCloser, error) {
 			return nil
 		}}, nil
 	}
-	zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(data), br))
+	zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(data), tagReader{br}))
 	if err != nil {
 		bufPool.Put(buf)
 		r.Close()
-		return nil, fmt.Errorf("gzip: %w", err)
+		return nil, corrupt(err)
 	}
-	return &readCloser{Reader: zr, close: func() error {
+	return &readCloser{Reader: corruptReader{zr}, close: func() error {
 		zr.Close()
 		bufPool.Put(buf)
 		return r.Close()
