@@ -135,3 +135,18 @@ func splitEmails(in []string) []string {
 }
 
 func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// ValidateEmails checks email addresses as alarm add does, for other
+// commands that subscribe them (etl archive alarm), before any AWS call.
+func ValidateEmails(emails []string) error {
+	for _, e := range splitEmails(emails) {
+		if err := validateEmail(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateTopicName checks an SNS topic name (botocore sns service-2.json,
+// CreateTopic Name: 1-256 alphanumerics, hyphens, underscores).
+func ValidateTopicName(name string) error { return validateTopicName(name) }

@@ -10,6 +10,8 @@ package deploy
 import (
 	"log/slog"
 
+	"github.com/opsctl/opsctl/alarms"
+
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/internal/wait"
@@ -40,6 +42,9 @@ type Deps struct {
 	OnChange func(plan.Change)
 	// OnTick is told of each poll of a wait (terminal progress bars).
 	OnTick func(wait.Tick)
+
+	// Alarms are the alarms library's clients (service --alarm-email).
+	Alarms alarms.Deps
 }
 
 func (d Deps) clock() clock.Clock { return clock.Or(d.Clock) }

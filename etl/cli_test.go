@@ -200,7 +200,14 @@ func TestInterruptExits130AndCleansUp(t *testing.T) {
 		cmd = exec.Command(bin, "etl", "rebuild", "--source", src, "--format", "dynamodb", "--dest", dest, "--workers", "1", "--full")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
-		cmd.Start()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Signal only once the run holds the destination's lock: by then
+		// opsctl has installed its signal handler. A fixed delay alone raced
+		// the process start on a loaded machine (SIGINT before the handler
+		// is the default action: killed, exit -1).
+		waitForLock(t, dest, 30*time.Second)
 		time.Sleep(delay)
 		cmd.Process.Signal(os.Interrupt)
 		err := cmd.Wait()
@@ -227,5 +234,18 @@ func TestInterruptExits130AndCleansUp(t *testing.T) {
 				t.Fatalf("left behind: %s", e.Name())
 			}
 		}
+	}
+}
+
+// waitForLock waits until DEST/_lock exists (a run is in progress) or the
+// deadline passes; a run that finishes first simply leaves none.
+func waitForLock(t *testing.T, dest string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dest, snapshot.LockName)); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -56,6 +56,7 @@ func newInferPool(r *run, stable bool) *inferPool {
 					// Types straight from the raw image: no values built.
 					if err := r.dec.InferImage(j.img, r.schemas.get(j.schema), s.Cols); err != nil {
 						p.failed.Add(1)
+						r.markFailed(j.file, j.off)
 						r.quarantine(r.names[j.file], j.off, "row image: "+err.Error(), j.img)
 						continue
 					}
@@ -167,6 +168,9 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 				b.out = make([]snapshot.Prepared, len(b.jobs))
 				b.ok = make([]bool, len(b.jobs))
 				for i, j := range b.jobs {
+					if r.failedBefore(j.file, j.off) {
+						continue // quarantined by the inference pass: counted once
+					}
 					if err := r.dec.DecodeImageInto(j.img, r.schemas.get(j.schema), row); err != nil {
 						// InferImage is not a validator: a value it could
 						// type may still not decode (e.g. bad base64).
@@ -213,4 +217,30 @@ func (r *run) writeParquet(ctx context.Context, rr merge.Iter, stable bool, targ
 		return nil, werr
 	}
 	return w.Close()
+}
+
+type rowID struct {
+	file uint32
+	off  int64
+}
+
+// markFailed remembers a row the inference pass quarantined, so that the
+// write pass skips it instead of quarantining (and counting) it again.
+func (r *run) markFailed(file uint32, off int64) {
+	r.failedMu.Lock()
+	defer r.failedMu.Unlock()
+	if r.failedRows == nil {
+		r.failedRows = map[rowID]bool{}
+	}
+	r.failedRows[rowID{file, off}] = true
+	r.nFailed.Add(1)
+}
+
+func (r *run) failedBefore(file uint32, off int64) bool {
+	if r.nFailed.Load() == 0 {
+		return false
+	}
+	r.failedMu.Lock()
+	defer r.failedMu.Unlock()
+	return r.failedRows[rowID{file, off}]
 }

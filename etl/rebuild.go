@@ -128,6 +128,9 @@ type run struct {
 	firstMism  atomic.Value // string
 
 	writeFailed atomic.Int64 // images that failed to decode in the write pass
+	failedMu    sync.Mutex
+	failedRows  map[rowID]bool // rows the inference pass quarantined
+	nFailed     atomic.Int64
 
 	progMu   sync.Mutex
 	progress Progress

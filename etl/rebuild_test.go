@@ -180,7 +180,7 @@ func TestRebuildDynamoDBEveryTypeAndLayout(t *testing.T) {
 	for _, c := range res.Columns {
 		types[c.Name] = c.Type
 	}
-	if types["n"] != "int64" || types["d"] != "double" || types["m"] != "struct<color:string,size:int64>" || types["bs"] != "list<binary>" || types["z"] != "string" {
+	if types["n"] != "int64" || types["d"] != "decimal(38,1)" || types["m"] != "struct<color:string,size:int64>" || types["bs"] != "list<binary>" || types["z"] != "string" {
 		t.Errorf("column types %v", types)
 	}
 }
@@ -287,11 +287,12 @@ func TestRebuildWidensConflictingTypes(t *testing.T) {
 	for _, c := range res.Columns {
 		types[c.Name] = c.Type
 	}
-	if types["num"] != "double" || types["mix"] != "string" || types["obj"] != "string" {
+	// int + a fractional N widen to an exact decimal, not double
+	if types["num"] != "decimal(38,1)" || types["mix"] != "string" || types["obj"] != "string" {
 		t.Fatalf("types %v", types)
 	}
 	rows := rowsOf(t, dest, "pk")
-	if compact(rows["a"]["num"]) != "1" || compact(rows["b"]["num"]) != "2.5" || rows["a"]["mix"] != "1" || rows["b"]["mix"] != "two" || rows["c"]["mix"] != "true" ||
+	if compact(rows["a"]["num"]) != "1.0" || compact(rows["b"]["num"]) != "2.5" || rows["a"]["mix"] != "1" || rows["b"]["mix"] != "two" || rows["c"]["mix"] != "true" ||
 		rows["a"]["obj"] != `{"x":1}` || rows["c"]["obj"] != nil {
 		t.Fatalf("widened values %v", rows)
 	}
@@ -438,7 +439,7 @@ func genIncrements(t testing.TB, pad int, seed uint64, nFiles, perFile, keys int
 		o.recs = append(o.recs, pendingLate...)
 		pendingLate = nil
 		for i := 0; i < perFile; i++ {
-			ms := int64(f*perFile + i)
+			ms := int64(1_000_000 + f*perFile + i) // never negative, even out of order
 			if r.IntN(20) == 0 {
 				ms -= int64(r.IntN(perFile)) // out of order
 			}

@@ -119,6 +119,9 @@ func (o *Options) Validate() error {
 			return opserr.Usagef("--to: %v", err)
 		}
 	}
+	if o.To != "" && o.To == o.DLQ {
+		return opserr.Usagef("--to is the DLQ itself")
+	}
 	if o.To != "" && o.ToLambda != "" {
 		return opserr.Usagef("--to and --to-lambda are mutually exclusive")
 	}

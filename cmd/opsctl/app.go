@@ -24,6 +24,7 @@ const (
 	flagOutput      = "output"
 	flagLogLevel    = "log-level"
 	flagYes         = "yes"
+	flagWide        = "wide"
 )
 
 // state is what every command receives: streams, the lazy AWS loader, the
@@ -70,6 +71,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Value: "table", Usage: "result `FORMAT`: table or json", EnvVars: []string{"OPSCTL_OUTPUT"}},
 		&cli.StringFlag{Name: flagLogLevel, Value: "info", Usage: "stderr log `LEVEL`: debug, info, warn or error", EnvVars: []string{"OPSCTL_LOG_LEVEL"}},
 		&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "answer yes to confirmations (required for destructive commands when stdin is not a terminal)", EnvVars: []string{"OPSCTL_YES"}},
+		&cli.BoolFlag{Name: flagWide, Usage: "tables show long fields whole instead of fitting the terminal (piped output is never cut)", EnvVars: []string{"OPSCTL_WIDE"}},
 	}
 }
 
@@ -197,6 +199,9 @@ func (st *state) setup(c *cli.Context) error {
 	}
 	st.aws = awsx.NewLoader(opts)
 	st.printer = &output.Printer{Out: st.stdout, Format: format}
+	if !c.Bool(flagWide) {
+		st.printer.Width = output.TerminalWidth(st.stdout)
+	}
 	st.log = output.NewLogger(st.stderr, level, format)
 	st.aws.SetLogger(st.log)
 	st.yes = c.Bool(flagYes)
@@ -204,6 +209,19 @@ func (st *state) setup(c *cli.Context) error {
 		st.tty = output.IsTerminal(f)
 	}
 	return nil
+}
+
+// canConfirm checks, before any AWS call, that a confirmation the command
+// may ask for can be given: --yes, or a terminal on stdin. Without either the
+// command is refused up front (exit 2) instead of after its reads.
+func (st *state) canConfirm(what string) error {
+	if st.yes {
+		return nil
+	}
+	if f, ok := st.stdin.(*os.File); ok && output.IsTerminal(f) {
+		return nil
+	}
+	return opserr.Usagef("%s asks for confirmation and stdin is not a terminal: pass --yes", what)
 }
 
 // confirm asks before a destructive step. With --yes it proceeds; without a

@@ -6,15 +6,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/deploy"
 	"github.com/opsctl/opsctl/internal/plan"
 )
@@ -42,6 +45,8 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 		Region:      cfg.Region,
 		Partition:   partitionOf(cfg.Region),
 		Log:         st.log,
+		Alarms: alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+			IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log},
 		OnChange: func(c plan.Change) {
 			st.log.Debug("applied", "resource", c.Resource, "name", c.Name, "action", c.Action, "status", c.Status)
 		},

@@ -46,6 +46,12 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		err = fmt.Errorf("%w (%v)", context.Canceled, err)
 	}
 	code := opserr.ExitCode(err)
+	if code == opserr.ExitUsage && st.aws.Called() {
+		// Exit 2 promises "found before any AWS call, nothing changed". A
+		// check that failed after a lookup (a resource that does not exist,
+		// a confirmation refused after reads) is a failure.
+		code = opserr.ExitFailure
+	}
 	switch {
 	case err == nil:
 	case code == opserr.ExitInterrupted:

@@ -12,8 +12,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
+	"strings"
 )
 
 // Op is what a change does to its key.
@@ -172,6 +172,13 @@ func keyKinds(key []byte) ([]Kind, bool) {
 		case tagBool:
 			out = append(out, KindBool)
 			i += 2
+		case tagDecimal:
+			out = append(out, KindDecimal)
+			i += 4
+			for i < len(key) && key[i] != 0 && key[i] != 0xff {
+				i++
+			}
+			i++
 		case tagString, tagBinary:
 			k := KindString
 			if key[i] == tagBinary {
@@ -238,12 +245,13 @@ func New(format string, key []string) (Decoder, error) {
 // Key encoding: each key part is a type tag then a value encoded so that
 // byte order equals value order within a type (memcomparable).
 const (
-	tagNull   = 0x00
-	tagInt    = 0x01
-	tagString = 0x02
-	tagFloat  = 0x03
-	tagBinary = 0x04
-	tagBool   = 0x05
+	tagNull    = 0x00
+	tagInt     = 0x01
+	tagString  = 0x02
+	tagFloat   = 0x03
+	tagBinary  = 0x04
+	tagBool    = 0x05
+	tagDecimal = 0x06
 )
 
 // AppendKeyString appends a string key part.
@@ -269,28 +277,57 @@ func appendEscaped(dst, s []byte) []byte {
 	return append(dst, 0, 1)
 }
 
-// AppendKeyNumber appends a numeric key part from its decimal text.
+// AppendKeyNumber appends a numeric key part from its decimal text, exactly:
+// an integer that fits int64 (also written as 1E+3 or 7.0) as an int, any
+// other number as an exact decimal (two distinct 30-digit ids stay two
+// keys). Text that is not a JSON number (NaN, Infinity) is an error.
 func AppendKeyNumber(dst []byte, s string) ([]byte, error) {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if v, ok := parseInt64([]byte(s)); ok {
 		dst = append(dst, tagInt)
 		return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63)), nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	d, err := parseDecimalText(s)
 	if err != nil {
 		return dst, fmt.Errorf("key number %q: %w", s, err)
 	}
-	if f == math.Trunc(f) && f >= -9.2e18 && f <= 9.2e18 {
+	digits := strings.TrimRight(d.digitString(), "0")
+	e := d.nDigits - d.scale // the number is 0.digits × 10^e
+	if digits == "" {
 		dst = append(dst, tagInt)
-		return binary.BigEndian.AppendUint64(dst, uint64(int64(f))^(1<<63)), nil
+		return binary.BigEndian.AppendUint64(dst, 1<<63), nil
 	}
-	bits := math.Float64bits(f)
-	if f >= 0 {
-		bits ^= 1 << 63
+	if e >= len(digits) && e <= 18 {
+		var v int64
+		for _, c := range digits {
+			v = v*10 + int64(c-'0')
+		}
+		for k := len(digits); k < e; k++ {
+			v *= 10
+		}
+		if d.neg {
+			v = -v
+		}
+		dst = append(dst, tagInt)
+		return binary.BigEndian.AppendUint64(dst, uint64(v)^(1<<63)), nil
+	}
+	// Memcomparable decimal: sign, biased exponent, digits, terminator;
+	// negative numbers inverted so that larger magnitudes sort first.
+	dst = append(dst, tagDecimal)
+	start := len(dst) + 1
+	if d.neg {
+		dst = append(dst, 0)
 	} else {
-		bits = ^bits
+		dst = append(dst, 2)
 	}
-	dst = append(dst, tagFloat)
-	return binary.BigEndian.AppendUint64(dst, bits), nil
+	dst = binary.BigEndian.AppendUint16(dst, uint16(e+1<<15))
+	dst = append(dst, digits...)
+	dst = append(dst, 0)
+	if d.neg {
+		for i := start; i < len(dst); i++ {
+			dst[i] = ^dst[i]
+		}
+	}
+	return dst, nil
 }
 
 // AppendKeyBool appends a boolean key part.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -101,11 +100,12 @@ func TestDynamoDBImageTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"s": `héllo "q"`, "big": int64(9007199254740993), "neg": int64(-42), "dec": 12.5, "exp": 1000.0,
+		// numbers stay exact: 12.50 is 1250 at scale 2, 1e3 is the integer 1000
+		"s": `héllo "q"`, "big": int64(9007199254740993), "neg": int64(-42), "dec": Decimal{Unscaled: 1250, Scale: 2}, "exp": int64(1000),
 		"b": true, "nul": nil, "bin": []byte{0, 1, 2},
-		"m":  map[string]any{"x": int64(1), "y": []any{"a", 2.5}},
+		"m":  map[string]any{"x": int64(1), "y": []any{"a", Decimal{Unscaled: 25, Scale: 1}}},
 		"l":  []any{"a", nil},
-		"ss": []any{"a", "b"}, "ns": []any{int64(1), 2.5}, "bs": []any{[]byte{0, 1}},
+		"ss": []any{"a", "b"}, "ns": []any{int64(1), Decimal{Unscaled: 25, Scale: 1}}, "bs": []any{[]byte{0, 1}},
 	}
 	if !reflect.DeepEqual(row, want) {
 		t.Fatalf("got  %#v\nwant %#v", row, want)
@@ -198,13 +198,15 @@ func TestDebeziumImageLogicalTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"id": int64(1), "price": 123.45, "day": Date(19000), "at": Timestamp(1700000000123456), "at_ms": Timestamp(1700000000123000),
+	// Timestamp and MicroTimestamp carry no zone (local date-times);
+	// ZonedTimestamp is an instant.
+	want := map[string]any{"id": int64(1), "price": Decimal{Unscaled: 12345, Scale: 2}, "day": Date(19000), "at": LocalTimestamp(1700000000123456), "at_ms": LocalTimestamp(1700000000123000),
 		"zoned": Timestamp(1700000000500000), "raw": []byte{0, 1}, "ratio": 2.0, "doc": `{"a":1}`}
 	if !reflect.DeepEqual(row, want) {
 		t.Fatalf("got  %#v\nwant %#v", row, want)
 	}
 	row, err = (&Debezium{KeyCols: []string{"id"}}).DecodeImage([]byte(`{"id":2,"price":"`+neg+`"}`), []byte(schema))
-	if err != nil || math.Abs(row["price"].(float64)+1.23) > 1e-12 {
+	if err != nil || row["price"] != (Decimal{Unscaled: -123, Scale: 2}) {
 		t.Fatalf("negative decimal: %v %v", row, err)
 	}
 }
@@ -379,8 +381,30 @@ func TestInferImageMatchesDecode(t *testing.T) {
 	for _, img := range dbz {
 		inferMatchesDecode(t, &Debezium{KeyCols: []string{"id"}}, []byte(img), nil)
 	}
-	schema := []byte(`{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"d","type":"int32","name":"io.debezium.time.Date"}]}]}`)
-	inferMatchesDecode(t, &Debezium{KeyCols: []string{"id"}}, []byte(`{"d":19000,"x":"y"}`), schema)
+}
+
+// With the schema wrapper, the column types are the declared ones (an
+// int32 stays int32, a Decimal keeps its precision and scale), and a member
+// the schema does not declare is typed from its JSON.
+func TestInferImageWithSchemaUsesTheDeclaredTypes(t *testing.T) {
+	schema := []byte(`{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"d","type":"int32","name":"io.debezium.time.Date"},` +
+		`{"field":"i","type":"int32"},{"field":"s","type":"int16"},{"field":"p","type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2","connect.decimal.precision":"10"}},` +
+		`{"field":"v","type":"struct","name":"io.debezium.data.VariableScaleDecimal","fields":[{"field":"scale","type":"int32"},{"field":"value","type":"bytes"}]}]}]}`)
+	cols := map[string]*Type{}
+	d := &Debezium{KeyCols: []string{"i"}}
+	for _, img := range []string{`{"d":19000,"i":1,"s":2,"p":"MDk=","v":{"scale":3,"value":"AeI="},"x":"y"}`, `{"d":1,"i":2,"s":3,"p":"MDk=","v":{"scale":1,"value":"Ag=="}}`} {
+		if err := d.InferImage([]byte(img), schema, cols); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]string{}
+	for k, c := range cols {
+		got[k] = c.String()
+	}
+	want := map[string]string{"d": "date", "i": "int32", "s": "int16", "p": "decimal(10,2)", "v": "decimal(38,3)", "x": "string"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
 }
 
 func FuzzInferMatchesDecode(f *testing.F) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ type Debezium struct {
 	KeyCols []string
 
 	schemas sync.Map // raw schema JSON → map[string]*fieldSchema (parsed once)
+	decl    sync.Map // raw schema JSON → *declaredCols
 }
 
 // Format implements Decoder.
@@ -68,8 +68,14 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		}
 		switch string(key) {
 		case "schema":
+			if schema != nil {
+				return 0, errDuplicate(key)
+			}
 			schema = rec[vs:ve]
 		case "payload":
+			if hasPayload {
+				return 0, errDuplicate(key)
+			}
 			hasPayload = true
 			payload = rec[vs:ve]
 		default:
@@ -78,6 +84,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 		it.i = ve
 	}
 	end := it.i
+	if env.dup != nil {
+		return end, errDuplicate(env.dup)
+	}
 	if hasPayload {
 		if string(payload) == "null" {
 			return end, errSkip(SkipTombstone)
@@ -101,6 +110,9 @@ func (d *Debezium) DecodePrefix(rec []byte, c *Change) (int, error) {
 			}
 			env.member(key, payload[vs:ve])
 			pit.i = ve
+		}
+		if env.dup != nil {
+			return end, errDuplicate(env.dup)
 		}
 	}
 	if len(env.op) == 0 {
@@ -156,6 +168,7 @@ type envelope struct {
 	// members of the records without "op" that share a change stream
 	status, ddl, tableChanges, databaseName []byte
 	members                                 int
+	dup                                     []byte // a member that appeared twice: a bad record
 	// source's members, read while skipping it (srcWalked)
 	lsn, file, pos, row, srcTs []byte
 	srcWalked                  bool
@@ -195,18 +208,30 @@ func (e *envelope) skipMember(b, key []byte, vs int) (int, error) {
 }
 
 func (e *envelope) sourceMember(k, v []byte) {
+	var dst *[]byte
 	switch string(k) {
 	case "lsn":
-		e.lsn = v
+		dst = &e.lsn
 	case "file":
-		e.file = v
+		dst = &e.file
 	case "pos":
-		e.pos = v
+		dst = &e.pos
 	case "row":
-		e.row = v
+		dst = &e.row
 	case "ts_ms":
-		e.srcTs = v
+		dst = &e.srcTs
+	default:
+		return
 	}
+	e.set(dst, k, v)
+}
+
+// set stores a member's value, noting a duplicate (never last-one-wins).
+func (e *envelope) set(dst *[]byte, k, v []byte) {
+	if *dst != nil && e.dup == nil {
+		e.dup = k
+	}
+	*dst = v
 }
 
 // nonChange recognises the records Debezium puts on a change stream that
@@ -229,26 +254,30 @@ func (e *envelope) nonChange(schema []byte) SkipKind {
 
 func (e *envelope) member(key, v []byte) {
 	e.members++
+	var dst *[]byte
 	switch string(key) {
 	case "status":
-		e.status = v
+		dst = &e.status
 	case "ddl":
-		e.ddl = v
+		dst = &e.ddl
 	case "tableChanges":
-		e.tableChanges = v
+		dst = &e.tableChanges
 	case "databaseName":
-		e.databaseName = v
+		dst = &e.databaseName
 	case "op":
-		e.op = v
+		dst = &e.op
 	case "before":
-		e.before = v
+		dst = &e.before
 	case "after":
-		e.after = v
+		dst = &e.after
 	case "source":
-		e.source = v
+		dst = &e.source
 	case "ts_ms":
-		e.tsMs = v
+		dst = &e.tsMs
+	default:
+		return
 	}
+	e.set(dst, key, v)
 }
 
 // position: Postgres {lsn,0,0,ts_ms}; MySQL {binlog file number, pos, row,
@@ -426,7 +455,7 @@ func (d *Debezium) DecodeImageInto(image, schema []byte, row map[string]any) err
 		var val any
 		switch {
 		case fields == nil && len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')):
-			val, err = numberBytes(v) // the common case, without the generic tree
+			val, err = jsonNumber(v) // the common case, without the generic tree
 		case fields == nil && len(v) > 0 && v[0] == '"':
 			val, err = unquoteAlias(v)
 		default:
@@ -523,67 +552,36 @@ func convertJSON(v any, f *fieldSchema) (any, error) {
 	}
 	switch f.Name {
 	case "org.apache.kafka.connect.data.Decimal":
+		// bytes (decimal.handling.mode=precise): the unscaled value
 		s, ok := v.(string)
 		if !ok {
-			if n, ok := v.(Number); ok {
-				return NumberValue(string(n)), nil
-			}
-			return v, nil
+			return nil, fmt.Errorf("Decimal: want base64 bytes, got %T", v)
 		}
 		raw, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			// decimal.handling.mode=string: keep the text as a number
-			if fv, err := strconv.ParseFloat(s, 64); err == nil {
-				return fv, nil
-			}
-			return s, nil
+			return nil, fmt.Errorf("Decimal: %w", err)
 		}
 		scale, _ := strconv.Atoi(f.Params["scale"])
 		return decimalFromBytes(raw, scale), nil
 	case "io.debezium.data.VariableScaleDecimal":
 		m, ok := v.(map[string]any)
 		if !ok {
-			return v, nil
+			return nil, fmt.Errorf("VariableScaleDecimal: want {scale, value}, got %T", v)
 		}
 		sc, _ := m["scale"].(Number)
-		scale, _ := strconv.Atoi(string(sc))
+		scale, err := strconv.Atoi(string(sc))
+		if err != nil || scale < 0 || scale > MaxDecimalDigits {
+			return nil, fmt.Errorf("VariableScaleDecimal: bad scale %q", sc)
+		}
 		s, _ := m["value"].(string)
 		raw, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("VariableScaleDecimal: %w", err)
 		}
 		return decimalFromBytes(raw, scale), nil
-	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
-		if n, ok := v.(Number); ok {
-			d, err := strconv.ParseInt(string(n), 10, 32)
-			if err == nil {
-				return Date(d), nil
-			}
-		}
-	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
-		if n, ok := v.(Number); ok {
-			if ms, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-				return Timestamp(ms * 1000), nil
-			}
-		}
-	case "io.debezium.time.MicroTimestamp":
-		if n, ok := v.(Number); ok {
-			if us, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-				return Timestamp(us), nil
-			}
-		}
-	case "io.debezium.time.NanoTimestamp":
-		if n, ok := v.(Number); ok {
-			if ns, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-				return Timestamp(ns / 1000), nil
-			}
-		}
-	case "io.debezium.time.ZonedTimestamp":
-		if s, ok := v.(string); ok {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return Timestamp(t.UnixMicro()), nil
-			}
-		}
+	}
+	if conv := timeConverters[f.Name]; conv != nil {
+		return conv(v)
 	}
 	switch x := v.(type) {
 	case Number:
@@ -618,48 +616,80 @@ func convertJSON(v any, f *fieldSchema) (any, error) {
 }
 
 // decimalFromBytes converts a Connect Decimal (big-endian two's complement
-// unscaled value) to float64 (or int64 when the scale is 0 and it fits).
-func decimalFromBytes(raw []byte, scale int) any {
+// unscaled value) to an exact Decimal.
+func decimalFromBytes(raw []byte, scale int) Decimal {
+	if len(raw) <= 8 {
+		var u int64
+		for _, b := range raw {
+			u = u<<8 | int64(b)
+		}
+		if len(raw) > 0 && len(raw) < 8 && raw[0]&0x80 != 0 {
+			u -= 1 << (8 * len(raw))
+		}
+		return Decimal{Unscaled: u, Scale: int32(scale)}
+	}
 	n := new(big.Int).SetBytes(raw)
-	if len(raw) > 0 && raw[0]&0x80 != 0 {
+	if raw[0]&0x80 != 0 {
 		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(raw))))
 	}
-	if scale == 0 && n.IsInt64() {
-		return n.Int64()
+	if n.IsInt64() {
+		return Decimal{Unscaled: n.Int64(), Scale: int32(scale)}
 	}
-	// Through the exact decimal text, so the double is the nearest one.
-	s := n.String()
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if scale > 0 {
-		for len(s) <= scale {
-			s = "0" + s
+	return Decimal{Big: n, Scale: int32(scale)}
+}
+
+// timeConverters turn Debezium's temporal values into typed values (see
+// README, "Debezium types"; Debezium reference, Postgres and MySQL
+// connectors, "Temporal types").
+var timeConverters = map[string]func(v any) (any, error){
+	"io.debezium.time.Date":                   intConv(func(n int64) any { return Date(n) }),
+	"org.apache.kafka.connect.data.Date":      intConv(func(n int64) any { return Date(n) }),
+	"io.debezium.time.Timestamp":              intConv(func(n int64) any { return LocalTimestamp(n * 1000) }),
+	"org.apache.kafka.connect.data.Timestamp": intConv(func(n int64) any { return LocalTimestamp(n * 1000) }),
+	"io.debezium.time.MicroTimestamp":         intConv(func(n int64) any { return LocalTimestamp(n) }),
+	"io.debezium.time.NanoTimestamp":          intConv(func(n int64) any { return LocalTimestampNanos(n) }),
+	"io.debezium.time.Time":                   intConv(func(n int64) any { return TimeOfDay(n * 1000) }),
+	"org.apache.kafka.connect.data.Time":      intConv(func(n int64) any { return TimeOfDay(n * 1000) }),
+	"io.debezium.time.MicroTime":              intConv(func(n int64) any { return TimeOfDay(n) }),
+	"io.debezium.time.NanoTime":               intConv(func(n int64) any { return TimeOfDayNanos(n) }),
+	"io.debezium.time.ZonedTimestamp": func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("ZonedTimestamp: want a string, got %T", v)
 		}
-		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
-	} else if scale < 0 {
-		s += strings.Repeat("0", -scale)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, fmt.Errorf("ZonedTimestamp: %w", err)
+		}
+		return Timestamp(t.UnixMicro()), nil
+	},
+}
+
+func intConv(f func(int64) any) func(v any) (any, error) {
+	return func(v any) (any, error) {
+		n, ok := v.(Number)
+		if !ok {
+			return nil, fmt.Errorf("want an integer, got %T", v)
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer: %w", err)
+		}
+		return f(i), nil
 	}
-	if neg {
-		s = "-" + s
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return math.NaN()
-	}
-	return f
 }
 
 // SchemaColumns returns the column types the schema wrapper of an envelope
 // declares for its "after" (or "before") row, without any row: an emptied
 // table is still published with its columns.
 func (d *Debezium) SchemaColumns(schema []byte) (map[string]*Type, error) {
-	fields, err := afterSchema(schema)
+	decl, err := d.declared(schema)
 	if err != nil {
 		return nil, err
 	}
-	cols := make(map[string]*Type, len(fields))
-	for name, f := range fields {
-		cols[name] = declaredType(f, 0)
+	cols := make(map[string]*Type, len(decl.cols))
+	for k, t := range decl.cols {
+		cols[k] = clone(t)
 	}
 	return cols, nil
 }
@@ -673,17 +703,46 @@ func declaredType(f *fieldSchema, depth int) *Type {
 	switch f.Name {
 	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
 		return &Type{Kind: KindDate}
-	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp", "io.debezium.time.MicroTimestamp",
-		"io.debezium.time.NanoTimestamp", "io.debezium.time.ZonedTimestamp":
+	case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp", "io.debezium.time.MicroTimestamp":
 		return &Type{Kind: KindTimestamp}
-	case "org.apache.kafka.connect.data.Decimal", "io.debezium.data.VariableScaleDecimal":
-		return &Type{Kind: KindDouble}
+	case "io.debezium.time.NanoTimestamp":
+		return &Type{Kind: KindTimestamp, Nanos: true}
+	case "io.debezium.time.ZonedTimestamp":
+		return &Type{Kind: KindTimestamp, UTC: true}
+	case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time", "io.debezium.time.MicroTime":
+		return &Type{Kind: KindTime}
+	case "io.debezium.time.NanoTime":
+		return &Type{Kind: KindTime, Nanos: true}
+	case "org.apache.kafka.connect.data.Decimal":
+		scale, err := strconv.Atoi(f.Params["scale"])
+		if err != nil || scale < 0 || scale > MaxDecimalDigits {
+			return &Type{Kind: KindString}
+		}
+		prec, _ := strconv.Atoi(f.Params["connect.decimal.precision"])
+		if prec > MaxDecimalDigits || (prec > 0 && prec < scale) {
+			return &Type{Kind: KindString}
+		}
+		if prec <= 0 { // no declared precision: DECIMAL(38, scale) while values fit
+			return &Type{Kind: KindDecimal, Scale: uint8(scale)}
+		}
+		return &Type{Kind: KindDecimal, Prec: uint8(prec), Scale: uint8(scale)}
+	case "io.debezium.data.VariableScaleDecimal":
+		if depth > 0 {
+			return &Type{Kind: KindString} // nested: observed per value only at the top level
+		}
+		return &Type{Kind: KindDecimal} // widened by each value's scale (InferImage)
 	}
 	if depth >= MaxTypeDepth {
 		return &Type{Kind: KindString}
 	}
 	switch f.Type {
-	case "int8", "int16", "int32", "int64":
+	case "int8":
+		return &Type{Kind: KindInt, Bits: 8}
+	case "int16":
+		return &Type{Kind: KindInt, Bits: 16}
+	case "int32":
+		return &Type{Kind: KindInt, Bits: 32}
+	case "int64":
 		return &Type{Kind: KindInt}
 	case "float32", "float64", "float", "double":
 		return &Type{Kind: KindDouble}
@@ -697,6 +756,9 @@ func declaredType(f *fieldSchema, depth int) *Type {
 		t := &Type{Kind: KindStruct, Fields: map[string]*Type{}}
 		for name, ff := range f.Fields {
 			t.Fields[name] = declaredType(ff, depth+1)
+		}
+		if len(t.Fields) == 0 {
+			return &Type{Kind: KindString}
 		}
 		return t
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -49,9 +50,9 @@ func (d *DynamoDB) Decode(rec []byte, c *Change) error {
 // DecodePrefix implements Decoder.
 func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
 	var (
-		eventID, eventName, keys, image, ts, precision []byte
-		hasDynamo                                      bool
-		top, inner                                     objIter
+		eventID, eventName, keys, image, ts, precision, oldImage []byte
+		hasDynamo                                                bool
+		top, inner                                               objIter
 	)
 	if err := top.open(rec, 0); err != nil {
 		return 0, err
@@ -67,6 +68,9 @@ func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
 		var ve int
 		switch string(key) {
 		case "dynamodb":
+			if hasDynamo {
+				return 0, errDuplicate(key)
+			}
 			hasDynamo = true
 			if err := inner.open(rec, vs); err != nil {
 				return 0, err
@@ -83,15 +87,24 @@ func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
 				if err != nil {
 					return 0, err
 				}
+				var dst *[]byte
 				switch string(k2) {
 				case "ApproximateCreationDateTime":
-					ts = rec[vs2:ve2]
+					dst = &ts
 				case "ApproximateCreationDateTimePrecision":
-					precision = rec[vs2:ve2]
+					dst = &precision
 				case "Keys":
-					keys = rec[vs2:ve2]
+					dst = &keys
 				case "NewImage":
-					image = rec[vs2:ve2]
+					dst = &image
+				case "OldImage":
+					dst = &oldImage
+				}
+				if dst != nil {
+					if *dst != nil {
+						return 0, errDuplicate(k2) // never last-one-wins
+					}
+					*dst = rec[vs2:ve2]
 				}
 				inner.i = ve2
 			}
@@ -101,11 +114,18 @@ func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
 			if err != nil {
 				return 0, err
 			}
+			var dst *[]byte
 			switch string(key) {
 			case "eventID":
-				eventID = rec[vs:ve]
+				dst = &eventID
 			case "eventName":
-				eventName = rec[vs:ve]
+				dst = &eventName
+			}
+			if dst != nil {
+				if *dst != nil {
+					return 0, errDuplicate(key)
+				}
+				*dst = rec[vs:ve]
 			}
 		}
 		top.i = ve
@@ -151,24 +171,21 @@ func (d *DynamoDB) DecodePrefix(rec []byte, c *Change) (int, error) {
 // creationMicros converts ApproximateCreationDateTime to epoch microseconds.
 // The value is in milliseconds, or in microseconds when the precision says
 // MICROSECOND (recognised by magnitude, so a millisecond value labelled
-// MICROSECOND is still read right).
+// MICROSECOND is still read right). It must be a non-negative integer whose
+// microseconds fit int64: negative, fractional, exponent or overflowing
+// values make the record bad.
 func creationMicros(ts, precision []byte) (int64, error) {
-	s := string(ts)
-	micro := string(precision) == `"MICROSECOND"`
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if micro && (v > 1e14 || v < -1e14) {
-			return v, nil
-		}
-		return v * 1000, nil
+	v, ok := parseInt64(ts)
+	if !ok || v < 0 {
+		return 0, fmt.Errorf("bad ApproximateCreationDateTime %s: want a non-negative integer (epoch milliseconds or microseconds)", ts)
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("bad ApproximateCreationDateTime %s", ts)
+	if string(precision) == `"MICROSECOND"` && v > 1e14 {
+		return v, nil
 	}
-	if micro && (f > 1e14 || f < -1e14) {
-		return int64(math.Round(f)), nil
+	if v > math.MaxInt64/1000 {
+		return 0, fmt.Errorf("bad ApproximateCreationDateTime %s: out of range", ts)
 	}
-	return int64(math.Round(f * 1000)), nil
+	return v * 1000, nil
 }
 
 func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
@@ -186,6 +203,11 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 		if done {
 			break
 		}
+		for _, q := range parts {
+			if string(q.name) == string(name) {
+				return dst, fmt.Errorf("key attribute %s appears twice", name)
+			}
+		}
 		p := keyPart{name: name}
 		if err := av.open(keys, vs); err != nil {
 			return dst, err
@@ -201,6 +223,9 @@ func (d *DynamoDB) encodeKey(dst []byte, keys []byte) ([]byte, error) {
 			ve2, err := skipValue(keys, vs2)
 			if err != nil {
 				return dst, err
+			}
+			if p.typ != 0 {
+				return dst, fmt.Errorf("key attribute %s has more than one type", name)
 			}
 			if len(t) != 1 || (t[0] != 'S' && t[0] != 'N' && t[0] != 'B') {
 				return dst, fmt.Errorf("key attribute %s: type %s is not S, N or B", name, t)
@@ -301,20 +326,20 @@ func decodeToNewRow(d Decoder, image, schema []byte) (map[string]any, error) {
 // DecodeImageInto implements Decoder.
 func (d *DynamoDB) DecodeImageInto(image, _ []byte, row map[string]any) error {
 	clear(row)
-	_, err := decodeAVMapInto(image, 0, row)
+	_, err := decodeAVMapInto(image, 0, row, 0)
 	return err
 }
 
 func decodeAVMap(b []byte, size int) (map[string]any, error) {
-	m, _, err := decodeAVMapAt(b, 0, size)
+	m, _, err := decodeAVMapAt(b, 0, size, 0)
 	return m, err
 }
 
 // decodeAVMapAt decodes the attribute map starting at b[i] into a new map
 // and returns the index after it.
-func decodeAVMapAt(b []byte, i, size int) (map[string]any, int, error) {
+func decodeAVMapAt(b []byte, i, size, depth int) (map[string]any, int, error) {
 	row := make(map[string]any, size)
-	end, err := decodeAVMapInto(b, i, row)
+	end, err := decodeAVMapInto(b, i, row, depth)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -324,7 +349,10 @@ func decodeAVMapAt(b []byte, i, size int) (map[string]any, int, error) {
 // decodeAVMapInto decodes the attribute map starting at b[i] into row and
 // returns the index after it. Values are parsed in place, not skipped first
 // and parsed again (which cost a fifth of DecodeImage, more with nesting).
-func decodeAVMapInto(b []byte, i int, row map[string]any) (int, error) {
+func decodeAVMapInto(b []byte, i int, row map[string]any, depth int) (int, error) {
+	if depth > MaxValueDepth {
+		return 0, errTooDeep
+	}
 	var it objIter
 	if err := it.open(b, i); err != nil {
 		return 0, err
@@ -341,7 +369,7 @@ func decodeAVMapInto(b []byte, i int, row map[string]any) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		v, ve, err := decodeAVAt(b, vs)
+		v, ve, err := decodeAVAt(b, vs, depth)
 		if err != nil {
 			return 0, fmt.Errorf("attribute %s: %w", name, err)
 		}
@@ -363,13 +391,13 @@ func quoted(k []byte) []byte {
 // decodeAV decodes one attribute value: S→string, N→int64 (exact) or
 // float64, BOOL→bool, NULL→nil, B→[]byte, M→map, L→[]any, SS/NS/BS→[]any.
 func decodeAV(av []byte) (any, error) {
-	v, _, err := decodeAVAt(av, 0)
+	v, _, err := decodeAVAt(av, 0, 0)
 	return v, err
 }
 
 // decodeAVAt decodes the attribute value object starting at b[i] and returns
 // the index after it.
-func decodeAVAt(b []byte, i int) (any, int, error) {
+func decodeAVAt(b []byte, i, depth int) (any, int, error) {
 	var it objIter
 	if err := it.open(b, i); err != nil {
 		return nil, 0, err
@@ -384,9 +412,9 @@ func decodeAVAt(b []byte, i int) (any, int, error) {
 	var val any
 	var ve int
 	if string(t) == "M" {
-		val, ve, err = decodeAVMapAt(b, vs, 4)
+		val, ve, err = decodeAVMapAt(b, vs, 4, depth+1)
 	} else if ve, err = skipValue(b, vs); err == nil {
-		val, err = avValue(t, b[vs:ve])
+		val, err = avValue(t, b[vs:ve], depth)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -401,19 +429,17 @@ func decodeAVAt(b []byte, i int) (any, int, error) {
 }
 
 // avValue decodes the value v of an attribute of type t (other than M).
-func avValue(t, v []byte) (any, error) {
+func avValue(t, v []byte, depth int) (any, error) {
 	switch string(t) {
 	case "S":
 		return unquoteAlias(v)
 	case "N":
-		if raw, ok := plainString(v); ok {
-			return numberBytes(raw)
-		}
-		s, err := unquote(v)
+		s, err := unquoteAlias(v)
 		if err != nil {
 			return nil, err
 		}
-		return numberAV(s), nil
+		n, _, err := parseDynamoNumber(s)
+		return n, err
 	case "BOOL":
 		switch string(v) {
 		case "true":
@@ -431,9 +457,12 @@ func avValue(t, v []byte) (any, error) {
 		}
 		return base64.StdEncoding.DecodeString(s)
 	case "L":
+		if depth >= MaxValueDepth {
+			return nil, errTooDeep
+		}
 		l := []any{}
 		err := elements(v, func(e []byte) error {
-			x, err := decodeAV(e)
+			x, _, err := decodeAVAt(e, 0, depth+1)
 			l = append(l, x)
 			return err
 		})
@@ -449,7 +478,11 @@ func avValue(t, v []byte) (any, error) {
 			case "SS":
 				l = append(l, s)
 			case "NS":
-				l = append(l, numberAV(s))
+				n, _, err := parseDynamoNumber(s)
+				if err != nil {
+					return err
+				}
+				l = append(l, n)
 			default:
 				b, err := base64.StdEncoding.DecodeString(s)
 				if err != nil {
@@ -466,17 +499,40 @@ func avValue(t, v []byte) (any, error) {
 
 func elements(b []byte, fn func([]byte) error) error { return eachElement(b, fn) }
 
-// numberBytes parses a DynamoDB number: int64 when integral and in range
-// (exact beyond 2^53), else float64.
-func numberBytes(b []byte) (any, error) {
+// jsonNumber parses a JSON number of a schemaless Debezium row: int64 when
+// it is an integer that fits, an exact Decimal when it is a larger integer
+// (a 30-digit id keeps its digits), else float64 (Debezium sends doubles
+// as JSON numbers; exact decimals come with the schema wrapper).
+func jsonNumber(b []byte) (any, error) {
 	if n, ok := parseInt64(b); ok {
 		return n, nil
 	}
+	if isIntegerText(b) {
+		if d, err := parseDecimalText(string(b)); err == nil && d.nDigits <= MaxDecimalDigits {
+			return d.value(), nil
+		}
+	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return nil, fmt.Errorf("N %q is not a number", b)
+		return nil, fmt.Errorf("number %q: %w", b, errNumber)
 	}
 	return f, nil
+}
+
+// isIntegerText: -?digits.
+func isIntegerText(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseInt64 parses plain decimal digits (optional '-') without allocating.
@@ -556,6 +612,9 @@ func internName(k []byte) (string, error) {
 // the unescaped, interned name.
 func rowKey(k []byte) (string, error) {
 	if len(k) > 0 && bytes.IndexByte(k, '\\') < 0 {
+		if !utf8.Valid(k) {
+			return "", errBadUTF8
+		}
 		return unsafe.String(&k[0], len(k)), nil
 	}
 	return internName(k)
@@ -565,7 +624,9 @@ func rowKey(k []byte) (string, error) {
 // allocating. name is set when k had to be unescaped; storeCol uses it.
 func lookupCol(cols map[string]*Type, k []byte) (cur *Type, ok bool, name string, err error) {
 	if bytes.IndexByte(k, '\\') < 0 {
-		cur, ok = cols[string(k)]
+		if cur, ok = cols[string(k)]; !ok && !utf8.Valid(k) {
+			return nil, false, "", errBadUTF8 // checked once per new name
+		}
 		return cur, ok, "", nil
 	}
 	if name, err = internName(k); err != nil {
@@ -631,13 +692,6 @@ func members(b []byte, i int, fn func(key []byte, i int) (int, error)) (int, err
 	}
 }
 
-// numberAV: integers exact as int64 (beyond 2^53 too); other numbers as float64.
-func numberAV(s string) any {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return v
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
-	}
-	return s
+func errDuplicate(name []byte) error {
+	return fmt.Errorf("member %q appears twice in the record", name)
 }

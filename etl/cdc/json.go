@@ -292,12 +292,24 @@ func unquote(v []byte) (string, error) {
 		}
 	}
 	if !esc {
+		if !utf8.Valid(s) {
+			return "", errBadUTF8
+		}
 		return string(s), nil
 	}
 	return unescape(s)
 }
 
+// errBadUTF8: a string that is not valid UTF-8 (raw bytes, or a \u escape
+// of a lone surrogate). Parquet strings must be UTF-8, and readers (DuckDB)
+// reject a file that holds one, so the record is bad (quarantined), never
+// repaired: repairing would change the data without anyone knowing.
+var errBadUTF8 = errors.New("string is not valid UTF-8 (invalid bytes or a lone surrogate escape)")
+
 func unescape(s []byte) (string, error) {
+	if !utf8.Valid(s) {
+		return "", errBadUTF8
+	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -332,14 +344,18 @@ func unescape(s []byte) (string, error) {
 			}
 			i += 4
 			ru := rune(r)
-			if utf16.IsSurrogate(ru) && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-				r2, err := strconv.ParseUint(string(s[i+3:i+7]), 16, 32)
-				if err == nil {
-					if d := utf16.DecodeRune(ru, rune(r2)); d != utf8.RuneError {
-						ru = d
-						i += 6
+			if utf16.IsSurrogate(ru) {
+				d := utf8.RuneError
+				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2, err := strconv.ParseUint(string(s[i+3:i+7]), 16, 32); err == nil {
+						d = utf16.DecodeRune(ru, rune(r2))
 					}
 				}
+				if d == utf8.RuneError {
+					return "", errBadUTF8 // a lone surrogate has no UTF-8 form
+				}
+				ru = d
+				i += 6
 			}
 			out = utf8.AppendRune(out, ru)
 		default:
@@ -357,7 +373,18 @@ type Number string
 
 // parseAny builds a generic value: nil, bool, string, Number, []any,
 // map[string]any.
-func parseAny(b []byte) (any, error) {
+func parseAny(b []byte) (any, error) { return parseAnyDepth(b, 0) }
+
+// MaxValueDepth bounds the nesting of a decoded value: deeper records are
+// bad records (the decoders recurse; encoding/json has the same limit).
+const MaxValueDepth = 10000
+
+var errTooDeep = fmt.Errorf("value nested deeper than %d levels", MaxValueDepth)
+
+func parseAnyDepth(b []byte, depth int) (any, error) {
+	if depth > MaxValueDepth {
+		return nil, errTooDeep
+	}
 	i := skipWS(b, 0)
 	if i >= len(b) {
 		return nil, syntaxErr(b, i, "empty value")
@@ -388,7 +415,7 @@ func parseAny(b []byte) (any, error) {
 			if _, dup := m[key]; dup {
 				return nil, fmt.Errorf("member %s appears twice", key)
 			}
-			val, err := parseAny(b[vs:ve])
+			val, err := parseAnyDepth(b[vs:ve], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -398,7 +425,7 @@ func parseAny(b []byte) (any, error) {
 	case c == '[':
 		l := []any{}
 		err := eachElement(b[i:], func(v []byte) error {
-			val, err := parseAny(v)
+			val, err := parseAnyDepth(v, depth+1)
 			if err != nil {
 				return err
 			}
@@ -442,14 +469,12 @@ func trimWS(b []byte) []byte {
 	return b
 }
 
-// NumberValue converts a numeric text to int64 when it is an integer that
-// fits, else float64 (string when it is not a number at all).
+// NumberValue converts a numeric text as jsonNumber does (int64, exact
+// Decimal for larger integers, float64), or keeps the text when it is not a
+// number at all.
 func NumberValue(s string) any {
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if v, err := jsonNumber([]byte(s)); err == nil {
 		return v
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
 	}
 	return s
 }
@@ -532,6 +557,9 @@ func unquoteAlias(v []byte) (string, error) {
 	if raw, ok := plainString(v); ok {
 		if len(raw) == 0 {
 			return "", nil
+		}
+		if !utf8.Valid(raw) {
+			return "", errBadUTF8
 		}
 		return unsafe.String(&raw[0], len(raw)), nil
 	}

@@ -78,23 +78,44 @@ func firstEntry(ctx context.Context, st Store) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", s.Dir, err)
 		}
-		if len(entries) > 0 {
-			return entries[0].Name(), nil
+		for _, e := range entries {
+			if !ownEntry(e.Name()) {
+				return e.Name(), nil
+			}
 		}
 		return "", nil
 	case *S3Store:
-		out, err := s.Client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix), MaxKeys: aws.Int32(1)})
+		// A few keys: the lock and a dead run's pointer temp files are
+		// opsctl's own and may sort first.
+		out, err := s.Client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix), MaxKeys: aws.Int32(16)})
 		if err != nil {
 			return "", fmt.Errorf("list %s: %w", s.String(), err)
 		}
-		if len(out.Contents) > 0 {
-			return strings.TrimPrefix(aws.ToString(out.Contents[0].Key), s.Prefix), nil
+		for _, o := range out.Contents {
+			if name := strings.TrimPrefix(aws.ToString(o.Key), s.Prefix); !ownEntry(name) {
+				return name, nil
+			}
+		}
+		if aws.ToBool(out.IsTruncated) {
+			return "(more than 16 objects)", nil
 		}
 		return "", nil
 	}
 	names, err := st.List(ctx, "")
-	if err != nil || len(names) == 0 {
+	if err != nil {
 		return "", err
 	}
-	return names[0], nil
+	for _, n := range names {
+		if !ownEntry(n) {
+			return n, nil
+		}
+	}
+	return "", nil
+}
+
+// ownEntry: names only opsctl writes in a destination before its marker can
+// exist — the lock (taken before the ownership check) and the temp files of a
+// pointer switch a killed run left behind.
+func ownEntry(name string) bool {
+	return name == LockName || strings.HasPrefix(name, ".tmp-"+CurrentName+"-")
 }

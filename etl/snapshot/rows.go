@@ -165,8 +165,14 @@ func leafValue(t *Type, v any) parquet.Value {
 		return parquet.ByteArrayValue(x)
 	case cdc.Date:
 		return parquet.Int32Value(int32(x))
-	case cdc.Timestamp:
-		return parquet.Int64Value(int64(x))
+	case decimalValue:
+		switch {
+		case x.wide != nil:
+			return parquet.FixedLenByteArrayValue(x.wide)
+		case t.Precision() <= 9:
+			return parquet.Int32Value(int32(x.small))
+		}
+		return parquet.Int64Value(x.small)
 	}
 	return parquet.ByteArrayValue([]byte(ToString(v)))
 }

@@ -34,7 +34,16 @@ func TestWidening(t *testing.T) {
 		{"struct and scalar widen to string", []any{map[string]any{"a": int64(1)}, int64(2)}, "string"},
 		{"empty struct is string", []any{map[string]any{}}, "string"},
 		{"binary and string widen to string", []any{[]byte{1}, "x"}, "string"},
-		{"timestamps", []any{cdc.Timestamp(1), nil}, "timestamp"},
+		{"instants", []any{cdc.Timestamp(1), nil}, "timestamp with time zone"},
+		{"local date-times", []any{cdc.LocalTimestamp(1), nil}, "timestamp"},
+		{"local and nanosecond date-times", []any{cdc.LocalTimestamp(1), cdc.LocalTimestampNanos(1)}, "timestamp_ns"},
+		{"instant and local date-time widen to string", []any{cdc.Timestamp(1), cdc.LocalTimestamp(1)}, "string"},
+		{"times of day", []any{cdc.TimeOfDay(1), cdc.TimeOfDayNanos(2)}, "time_ns"},
+		{"decimals take the most integer digits and the largest scale", []any{cdc.Decimal{Unscaled: 12345, Scale: 2}, cdc.Decimal{Unscaled: 1, Scale: 4}}, "decimal(38,4)"},
+		{"int and decimal widen to an exact decimal", []any{int64(7), cdc.Decimal{Unscaled: 15, Scale: 1}}, "decimal(38,1)"},
+		{"decimal and int widen to an exact decimal", []any{cdc.Decimal{Unscaled: 15, Scale: 1}, int64(7)}, "decimal(38,1)"},
+		{"a decimal too wide for 38 digits is string", []any{cdc.Decimal{Unscaled: 1, Scale: 30}, int64(7)}, "string"},
+		{"decimal and double widen to double", []any{cdc.Decimal{Unscaled: 15, Scale: 1}, 2.5}, "double"},
 	}
 	for _, tt := range tests {
 		var typ *Type

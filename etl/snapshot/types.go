@@ -7,9 +7,12 @@ package snapshot
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -38,66 +41,37 @@ const (
 	Timestamp = cdc.KindTimestamp
 	List      = cdc.KindList
 	Struct    = cdc.KindStruct
+	Decimal   = cdc.KindDecimal
+	Time      = cdc.KindTime
 )
 
 // Observe widens t so that it can hold v (RULES.md "Widening") and returns it.
 func Observe(t *Type, v any) *Type { return cdc.Observe(t, v) }
 
-// Merge widens a with b (used to widen schemas).
-func Merge(a, b *Type) *Type {
-	if b == nil || b.Kind == Null {
-		return a
-	}
-	if a == nil || a.Kind == Null {
-		return clone(b)
-	}
-	switch {
-	case a.Kind == b.Kind:
-	case a.Kind == Int && b.Kind == Double, a.Kind == Double && b.Kind == Int:
-		return &Type{Kind: Double}
-	default:
-		return &Type{Kind: String}
-	}
-	switch a.Kind {
-	case List:
-		a.Elem = Merge(a.Elem, b.Elem)
-	case Struct:
-		for name, ft := range b.Fields {
-			a.Fields[name] = Merge(a.Fields[name], ft)
-		}
-	}
-	return a
-}
-
-func clone(t *Type) *Type {
-	c := &Type{Kind: t.Kind}
-	if t.Elem != nil {
-		c.Elem = clone(t.Elem)
-	}
-	if t.Fields != nil {
-		c.Fields = map[string]*Type{}
-		for k, v := range t.Fields {
-			c.Fields[k] = clone(v)
-		}
-	}
-	return c
-}
+// Merge widens a with b (used to widen schemas): cdc.Merge.
+func Merge(a, b *Type) *Type { return cdc.Merge(a, b) }
 
 // Finalize replaces what Parquet cannot store: a null-only type becomes
-// string, a struct without fields becomes string (JSON text).
-func Finalize(t *Type) *Type {
+// string, a struct without fields becomes string (JSON text), and so does
+// anything nested deeper than cdc.MaxTypeDepth.
+func Finalize(t *Type) *Type { return finalize(t, 0) }
+
+func finalize(t *Type, depth int) *Type {
 	if t == nil || t.Kind == Null {
 		return &Type{Kind: String}
 	}
 	switch t.Kind {
 	case List:
-		t.Elem = Finalize(t.Elem)
+		if depth >= cdc.MaxTypeDepth {
+			return &Type{Kind: String}
+		}
+		t.Elem = finalize(t.Elem, depth+1)
 	case Struct:
-		if len(t.Fields) == 0 {
+		if len(t.Fields) == 0 || depth >= cdc.MaxTypeDepth {
 			return &Type{Kind: String}
 		}
 		for k, f := range t.Fields {
-			t.Fields[k] = Finalize(f)
+			t.Fields[k] = finalize(f, depth+1)
 		}
 	}
 	return t
@@ -110,7 +84,7 @@ func Node(t *Type) parquet.Node {
 	case Bool:
 		n = parquet.Leaf(parquet.BooleanType)
 	case Int:
-		n = parquet.Int(64)
+		n = parquet.Int(t.IntBits())
 	case Double:
 		n = parquet.Leaf(parquet.DoubleType)
 	case Binary:
@@ -118,7 +92,19 @@ func Node(t *Type) parquet.Node {
 	case Date:
 		n = parquet.Date()
 	case Timestamp:
-		n = parquet.Timestamp(parquet.Microsecond)
+		unit := parquet.TimeUnit(parquet.Microsecond)
+		if t.Nanos {
+			unit = parquet.Nanosecond
+		}
+		n = parquet.TimestampAdjusted(unit, t.UTC) // local date-times are not UTC-adjusted
+	case Time:
+		unit := parquet.TimeUnit(parquet.Microsecond)
+		if t.Nanos {
+			unit = parquet.Nanosecond
+		}
+		n = parquet.TimeAdjusted(unit, false)
+	case Decimal:
+		n = parquet.Decimal(int(t.Scale), t.Precision(), decimalPhysical(t.Precision()))
 	case List:
 		n = parquet.List(Node(t.Elem))
 	case Struct:
@@ -131,6 +117,91 @@ func Node(t *Type) parquet.Node {
 		n = parquet.String()
 	}
 	return parquet.Optional(n)
+}
+
+// decimalPhysical: INT32 up to 9 digits, INT64 up to 18, else 16 bytes.
+func decimalPhysical(prec int) parquet.Type {
+	switch {
+	case prec <= 9:
+		return parquet.Int32Type
+	case prec <= 18:
+		return parquet.Int64Type
+	}
+	return parquet.FixedLenByteArrayType(16)
+}
+
+// decimalValue is a decimal converted for a column: its unscaled value at
+// the column's scale, as INT32/INT64 or 16 big-endian two's complement
+// bytes.
+type decimalValue struct {
+	small int64
+	wide  []byte // set for precision > 18
+}
+
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return
+}()
+
+func toDecimal(v any, t *Type) (decimalValue, bool) {
+	var d cdc.Decimal
+	switch x := v.(type) {
+	case cdc.Decimal:
+		d = x
+	case int64:
+		d = cdc.Decimal{Unscaled: x}
+	default:
+		return decimalValue{}, false
+	}
+	k := int(t.Scale) - int(d.Scale)
+	if k < 0 {
+		return decimalValue{}, false // cannot happen: the column's scale is the largest seen
+	}
+	prec := t.Precision()
+	if d.Big == nil && k < len(pow10) {
+		u, m := d.Unscaled, pow10[k]
+		if hi, lo := bits.Mul64(uint64(abs64(u)), uint64(m)); hi == 0 && lo < 1<<63 {
+			u *= m
+			if prec <= 18 {
+				return decimalValue{small: u}, true
+			}
+			var b [16]byte
+			binary.BigEndian.PutUint64(b[8:], uint64(u))
+			if u < 0 {
+				binary.BigEndian.PutUint64(b[:8], ^uint64(0))
+			}
+			return decimalValue{wide: b[:]}, true
+		}
+	}
+	n := d.Rescale(int(t.Scale))
+	if prec <= 18 {
+		if !n.IsInt64() {
+			return decimalValue{}, false
+		}
+		return decimalValue{small: n.Int64()}, true
+	}
+	return decimalValue{wide: twosComplement16(n)}, true
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func twosComplement16(n *big.Int) []byte {
+	b := make([]byte, 16)
+	if n.Sign() >= 0 {
+		n.FillBytes(b)
+		return b
+	}
+	m := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 128), n)
+	m.FillBytes(b)
+	return b
 }
 
 // Convert turns a decoded value into what the Parquet writer expects for t,
@@ -148,16 +219,47 @@ func Convert(v any, t *Type) any {
 			return float64(x)
 		case float64:
 			return x
+		case cdc.Decimal:
+			return x.Float64()
 		}
-	case Int, Bool, Binary:
+	case Int:
+		if x, ok := v.(int64); ok {
+			if t.IntBits() <= 32 {
+				return int32(x)
+			}
+			return x
+		}
+	case Decimal:
+		if d, ok := toDecimal(v, t); ok {
+			return d
+		}
+	case Bool, Binary:
 		return v
 	case Date:
 		if d, ok := v.(cdc.Date); ok {
 			return int32(d)
 		}
 	case Timestamp:
-		if ts, ok := v.(cdc.Timestamp); ok {
-			return int64(ts)
+		switch x := v.(type) {
+		case cdc.Timestamp:
+			if t.UTC {
+				return scaleTime(int64(x), t.Nanos)
+			}
+		case cdc.LocalTimestamp:
+			if !t.UTC {
+				return scaleTime(int64(x), t.Nanos)
+			}
+		case cdc.LocalTimestampNanos:
+			if !t.UTC {
+				return int64(x)
+			}
+		}
+	case Time:
+		switch x := v.(type) {
+		case cdc.TimeOfDay:
+			return scaleTime(int64(x), t.Nanos)
+		case cdc.TimeOfDayNanos:
+			return int64(x)
 		}
 	case List:
 		if l, ok := v.([]any); ok {
@@ -177,6 +279,14 @@ func Convert(v any, t *Type) any {
 		}
 	}
 	return nil
+}
+
+// scaleTime converts microseconds to the column's unit.
+func scaleTime(us int64, nanos bool) int64 {
+	if nanos {
+		return us * 1000
+	}
+	return us
 }
 
 // ToString renders a value as text (the widening fallback).
@@ -199,6 +309,16 @@ func ToString(v any) string {
 		return time.Unix(int64(x)*86400, 0).UTC().Format("2006-01-02")
 	case cdc.Timestamp:
 		return x.Time().Format(time.RFC3339Nano)
+	case cdc.LocalTimestamp:
+		return x.Time().Format("2006-01-02T15:04:05.999999")
+	case cdc.LocalTimestampNanos:
+		return time.Unix(0, int64(x)).UTC().Format("2006-01-02T15:04:05.999999999")
+	case cdc.TimeOfDay:
+		return time.UnixMicro(int64(x)).UTC().Format("15:04:05.999999")
+	case cdc.TimeOfDayNanos:
+		return time.Unix(0, int64(x)).UTC().Format("15:04:05.999999999")
+	case cdc.Decimal:
+		return x.String()
 	case []any, map[string]any:
 		b, err := json.Marshal(jsonable(v))
 		if err != nil {
@@ -230,8 +350,10 @@ func jsonable(v any) any {
 			return ToString(x)
 		}
 		return x
-	case cdc.Date, cdc.Timestamp:
+	case cdc.Date, cdc.Timestamp, cdc.LocalTimestamp, cdc.LocalTimestampNanos, cdc.TimeOfDay, cdc.TimeOfDayNanos:
 		return ToString(x)
+	case cdc.Decimal:
+		return json.Number(x.String())
 	}
 	return v
 }

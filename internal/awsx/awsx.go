@@ -16,11 +16,13 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -101,7 +103,14 @@ type Loader struct {
 	cfg  aws.Config
 	err  error
 	done bool
+
+	called atomic.Bool // an AWS request was attempted with this config
 }
+
+// Called reports whether any AWS request has been attempted with the
+// loader's configuration: after that, an error is no longer a usage error
+// ("found before any AWS call, nothing changed") but a failure.
+func (l *Loader) Called() bool { return l != nil && l.called.Load() }
 
 // NewLoader returns a Loader for opts. It does no I/O.
 func NewLoader(opts Options) *Loader { return &Loader{opts: opts} }
@@ -123,6 +132,15 @@ func (l *Loader) Config(ctx context.Context) (aws.Config, error) {
 	cfg, err := load(ctx, l.opts, l.log)
 	if err != nil && errors.Is(err, context.Canceled) {
 		return cfg, err // do not memoize a cancellation
+	}
+	if err == nil {
+		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("opsctlCallSeen",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					l.called.Store(true)
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
 	}
 	l.cfg, l.err, l.done = cfg, err, true
 	return cfg, err

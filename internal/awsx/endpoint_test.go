@@ -70,6 +70,11 @@ func TestEndpointPrecedence(t *testing.T) {
 			flag: "http://global:1", config: "[default]\nendpoint_url = http://profile:3\n",
 			sqs: "http://global:1", s3: "http://global:1",
 		},
+		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS drops service settings, keeps the flag": {
+			flag: "http://global:1", env: map[string]string{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true", "AWS_ENDPOINT_URL_SQS": "http://sqs-env:2"},
+			config: "[default]\nservices = local\n" + services,
+			sqs:    "http://global:1", s3: "http://global:1",
+		},
 		"service variable alone leaves other services on AWS": {
 			env: map[string]string{"AWS_ENDPOINT_URL_S3": "http://minio:9000"},
 			s3:  "http://minio:9000",

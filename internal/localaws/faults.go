@@ -103,6 +103,8 @@ func (x *Fault) apply(w http.ResponseWriter, r *http.Request, service string) bo
 		switch {
 		case service == "s3":
 			e = &awsproto.Error{Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."}
+		case awsproto.IsEC2Query(r):
+			e.Code = awsproto.EC2Throttling
 		case awsproto.Detect(r) == awsproto.Query:
 			e.Code = "Throttling"
 		}

@@ -356,6 +356,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	DELETE /_localaws/calls
 //	GET    /_localaws/clock    {"now":"<RFC 3339>"}
 //	POST   /_localaws/clock    body {"advance":"90s"}: moves the endpoint's clock forward
+//	POST   /_localaws/sns/confirm  body {"email":"ops@example.com"}: the person clicks the link
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -379,6 +380,20 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_localaws/faults" && r.Method == http.MethodDelete:
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_localaws/sns/confirm" && r.Method == http.MethodPost:
+		var body struct {
+			Email string `json:"email"`
+		}
+		c, ok := s.Service("sns").(interface{ Confirm(email string) int })
+		if !ok {
+			http.Error(w, `{"error":"this endpoint serves no SNS (start it with the sns emulator)"}`, http.StatusConflict)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Email == "" {
+			http.Error(w, `{"error":"want {\"email\":\"ops@example.com\"}"}`, http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]int{"confirmed": c.Confirm(body.Email)})
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodGet:
 		json.NewEncoder(w).Encode(s.Calls())
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodDelete:

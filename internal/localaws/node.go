@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -215,6 +216,16 @@ func (s *Server) startEmulators(ctx context.Context) error {
 		tr.IdleConnTimeout = 3 * time.Second
 		tr.MaxIdleConnsPerHost = 64
 		proxy.Transport = tr
+		// Make every forwarded request replayable, so the transport resends
+		// it when a kept-alive connection turns out to have been closed by
+		// the emulator before it read the request (Go's transport retries
+		// only replayable requests; AWS's are POSTs). Under load this race
+		// surfaced as a 502 "UnknownError" from kinesis-local and SQS.
+		direct := proxy.Director
+		proxy.Director = func(r *http.Request) {
+			direct(r)
+			makeReplayable(r)
+		}
 		name := sp.name
 		proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			s.opts.Logf("localaws: proxy to %s: %v", name, err)
@@ -270,3 +281,25 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	}
 	return l.w.Write(p)
 }
+
+// makeReplayable buffers a request's (small) body and marks the request
+// idempotent for net/http's retry of requests that died on a stale
+// connection before the server read them.
+func makeReplayable(r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			r.Body = io.NopCloser(errReader{err})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		r.ContentLength = int64(len(b))
+	}
+	r.Header.Set("X-Idempotency-Key", "localaws-proxy")
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

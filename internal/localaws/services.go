@@ -4,10 +4,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/ecremu"
+	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -43,14 +46,17 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account),
 			"logs":       logs,
 			"lambda":     lam,
+			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
 			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
 
-			// Parameter Store and Secrets Manager, for deploy.
-			"ssm":            ssmemu.New(s.Region, s.Account, s.Clock()),
-			"secretsmanager": secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
+			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
+			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
+			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }

@@ -57,6 +57,7 @@ func ExitCode(err error) int {
 	var u *UsageError
 	var p *PartialError
 	var ni *NoIdentityError
+	var coded interface{ ExitCode() int } // deploy run: the container's exit code
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
@@ -66,6 +67,8 @@ func ExitCode(err error) int {
 		return ExitPartial
 	case errors.As(err, &ni):
 		return ExitNoIdentity
+	case errors.As(err, &coded) && coded.ExitCode() > 0:
+		return coded.ExitCode()
 	}
 	return ExitFailure
 }

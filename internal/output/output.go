@@ -40,12 +40,19 @@ func ParseFormat(s string) (Format, error) {
 type Printer struct {
 	Out    io.Writer
 	Format Format
+	// Width is the width tables are fitted to by cutting their longest
+	// cells with "…" (0: no limit). Set from the terminal's width; piped
+	// output and --wide leave it 0. JSON always holds every field whole.
+	Width int
 }
 
 // Emit writes v as one JSON document, or calls table to render it for people.
 func (p *Printer) Emit(v any, table func(w io.Writer) error) error {
 	if p.Format == JSON {
 		return WriteJSON(p.Out, v)
+	}
+	if p.Width > 0 {
+		return table(&fitWriter{Writer: p.Out, width: p.Width})
 	}
 	return table(p.Out)
 }
@@ -75,6 +82,9 @@ func WriteTable(w io.Writer, headers []string, rows [][]string) error {
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 		tablewriter.WithTrimSpace(tw.On),
 	)
+	if width := fitWidth(w); width > 0 {
+		rows = fitRows(width, headers, rows)
+	}
 	hs := make([]any, len(headers))
 	for i, h := range headers {
 		hs[i] = h

@@ -73,3 +73,31 @@ func TestProgressSilentOffTerminal(t *testing.T) {
 		t.Fatalf("progress wrote %q off a terminal", buf.String())
 	}
 }
+
+// Tables fit the terminal: long cells are cut with "…" (the widest column
+// first), short ones stay whole; without a width nothing is cut.
+func TestTablesFitTheTerminalWidth(t *testing.T) {
+	hint := `ops@example.com must click "Confirm subscription" in the "AWS Notification - Subscription Confirmation" email within 3 days; until then no alarm email reaches them`
+	rows := [][]string{{"ops@example.com", "pending confirmation", hint}, {"dev@example.com", "confirmed", ""}}
+	for _, width := range []int{80, 100, 120} {
+		var buf bytes.Buffer
+		p := &Printer{Out: &buf, Format: Table, Width: width}
+		if err := p.Emit(nil, func(w io.Writer) error { return WriteTable(w, []string{"Email", "State", "To do"}, rows) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+			if n := len([]rune(line)); n > width {
+				t.Fatalf("width %d: line of %d columns: %q", width, n, line)
+			}
+		}
+		if !strings.Contains(buf.String(), "pending confirmation") || !strings.Contains(buf.String(), "dev@example.com") || !strings.Contains(buf.String(), "…") {
+			t.Fatalf("width %d: short columns cut or long one not marked:\n%s", width, buf.String())
+		}
+	}
+	var buf bytes.Buffer
+	p := &Printer{Out: &buf, Format: Table} // --wide, or piped
+	p.Emit(nil, func(w io.Writer) error { return WriteTable(w, []string{"Email", "State", "To do"}, rows) })
+	if !strings.Contains(buf.String(), "until then no alarm email reaches them") {
+		t.Fatalf("wide output cut:\n%s", buf.String())
+	}
+}

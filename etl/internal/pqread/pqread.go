@@ -59,18 +59,34 @@ func Read(ctx context.Context, path string) (*File, error) {
 	tr := array.NewTableReader(tbl, 1024)
 	defer tr.Release()
 	for tr.Next() {
+		rec := tr.Record()
 		var buf bytes.Buffer
-		if err := array.RecordToJSON(tr.Record(), &buf); err != nil {
+		if err := array.RecordToJSON(rec, &buf); err != nil {
 			return nil, err
 		}
 		dec := json.NewDecoder(&buf)
 		dec.UseNumber()
+		first := len(out.Rows)
 		for dec.More() {
 			var row map[string]any
 			if err := dec.Decode(&row); err != nil {
 				return nil, err
 			}
 			out.Rows = append(out.Rows, row)
+		}
+		// Arrow renders decimals through floating point: replace top-level
+		// ones by their exact text.
+		for c, f := range rec.Schema().Fields() {
+			dt, ok := f.Type.(*arrow.Decimal128Type)
+			if !ok {
+				continue
+			}
+			col := rec.Column(c).(*array.Decimal128)
+			for j := 0; j < col.Len(); j++ {
+				if col.IsValid(j) {
+					out.Rows[first+j][f.Name] = json.Number(col.Value(j).ToString(dt.Scale))
+				}
+			}
 		}
 	}
 	return out, nil

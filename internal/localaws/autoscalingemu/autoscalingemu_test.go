@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -86,14 +86,8 @@ func (e env) group(t *testing.T, name string) *types.AutoScalingGroup {
 	return &out.AutoScalingGroups[0]
 }
 
-// code returns an SDK error's AWS error code.
-func code(err error) string {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
-	}
-	return ""
-}
+// code returns an SDK error's AWS error code (the shared test kit's).
+var code = emutest.Code
 
 func TestMixedInstancesGroupLaunchesOnDemandBaseThenSpot(t *testing.T) {
 	e := setup(t)

@@ -186,8 +186,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	if Detect(r) == RESTJSON {
+	switch {
+	case Detect(r) == RESTJSON:
 		writeRESTJSONError(w, e, nil)
+		return
+	case IsEC2Query(r):
+		// EC2 clients read only Response/Errors/Error (injected faults land here).
+		WriteEC2Error(w, e)
 		return
 	}
 	rid := RequestID()

@@ -86,7 +86,9 @@ func (v Validator) Required(member string, present bool) error {
 		return &Error{Status: http.StatusBadRequest, Code: "MissingParameter", Sender: true,
 			Message: fmt.Sprintf("The request must contain the parameter %s", member)}
 	}
-	return v.Violation("null", member, "Member must not be null")
+	// AWS prints an absent value unquoted: "Value null at 'member'".
+	return &Error{Status: http.StatusBadRequest, Code: v.code(), Sender: true,
+		Message: fmt.Sprintf(violationPrefix+"Value null at '%s' failed to satisfy constraint: Member must not be null", member)}
 }
 
 // Length checks a string's length in characters against the model's min and

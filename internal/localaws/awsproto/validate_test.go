@@ -15,7 +15,7 @@ func TestValidatorWordsViolationsAsTheProtocolDoes(t *testing.T) {
 	}{
 		// Smithy/Coral wording, e.g. botocore logs LogGroupName min 1 max 512 pattern [\.\-_/#A-Za-z0-9]+.
 		{"required member absent", logs.Required("logGroupName", false), "InvalidParameterException",
-			"1 validation error detected: Value 'null' at 'logGroupName' failed to satisfy constraint: Member must not be null"},
+			"1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null"},
 		{"string too short", logs.Length("logGroupName", "", 1, 512), "InvalidParameterException",
 			"1 validation error detected: Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"string too long in characters", logs.Length("tags.key", "ééé", 1, 2), "InvalidParameterException",
@@ -34,7 +34,7 @@ func TestValidatorWordsViolationsAsTheProtocolDoes(t *testing.T) {
 		{"ec2 invalid value", EC2Validation.Range("MaxResults", 2000, 5, 1000), "InvalidParameterValue",
 			"Value (2000) for parameter MaxResults is invalid. Member must have value less than or equal to 1000"},
 		{"several violations are reported together", Check(logs.Required("logGroupName", false), nil, logs.Range("limit", 0, 1, 50)), "InvalidParameterException",
-			"2 validation errors detected: Value 'null' at 'logGroupName' failed to satisfy constraint: Member must not be null; Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+			"2 validation errors detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null; Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

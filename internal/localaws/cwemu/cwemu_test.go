@@ -15,6 +15,7 @@ import (
 	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -687,26 +688,18 @@ func TestEvaluateTransitionsMetricAlarms(t *testing.T) {
 func TestFaultsAreRetriedAndInjectedCodesSurface(t *testing.T) {
 	ctx := context.Background()
 	srv, cw, _ := setup(t)
-	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutMetricAlarm", Kind: localaws.FaultThrottle})
-	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutMetricAlarm", Kind: localaws.Fault5xx})
+	emutest.Throttle(srv, "monitoring", "PutMetricAlarm", 1)
+	emutest.ServerError(srv, "monitoring", "PutMetricAlarm", 1)
 	if _, err := cw.PutMetricAlarm(ctx, metricAlarm("retried")); err != nil {
 		t.Fatalf("throttle + 5xx must be retried to success: %v", err)
 	}
-	n := 0
-	for _, c := range srv.Calls() {
-		if c.Operation == "PutMetricAlarm" {
-			n++
-		}
-	}
-	if n != 3 {
-		t.Fatalf("PutMetricAlarm calls: %d, want 3", n)
-	}
-	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "SetAlarmState", Kind: localaws.FaultError, Code: "ResourceNotFound", Message: "injected"})
+	emutest.WantCalls(t, srv, "monitoring", "PutMetricAlarm", emutest.Calls{Faulted: 2, OK: 1})
+	emutest.Fail(srv, "monitoring", "SetAlarmState", 1, "ResourceNotFound", 0, "injected")
 	_, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("retried"), StateValue: types.StateValueAlarm, StateReason: aws.String("x")})
 	if awsx.ErrorCode(err) != "ResourceNotFound" {
 		t.Fatalf("injected code: %v", err)
 	}
-	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "DescribeAlarms", Kind: localaws.FaultError, Code: "SomethingOdd", Status: 400})
+	emutest.Fail(srv, "monitoring", "DescribeAlarms", 1, "SomethingOdd", 400, "")
 	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{}); awsx.ErrorCode(err) != "SomethingOdd" {
 		t.Fatalf("unmodeled injected code: %v", err)
 	}

@@ -3,7 +3,6 @@ package dynamodbemu_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -13,19 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
-
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 const streamArn = "arn:aws:kinesis:us-east-1:000000000000:stream/orders-cdc"
 
@@ -49,10 +40,10 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 	srv := localawstest.Start(t, localaws.Options{})
 	ctx := context.Background()
 	c := dynamodb.NewFromConfig(localawstest.Config(srv, 1))
-	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); code(err) != "ResourceNotFoundException" {
+	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); emutest.Code(err) != "ResourceNotFoundException" {
 		t.Fatalf("missing table: %v", err)
 	}
-	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("x"), KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}}}); code(err) != "ValidationException" {
+	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("x"), KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}}}); emutest.Code(err) != "ValidationException" {
 		t.Fatalf("short name / undefined key: %v", err)
 	}
 	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("orders"), BillingMode: types.BillingModePayPerRequest,
@@ -61,7 +52,7 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String("not-an-arn")}); code(err) != "ValidationException" {
+	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String("not-an-arn")}); emutest.Code(err) != "ValidationException" {
 		t.Fatalf("bad arn: %v", err)
 	}
 	en, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn),
@@ -69,7 +60,7 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 	if err != nil || en.DestinationStatus != types.DestinationStatusEnabling {
 		t.Fatalf("enable: %+v %v", en, err)
 	}
-	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); code(err) != "ValidationException" {
+	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); emutest.Code(err) != "ValidationException" {
 		t.Fatalf("enable twice: %v", err)
 	}
 	d := waitStatus(t, c, types.DestinationStatusActive)
@@ -80,7 +71,7 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 		UpdateKinesisStreamingConfiguration: &types.UpdateKinesisStreamingConfiguration{ApproximateCreationDateTimePrecision: types.ApproximateCreationDateTimePrecisionMillisecond}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DisableKinesisStreamingDestination(ctx, &dynamodb.DisableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); code(err) != "ResourceInUseException" {
+	if _, err := c.DisableKinesisStreamingDestination(ctx, &dynamodb.DisableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn)}); emutest.Code(err) != "ResourceInUseException" {
 		t.Fatalf("disable while UPDATING: %v", err)
 	}
 	d = waitStatus(t, c, types.DestinationStatusActive)
@@ -98,7 +89,7 @@ func TestStreamingDestinationLifecycle(t *testing.T) {
 	if _, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("orders")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")}); code(err) != "ResourceNotFoundException" {
+	if _, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")}); emutest.Code(err) != "ResourceNotFoundException" {
 		t.Fatalf("after delete: %v", err)
 	}
 }
@@ -130,7 +121,7 @@ func TestItemChangesStreamToTheKinesisDestination(t *testing.T) {
 	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: item("o0", "1")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]types.AttributeValue{"total": &types.AttributeValueMemberN{Value: "1"}}}); code(err) != "ValidationException" {
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]types.AttributeValue{"total": &types.AttributeValueMemberN{Value: "1"}}}); emutest.Code(err) != "ValidationException" {
 		t.Fatalf("item without its key: %v", err)
 	}
 	if _, err := c.EnableKinesisStreamingDestination(ctx, &dynamodb.EnableKinesisStreamingDestinationInput{TableName: aws.String("orders"), StreamArn: aws.String(streamArn),

@@ -3,7 +3,6 @@ package ec2emu_test
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,11 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -32,10 +31,7 @@ func setup(t *testing.T) (*localaws.Server, *ec2.Client) {
 // reference "Error codes" page, errors-overview.html).
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != code {
-		t.Fatalf("want %s, got %v", code, err)
-	}
+	emutest.WantCode(t, err, code, "")
 }
 
 func f(name string, values ...string) types.Filter {

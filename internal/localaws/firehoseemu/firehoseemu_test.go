@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -20,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -44,14 +43,6 @@ func dest(bucket, prefix string, delim bool, gz bool) *fhtypes.ExtendedS3Destina
 			Processors: []fhtypes.Processor{{Type: fhtypes.ProcessorTypeAppendDelimiterToRecord}}}
 	}
 	return d
-}
-
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func TestControlPlaneValidationAndVersions(t *testing.T) {
@@ -85,7 +76,7 @@ func TestControlPlaneValidationAndVersions(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := fh.CreateDeliveryStream(ctx, tc.in)
-			if code(err) != tc.code {
+			if emutest.Code(err) != tc.code {
 				t.Fatalf("err = %v, want %s", err, tc.code)
 			}
 		})
@@ -100,7 +91,7 @@ func TestControlPlaneValidationAndVersions(t *testing.T) {
 	if got := aws.ToString(out.DeliveryStreamARN); got != "arn:aws:firehose:us-east-1:000000000000:deliverystream/ok" {
 		t.Fatalf("arn %s", got)
 	}
-	if _, err := fh.CreateDeliveryStream(ctx, in); code(err) != "ResourceInUseException" {
+	if _, err := fh.CreateDeliveryStream(ctx, in); emutest.Code(err) != "ResourceInUseException" {
 		t.Fatalf("duplicate: %v", err)
 	}
 	d, err := fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("ok")})
@@ -120,7 +111,7 @@ func TestControlPlaneValidationAndVersions(t *testing.T) {
 	if _, err := fh.UpdateDestination(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fh.UpdateDestination(ctx, upd); code(err) != "ConcurrentModificationException" {
+	if _, err := fh.UpdateDestination(ctx, upd); emutest.Code(err) != "ConcurrentModificationException" {
 		t.Fatalf("stale version: %v", err)
 	}
 	d, _ = fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("ok")})
@@ -160,7 +151,7 @@ func TestControlPlaneValidationAndVersions(t *testing.T) {
 	if _, err := fh.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String("ok")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("ok")}); code(err) != "ResourceNotFoundException" {
+	if _, err := fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("ok")}); emutest.Code(err) != "ResourceNotFoundException" {
 		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -13,11 +13,8 @@
 package iamemu
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -45,7 +42,7 @@ const (
 // Server is the IAM emulation. It is an http.Handler.
 type Server struct {
 	region, account string
-	ops             map[string]func(url.Values) (any, error)
+	query           awsproto.QueryService
 
 	mu       sync.Mutex
 	roles    map[string]*role   // by lower-case name: IAM names are case-insensitive
@@ -55,10 +52,8 @@ type Server struct {
 	profiles map[string]*instanceProfile
 }
 
-type tag struct {
-	Key   string
-	Value string
-}
+// tag is IAM's Tag shape (Key, Value), the shared one.
+type tag = awsproto.Tag
 
 type role struct {
 	name, path, id, arn string
@@ -91,7 +86,12 @@ type policy struct {
 // kept for the uniform constructor).
 func New(region, account string) *Server {
 	s := &Server{region: region, account: account, roles: map[string]*role{}, policies: map[string]*policy{}}
-	s.ops = map[string]func(url.Values) (any, error){
+	s.query = awsproto.QueryService{
+		Version:        "2010-05-08",
+		XMLNS:          "https://iam.amazonaws.com/doc/2010-05-08/",
+		ValidationCode: "ValidationError",
+	}
+	s.query.Ops = map[string]awsproto.Handler{
 		"CreateRole":               s.createRole,
 		"GetRole":                  s.getRole,
 		"ListRoles":                s.listRoles,
@@ -125,53 +125,10 @@ func New(region, account string) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		awsproto.WriteError(w, r, errf(400, "InvalidInput", "could not read request: %v", err))
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		awsproto.WriteError(w, r, errf(400, "InvalidInput", "could not parse form body: %v", err))
-		return
-	}
-	for k, v := range r.URL.Query() {
-		if _, ok := form[k]; !ok {
-			form[k] = v
-		}
-	}
-	action := form.Get("Action")
-	op, ok := s.ops[action]
-	if !ok {
-		awsproto.WriteError(w, r, errf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
-		return
-	}
-	out, err := op(form)
-	if err != nil {
-		e, ok := err.(*awsproto.Error)
-		if !ok {
-			e = &awsproto.Error{Status: 500, Code: "ServiceFailure", Message: err.Error()}
-		}
-		awsproto.WriteError(w, r, e)
-		return
-	}
-	var b bytes.Buffer
-	rid := awsproto.RequestID()
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<%sResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">`, action)
-	if out != nil {
-		enc := xml.NewEncoder(&b)
-		if err := enc.EncodeElement(out, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			awsproto.WriteError(w, r, &awsproto.Error{Status: 500, Code: "ServiceFailure", Message: err.Error()})
-			return
-		}
-	}
-	fmt.Fprintf(&b, `<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, rid, action)
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("X-Amzn-RequestId", rid)
-	w.Write(b.Bytes())
-}
+// ServeHTTP implements http.Handler: the shared awsQuery codec decodes the
+// form, dispatches on Action and writes the 2010-05-08 XML envelope or the
+// ErrorResponse document.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.query.ServeHTTP(w, r) }
 
 // Errors.
 
@@ -200,59 +157,18 @@ func invalidInput(format string, args ...any) error {
 	return errf(400, "InvalidInput", format, args...)
 }
 
-// validation is a Smithy constraint violation, worded as AWS does.
-func validation(value, member, rule string) error {
-	return errf(400, "ValidationError", "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, rule)
-}
-
-// Form helpers.
-
-func required(f url.Values, name string) (string, error) {
-	if _, ok := f[name]; !ok {
-		return "", validation("null", lowerFirst(name), "Member must not be null")
-	}
-	return f.Get(name), nil
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
-}
-
-// members reads a Query list: Name.member.1, Name.member.2, ...
-func members(f url.Values, name string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		k := fmt.Sprintf("%s.member.%d", name, i)
-		if _, ok := f[k]; !ok {
-			return out
-		}
-		out = append(out, f.Get(k))
-	}
-}
-
-// tagMembers reads Tags.member.N.Key / .Value.
-func tagMembers(f url.Values) []tag {
-	var out []tag
-	for i := 1; ; i++ {
-		k := fmt.Sprintf("Tags.member.%d.Key", i)
-		if _, ok := f[k]; !ok {
-			return out
-		}
-		out = append(out, tag{Key: f.Get(k), Value: f.Get(fmt.Sprintf("Tags.member.%d.Value", i))})
-	}
-}
+// model words violations of the API model's constraints (ValidationError,
+// as the awsQuery services answer them).
+var model = awsproto.QueryValidation
 
 func validateTags(tags []tag) error {
 	seen := map[string]bool{}
 	for _, t := range tags {
 		if n := len(t.Key); n < 1 || n > 128 {
-			return validation(t.Key, "tags.member.key", "Member must have length between 1 and 128")
+			return model.Violation(t.Key, "tags.member.key", "Member must have length between 1 and 128")
 		}
 		if len(t.Value) > 256 {
-			return validation(t.Value, "tags.member.value", "Member must have length less than or equal to 256")
+			return model.Violation(t.Value, "tags.member.value", "Member must have length less than or equal to 256")
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
 			return invalidInput("User-defined tag keys can't start with 'aws:'. This prefix is reserved for AWS tags.")
@@ -303,9 +219,9 @@ func dropTags(tags []tag, keys []string) []tag {
 }
 
 // page returns one Marker page of items: at most min(MaxItems, pageSize).
-func page[T any](f url.Values, items []T) ([]T, bool, string, error) {
+func page[T any](m string, maxItems *int, items []T) ([]T, bool, string, error) {
 	start := 0
-	if m := f.Get("Marker"); m != "" {
+	if m != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(m, "m-"))
 		if err != nil || !strings.HasPrefix(m, "m-") || n < 0 || n > len(items) {
 			return nil, false, "", invalidInput("Invalid Marker.")
@@ -313,12 +229,12 @@ func page[T any](f url.Values, items []T) ([]T, bool, string, error) {
 		start = n
 	}
 	limit := pageSize
-	if v := f.Get("MaxItems"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, false, "", validation(v, "maxItems", "Member must have value between 1 and 1000")
+	if maxItems != nil {
+		// botocore iam maxItemsType: 1-1000.
+		if err := model.Range("maxItems", int64(*maxItems), 1, 1000); err != nil {
+			return nil, false, "", err
 		}
-		limit = min(n, pageSize)
+		limit = min(*maxItems, pageSize)
 	}
 	end := start + limit
 	if end >= len(items) {
@@ -361,10 +277,10 @@ func validName(s string) bool {
 
 func validateName(v, member string, maxLen int) error {
 	if n := len(v); n < 1 || n > maxLen {
-		return validation(v, member, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
+		return model.Violation(v, member, fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
 	}
 	if !validName(v) {
-		return validation(v, member, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
+		return model.Violation(v, member, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
 	}
 	return nil
 }
@@ -374,7 +290,7 @@ func validatePath(p, member string) error {
 		return nil
 	}
 	if len(p) > 512 {
-		return validation(p, member, "Member must have length less than or equal to 512")
+		return model.Violation(p, member, "Member must have length less than or equal to 512")
 	}
 	ok := p == "/" || (len(p) >= 2 && p[0] == '/' && p[len(p)-1] == '/')
 	for _, c := range p {
@@ -383,7 +299,7 @@ func validatePath(p, member string) error {
 		}
 	}
 	if !ok {
-		return validation(p, member, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+		return model.Violation(p, member, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	}
 	return nil
 }
@@ -393,14 +309,14 @@ func validatePathPrefix(p string) error {
 		return nil
 	}
 	if len(p) > 512 || p[0] != '/' {
-		return validation(p, "pathPrefix", `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
+		return model.Violation(p, "pathPrefix", `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
 	}
 	return nil
 }
 
 func validateDescription(d string) error {
 	if len(d) > 1000 {
-		return validation(d, "description", "Member must have length less than or equal to 1000")
+		return model.Violation(d, "description", "Member must have length less than or equal to 1000")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -378,26 +379,73 @@ func TestManagedPoliciesAttachDetachAndLimits(t *testing.T) {
 func TestFaultsAreRetriedAndInjectedCodesSurfaceThroughQuery(t *testing.T) {
 	ctx := context.Background()
 	srv, c := setup(t)
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.FaultThrottle})
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "CreateRole", Kind: localaws.Fault5xx})
+	emutest.Throttle(srv, "iam", "CreateRole", 1)
+	emutest.ServerError(srv, "iam", "CreateRole", 1)
 	createRole(t, c, "retried")
-	n := 0
-	for _, call := range srv.WriteCalls() {
-		if call.Operation == "CreateRole" {
-			n++
-		}
-	}
-	if n != 3 {
-		t.Fatalf("CreateRole calls %d, want 3", n)
-	}
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "PutRolePolicy", Kind: localaws.FaultError, Code: "UnmodifiableEntity"})
+	emutest.WantCalls(t, srv, "iam", "CreateRole", emutest.Calls{Faulted: 2, OK: 1})
+	emutest.Fail(srv, "iam", "PutRolePolicy", 1, "UnmodifiableEntity", 0, "")
 	_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("retried"), PolicyName: aws.String("p"), PolicyDocument: aws.String(perms)})
 	var ue *types.UnmodifiableEntityException
 	if !errors.As(err, &ue) || ue.ErrorMessage() != "injected fault" {
 		t.Fatalf("injected UnmodifiableEntity: %T %v", err, err)
 	}
-	srv.InjectFault(localaws.Fault{Service: "iam", Operation: "GetRole", Kind: localaws.FaultError, Code: "SomethingOdd"})
+	emutest.Fail(srv, "iam", "GetRole", 1, "SomethingOdd", 0, "")
 	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("retried")}); awsx.ErrorCode(err) != "SomethingOdd" {
 		t.Fatalf("unmodeled code: %v", err)
+	}
+}
+
+// botocore iam service-2.json: the instance profile operations' errors and
+// their codes/statuses (EntityAlreadyExists 409, LimitExceeded 409,
+// DeleteConflict 409, NoSuchEntity 404); a profile holds one role.
+func TestInstanceProfilesHoldOneRoleThatCannotBeDeletedWhileInside(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "ec2-node")
+	createRole(t, c, "other")
+	p, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("nodes"), Path: aws.String("/opsctl/"),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("ops")}}})
+	if err != nil || aws.ToString(p.InstanceProfile.Arn) != "arn:aws:iam::000000000000:instance-profile/opsctl/nodes" || len(p.InstanceProfile.Tags) != 1 {
+		t.Fatalf("create: %+v %v", p, err)
+	}
+	_, err = c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("NODES")})
+	emutest.WantHTTP(t, err, "EntityAlreadyExists", 409)
+
+	add := func(role string) error {
+		_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String(role)})
+		return err
+	}
+	if err := add("ec2-node"); err != nil {
+		t.Fatal(err)
+	}
+	emutest.WantHTTP(t, add("ec2-node"), "EntityAlreadyExists", 409)
+	emutest.WantHTTP(t, add("other"), "LimitExceeded", 409)
+	emutest.WantHTTP(t, add("ghost"), "NoSuchEntity", 404)
+
+	g, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	if err != nil || len(g.InstanceProfile.Roles) != 1 || aws.ToString(g.InstanceProfile.Roles[0].RoleName) != "ec2-node" {
+		t.Fatalf("get: %+v %v", g, err)
+	}
+	l, err := c.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String("ec2-node")})
+	if err != nil || len(l.InstanceProfiles) != 1 || aws.ToString(l.InstanceProfiles[0].InstanceProfileName) != "nodes" {
+		t.Fatalf("list for role: %+v %v", l, err)
+	}
+	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ec2-node")})
+	emutest.WantCode(t, err, "DeleteConflict", "must remove roles from instance profile first")
+	_, err = c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	emutest.WantHTTP(t, err, "DeleteConflict", 409)
+
+	_, err = c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String("other")})
+	emutest.WantHTTP(t, err, "NoSuchEntity", 404)
+	if _, err := c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("nodes"), RoleName: aws.String("ec2-node")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("nodes")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("nodes")})
+	emutest.WantCode(t, err, "NoSuchEntity", "Instance Profile nodes cannot be found.")
+	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ec2-node")}); err != nil {
+		t.Fatalf("delete role after leaving the profile: %v", err)
 	}
 }

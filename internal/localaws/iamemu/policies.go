@@ -1,11 +1,13 @@
 package iamemu
 
 import (
-	"net/url"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
 type policyXML struct {
@@ -63,41 +65,40 @@ func validateManaged(doc string) error {
 	return nil
 }
 
-func (s *Server) createPolicy(f url.Values) (any, error) {
-	name, err := required(f, "PolicyName")
-	if err != nil {
+func (s *Server) createPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		PolicyName     string `query:",required"`
+		PolicyDocument string `query:",required"`
+		Path           string
+		Description    *string
+		Tags           []tag
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	name := in.PolicyName
 	if err := validateName(name, "policyName", 128); err != nil {
 		return nil, err
 	}
-	doc, err := required(f, "PolicyDocument")
-	if err != nil {
+	if err := validatePath(in.Path, "path"); err != nil {
 		return nil, err
 	}
-	path := f.Get("Path")
-	if err := validatePath(path, "path"); err != nil {
-		return nil, err
-	}
+	path := in.Path
 	if path == "" {
 		path = "/"
 	}
-	var desc *string
-	if _, ok := f["Description"]; ok {
-		d := f.Get("Description")
-		if err := validateDescription(d); err != nil {
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
 			return nil, err
 		}
-		desc = &d
 	}
-	tags := tagMembers(f)
-	if err := validateTags(tags); err != nil {
+	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if len(tags) > maxTags {
+	if len(in.Tags) > maxTags {
 		return nil, limitExceeded("The number of tags has reached the maximum limit.")
 	}
-	if err := validateManaged(doc); err != nil {
+	if err := validateManaged(in.PolicyDocument); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -109,18 +110,24 @@ func (s *Server) createPolicy(f url.Values) (any, error) {
 	}
 	now := time.Now()
 	p := &policy{name: name, path: path, id: newID("ANPA"), arn: "arn:aws:iam::" + s.account + ":policy" + path + name,
-		description: desc, created: now, updated: now, tags: tags, nextVersion: 2, defaultVersion: "v1",
-		versions: []*policyVersion{{id: "v1", document: doc, created: now}}}
+		description: in.Description, created: now, updated: now, tags: in.Tags, nextVersion: 2, defaultVersion: "v1",
+		versions: []*policyVersion{{id: "v1", document: in.PolicyDocument, created: now}}}
 	s.policies[p.arn] = p
 	return struct{ Policy policyXML }{s.policyXML(p, true)}, nil
 }
 
+// policyInput is the PolicyArn of the operations on one managed policy, with
+// the members some of them add.
+type policyInput struct {
+	PolicyArn string `query:",required"`
+	VersionId *string
+	TagKeys   []string
+	Marker    string
+	MaxItems  *int
+}
+
 // lookupPolicy finds a customer managed policy by ARN. s.mu is held.
-func (s *Server) lookupPolicy(f url.Values) (*policy, error) {
-	arn, err := required(f, "PolicyArn")
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) lookupPolicy(arn string) (*policy, error) {
 	if !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":policy/") {
 		return nil, invalidInput("ARN %s is not valid.", arn)
 	}
@@ -131,38 +138,63 @@ func (s *Server) lookupPolicy(f url.Values) (*policy, error) {
 	return p, nil
 }
 
-func (s *Server) getPolicy(f url.Values) (any, error) {
+// withPolicy decodes a policyInput and looks its policy up, holding s.mu
+// until the returned unlock.
+func (s *Server) withPolicy(dec awsproto.Decoder) (*policy, *policyInput, func(), error) {
+	var in policyInput
+	if err := dec(&in); err != nil {
+		return nil, nil, nil, err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+	p, err := s.lookupPolicy(in.PolicyArn)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, nil, err
+	}
+	return p, &in, s.mu.Unlock, nil
+}
+
+func (s *Server) getPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, _, unlock, err := s.withPolicy(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	return struct{ Policy policyXML }{s.policyXML(p, true)}, nil
 }
 
-func (s *Server) listPolicies(f url.Values) (any, error) {
-	scope := f.Get("Scope")
-	if scope != "" && scope != "All" && scope != "AWS" && scope != "Local" {
-		return nil, validation(scope, "scope", "Member must satisfy enum value set: [All, AWS, Local]")
+func (s *Server) listPolicies(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		Scope        string
+		PathPrefix   string
+		OnlyAttached bool
+		Marker       string
+		MaxItems     *int
 	}
-	prefix := f.Get("PathPrefix")
-	if err := validatePathPrefix(prefix); err != nil {
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	onlyAttached := f.Get("OnlyAttached") == "true"
+	// botocore iam policyScopeType.enum.
+	if in.Scope != "" {
+		if err := model.Enum("scope", in.Scope, "All", "AWS", "Local"); err != nil {
+			return nil, err
+		}
+	}
+	if err := validatePathPrefix(in.PathPrefix); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []*policy
-	if scope != "AWS" {
+	if in.Scope != "AWS" {
 		for _, p := range s.policies {
-			if (prefix == "" || strings.HasPrefix(p.path, prefix)) && (!onlyAttached || s.attachments(p.arn) > 0) {
+			if (in.PathPrefix == "" || strings.HasPrefix(p.path, in.PathPrefix)) && (!in.OnlyAttached || s.attachments(p.arn) > 0) {
 				list = append(list, p)
 			}
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
-	pg, more, marker, err := page(f, list)
+	pg, more, marker, err := page(in.Marker, in.MaxItems, list)
 	if err != nil {
 		return nil, err
 	}
@@ -177,13 +209,12 @@ func (s *Server) listPolicies(f url.Values) (any, error) {
 	return out, nil
 }
 
-func (s *Server) deletePolicy(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+func (s *Server) deletePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, _, unlock, err := s.withPolicy(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if s.attachments(p.arn) > 0 {
 		return nil, deleteConflict("Cannot delete a policy attached to entities.")
 	}
@@ -194,17 +225,21 @@ func (s *Server) deletePolicy(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) createPolicyVersion(f url.Values) (any, error) {
-	doc, err := required(f, "PolicyDocument")
-	if err != nil {
+func (s *Server) createPolicyVersion(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		PolicyArn      string `query:",required"`
+		PolicyDocument string `query:",required"`
+		SetAsDefault   bool
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := validateManaged(doc); err != nil {
+	if err := validateManaged(in.PolicyDocument); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+	p, err := s.lookupPolicy(in.PolicyArn)
 	if err != nil {
 		return nil, err
 	}
@@ -212,57 +247,58 @@ func (s *Server) createPolicyVersion(f url.Values) (any, error) {
 		return nil, limitExceeded("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", maxPolicyVersions)
 	}
 	now := time.Now()
-	v := &policyVersion{id: "v" + strconv.Itoa(p.nextVersion), document: doc, created: now}
+	v := &policyVersion{id: "v" + strconv.Itoa(p.nextVersion), document: in.PolicyDocument, created: now}
 	p.nextVersion++
 	p.versions = append(p.versions, v)
-	if f.Get("SetAsDefault") == "true" {
+	if in.SetAsDefault {
 		p.defaultVersion = v.id
 	}
 	p.updated = now
 	return struct{ PolicyVersion policyVersionXML }{policyVersionXML{VersionId: v.id, IsDefaultVersion: p.defaultVersion == v.id, CreateDate: isoTime(v.created)}}, nil
 }
 
-func (s *Server) version(f url.Values) (*policy, *policyVersion, error) {
-	p, err := s.lookupPolicy(f)
+// version decodes PolicyArn and VersionId and finds the version, holding s.mu
+// until the returned unlock.
+func (s *Server) version(dec awsproto.Decoder) (*policy, *policyVersion, func(), error) {
+	p, in, unlock, err := s.withPolicy(dec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	id, err := required(f, "VersionId")
-	if err != nil {
-		return nil, nil, err
+	if err := model.Required("versionId", in.VersionId != nil); err != nil {
+		unlock()
+		return nil, nil, nil, err
 	}
 	for _, v := range p.versions {
-		if v.id == id {
-			return p, v, nil
+		if v.id == *in.VersionId {
+			return p, v, unlock, nil
 		}
 	}
-	return nil, nil, noSuchEntity("Policy %s version %s does not exist or is not attachable.", p.arn, id)
+	unlock()
+	return nil, nil, nil, noSuchEntity("Policy %s version %s does not exist or is not attachable.", p.arn, *in.VersionId)
 }
 
-func (s *Server) getPolicyVersion(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, v, err := s.version(f)
+func (s *Server) getPolicyVersion(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, v, unlock, err := s.version(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	return struct{ PolicyVersion policyVersionXML }{policyVersionXML{Document: urlEncode(v.document), VersionId: v.id,
 		IsDefaultVersion: p.defaultVersion == v.id, CreateDate: isoTime(v.created)}}, nil
 }
 
-func (s *Server) listPolicyVersions(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+func (s *Server) listPolicyVersions(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, in, unlock, err := s.withPolicy(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	var list []policyVersionXML
 	for i := len(p.versions) - 1; i >= 0; i-- { // newest first, as IAM lists them
 		v := p.versions[i]
 		list = append(list, policyVersionXML{VersionId: v.id, IsDefaultVersion: p.defaultVersion == v.id, CreateDate: isoTime(v.created)})
 	}
-	pg, more, marker, err := page(f, list)
+	pg, more, marker, err := page(in.Marker, in.MaxItems, list)
 	if err != nil {
 		return nil, err
 	}
@@ -273,13 +309,12 @@ func (s *Server) listPolicyVersions(f url.Values) (any, error) {
 	}{append([]policyVersionXML{}, pg...), more, marker}, nil
 }
 
-func (s *Server) deletePolicyVersion(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, v, err := s.version(f)
+func (s *Server) deletePolicyVersion(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, v, unlock, err := s.version(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if p.defaultVersion == v.id {
 		return nil, deleteConflict("Cannot delete the default version of a policy.")
 	}
@@ -292,21 +327,27 @@ func (s *Server) deletePolicyVersion(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) tagPolicy(f url.Values) (any, error) {
-	tags := tagMembers(f)
-	if len(tags) == 0 {
-		return nil, validation("null", "tags", "Member must not be null")
+func (s *Server) tagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		PolicyArn string `query:",required"`
+		Tags      []tag
 	}
-	if err := validateTags(tags); err != nil {
+	if err := dec(&in); err != nil {
+		return nil, err
+	}
+	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
+		return nil, err
+	}
+	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+	p, err := s.lookupPolicy(in.PolicyArn)
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(p.tags, tags)
+	merged, err := mergeTags(p.tags, in.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -314,24 +355,21 @@ func (s *Server) tagPolicy(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) untagPolicy(f url.Values) (any, error) {
-	keys := members(f, "TagKeys")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+func (s *Server) untagPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, in, unlock, err := s.withPolicy(dec)
 	if err != nil {
 		return nil, err
 	}
-	p.tags = dropTags(p.tags, keys)
+	defer unlock()
+	p.tags = dropTags(p.tags, in.TagKeys)
 	return nil, nil
 }
 
-func (s *Server) listPolicyTags(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupPolicy(f)
+func (s *Server) listPolicyTags(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	p, in, unlock, err := s.withPolicy(dec)
 	if err != nil {
 		return nil, err
 	}
-	return tagPage(f, p.tags)
+	defer unlock()
+	return tagPage(in.Marker, in.MaxItems, p.tags)
 }

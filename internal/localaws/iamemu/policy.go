@@ -32,7 +32,7 @@ func policySize(doc string) int {
 // MalformedPolicyDocument with IAM's messages.
 func validatePolicy(doc string, kind policyKind, member string) error {
 	if n := len(doc); n < 1 || n > 131072 {
-		return validation(doc, member, "Member must have length between 1 and 131072")
+		return model.Violation(doc, member, "Member must have length between 1 and 131072")
 	}
 	var top map[string]any
 	if err := json.Unmarshal([]byte(doc), &top); err != nil || top == nil {

@@ -10,9 +10,11 @@ package iamemu
 // ValidationError.
 
 import (
-	"net/url"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
 type instanceProfile struct {
@@ -32,10 +34,11 @@ type instanceProfileXML struct {
 	Tags                []tag     `xml:"Tags>member,omitempty"`
 }
 
-// registerProfileOps adds the instance profile operations to s.ops.
+// registerProfileOps adds the instance profile operations to the Query
+// service's table.
 func (s *Server) registerProfileOps() {
 	s.profiles = map[string]*instanceProfile{}
-	for name, op := range map[string]func(url.Values) (any, error){
+	for name, op := range map[string]awsproto.Handler{
 		"CreateInstanceProfile":         s.createInstanceProfile,
 		"GetInstanceProfile":            s.getInstanceProfile,
 		"AddRoleToInstanceProfile":      s.addRoleToInstanceProfile,
@@ -43,7 +46,7 @@ func (s *Server) registerProfileOps() {
 		"DeleteInstanceProfile":         s.deleteInstanceProfile,
 		"ListInstanceProfilesForRole":   s.listInstanceProfilesForRole,
 	} {
-		s.ops[name] = op
+		s.query.Ops[name] = op
 	}
 }
 
@@ -68,12 +71,19 @@ func (s *Server) profileXML(p *instanceProfile, withTags bool) instanceProfileXM
 	return out
 }
 
+// profileInput names a profile.
+type profileInput struct {
+	InstanceProfileName string `query:",required"`
+}
+
+// profileRoleInput names a profile and a role.
+type profileRoleInput struct {
+	InstanceProfileName string `query:",required"`
+	RoleName            string `query:",required"`
+}
+
 // lookupProfile finds a profile by name (case-insensitive). s.mu is held.
-func (s *Server) lookupProfile(f url.Values) (*instanceProfile, error) {
-	name, err := required(f, "InstanceProfileName")
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) lookupProfile(name string) (*instanceProfile, error) {
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
 		return nil, err
 	}
@@ -84,22 +94,25 @@ func (s *Server) lookupProfile(f url.Values) (*instanceProfile, error) {
 	return p, nil
 }
 
-func (s *Server) createInstanceProfile(f url.Values) (any, error) {
-	name, err := required(f, "InstanceProfileName")
-	if err != nil {
+func (s *Server) createInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		InstanceProfileName string `query:",required"`
+		Path                string
+		Tags                []tag
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
+	name, path, tags := in.InstanceProfileName, in.Path, in.Tags
 	if err := validateName(name, "instanceProfileName", 128); err != nil {
 		return nil, err
 	}
-	path := f.Get("Path")
 	if path == "" {
 		path = "/"
 	}
 	if err := validatePath(path, "path"); err != nil {
 		return nil, err
 	}
-	tags := tagMembers(f)
 	if err := validateTags(tags); err != nil {
 		return nil, err
 	}
@@ -116,30 +129,41 @@ func (s *Server) createInstanceProfile(f url.Values) (any, error) {
 	}{s.profileXML(p, true)}, nil
 }
 
-func (s *Server) getInstanceProfile(f url.Values) (any, error) {
+// withProfile decodes in (whose profile is named by name) and looks the
+// profile up, holding s.mu until the returned unlock.
+func (s *Server) withProfile(dec awsproto.Decoder, in any, name *string) (*instanceProfile, func(), error) {
+	if err := dec(in); err != nil {
+		return nil, nil, err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+	p, err := s.lookupProfile(*name)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return p, s.mu.Unlock, nil
+}
+
+func (s *Server) getInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	return struct {
 		InstanceProfile instanceProfileXML
 	}{s.profileXML(p, true)}, nil
 }
 
-func (s *Server) addRoleToInstanceProfile(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
+func (s *Server) addRoleToInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileRoleInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.lookupRole(roleName)
+	defer unlock()
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -153,17 +177,14 @@ func (s *Server) addRoleToInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) removeRoleFromInstanceProfile(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
+func (s *Server) removeRoleFromInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileRoleInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
-	if err != nil {
-		return nil, err
-	}
+	defer unlock()
+	roleName := in.RoleName
 	if err := validateName(roleName, "roleName", 64); err != nil {
 		return nil, err
 	}
@@ -174,13 +195,13 @@ func (s *Server) removeRoleFromInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) deleteInstanceProfile(f url.Values) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.lookupProfile(f)
+func (s *Server) deleteInstanceProfile(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in profileInput
+	p, unlock, err := s.withProfile(dec, &in, &in.InstanceProfileName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if p.role != "" {
 		return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
 	}
@@ -188,24 +209,20 @@ func (s *Server) deleteInstanceProfile(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) listInstanceProfilesForRole(f url.Values) (any, error) {
-	roleName, err := required(f, "RoleName")
+func (s *Server) listInstanceProfilesForRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in listRoleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(roleName)
-	if err != nil {
-		return nil, err
-	}
+	defer unlock()
 	var all []instanceProfileXML
 	for _, k := range sortedKeys(s.profiles) {
 		if p := s.profiles[k]; p.role == strings.ToLower(r.name) {
 			all = append(all, s.profileXML(p, false))
 		}
 	}
-	items, more, marker, err := page(f, all)
+	items, more, marker, err := page(in.Marker, in.MaxItems, all)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,12 @@
 package iamemu
 
 import (
-	"net/url"
+	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
 type roleXML struct {
@@ -53,96 +54,117 @@ func validateTrust(doc string) error {
 	return nil
 }
 
-func parseMaxSession(f url.Values) (int, bool, error) {
-	v := f.Get("MaxSessionDuration")
-	if v == "" {
-		return 0, false, nil
+// checkMaxSession: botocore iam roleMaxSessionDurationType 3600-43200.
+func checkMaxSession(n *int) error {
+	if n == nil {
+		return nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 3600 || n > 43200 {
-		return 0, false, validation(v, "maxSessionDuration", "Member must have value between 3600 and 43200")
-	}
-	return n, true, nil
+	return model.Range("maxSessionDuration", int64(*n), 3600, 43200)
 }
 
-func (s *Server) createRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+// roleInput is the RoleName every role operation carries.
+type roleInput struct {
+	RoleName string `query:",required"`
+}
+
+type createRoleInput struct {
+	RoleName                 string `query:",required"`
+	AssumeRolePolicyDocument string `query:",required"`
+	Path                     string
+	Description              *string
+	MaxSessionDuration       *int
+	Tags                     []tag
+}
+
+func (s *Server) createRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in createRoleInput
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	if err := validateName(name, "roleName", 64); err != nil {
+	if err := validateName(in.RoleName, "roleName", 64); err != nil {
 		return nil, err
 	}
-	trust, err := required(f, "AssumeRolePolicyDocument")
-	if err != nil {
+	if err := validatePath(in.Path, "path"); err != nil {
 		return nil, err
 	}
-	path := f.Get("Path")
-	if err := validatePath(path, "path"); err != nil {
-		return nil, err
-	}
+	path := in.Path
 	if path == "" {
 		path = "/"
 	}
-	var desc *string
-	if _, ok := f["Description"]; ok {
-		d := f.Get("Description")
-		if err := validateDescription(d); err != nil {
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
 			return nil, err
 		}
-		desc = &d
 	}
-	maxSession, set, err := parseMaxSession(f)
-	if err != nil {
+	if err := checkMaxSession(in.MaxSessionDuration); err != nil {
 		return nil, err
 	}
-	if !set {
-		maxSession = 3600
+	maxSession := 3600
+	if in.MaxSessionDuration != nil {
+		maxSession = *in.MaxSessionDuration
 	}
-	tags := tagMembers(f)
-	if err := validateTags(tags); err != nil {
+	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if len(tags) > maxTags {
+	if len(in.Tags) > maxTags {
 		return nil, limitExceeded("The number of tags has reached the maximum limit.")
 	}
-	if err := validateTrust(trust); err != nil {
+	if err := validateTrust(in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	name := in.RoleName
 	if s.roles[strings.ToLower(name)] != nil {
 		return nil, alreadyExists("Role with name %s already exists.", name)
 	}
 	r := &role{name: name, path: path, id: newID("AROA"), arn: "arn:aws:iam::" + s.account + ":role" + path + name,
-		created: time.Now(), trust: trust, description: desc, maxSession: maxSession, tags: tags, inline: map[string]string{}}
+		created: time.Now(), trust: in.AssumeRolePolicyDocument, description: in.Description, maxSession: maxSession, tags: in.Tags, inline: map[string]string{}}
 	s.roles[strings.ToLower(name)] = r
 	return struct{ Role roleXML }{r.xml(true)}, nil
 }
 
-func (s *Server) getRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
-		return nil, err
+// withRole decodes in (whose RoleName is given by name) and looks the role
+// up, holding s.mu until the returned unlock.
+func (s *Server) withRole(dec awsproto.Decoder, in any, name *string) (*role, func(), error) {
+	if err := dec(in); err != nil {
+		return nil, nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(*name)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return r, s.mu.Unlock, nil
+}
+
+func (s *Server) getRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in roleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	return struct{ Role roleXML }{r.xml(true)}, nil
 }
 
-func (s *Server) listRoles(f url.Values) (any, error) {
-	prefix := f.Get("PathPrefix")
-	if err := validatePathPrefix(prefix); err != nil {
+func (s *Server) listRoles(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		PathPrefix string
+		Marker     string
+		MaxItems   *int
+	}
+	if err := dec(&in); err != nil {
+		return nil, err
+	}
+	if err := validatePathPrefix(in.PathPrefix); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	var list []*role
 	for _, r := range s.roles {
-		if prefix == "" || strings.HasPrefix(r.path, prefix) {
+		if in.PathPrefix == "" || strings.HasPrefix(r.path, in.PathPrefix) {
 			list = append(list, r)
 		}
 	}
@@ -152,7 +174,7 @@ func (s *Server) listRoles(f url.Values) (any, error) {
 		IsTruncated bool
 		Marker      string `xml:",omitempty"`
 	}{Roles: []roleXML{}}
-	pg, more, marker, err := page(f, list)
+	pg, more, marker, err := page(in.Marker, in.MaxItems, list)
 	for _, r := range pg {
 		out.Roles = append(out.Roles, r.xml(false))
 	}
@@ -164,17 +186,13 @@ func (s *Server) listRoles(f url.Values) (any, error) {
 	return out, nil
 }
 
-func (s *Server) deleteRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+func (s *Server) deleteRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in roleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
+	defer unlock()
 	if len(r.inline) > 0 {
 		return nil, deleteConflict("Cannot delete entity, must delete policies first.")
 	}
@@ -188,101 +206,102 @@ func (s *Server) deleteRole(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) updateRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) updateRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName           string `query:",required"`
+		Description        *string
+		MaxSessionDuration *int
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	var desc *string
-	if _, ok := f["Description"]; ok {
-		d := f.Get("Description")
-		if err := validateDescription(d); err != nil {
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
 			return nil, err
 		}
-		desc = &d
 	}
-	maxSession, set, err := parseMaxSession(f)
-	if err != nil {
+	if err := checkMaxSession(in.MaxSessionDuration); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	if desc != nil {
-		r.description = desc
+	if in.Description != nil {
+		r.description = in.Description
 	}
-	if set {
-		r.maxSession = maxSession
+	if in.MaxSessionDuration != nil {
+		r.maxSession = *in.MaxSessionDuration
 	}
 	return struct{}{}, nil
 }
 
-func (s *Server) updateRoleDescription(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) updateRoleDescription(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName    string `query:",required"`
+		Description string `query:",required"`
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	d, err := required(f, "Description")
-	if err != nil {
-		return nil, err
-	}
-	if err := validateDescription(d); err != nil {
+	if err := validateDescription(in.Description); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
+	d := in.Description
 	r.description = &d
 	return struct{ Role roleXML }{r.xml(true)}, nil
 }
 
-func (s *Server) updateAssumeRolePolicy(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) updateAssumeRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName       string `query:",required"`
+		PolicyDocument string `query:",required"`
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	doc, err := required(f, "PolicyDocument")
-	if err != nil {
-		return nil, err
-	}
-	if err := validateTrust(doc); err != nil {
+	if err := validateTrust(in.PolicyDocument); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	r.trust = doc
+	r.trust = in.PolicyDocument
 	return nil, nil
 }
 
-func (s *Server) tagRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) tagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName string `query:",required"`
+		Tags     []tag
+	}
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	tags := tagMembers(f)
-	if len(tags) == 0 {
-		return nil, validation("null", "tags", "Member must not be null")
+	if err := model.Required("tags", len(in.Tags) > 0); err != nil {
+		return nil, err
 	}
-	if err := validateTags(tags); err != nil {
+	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeTags(r.tags, tags)
+	merged, err := mergeTags(r.tags, in.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -290,19 +309,17 @@ func (s *Server) tagRole(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) untagRole(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+func (s *Server) untagRole(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in struct {
+		RoleName string `query:",required"`
+		TagKeys  []string
+	}
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	keys := members(f, "TagKeys")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
-	r.tags = dropTags(r.tags, keys)
+	defer unlock()
+	r.tags = dropTags(r.tags, in.TagKeys)
 	return nil, nil
 }
 
@@ -312,94 +329,97 @@ type tagsPage struct {
 	Marker      string `xml:",omitempty"`
 }
 
-func tagPage(f url.Values, tags []tag) (any, error) {
-	pg, more, marker, err := page(f, tags)
+func tagPage(marker string, maxItems *int, tags []tag) (any, error) {
+	pg, more, next, err := page(marker, maxItems, tags)
 	if err != nil {
 		return nil, err
 	}
-	return tagsPage{Tags: append([]tag{}, pg...), IsTruncated: more, Marker: marker}, nil
+	return tagsPage{Tags: append([]tag{}, pg...), IsTruncated: more, Marker: next}, nil
 }
 
-func (s *Server) listRoleTags(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+// listRoleInput is the input of the List operations on one role.
+type listRoleInput struct {
+	RoleName   string `query:",required"`
+	PathPrefix string
+	Marker     string
+	MaxItems   *int
+}
+
+func (s *Server) listRoleTags(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in listRoleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
-	return tagPage(f, r.tags)
+	defer unlock()
+	return tagPage(in.Marker, in.MaxItems, r.tags)
 }
 
 // Inline role policies.
 
-func (s *Server) putRolePolicy(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+type rolePolicyInput struct {
+	RoleName       string `query:",required"`
+	PolicyName     string `query:",required"`
+	PolicyDocument string `query:",required"`
+}
+
+func (s *Server) putRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in rolePolicyInput
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	pname, err := required(f, "PolicyName")
-	if err != nil {
+	if err := validateName(in.PolicyName, "policyName", 128); err != nil {
 		return nil, err
 	}
-	if err := validateName(pname, "policyName", 128); err != nil {
-		return nil, err
-	}
-	doc, err := required(f, "PolicyDocument")
-	if err != nil {
-		return nil, err
-	}
-	if err := validatePolicy(doc, identityPolicy, "policyDocument"); err != nil {
+	if err := validatePolicy(in.PolicyDocument, identityPolicy, "policyDocument"); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	total := policySize(doc)
+	total := policySize(in.PolicyDocument)
 	for n, d := range r.inline {
-		if n != pname {
+		if n != in.PolicyName {
 			total += policySize(d)
 		}
 	}
 	if total > maxInlineRoleBytes {
 		return nil, limitExceeded("Maximum policy size of %d bytes exceeded for role %s", maxInlineRoleBytes, r.name)
 	}
-	r.inline[pname] = doc
+	r.inline[in.PolicyName] = in.PolicyDocument
 	return nil, nil
 }
 
-func (s *Server) inlinePolicy(f url.Values) (*role, string, error) {
-	name, err := required(f, "RoleName")
+// inlinePolicy decodes RoleName and PolicyName and finds the role's inline
+// policy. s.mu is held.
+func (s *Server) inlinePolicy(dec awsproto.Decoder) (*role, string, error) {
+	var in struct {
+		RoleName   string `query:",required"`
+		PolicyName string `query:",required"`
+	}
+	if err := dec(&in); err != nil {
+		return nil, "", err
+	}
+	if err := validateName(in.PolicyName, "policyName", 128); err != nil {
+		return nil, "", err
+	}
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, "", err
 	}
-	pname, err := required(f, "PolicyName")
-	if err != nil {
-		return nil, "", err
+	if _, ok := r.inline[in.PolicyName]; !ok {
+		return nil, "", noSuchEntity("The role policy with name %s cannot be found.", in.PolicyName)
 	}
-	if err := validateName(pname, "policyName", 128); err != nil {
-		return nil, "", err
-	}
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, ok := r.inline[pname]; !ok {
-		return nil, "", noSuchEntity("The role policy with name %s cannot be found.", pname)
-	}
-	return r, pname, nil
+	return r, in.PolicyName, nil
 }
 
-func (s *Server) getRolePolicy(f url.Values) (any, error) {
+func (s *Server) getRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, pname, err := s.inlinePolicy(f)
+	r, pname, err := s.inlinePolicy(dec)
 	if err != nil {
 		return nil, err
 	}
@@ -410,10 +430,10 @@ func (s *Server) getRolePolicy(f url.Values) (any, error) {
 	}{r.name, pname, urlEncode(r.inline[pname])}, nil
 }
 
-func (s *Server) deleteRolePolicy(f url.Values) (any, error) {
+func (s *Server) deleteRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, pname, err := s.inlinePolicy(f)
+	r, pname, err := s.inlinePolicy(dec)
 	if err != nil {
 		return nil, err
 	}
@@ -421,18 +441,14 @@ func (s *Server) deleteRolePolicy(f url.Values) (any, error) {
 	return nil, nil
 }
 
-func (s *Server) listRolePolicies(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+func (s *Server) listRolePolicies(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in listRoleInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
-	pg, more, marker, err := page(f, sortedKeys(r.inline))
+	defer unlock()
+	pg, more, marker, err := page(in.Marker, in.MaxItems, sortedKeys(r.inline))
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +469,7 @@ func (s *Server) policyByARN(arn string, member string) (name, path string, err 
 	own := "arn:aws:iam::" + s.account + ":policy/"
 	switch {
 	case len(arn) < 20 || len(arn) > 2048:
-		return "", "", validation(arn, member, "Member must have length between 20 and 2048")
+		return "", "", model.Violation(arn, member, "Member must have length between 20 and 2048")
 	case strings.HasPrefix(arn, awsPrefix):
 		rest := strings.TrimPrefix(arn, awsPrefix)
 		i := strings.LastIndexByte(rest, '/')
@@ -470,58 +486,47 @@ func (s *Server) policyByARN(arn string, member string) (name, path string, err 
 	return "", "", invalidInput("ARN %s is not valid.", arn)
 }
 
-func (s *Server) attachRolePolicy(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+type attachInput struct {
+	RoleName  string `query:",required"`
+	PolicyArn string `query:",required"`
+}
+
+func (s *Server) attachRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in attachInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	arn, err := required(f, "PolicyArn")
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := s.policyByARN(arn, "policyArn"); err != nil {
+	defer unlock()
+	if _, _, err := s.policyByARN(in.PolicyArn, "policyArn"); err != nil {
 		return nil, err
 	}
 	for _, a := range r.attached {
-		if a == arn {
+		if a == in.PolicyArn {
 			return nil, nil // attaching twice is a no-op
 		}
 	}
 	if len(r.attached) >= maxManagedPerRole {
 		return nil, limitExceeded("Cannot exceed quota for PoliciesPerRole: %d", maxManagedPerRole)
 	}
-	r.attached = append(r.attached, arn)
+	r.attached = append(r.attached, in.PolicyArn)
 	return nil, nil
 }
 
-func (s *Server) detachRolePolicy(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
+func (s *Server) detachRolePolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in attachInput
+	r, unlock, err := s.withRole(dec, &in, &in.RoleName)
 	if err != nil {
 		return nil, err
 	}
-	arn, err := required(f, "PolicyArn")
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
-	if err != nil {
-		return nil, err
-	}
+	defer unlock()
 	for i, a := range r.attached {
-		if a == arn {
+		if a == in.PolicyArn {
 			r.attached = append(r.attached[:i:i], r.attached[i+1:]...)
 			return nil, nil
 		}
 	}
-	return nil, noSuchEntity("Policy %s was not found.", arn)
+	return nil, noSuchEntity("Policy %s was not found.", in.PolicyArn)
 }
 
 type attachedPolicy struct {
@@ -529,18 +534,17 @@ type attachedPolicy struct {
 	PolicyArn  string
 }
 
-func (s *Server) listAttachedRolePolicies(f url.Values) (any, error) {
-	name, err := required(f, "RoleName")
-	if err != nil {
+func (s *Server) listAttachedRolePolicies(_ *http.Request, dec awsproto.Decoder) (any, error) {
+	var in listRoleInput
+	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	prefix := f.Get("PathPrefix")
-	if err := validatePathPrefix(prefix); err != nil {
+	if err := validatePathPrefix(in.PathPrefix); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.lookupRole(name)
+	r, err := s.lookupRole(in.RoleName)
 	if err != nil {
 		return nil, err
 	}
@@ -550,11 +554,11 @@ func (s *Server) listAttachedRolePolicies(f url.Values) (any, error) {
 		if err != nil {
 			continue
 		}
-		if prefix == "" || strings.HasPrefix(path, prefix) {
+		if in.PathPrefix == "" || strings.HasPrefix(path, in.PathPrefix) {
 			list = append(list, attachedPolicy{PolicyName: pname, PolicyArn: arn})
 		}
 	}
-	pg, more, marker, err := page(f, list)
+	pg, more, marker, err := page(in.Marker, in.MaxItems, list)
 	if err != nil {
 		return nil, err
 	}

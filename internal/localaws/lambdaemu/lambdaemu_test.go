@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -47,18 +47,6 @@ func create(t *testing.T, c *lambda.Client, name string, dlq string) *lambda.Cre
 	return out
 }
 
-func wantAPIError(t *testing.T, err error, code string, status int) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
-		t.Fatalf("want %s, got %v", code, err)
-	}
-	var re *smithyhttp.ResponseError
-	if status != 0 && (!errors.As(err, &re) || re.HTTPStatusCode() != status) {
-		t.Fatalf("want HTTP %d for %s, got %v", status, code, err)
-	}
-}
-
 func TestFunctionsCreateGetListUpdate(t *testing.T) {
 	srv, c, _ := setup(t)
 	ctx := context.Background()
@@ -71,7 +59,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		create(t, c, fmt.Sprintf("fn-%d", i), "")
 	}
 	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("orders"), Role: aws.String(role), Runtime: types.RuntimeNodejs20x, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("x")}})
-	wantAPIError(t, err, "ResourceConflictException", 409)
+	emutest.WantHTTP(t, err, "ResourceConflictException", 409)
 
 	// Paging with small pages: every function exactly once.
 	var names []string
@@ -102,7 +90,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		t.Fatalf("GetFunction: %+v %v", gf, err)
 	}
 	_, err = c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("nope")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 
 	// Update the DLQ, then remove it with an empty TargetArn.
 	other := "arn:aws:sqs:us-east-1:000000000000:other-dlq"
@@ -115,7 +103,7 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 		t.Fatalf("remove DLQ: %+v %v", u.DeadLetterConfig, err)
 	}
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders"), DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("arn:aws:s3:::bucket")}})
-	wantAPIError(t, err, "InvalidParameterValueException", 400)
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 
 	// Validation on create.
 	bad := []*lambda.CreateFunctionInput{
@@ -125,20 +113,10 @@ func TestFunctionsCreateGetListUpdate(t *testing.T) {
 	}
 	for _, in := range bad {
 		_, err := c.CreateFunction(ctx, in)
-		wantAPIError(t, err, "InvalidParameterValueException", 400)
+		emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 	}
 	// Every call is recorded under its operation name.
-	ops := map[string]bool{}
-	for _, call := range srv.Calls() {
-		if call.Service == "lambda" {
-			ops[call.Operation] = true
-		}
-	}
-	for _, op := range []string{"CreateFunction", "ListFunctions", "GetFunctionConfiguration", "GetFunction", "UpdateFunctionConfiguration"} {
-		if !ops[op] {
-			t.Errorf("operation %s not recorded: %v", op, ops)
-		}
-	}
+	emutest.WantOps(t, srv, "lambda", "CreateFunction", "ListFunctions", "GetFunctionConfiguration", "GetFunction", "UpdateFunctionConfiguration")
 }
 
 func TestInvokeRecordsPayloadsAndFailsOnDemand(t *testing.T) {
@@ -175,19 +153,19 @@ func TestInvokeRecordsPayloadsAndFailsOnDemand(t *testing.T) {
 
 	emu.Throttle("worker", 1)
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
-	wantAPIError(t, err, "TooManyRequestsException", 429)
+	emutest.WantHTTP(t, err, "TooManyRequestsException", 429)
 	var tm *types.TooManyRequestsException
 	if !errors.As(err, &tm) {
 		t.Fatalf("want a modelled TooManyRequestsException, got %T", err)
 	}
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("missing"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) || aws.ToString(nf.Message) == "" {
 		t.Fatalf("want a modelled ResourceNotFoundException with a message, got %#v", err)
 	}
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("worker"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`not json`)})
-	wantAPIError(t, err, "InvalidRequestContentException", 400)
+	emutest.WantHTTP(t, err, "InvalidRequestContentException", 400)
 
 	// Throttling is retried by the SDK's standard retryer.
 	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
@@ -204,9 +182,9 @@ func TestEventInvokeConfigs(t *testing.T) {
 	dst := "arn:aws:sqs:us-east-1:000000000000:async-failures"
 
 	_, err := c.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 	_, err = c.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1)})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 
 	put, err := c.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
 		FunctionName: aws.String("async"), MaximumRetryAttempts: aws.Int32(1),
@@ -236,15 +214,15 @@ func TestEventInvokeConfigs(t *testing.T) {
 		{FunctionName: aws.String("async"), DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(dst + ".fifo")}}},
 	} {
 		_, err := c.PutFunctionEventInvokeConfig(ctx, in)
-		wantAPIError(t, err, "InvalidParameterValueException", 400)
+		emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 	}
 	if _, err := c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("async")})
-	wantAPIError(t, err, "ResourceNotFoundException", http.StatusNotFound)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", http.StatusNotFound)
 	_, err = c.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("ghost")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 }
 
 func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
@@ -254,15 +232,15 @@ func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
 
 	// A permanent failure on a bodiless GET: the endpoint must answer in
 	// restJson1 (X-Amzn-ErrorType), not in REST-XML, or the SDK cannot name it.
-	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "GetFunctionConfiguration", Kind: localaws.FaultError, Code: "AccessDeniedException", Status: 403, Message: "not allowed"})
+	emutest.Fail(srv, "lambda", "GetFunctionConfiguration", 1, "AccessDeniedException", 403, "not allowed")
 	_, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("orders")})
-	wantAPIError(t, err, "AccessDeniedException", 403)
+	emutest.WantHTTP(t, err, "AccessDeniedException", 403)
 	var ae smithy.APIError
 	if errors.As(err, &ae); ae.ErrorMessage() != "not allowed" {
 		t.Fatalf("message %q, want the injected one", ae.ErrorMessage())
 	}
 	// A modelled error injected on a call with a body decodes to its type.
-	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "Invoke", Kind: localaws.FaultError, Code: "ResourceNotFoundException", Status: 404, Message: "gone"})
+	emutest.Fail(srv, "lambda", "Invoke", 1, "ResourceNotFoundException", 404, "gone")
 	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("orders"), Payload: []byte(`{}`)})
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "gone" {
@@ -270,7 +248,7 @@ func TestInjectedFaultsAnswerInLambdasErrorShape(t *testing.T) {
 	}
 	// A transient 5xx is retried by the standard retryer, then succeeds.
 	retrying := lambda.NewFromConfig(localawstest.Config(srv, 3))
-	srv.InjectFault(localaws.Fault{Service: "lambda", Operation: "ListFunctions", Kind: localaws.Fault5xx, Times: 2})
+	emutest.ServerError(srv, "lambda", "ListFunctions", 2)
 	if _, err := retrying.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
 		t.Fatalf("two 5xx then success: %v", err)
 	}
@@ -305,11 +283,11 @@ func TestFunctionTagsRoundTripThroughTheTaggingAPI(t *testing.T) {
 
 	// botocore lambda TagResource errors: InvalidParameterValueException, ResourceNotFoundException.
 	_, err = c.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"": "v"}})
-	wantAPIError(t, err, "InvalidParameterValueException", 400)
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:ghost")})
-	wantAPIError(t, err, "ResourceNotFoundException", 404)
+	emutest.WantHTTP(t, err, "ResourceNotFoundException", 404)
 	_, err = c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
-	wantAPIError(t, err, "InvalidParameterValueException", 400)
+	emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 }
 
 func TestConstraintViolationsNameTheMemberAndTheModelsBound(t *testing.T) {
@@ -341,7 +319,7 @@ func TestConstraintViolationsNameTheMemberAndTheModelsBound(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
-			wantAPIError(t, err, "InvalidParameterValueException", 400)
+			emutest.WantHTTP(t, err, "InvalidParameterValueException", 400)
 			var ae smithy.APIError
 			errors.As(err, &ae)
 			if !strings.Contains(ae.ErrorMessage(), tc.msg) {

@@ -122,8 +122,10 @@ func (s *Server) describeLogGroups(_ *http.Request, dec awsproto.Decoder) (any, 
 			return nil, err
 		}
 	}
-	if in.LogGroupNamePattern != nil && !groupPatternRe.MatchString(*in.LogGroupNamePattern) {
-		return nil, model.Violation(*in.LogGroupNamePattern, "logGroupNamePattern", `Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]*`)
+	if in.LogGroupNamePattern != nil {
+		if err := model.Pattern("logGroupNamePattern", *in.LogGroupNamePattern, groupPatternRe); err != nil {
+			return nil, err
+		}
 	}
 	wanted := map[string]bool{}
 	for _, id := range in.LogGroupIdentifiers {

@@ -15,10 +15,10 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 )
@@ -36,34 +36,12 @@ func start(t *testing.T) (*localaws.Server, *cwl.Client, *logsemu.Server) {
 	return srv, cwl.NewFromConfig(localawstest.Config(srv, 1)), emu
 }
 
-// wantCode fails unless err is an AWS API error with the given code and a
-// message containing msg.
-func wantCode(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want %s", err, code)
-	}
-	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
-		t.Fatalf("err = %s: %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
-
-// must returns v, or stops the test binary with err (a call that must
-// succeed failed; the panic's stack names the line).
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(fmt.Sprintf("unexpected error: %v", err))
-	}
-	return v
-}
-
 func mkGroup(t *testing.T, c *cwl.Client, name string, streams ...string) {
 	t.Helper()
 	ctx := context.Background()
-	must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(name)}))
+	emutest.Must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(name)}))
 	for _, s := range streams {
-		must(c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String(s)}))
+		emutest.Must(c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String(s)}))
 	}
 }
 
@@ -73,26 +51,26 @@ func put(t *testing.T, c *cwl.Client, group, stream string, ts time.Time, msgs .
 	for i, m := range msgs {
 		evs = append(evs, types.InputLogEvent{Message: aws.String(m), Timestamp: aws.Int64(ts.Add(time.Duration(i) * time.Millisecond).UnixMilli())})
 	}
-	return must(c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs}))
+	return emutest.Must(c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs}))
 }
 
 func TestLogGroupsLifecycleAndErrors(t *testing.T) {
 	ctx := context.Background()
 	_, c, _ := start(t)
-	must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/app/api"), Tags: map[string]string{"team": "core"}}))
+	emutest.Must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/app/api"), Tags: map[string]string{"team": "core"}}))
 
 	_, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/app/api")})
-	wantCode(t, err, "ResourceAlreadyExistsException", "The specified log group already exists")
+	emutest.WantCode(t, err, "ResourceAlreadyExistsException", "The specified log group already exists")
 	var exists *types.ResourceAlreadyExistsException
 	if !errors.As(err, &exists) {
 		t.Fatalf("err %T is not the SDK's ResourceAlreadyExistsException", err)
 	}
 	_, err = c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("bad name!")})
-	wantCode(t, err, "InvalidParameterException", "Member must satisfy regular expression pattern")
+	emutest.WantCode(t, err, "InvalidParameterException", "Member must satisfy regular expression pattern")
 	_, err = c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(strings.Repeat("a", 513))})
-	wantCode(t, err, "InvalidParameterException", "length less than or equal to 512")
+	emutest.WantCode(t, err, "InvalidParameterException", "length less than or equal to 512")
 
-	out := must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/app/")}))
+	out := emutest.Must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/app/")}))
 	if len(out.LogGroups) != 1 {
 		t.Fatalf("got %d groups", len(out.LogGroups))
 	}
@@ -104,25 +82,25 @@ func TestLogGroupsLifecycleAndErrors(t *testing.T) {
 	}
 
 	// Retention: only AWS's enumerated values.
-	must(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("/app/api"), RetentionInDays: aws.Int32(30)}))
+	emutest.Must(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("/app/api"), RetentionInDays: aws.Int32(30)}))
 	_, err = c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("/app/api"), RetentionInDays: aws.Int32(31)})
-	wantCode(t, err, "InvalidParameterException", "enum value set")
+	emutest.WantCode(t, err, "InvalidParameterException", "enum value set")
 	_, err = c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("/nope"), RetentionInDays: aws.Int32(30)})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
-	out = must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePattern: aws.String("APP")}))
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	out = emutest.Must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePattern: aws.String("APP")}))
 	if len(out.LogGroups) != 1 || aws.ToInt32(out.LogGroups[0].RetentionInDays) != 30 {
 		t.Fatalf("pattern search (case-insensitive) or retention wrong: %+v", out.LogGroups)
 	}
-	must(c.DeleteRetentionPolicy(ctx, &cwl.DeleteRetentionPolicyInput{LogGroupName: aws.String("/app/api")}))
+	emutest.Must(c.DeleteRetentionPolicy(ctx, &cwl.DeleteRetentionPolicyInput{LogGroupName: aws.String("/app/api")}))
 
 	_, err = c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/a"), LogGroupNamePattern: aws.String("a")})
-	wantCode(t, err, "InvalidParameterException", "mutually exclusive")
+	emutest.WantCode(t, err, "InvalidParameterException", "mutually exclusive")
 	_, err = c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{Limit: aws.Int32(51)})
-	wantCode(t, err, "InvalidParameterException", "less than or equal to 50")
+	emutest.WantCode(t, err, "InvalidParameterException", "less than or equal to 50")
 
-	must(c.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("/app/api")}))
+	emutest.Must(c.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("/app/api")}))
 	_, err = c.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("/app/api")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("err %T is not the SDK's ResourceNotFoundException", err)
@@ -143,7 +121,7 @@ func TestDescribeLogGroupsPaginatesInSmallPages(t *testing.T) {
 	pages := 0
 	p := cwl.NewDescribeLogGroupsPaginator(c, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/svc/")})
 	for p.HasMorePages() {
-		out := must(p.NextPage(ctx))
+		out := emutest.Must(p.NextPage(ctx))
 		pages++
 		for _, g := range out.LogGroups {
 			got = append(got, aws.ToString(g.LogGroupName))
@@ -153,12 +131,12 @@ func TestDescribeLogGroupsPaginatesInSmallPages(t *testing.T) {
 		t.Fatalf("got %v in %d pages, want %v over several pages", got, pages, want)
 	}
 	// An explicit limit below the page size is honoured.
-	out := must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{Limit: aws.Int32(2)}))
+	out := emutest.Must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{Limit: aws.Int32(2)}))
 	if len(out.LogGroups) != 2 || out.NextToken == nil {
 		t.Fatalf("limit 2: %d groups, token %v", len(out.LogGroups), out.NextToken)
 	}
 	_, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{NextToken: aws.String("forged")})
-	wantCode(t, err, "InvalidParameterException", "nextToken")
+	emutest.WantCode(t, err, "InvalidParameterException", "nextToken")
 }
 
 func TestLogStreamsCreateDescribeOrder(t *testing.T) {
@@ -166,11 +144,11 @@ func TestLogStreamsCreateDescribeOrder(t *testing.T) {
 	_, c, _ := start(t)
 	mkGroup(t, c, "g", "s-b", "s-a", "s-c", "x-1", "x-2", "x-3", "x-4")
 	_, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s-a")})
-	wantCode(t, err, "ResourceAlreadyExistsException", "The specified log stream already exists")
+	emutest.WantCode(t, err, "ResourceAlreadyExistsException", "The specified log stream already exists")
 	_, err = c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("missing"), LogStreamName: aws.String("s")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	_, err = c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("a:b")})
-	wantCode(t, err, "InvalidParameterException", "[^:*]*")
+	emutest.WantCode(t, err, "InvalidParameterException", "[^:*]*")
 
 	now := time.Now()
 	put(t, c, "g", "s-c", now.Add(-3*time.Minute), "c")
@@ -181,7 +159,7 @@ func TestLogStreamsCreateDescribeOrder(t *testing.T) {
 		var out []string
 		p := cwl.NewDescribeLogStreamsPaginator(c, in)
 		for p.HasMorePages() {
-			for _, s := range must(p.NextPage(ctx)).LogStreams {
+			for _, s := range emutest.Must(p.NextPage(ctx)).LogStreams {
 				out = append(out, aws.ToString(s.LogStreamName))
 			}
 		}
@@ -198,15 +176,15 @@ func TestLogStreamsCreateDescribeOrder(t *testing.T) {
 		t.Fatalf("by last event time: %v", got)
 	}
 	_, err = c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("g"), OrderBy: types.OrderByLastEventTime, LogStreamNamePrefix: aws.String("s")})
-	wantCode(t, err, "InvalidParameterException", "Cannot order by LastEventTime with a logStreamNamePrefix.")
+	emutest.WantCode(t, err, "InvalidParameterException", "Cannot order by LastEventTime with a logStreamNamePrefix.")
 
-	out := must(c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupIdentifier: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:g:*"), LogStreamNamePrefix: aws.String("s-a")}))
+	out := emutest.Must(c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupIdentifier: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:g:*"), LogStreamNamePrefix: aws.String("s-a")}))
 	if len(out.LogStreams) != 1 || aws.ToInt64(out.LogStreams[0].LastEventTimestamp) != now.Add(-time.Minute).UnixMilli() || aws.ToInt64(out.LogStreams[0].StoredBytes) != 1 {
 		t.Fatalf("stream by ARN: %+v", out.LogStreams)
 	}
-	must(c.DeleteLogStream(ctx, &cwl.DeleteLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("x-4")}))
+	emutest.Must(c.DeleteLogStream(ctx, &cwl.DeleteLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("x-4")}))
 	_, err = c.DeleteLogStream(ctx, &cwl.DeleteLogStreamInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("x-4")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log stream does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log stream does not exist.")
 }
 
 func TestPutLogEventsValidation(t *testing.T) {
@@ -227,26 +205,26 @@ func TestPutLogEventsValidation(t *testing.T) {
 		t.Fatalf("put: %v %+v", err, out)
 	}
 	_, err = call(ev(now, "late"), ev(now.Add(-time.Second), "early"))
-	wantCode(t, err, "InvalidParameterException", "must be in chronological order")
+	emutest.WantCode(t, err, "InvalidParameterException", "must be in chronological order")
 	_, err = call([]types.InputLogEvent{}...)
-	wantCode(t, err, "InvalidParameterException", "length greater than or equal to 1")
+	emutest.WantCode(t, err, "InvalidParameterException", "length greater than or equal to 1")
 	_, err = call(ev(now.Add(-25*time.Hour), "a"), ev(now, "b"))
-	wantCode(t, err, "InvalidParameterException", "cannot span more than 24 hours")
+	emutest.WantCode(t, err, "InvalidParameterException", "cannot span more than 24 hours")
 	big := strings.Repeat("x", 600000)
 	_, err = call(ev(now, big), ev(now, big))
-	wantCode(t, err, "InvalidParameterException", "Upload too large")
+	emutest.WantCode(t, err, "InvalidParameterException", "Upload too large")
 	_, err = call(ev(now, strings.Repeat("x", 1048576)))
-	wantCode(t, err, "InvalidParameterException", "Log event too large")
+	emutest.WantCode(t, err, "InvalidParameterException", "Log event too large")
 	many := make([]types.InputLogEvent, 10001)
 	for i := range many {
 		many[i] = ev(now, "m")
 	}
 	_, err = call(many...)
-	wantCode(t, err, "InvalidParameterException", "less than or equal to 10000")
+	emutest.WantCode(t, err, "InvalidParameterException", "less than or equal to 10000")
 	_, err = c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("nope"), LogEvents: []types.InputLogEvent{ev(now, "x")}})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log stream does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log stream does not exist.")
 	_, err = c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("nope"), LogStreamName: aws.String("s"), LogEvents: []types.InputLogEvent{ev(now, "x")}})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 
 	// Too old and too new events are rejected while the rest are stored.
 	out, err = call(ev(now.Add(-15*24*time.Hour), "ancient"), ev(now.Add(-15*24*time.Hour+time.Second), "ancient2"), ev(now, "ok"), ev(now.Add(3*time.Hour), "future"))
@@ -258,12 +236,12 @@ func TestPutLogEventsValidation(t *testing.T) {
 		t.Fatalf("rejected info %+v", r)
 	}
 	// Events older than the group's retention are "expired".
-	must(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(1)}))
-	out = must(call(ev(now.Add(-3*24*time.Hour), "expired"), ev(now, "fresh")))
+	emutest.Must(c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: aws.String("g"), RetentionInDays: aws.Int32(1)}))
+	out = emutest.Must(call(ev(now.Add(-3*24*time.Hour), "expired"), ev(now, "fresh")))
 	if out.RejectedLogEventsInfo == nil || aws.ToInt32(out.RejectedLogEventsInfo.ExpiredLogEventEndIndex) != 1 {
 		t.Fatalf("expired info %+v", out.RejectedLogEventsInfo)
 	}
-	all := must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)}))
+	all := emutest.Must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)}))
 	var msgs []string
 	for _, e := range all.Events {
 		msgs = append(msgs, aws.ToString(e.Message))
@@ -291,7 +269,7 @@ func TestGetLogEventsPagesForwardAndBackward(t *testing.T) {
 	p := cwl.NewGetLogEventsPaginator(c, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true)},
 		func(o *cwl.GetLogEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
-		out := must(p.NextPage(ctx))
+		out := emutest.Must(p.NextPage(ctx))
 		pages++
 		for _, e := range out.Events {
 			got = append(got, aws.ToString(e.Message))
@@ -304,22 +282,22 @@ func TestGetLogEventsPagesForwardAndBackward(t *testing.T) {
 		t.Fatalf("forward: %d events in %d pages", len(got), pages)
 	}
 	// Without startFromHead the newest page comes first; the backward token walks back.
-	out := must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
+	out := emutest.Must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
 	if len(out.Events) == 0 || aws.ToString(out.Events[len(out.Events)-1].Message) != "event 26" {
 		t.Fatalf("tail page %+v", out.Events)
 	}
-	back := must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: out.NextBackwardToken}))
+	back := emutest.Must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: out.NextBackwardToken}))
 	if len(back.Events) == 0 || aws.ToString(back.Events[len(back.Events)-1].Message) >= aws.ToString(out.Events[0].Message) {
 		t.Fatalf("backward page %+v", back.Events)
 	}
 	// Time window [start, end).
-	win := must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true),
+	win := emutest.Must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), StartFromHead: aws.Bool(true),
 		StartTime: aws.Int64(base.Add(5 * time.Millisecond).UnixMilli()), EndTime: aws.Int64(base.Add(8 * time.Millisecond).UnixMilli())}))
 	if len(win.Events) != 3 || aws.ToString(win.Events[0].Message) != "event 05" {
 		t.Fatalf("window %+v", win.Events)
 	}
 	_, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"), NextToken: aws.String("zzz")})
-	wantCode(t, err, "InvalidParameterException", "nextToken")
+	emutest.WantCode(t, err, "InvalidParameterException", "nextToken")
 }
 
 func TestFilterLogEventsUsesFilterPatternSemantics(t *testing.T) {
@@ -337,7 +315,7 @@ func TestFilterLogEventsUsesFilterPatternSemantics(t *testing.T) {
 		var out []string
 		p := cwl.NewFilterLogEventsPaginator(c, in)
 		for p.HasMorePages() {
-			for _, e := range must(p.NextPage(ctx)).Events {
+			for _, e := range emutest.Must(p.NextPage(ctx)).Events {
 				out = append(out, aws.ToString(e.Message))
 			}
 		}
@@ -374,11 +352,11 @@ func TestFilterLogEventsUsesFilterPatternSemantics(t *testing.T) {
 		t.Errorf("time window: %v", got)
 	}
 	_, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("app"), FilterPattern: aws.String(`"unterminated`)})
-	wantCode(t, err, "InvalidParameterException", "Invalid filter pattern")
+	emutest.WantCode(t, err, "InvalidParameterException", "Invalid filter pattern")
 	_, err = c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("app"), LogStreamNames: []string{"a"}, LogStreamNamePrefix: aws.String("a")})
-	wantCode(t, err, "InvalidParameterException", "mutually exclusive")
+	emutest.WantCode(t, err, "InvalidParameterException", "mutually exclusive")
 	_, err = c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("nope")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 }
 
 func TestFilterLogEventsPaginatesAcrossStreamsInTimeOrder(t *testing.T) {
@@ -397,7 +375,7 @@ func TestFilterLogEventsPaginatesAcrossStreamsInTimeOrder(t *testing.T) {
 	pages := 0
 	p := cwl.NewFilterLogEventsPaginator(c, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g"), FilterPattern: aws.String("match")})
 	for p.HasMorePages() {
-		out := must(p.NextPage(ctx))
+		out := emutest.Must(p.NextPage(ctx))
 		pages++
 		for _, e := range out.Events {
 			ts = append(ts, aws.ToInt64(e.Timestamp))
@@ -406,7 +384,7 @@ func TestFilterLogEventsPaginatesAcrossStreamsInTimeOrder(t *testing.T) {
 	if len(ts) != 40 || pages < 4 || !sort.SliceIsSorted(ts, func(i, j int) bool { return ts[i] < ts[j] }) {
 		t.Fatalf("%d events in %d pages, sorted=%v", len(ts), pages, sort.SliceIsSorted(ts, func(i, j int) bool { return ts[i] < ts[j] }))
 	}
-	out := must(c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g"), Limit: aws.Int32(3)}))
+	out := emutest.Must(c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("g"), Limit: aws.Int32(3)}))
 	if len(out.Events) != 3 || out.NextToken == nil {
 		t.Fatalf("limit 3: %d events", len(out.Events))
 	}
@@ -432,12 +410,12 @@ func TestMetricFiltersPutUpsertDescribeDelete(t *testing.T) {
 	if err := mf("errors", `?ERROR ?Exception`, tr("Errors")); err != nil {
 		t.Fatal(err)
 	}
-	out := must(c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("/app")}))
+	out := emutest.Must(c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("/app")}))
 	if len(out.MetricFilters) != 1 || aws.ToString(out.MetricFilters[0].FilterPattern) != `?ERROR ?Exception` ||
 		aws.ToFloat64(out.MetricFilters[0].MetricTransformations[0].DefaultValue) != 0 || out.MetricFilters[0].MetricTransformations[0].DefaultValue == nil {
 		t.Fatalf("after upsert: %+v", out.MetricFilters)
 	}
-	groups := must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/app")}))
+	groups := emutest.Must(c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/app")}))
 	if aws.ToInt32(groups.LogGroups[0].MetricFilterCount) != 1 {
 		t.Fatalf("metricFilterCount %d", aws.ToInt32(groups.LogGroups[0].MetricFilterCount))
 	}
@@ -465,19 +443,19 @@ func TestMetricFiltersPutUpsertDescribeDelete(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantCode(t, mf(tc.filter, tc.pattern, tc.tr), tc.code, tc.msg)
+			emutest.WantCode(t, mf(tc.filter, tc.pattern, tc.tr), tc.code, tc.msg)
 		})
 	}
 	// Exactly one transformation.
 	_, err := c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("two"), FilterPattern: aws.String("x"),
 		MetricTransformations: []types.MetricTransformation{tr("A"), tr("B")}})
-	wantCode(t, err, "InvalidParameterException", "less than or equal to 1")
+	emutest.WantCode(t, err, "InvalidParameterException", "less than or equal to 1")
 	_, err = c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("none"), FilterPattern: aws.String("x"),
 		MetricTransformations: []types.MetricTransformation{}})
-	wantCode(t, err, "InvalidParameterException", "greater than or equal to 1")
+	emutest.WantCode(t, err, "InvalidParameterException", "greater than or equal to 1")
 	_, err = c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/missing"), FilterName: aws.String("f"), FilterPattern: aws.String("x"),
 		MetricTransformations: []types.MetricTransformation{tr("A")}})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 
 	// 100 filters per group, then LimitExceededException; an upsert still works.
 	for i := 1; i < 100; i++ {
@@ -485,7 +463,7 @@ func TestMetricFiltersPutUpsertDescribeDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantCode(t, mf("one-too-many", "ERROR", tr("X")), "LimitExceededException", "Resource limit exceeded.")
+	emutest.WantCode(t, mf("one-too-many", "ERROR", tr("X")), "LimitExceededException", "Resource limit exceeded.")
 	var le *types.LimitExceededException
 	if !errors.As(mf("one-too-many", "ERROR", tr("X")), &le) {
 		t.Fatal("not the SDK's LimitExceededException")
@@ -500,29 +478,29 @@ func TestMetricFiltersPutUpsertDescribeDelete(t *testing.T) {
 	p := cwl.NewDescribeMetricFiltersPaginator(c, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("/app"), FilterNamePrefix: aws.String("f0")})
 	for p.HasMorePages() {
 		pages++
-		for _, f := range must(p.NextPage(ctx)).MetricFilters {
+		for _, f := range emutest.Must(p.NextPage(ctx)).MetricFilters {
 			names = append(names, aws.ToString(f.FilterName))
 		}
 	}
 	if len(names) != 99 || names[0] != "f001" || names[98] != "f099" || pages < 10 {
 		t.Fatalf("prefix f0: %d names in %d pages", len(names), pages)
 	}
-	byMetric := must(c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String("Errors"), MetricNamespace: aws.String("opsctl")}))
+	byMetric := emutest.Must(c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String("Errors"), MetricNamespace: aws.String("opsctl")}))
 	if len(byMetric.MetricFilters) != 1 || aws.ToString(byMetric.MetricFilters[0].LogGroupName) != "/app" || aws.ToString(byMetric.MetricFilters[0].FilterName) != "errors" {
 		t.Fatalf("by metric: %+v", byMetric.MetricFilters)
 	}
 	_, err = c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{FilterNamePrefix: aws.String("f")})
-	wantCode(t, err, "InvalidParameterException", "logGroupName")
+	emutest.WantCode(t, err, "InvalidParameterException", "logGroupName")
 	_, err = c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String("Errors")})
-	wantCode(t, err, "InvalidParameterException", "metricNamespace")
+	emutest.WantCode(t, err, "InvalidParameterException", "metricNamespace")
 	_, err = c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{LogGroupName: aws.String("/missing")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 
-	must(c.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors")}))
+	emutest.Must(c.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors")}))
 	_, err = c.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified metric filter does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified metric filter does not exist.")
 	_, err = c.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String("/missing"), FilterName: aws.String("errors")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 }
 
 func TestRegexFiltersAreLimitedPerGroup(t *testing.T) {
@@ -539,7 +517,7 @@ func TestRegexFiltersAreLimitedPerGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantCode(t, put("r5"), "LimitExceededException", "regular expressions")
+	emutest.WantCode(t, put("r5"), "LimitExceededException", "regular expressions")
 	if err := put("r0"); err != nil {
 		t.Fatalf("upserting an existing regex filter: %v", err)
 	}
@@ -597,45 +575,45 @@ func TestTestMetricFilterEachPatternForm(t *testing.T) {
 		}
 	}
 	_, err := c.TestMetricFilter(ctx, &cwl.TestMetricFilterInput{FilterPattern: aws.String("x"), LogEventMessages: []string{}})
-	wantCode(t, err, "InvalidParameterException", "greater than or equal to 1")
+	emutest.WantCode(t, err, "InvalidParameterException", "greater than or equal to 1")
 	_, err = c.TestMetricFilter(ctx, &cwl.TestMetricFilterInput{FilterPattern: aws.String("x"), LogEventMessages: make([]string, 51)})
-	wantCode(t, err, "InvalidParameterException", "less than or equal to 50")
+	emutest.WantCode(t, err, "InvalidParameterException", "less than or equal to 50")
 	_, err = c.TestMetricFilter(ctx, &cwl.TestMetricFilterInput{FilterPattern: aws.String(`{ $.eventType > "UpdateTrail" }`), LogEventMessages: msgs})
-	wantCode(t, err, "InvalidParameterException", "Invalid metric filter pattern")
+	emutest.WantCode(t, err, "InvalidParameterException", "Invalid metric filter pattern")
 }
 
 func TestTagsByARNAndLegacyByName(t *testing.T) {
 	ctx := context.Background()
 	srv, c, _ := start(t)
-	must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g"), Tags: map[string]string{"owner": "opsctl"}}))
+	emutest.Must(c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g"), Tags: map[string]string{"owner": "opsctl"}}))
 	arn := fmt.Sprintf("arn:aws:logs:%s:%s:log-group:g", srv.Region, srv.Account)
-	must(c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{"env": "prod"}}))
-	tags := must(c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String(arn)})).Tags
+	emutest.Must(c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{"env": "prod"}}))
+	tags := emutest.Must(c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String(arn)})).Tags
 	if fmt.Sprint(tags) != "map[env:prod owner:opsctl]" {
 		t.Fatalf("tags %v", tags)
 	}
-	must(c.UntagResource(ctx, &cwl.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: []string{"env"}}))
+	emutest.Must(c.UntagResource(ctx, &cwl.UntagResourceInput{ResourceArn: aws.String(arn), TagKeys: []string{"env"}}))
 	//lint:ignore SA1019 the legacy API is still in use and emulated on purpose
-	must(c.TagLogGroup(ctx, &cwl.TagLogGroupInput{LogGroupName: aws.String("g"), Tags: map[string]string{"team": "core"}}))
-	legacy := must(c.ListTagsLogGroup(ctx, &cwl.ListTagsLogGroupInput{LogGroupName: aws.String("g")})).Tags
+	emutest.Must(c.TagLogGroup(ctx, &cwl.TagLogGroupInput{LogGroupName: aws.String("g"), Tags: map[string]string{"team": "core"}}))
+	legacy := emutest.Must(c.ListTagsLogGroup(ctx, &cwl.ListTagsLogGroupInput{LogGroupName: aws.String("g")})).Tags
 	if fmt.Sprint(legacy) != "map[owner:opsctl team:core]" {
 		t.Fatalf("legacy tags %v", legacy)
 	}
-	must(c.UntagLogGroup(ctx, &cwl.UntagLogGroupInput{LogGroupName: aws.String("g"), Tags: []string{"team"}}))
+	emutest.Must(c.UntagLogGroup(ctx, &cwl.UntagLogGroupInput{LogGroupName: aws.String("g"), Tags: []string{"team"}}))
 	_, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String(arn + "-missing")})
-	wantCode(t, err, "ResourceNotFoundException", "does not exist")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "does not exist")
 	_, err = c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String("not-an-arn"), Tags: map[string]string{"a": "b"}})
-	wantCode(t, err, "InvalidParameterException", "Invalid resource ARN")
+	emutest.WantCode(t, err, "InvalidParameterException", "Invalid resource ARN")
 	_, err = c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(arn), Tags: map[string]string{"aws:x": "b"}})
-	wantCode(t, err, "InvalidParameterException", "reserved")
+	emutest.WantCode(t, err, "InvalidParameterException", "reserved")
 	_, err = c.ListTagsLogGroup(ctx, &cwl.ListTagsLogGroupInput{LogGroupName: aws.String("missing")})
-	wantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
+	emutest.WantCode(t, err, "ResourceNotFoundException", "The specified log group does not exist.")
 	many := map[string]string{}
 	for i := 0; i < 50; i++ {
 		many[fmt.Sprint("k", i)] = "v"
 	}
 	_, err = c.TagResource(ctx, &cwl.TagResourceInput{ResourceArn: aws.String(arn), Tags: many})
-	wantCode(t, err, "TooManyTagsException", "no more than 50 tags")
+	emutest.WantCode(t, err, "TooManyTagsException", "no more than 50 tags")
 }
 
 func TestMetricFiltersEmitToTheMetricSink(t *testing.T) {
@@ -657,7 +635,7 @@ func TestMetricFiltersEmitToTheMetricSink(t *testing.T) {
 	mkGroup(t, c, "g", "s")
 	pmf := func(name, pattern string, tr types.MetricTransformation) {
 		t.Helper()
-		must(c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("g"), FilterName: aws.String(name), FilterPattern: aws.String(pattern),
+		emutest.Must(c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("g"), FilterName: aws.String(name), FilterPattern: aws.String(pattern),
 			MetricTransformations: []types.MetricTransformation{tr}}))
 	}
 	pmf("a-errors", "ERROR", types.MetricTransformation{MetricName: aws.String("Errors"), MetricNamespace: aws.String("App"), MetricValue: aws.String("1"), DefaultValue: aws.Float64(0)})
@@ -686,32 +664,20 @@ func TestThrottledWriteSucceedsThroughSDKRetries(t *testing.T) {
 	srv := localawstest.Start(t, localaws.Options{})
 	c := cwl.NewFromConfig(localawstest.Config(srv, 5))
 	mkGroup(t, c, "g", "s")
-	srv.InjectFault(localaws.Fault{Service: "logs", Operation: "PutLogEvents", Kind: localaws.FaultThrottle, Times: 2})
+	emutest.Throttle(srv, "logs", "PutLogEvents", 2)
 	srv.ResetCalls()
 	put(t, c, "g", "s", time.Now(), "after retries")
-	var faulted, ok int
-	for _, call := range srv.Calls() {
-		if call.Operation == "PutLogEvents" {
-			if call.Faulted {
-				faulted++
-			} else if call.Status == 200 {
-				ok++
-			}
-		}
-	}
-	if faulted != 2 || ok != 1 {
-		t.Fatalf("calls %+v", srv.Calls())
-	}
-	out := must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
+	emutest.WantCalls(t, srv, "logs", "PutLogEvents", emutest.Calls{Faulted: 2, OK: 1})
+	out := emutest.Must(c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}))
 	if len(out.Events) != 1 {
 		t.Fatalf("stored %d events", len(out.Events))
 	}
 	// Without retries the throttle surfaces as the SDK's error.
-	srv.InjectFault(localaws.Fault{Service: "logs", Operation: "PutLogEvents", Kind: localaws.FaultThrottle})
+	emutest.Throttle(srv, "logs", "PutLogEvents", 1)
 	one := cwl.NewFromConfig(localawstest.Config(srv, 1))
 	_, err := one.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s"),
 		LogEvents: []types.InputLogEvent{{Message: aws.String("x"), Timestamp: aws.Int64(time.Now().UnixMilli())}}})
-	wantCode(t, err, "ThrottlingException", "Rate exceeded")
+	emutest.WantCode(t, err, "ThrottlingException", "Rate exceeded")
 }
 
 // With the sink wired to the CloudWatch emulation (as the endpoint does), a
@@ -726,12 +692,12 @@ func TestMetricFilterCountsReachCloudWatch(t *testing.T) {
 	}
 	emu.MetricSink = cw.RecordMetric
 	mkGroup(t, c, "/app", "s")
-	must(c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors"), FilterPattern: aws.String("?ERROR ?Exception"),
+	emutest.Must(c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String("/app"), FilterName: aws.String("errors"), FilterPattern: aws.String("?ERROR ?Exception"),
 		MetricTransformations: []types.MetricTransformation{{MetricName: aws.String("AppErrors"), MetricNamespace: aws.String("opsctl/test"), MetricValue: aws.String("1"), DefaultValue: aws.Float64(0)}}}))
 	minute := time.Now().Add(-5 * time.Minute).Truncate(time.Minute)
 	put(t, c, "/app", "s", minute, "ERROR one", "INFO fine", "NullPointerException", "DEBUG x", "ERROR two")
 
-	out := must(cloudwatch.NewFromConfig(localawstest.Config(srv, 1)).GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+	out := emutest.Must(cloudwatch.NewFromConfig(localawstest.Config(srv, 1)).GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(minute.Add(-time.Minute)), EndTime: aws.Time(minute.Add(2 * time.Minute)),
 		MetricDataQueries: []cwtypes.MetricDataQuery{
 			{Id: aws.String("sum"), MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("opsctl/test"), MetricName: aws.String("AppErrors")}, Period: aws.Int32(60), Stat: aws.String("Sum")}},

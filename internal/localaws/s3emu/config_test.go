@@ -2,7 +2,6 @@ package s3emu_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -11,27 +10,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
 )
-
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 	srv := localawstest.Start(t, localaws.Options{})
 	ctx := context.Background()
 	c := localawstest.S3(srv)
 	b := aws.String("lake")
-	if _, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); code(err) != "NoSuchBucket" {
+	if _, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); emutest.Code(err) != "NoSuchBucket" {
 		t.Fatalf("missing bucket: %v", err)
 	}
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
@@ -54,7 +45,7 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 		},
 		"NoSuchTagSet": func() error { _, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: b}); return err },
 	} {
-		if err := get(); code(err) != name {
+		if err := get(); emutest.Code(err) != name {
 			t.Errorf("want %s, got %v", name, err)
 		}
 	}
@@ -75,7 +66,7 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 	if err != nil || !aws.ToBool(pab.PublicAccessBlockConfiguration.RestrictPublicBuckets) {
 		t.Fatalf("pab %+v %v", pab, err)
 	}
-	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::other/*"}]}`)}); code(err) != "MalformedPolicy" {
+	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::other/*"}]}`)}); emutest.Code(err) != "MalformedPolicy" {
 		t.Fatalf("foreign resource: %v", err)
 	}
 	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::lake","arn:aws:s3:::lake/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
@@ -87,7 +78,7 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 		t.Fatalf("policy %v %v", gp, err)
 	}
 	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
-		ID: aws.String("expire"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("cdc/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(0)}}}}}); code(err) != "InvalidArgument" {
+		ID: aws.String("expire"), Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("cdc/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(0)}}}}}); emutest.Code(err) != "InvalidArgument" {
 		t.Fatalf("zero days: %v", err)
 	}
 	if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{
@@ -119,7 +110,7 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 	if _, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); code(err) != "NoSuchBucketPolicy" {
+	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); emutest.Code(err) != "NoSuchBucketPolicy" {
 		t.Fatalf("after delete: %v", err)
 	}
 	if _, err := c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: b}); err != nil {
@@ -131,7 +122,7 @@ func TestBucketConfigRoundTripsWithRealErrorCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
-	if _, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); code(err) != "ServerSideEncryptionConfigurationNotFoundError" {
+	if _, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b}); emutest.Code(err) != "ServerSideEncryptionConfigurationNotFoundError" {
 		t.Fatalf("recreated bucket kept config: %v", err)
 	}
 }

@@ -11,23 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
-func wantCode(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want %s", err, code)
-	}
-	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
-		t.Fatalf("err = %s: %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
+// wantCode fails unless err has the AWS error code and a message containing
+// msg (the shared test kit's).
+var wantCode = emutest.WantCode
 
 func TestCreateDescribeGetSecret(t *testing.T) {
 	ctx := context.Background()

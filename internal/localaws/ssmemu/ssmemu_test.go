@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/ssmemu"
 )
@@ -30,16 +30,9 @@ func start(t *testing.T) (*ssm.Client, *ssmemu.Server, *clock.Fake) {
 	return ssm.NewFromConfig(localawstest.Config(srv, 1)), emu, clk
 }
 
-func wantCode(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want %s", err, code)
-	}
-	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), msg) {
-		t.Fatalf("err = %s: %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
-}
+// wantCode fails unless err has the AWS error code and a message containing
+// msg (the shared test kit's).
+var wantCode = emutest.WantCode
 
 func TestPublicECSOptimizedAMIParameters(t *testing.T) {
 	ctx := context.Background()
