@@ -177,7 +177,7 @@ func planQueueDLQ(ctx context.Context, deps Deps, opts AddOptions, res *AddResul
 	}
 	if src.DeadLetterTarget == "" {
 		if _, ok := isDLQ(ctx, deps, src); ok {
-			return nil, nil, opserr.Usagef("%s is itself a dead-letter queue; give its sources a DLQ instead", src.Name)
+			return nil, nil, fmt.Errorf("%s is itself a dead-letter queue: give its sources a DLQ instead", src.Name)
 		}
 	}
 	// The DLQ: the one the source already names, else NAME-dlq.

@@ -342,6 +342,10 @@ func TestBinaryDLQAddAndAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// resize consumes orders through an event source mapping.
+	if _, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("resize"), EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:orders")}); err != nil {
+		t.Fatal(err)
+	}
 	// An SNS subscription without a redrive policy.
 	sc := sns.NewFromConfig(cfg)
 	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("order-events")})
@@ -361,6 +365,9 @@ func TestBinaryDLQAddAndAudit(t *testing.T) {
 	fixes := map[string]string{}
 	for _, f := range ar.Findings {
 		fixes[f.Resource] = f.Fix
+		if f.Resource == "orders" && !strings.Contains(f.Detail, "consumed by Lambda (resize)") {
+			t.Fatalf("the finding does not name the consuming function: %+v", f)
+		}
 	}
 	want := map[string]string{"orders": "opsctl dlq add orders", "events.fifo": "opsctl dlq add events.fifo", "resize": "opsctl dlq add --lambda resize"}
 	for res, fix := range want {

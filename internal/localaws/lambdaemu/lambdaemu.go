@@ -54,6 +54,7 @@ type Server struct {
 	sqs            *sqs.Client
 	async          []*asyncEvent
 	deliveryErrors []string
+	esms           []EventSourceMapping // esm.go
 }
 
 type function struct {
@@ -211,6 +212,8 @@ func (s *Server) routes() []awsproto.Route {
 		{Op: "GetFunctionEventInvokeConfig", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Handler: s.getEIC},
 		{Op: "DeleteFunctionEventInvokeConfig", Method: "DELETE", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config", Status: http.StatusNoContent, Handler: s.deleteEIC},
 		{Op: "ListFunctionEventInvokeConfigs", Method: "GET", Path: "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", Handler: s.listEIC},
+		{Op: "CreateEventSourceMapping", Method: "POST", Path: "/2015-03-31/event-source-mappings", Status: http.StatusAccepted, Handler: s.createESM},
+		{Op: "ListEventSourceMappings", Method: "GET", Path: "/2015-03-31/event-source-mappings", Handler: s.listESMs},
 		{Op: "TagResource", Method: "POST", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.tagResource},
 		{Op: "UntagResource", Method: "DELETE", Path: "/2017-03-31/tags/{Resource}", Status: http.StatusNoContent, Handler: s.untagResource},
 		{Op: "ListTags", Method: "GET", Path: "/2017-03-31/tags/{Resource}", Handler: s.listTags},
