@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/opsctl/opsctl/etl/internal/pqread"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
 // duckdbDir returns the npm directory holding @duckdb/node-api (pinned in
@@ -25,8 +26,8 @@ func duckdbDir(t testing.TB) string {
 	_, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api", "package.json"))
 	_, nodeErr := exec.LookPath("node")
 	if err != nil || nodeErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: DuckDB (@duckdb/node-api) and node must be installed (make emulators): %v %v", err, nodeErr)
+		if localawstest.InCI() {
+			t.Fatalf("under CI DuckDB (@duckdb/node-api) and node must be installed (make emulators): %v %v", err, nodeErr)
 		}
 		t.Skipf("DuckDB not installed (make emulators): %v %v", err, nodeErr)
 	}
@@ -144,7 +145,7 @@ func duckdbAvailable() (string, bool) {
 		dir = d
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api", "package.json")); err != nil {
-		return "", os.Getenv("CI") == "true" // under CI the query then fails loudly
+		return "", localawstest.InCI() // under CI the query then fails loudly
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		return "", false

@@ -21,7 +21,7 @@ func S3rver(t testing.TB) *localaws.S3rver {
 	t.Helper()
 	srv, err := localaws.StartS3rver(context.Background(), "", t.TempDir())
 	if err != nil {
-		if errors.Is(err, localaws.ErrEmulatorsMissing) && os.Getenv("CI") == "" {
+		if errors.Is(err, localaws.ErrEmulatorsMissing) && !InCI() {
 			t.Skipf("%v", err)
 		}
 		t.Fatalf("start s3rver: %v", err)
