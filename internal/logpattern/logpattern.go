@@ -10,13 +10,12 @@
 //   - empty (or only blanks, or `" "`): matches every event;
 //   - unstructured terms: `ERROR`, `ERROR Exception` (all must appear),
 //     `"Connection timed out"` (exact phrase), `-DEBUG` / `-"health check"`
-//     (must not appear), `?ERROR ?WARN` (alternatives). Matching is a
-//     case-sensitive substring search. Unquoted terms may contain only
-//     letters, digits and '_'; anything else must be in double quotes. A '?'
-//     starts an alternative; the plain terms after it belong to that
-//     alternative (`?ERROR MainThread ?WARN Deadlock` is
-//     (ERROR and MainThread) or (WARN and Deadlock)), and terms before the
-//     first '?' form an alternative of their own;
+//     (must not appear), `?ERROR ?WARN` (optional terms: at least one must
+//     appear). Matching is a case-sensitive substring search. Unquoted terms
+//     may contain only letters, digits and '_'; anything else must be in
+//     double quotes. Plain terms and exclusions always apply and '?' terms
+//     add one OR group: `ERROR ?WARN ?INFO -DEBUG` is
+//     ERROR and (WARN or INFO) and not DEBUG;
 //   - JSON selectors in braces: `{ $.level = "ERROR" && $.latency > 500 }`
 //     with = != < > <= >=, a '*' wildcard at the start and/or end of a value
 //     ("*Event", "Event*"; a '*' elsewhere is literal), IS NULL,
@@ -97,7 +96,7 @@ func (e *SyntaxError) Error() string {
 type Pattern struct {
 	src    string
 	kind   Kind
-	text   []textGroup
+	text   textPattern
 	json   jsonNode
 	delim  *delimPattern
 	re     *regexp.Regexp
@@ -145,7 +144,7 @@ func Parse(pattern string) (*Pattern, error) {
 		p.kind = KindText
 		p.text, err = parseText(pattern, start, end)
 		if err == nil && matchesEverything(p.text) {
-			p.kind, p.text = KindAll, nil
+			p.kind, p.text = KindAll, textPattern{}
 		}
 	}
 	if err != nil {
