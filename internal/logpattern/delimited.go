@@ -124,7 +124,11 @@ func parseDelimited(src string, start, end int) (*delimPattern, error) {
 	if len(d.slots) == 1 && d.slots[0].name == "" && d.ellipsis < 0 {
 		s, e := trimBounds(src[start+1 : inner])
 		if s == e {
-			return nil, errAt(src, start, "empty space-delimited pattern []: name the fields, as in [ip, user, status, bytes]")
+			// "[]" names no field and sets no condition: like "[...]"
+			// it matches every event, and TestMetricFilter extracts
+			// each field as $1, $2, ...
+			d.slots = []delimSlot{{}}
+			d.ellipsis = 0
 		}
 	}
 	return d, nil
@@ -155,6 +159,12 @@ func (d *delimPattern) parseSlot(src string, start, end int) (delimSlot, bool, e
 		if first {
 			slot.name = name
 			first = false
+		} else if name != slot.name {
+			// AWS rejects conditions joined with && or || that name
+			// different fields ("[..., status_code = 4* && bytes > 1000]"
+			// is "Invalid filter pattern": awsdocs/amazon-cloudwatch-logs-
+			// user-guide issue #21); each field carries its own conditions.
+			return nil, errAt(src, t.off, "condition on field %q inside the slot of field %q: conditions joined with && or || must all name the same field; put the condition on %q in its own position", name, slot.name, name)
 		}
 		op, err := lx.peek()
 		if err != nil {

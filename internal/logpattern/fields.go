@@ -19,8 +19,12 @@ func (p *Pattern) ValidateFieldRef(ref string) error {
 		if p.kind != KindJSON {
 			return fmt.Errorf("%q selects a JSON field, but the filter pattern is not a JSON pattern ({ ... })", ref)
 		}
-		if _, next, err := parseSelector(ref, 0, len(ref)); err != nil || next != len(ref) {
+		sel, next, err := parseSelector(ref, 0, len(ref))
+		if err != nil || next != len(ref) {
 			return fmt.Errorf("%q is not a valid JSON selector", ref)
+		}
+		if sel.wildcard {
+			return fmt.Errorf("%q selects many values (* or [*]); a field reference must name one field", ref)
 		}
 		return nil
 	}

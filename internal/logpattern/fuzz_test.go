@@ -10,11 +10,16 @@ var fuzzPatterns = []string{
 	`{ $.level = "ERROR" }`, `{ ($.a = 1 || $.b != x*) && $.c[0].d >= -1.5e3 }`, `{ $.x IS NULL }`,
 	`{ $.x NOT EXISTS }`, `{ $.x IS TRUE }`, `{ $.x = %ab[0-9]+% }`, `[ip, user, ..., status=5*, bytes>1000]`,
 	`[a=1 || a=2 && b!=x, b, %z%]`, `%ERROR\s[0-9]{3}%`, `{ $.a = "unterminated }`, `[a, ...`, `%(x)%`,
+	// Wildcard and bracket selectors, regex values, [] and optional terms.
+	`{ $.* = %^Update[A-Z]% }`, `{ $.a[*].b[*] != x* }`, `{ $.['cluster.name'] = "c1" }`, `{ $["a.b"][0] IS NULL }`,
+	`{ $.['x = 1 }`, `{ $.* NOT EXISTS || $.c[*] > 2 }`, `[]`, `[ ]`, `[a = %^5|^4%, ...]`, `[a = 1 && b = 2]`,
+	`REQUEST ?400 ?419 -BAD`, `?-ERROR ?WARN`, `%^[hc]at$|gr[ae]y%`,
 }
 
 var fuzzMessages = []string{
 	``, `ERROR boom`, `{"level":"ERROR","a":1,"c":[{"d":5}],"x":null}`, `1.2.3.4 - frank [10/Oct/2000] "GET /" 500 2000`,
 	`{"x": true}`, `[1,2,3]`, `"unterminated`, `{"a": {"b": [[]]}}`,
+	`{"cluster.name": "c1", "a": [{"b": [null, 3]}], "c": [1, 5]}`, `REQUEST 400 BAD`,
 }
 
 // FuzzParse: Parse never panics, and every error is a positioned SyntaxError

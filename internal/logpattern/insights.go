@@ -9,8 +9,8 @@ import (
 // @message with the pattern's meaning, for a `filter` command: the alarms
 // package uses it to run a user's filter pattern as the scheduled query of a
 // log alarm. Terms and phrases become case-sensitive substring tests
-// (`@message like "ERROR"`), exclusions their negation, alternatives an "or"
-// of "and" groups, and a %regex% `@message like /regex/`. The empty pattern
+// (`@message like "ERROR"`), exclusions their negation, '?' terms an "or"
+// group joined to the others with "and", and a %regex% `@message like /regex/`. The empty pattern
 // returns "" (no filter). JSON selectors and space-delimited patterns have no
 // faithful Insights equivalent and return an error.
 //
@@ -20,31 +20,41 @@ func (p *Pattern) InsightsFilter() (string, error) {
 	case KindAll:
 		return "", nil
 	case KindText:
+		expr := func(t textTerm) string {
+			e := "@message like " + insightsString(t.s)
+			if t.exclude {
+				e = "not (" + e + ")"
+			}
+			return e
+		}
+		var parts []string
+		for _, t := range p.text.required {
+			if strings.TrimSpace(t.s) != "" { // a blank phrase matches every event
+				parts = append(parts, expr(t))
+			}
+		}
 		var alts []string
-		for _, g := range p.text {
-			var parts []string
-			for _, t := range g.terms {
-				if strings.TrimSpace(t.s) == "" {
-					continue // a blank phrase matches every event
-				}
-				e := "@message like " + insightsString(t.s)
-				if t.exclude {
-					e = "not (" + e + ")"
-				}
-				parts = append(parts, e)
+		for _, t := range p.text.optional {
+			if strings.TrimSpace(t.s) == "" {
+				alts = nil // this optional term holds for every event
+				break
 			}
-			if len(parts) == 0 {
-				return "", nil // this alternative matches everything
+			alts = append(alts, expr(t))
+		}
+		switch {
+		case len(alts) == 1:
+			parts = append(parts, alts[0])
+		case len(alts) > 1:
+			for i, a := range alts {
+				alts[i] = "(" + a + ")"
 			}
-			alts = append(alts, strings.Join(parts, " and "))
+			or := strings.Join(alts, " or ")
+			if len(parts) > 0 {
+				or = "(" + or + ")"
+			}
+			parts = append(parts, or)
 		}
-		if len(alts) == 1 {
-			return alts[0], nil
-		}
-		for i, a := range alts {
-			alts[i] = "(" + a + ")"
-		}
-		return strings.Join(alts, " or "), nil
+		return strings.Join(parts, " and "), nil
 	case KindRegex:
 		start, end := trimBounds(p.src)
 		body := p.src[start+1 : end-1]

@@ -29,40 +29,68 @@ func (n *jsonOr) selectors(out *[]*selector) {
 	n.r.selectors(out)
 }
 
-// selector is a property path like $.a.b[0].
+// selector is a property path like $.a.b[0], $.['cluster.name'], $.* or
+// $.items[*].id.
 type selector struct {
-	src   string
-	steps []step
+	src      string
+	steps    []step
+	wildcard bool // some step is * or [*]: the selector may select many values
 }
 
 type step struct {
 	key   string
 	index int
 	isIdx bool
+	any   bool // * (every member of an object or element of an array) or [*]
 }
 
+// resolve returns the single value a selector without wildcards selects.
 func (s *selector) resolve(doc any) (any, bool) {
-	cur := doc
-	for _, st := range s.steps {
-		if st.isIdx {
-			a, ok := cur.([]any)
-			if !ok || st.index >= len(a) {
-				return nil, false
-			}
-			cur = a[st.index]
-			continue
-		}
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		v, ok := m[st.key]
-		if !ok {
-			return nil, false
-		}
-		cur = v
+	if s.wildcard {
+		return nil, false
 	}
-	return cur, true
+	vs := s.resolveAll(doc)
+	if len(vs) == 0 {
+		return nil, false
+	}
+	return vs[0], true
+}
+
+// resolveAll returns every value the selector selects; a wildcard step
+// fans out over an object's members or an array's elements.
+func (s *selector) resolveAll(doc any) []any {
+	cur := []any{doc}
+	for _, st := range s.steps {
+		var next []any
+		for _, v := range cur {
+			switch {
+			case st.any:
+				switch x := v.(type) {
+				case map[string]any:
+					for _, m := range x {
+						next = append(next, m)
+					}
+				case []any:
+					next = append(next, x...)
+				}
+			case st.isIdx:
+				if a, ok := v.([]any); ok && st.index < len(a) {
+					next = append(next, a[st.index])
+				}
+			default:
+				if m, ok := v.(map[string]any); ok {
+					if e, found := m[st.key]; found {
+						next = append(next, e)
+					}
+				}
+			}
+		}
+		cur = next
+		if len(cur) == 0 {
+			return nil
+		}
+	}
+	return cur
 }
 
 // valueText is the text of a value node (string, number, boolean).
@@ -96,19 +124,29 @@ type jsonCond struct {
 
 func (c *jsonCond) selectors(out *[]*selector) { *out = append(*out, c.sel) }
 
+// eval applies the condition to what the selector selects. A wildcard
+// selector matches when any selected value satisfies the condition, and
+// NOT EXISTS when it selects nothing.
 func (c *jsonCond) eval(doc any) bool {
-	v, found := c.sel.resolve(doc)
+	vs := c.sel.resolveAll(doc)
+	if c.op == "notexists" {
+		return len(vs) == 0
+	}
+	for _, v := range vs {
+		if c.holds(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *jsonCond) holds(v any) bool {
 	switch c.op {
-	case "notexists":
-		return !found
 	case "null":
-		return found && v == nil
+		return v == nil
 	case "true", "false":
 		b, ok := v.(bool)
-		return found && ok && b == (c.op == "true")
-	}
-	if !found {
-		return false
+		return ok && b == (c.op == "true")
 	}
 	return compare(v, c.op, c.val)
 }
@@ -352,38 +390,79 @@ func quoteHint(c byte) string {
 	return "; values with characters other than letters, digits, '_', '-', '.', '+' and '*' must be in double quotes"
 }
 
-// parseSelector reads $.a.b[0] starting at src[i] == '$'.
+// parseSelector reads a selector starting at src[i] == '$': property steps
+// .name (letters, digits, '_' and '-'), bracketed keys for names with other
+// characters such as dots (['cluster.name'], also written .['cluster.name']),
+// array indexes [0], and the wildcards .* and [*].
 func parseSelector(src string, i, end int) (*selector, int, error) {
 	start := i
 	i++
 	sel := &selector{}
 	for i < end {
-		switch src[i] {
+		c := src[i]
+		if c == '.' && i+1 < end && src[i+1] == '[' {
+			i++ // .['key'] is the same as ['key']
+			c = '['
+			if j := i + 1; j >= end || (src[j] != '\'' && src[j] != '"') {
+				return nil, 0, errAt(src, i, "expected a quoted key such as ['cluster.name'] after '.['")
+			}
+		}
+		switch c {
 		case '.':
 			j := i + 1
+			if j < end && src[j] == '*' {
+				sel.steps = append(sel.steps, step{any: true})
+				sel.wildcard = true
+				i = j + 1
+				continue
+			}
 			for j < end && isNameChar(src[j]) {
 				j++
 			}
 			if j == i+1 {
-				return nil, 0, errAt(src, i+1, "expected a property name after '.' in selector (letters, digits, '_' and '-')")
+				return nil, 0, errAt(src, i+1, "expected a property name after '.' in selector (letters, digits, '_' and '-'; ['name'] for other characters; * for any property)")
 			}
 			sel.steps = append(sel.steps, step{key: src[i+1 : j]})
 			i = j
 			continue
 		case '[':
+			if i+1 < end && (src[i+1] == '\'' || src[i+1] == '"') {
+				q := src[i+1]
+				k := strings.IndexByte(src[i+2:end], q)
+				if k < 0 {
+					return nil, 0, errAt(src, i+1, "unterminated key in selector (a %c without its closing %c)", q, q)
+				}
+				key := src[i+2 : i+2+k]
+				close := i + 2 + k + 1
+				if key == "" {
+					return nil, 0, errAt(src, i+1, "empty key [%c%c] in selector", q, q)
+				}
+				if close >= end || src[close] != ']' {
+					return nil, 0, errAt(src, close, "expected ']' after the quoted key in selector")
+				}
+				sel.steps = append(sel.steps, step{key: key})
+				i = close + 1
+				continue
+			}
+			if len(sel.steps) == 0 {
+				return nil, 0, errAt(src, i, "an array index must follow a property, as in $.items[0]")
+			}
+			if i+2 < end && src[i+1] == '*' && src[i+2] == ']' {
+				sel.steps = append(sel.steps, step{any: true})
+				sel.wildcard = true
+				i += 3
+				continue
+			}
 			j := i + 1
 			for j < end && src[j] >= '0' && src[j] <= '9' {
 				j++
 			}
 			if j == i+1 || j >= end || src[j] != ']' {
-				return nil, 0, errAt(src, i, "expected an array index like [0] in selector")
+				return nil, 0, errAt(src, i, "expected an array index like [0], [*] or a quoted key like ['a.b'] in selector")
 			}
 			n, err := strconv.Atoi(src[i+1 : j])
 			if err != nil || n > 1<<20 {
 				return nil, 0, errAt(src, i+1, "array index %s is too large", src[i+1:j])
-			}
-			if len(sel.steps) == 0 {
-				return nil, 0, errAt(src, i, "an array index must follow a property, as in $.items[0]")
 			}
 			sel.steps = append(sel.steps, step{index: n, isIdx: true})
 			i = j + 1
@@ -395,7 +474,7 @@ func parseSelector(src string, i, end int) (*selector, int, error) {
 		return nil, 0, errAt(src, start, "a selector starts with '$.' followed by a property name, as in $.level")
 	}
 	if i < end && !isSpace(src[i]) && !strings.ContainsRune("=!<>)&|}", rune(src[i])) {
-		return nil, 0, errAt(src, i, "unexpected character %q in selector (property names use letters, digits, '_' and '-')", runeAt(src, i))
+		return nil, 0, errAt(src, i, "unexpected character %q in selector (property names use letters, digits, '_' and '-'; write ['%s...'] for other characters)", runeAt(src, i), runeAt(src, i))
 	}
 	sel.src = src[start:i]
 	return sel, i, nil

@@ -10,24 +10,27 @@
 //   - empty (or only blanks, or `" "`): matches every event;
 //   - unstructured terms: `ERROR`, `ERROR Exception` (all must appear),
 //     `"Connection timed out"` (exact phrase), `-DEBUG` / `-"health check"`
-//     (must not appear), `?ERROR ?WARN` (alternatives). Matching is a
-//     case-sensitive substring search. Unquoted terms may contain only
-//     letters, digits and '_'; anything else must be in double quotes. A '?'
-//     starts an alternative; the plain terms after it belong to that
-//     alternative (`?ERROR MainThread ?WARN Deadlock` is
-//     (ERROR and MainThread) or (WARN and Deadlock)), and terms before the
-//     first '?' form an alternative of their own;
+//     (must not appear), `?ERROR ?WARN` (optional terms: at least one must
+//     appear). Matching is a case-sensitive substring search. Unquoted terms
+//     may contain only letters, digits and '_'; anything else must be in
+//     double quotes. Plain terms and exclusions always apply and '?' terms
+//     add one OR group: `ERROR ?WARN ?INFO -DEBUG` is
+//     ERROR and (WARN or INFO) and not DEBUG;
 //   - JSON selectors in braces: `{ $.level = "ERROR" && $.latency > 500 }`
 //     with = != < > <= >=, a '*' wildcard at the start and/or end of a value
 //     ("*Event", "Event*"; a '*' elsewhere is literal), IS NULL,
-//     NOT EXISTS, IS TRUE, IS FALSE, nested `$.a.b`, arrays `$.a[0]`, && and ||
+//     NOT EXISTS, IS TRUE, IS FALSE, nested `$.a.b`, arrays `$.a[0]`, keys
+//     with other characters in brackets (`$.['cluster.name']`), the
+//     wildcards `$.*` and `$.a[*]` (any selected value may match), && and ||
 //     with parentheses (&& binds tighter). Numbers compare with JSON numbers
 //     only and strings with JSON strings only ("123" does not match 123);
 //     wildcards compare with a number's text. Events that are not JSON never match;
 //   - space-delimited fields in brackets: `[ip, user, ..., status=5*, bytes>1000]`
 //     where an event's fields are separated by spaces and "..." or [...]
 //     groups one field; without '...' the event must have exactly as many
-//     fields as the pattern;
+//     fields as the pattern; `[]` matches every event; conditions joined
+//     with && or || must all name the slot's own field (AWS rejects
+//     `[..., status = 4* && bytes > 1000]`);
 //   - a regular expression in percent signs, `%ERROR [0-9]+%`, restricted to
 //     AWS's subset (no parentheses, no multi-byte characters, a fixed set of
 //     symbols); regexes may also be values in JSON and space-delimited
@@ -97,7 +100,7 @@ func (e *SyntaxError) Error() string {
 type Pattern struct {
 	src    string
 	kind   Kind
-	text   []textGroup
+	text   textPattern
 	json   jsonNode
 	delim  *delimPattern
 	re     *regexp.Regexp
@@ -145,7 +148,7 @@ func Parse(pattern string) (*Pattern, error) {
 		p.kind = KindText
 		p.text, err = parseText(pattern, start, end)
 		if err == nil && matchesEverything(p.text) {
-			p.kind, p.text = KindAll, nil
+			p.kind, p.text = KindAll, textPattern{}
 		}
 	}
 	if err != nil {
@@ -209,6 +212,9 @@ func (p *Pattern) ExtractedValues(message string) (values map[string]string, ok 
 		var sels []*selector
 		p.json.selectors(&sels)
 		for _, s := range sels {
+			if s.wildcard {
+				continue // selects many values, none of them by this name
+			}
 			if v, found := s.resolve(doc); found {
 				if t, isValue := valueText(v); isValue {
 					values[s.src] = t

@@ -110,12 +110,15 @@ func TestTextAlternativesFollowAWSOrSemantics(t *testing.T) {
 		{"ERROR WARN", []bool{true, false, false, false}},
 		{"ERROR -WARN", []bool{false, true, false, false}},
 		{`?"ERROR" ?"WARN"`, []bool{true, true, true, false}},
-		// A '?' starts an alternative; plain terms after it join it
-		// (the CDK's anyTermGroup renders this form).
-		{`?ERROR message ?WARN nothing`, []bool{true, true, false, false}},
+		// Plain terms are all required ("all terms must appear") and the
+		// '?' terms form one OR group; exclusions always apply.
+		{`?ERROR message ?WARN nothing`, []bool{false, false, false, false}},
+		{`?ERROR message ?WARN`, []bool{true, true, true, false}},
 		{`?ERROR -WARN ?INFO`, []bool{false, true, false, true}},
-		// Terms before the first '?' form their own alternative.
-		{`INFO ?WARN`, []bool{true, false, true, true}},
+		{`INFO ?WARN`, []bool{false, false, false, false}},
+		{`message ?INFO ?WARN`, []bool{true, false, true, true}},
+		{`?ERROR ?WARN -INFO`, []bool{true, true, true, false}},
+		{`?ERROR ?INFO -WARN`, []bool{false, true, false, true}},
 		{`?-ERROR`, []bool{false, false, true, true}},
 	}
 	for _, c := range cases {
@@ -342,7 +345,8 @@ func TestParseRejectsInvalidPatternsWithPosition(t *testing.T) {
 		{`{ $.a = %(a)% }`, 10, "not supported in a regular expression"},
 		{`{ $.a = %x% || $.b = %y% || $.c = %z% }`, 35, "at most 2 regular expressions"},
 		{`[ip, user`, 10, "missing closing ']'"},
-		{`[]`, 1, "empty space-delimited pattern"},
+		{`[status = 5* && bytes > 1000]`, 17, `condition on field "bytes"`},
+		{`[w1 = ERROR || w2 = WARN, w2]`, 16, `condition on field "w2"`},
 		{`[..., x, ...]`, 10, "only one '...'"},
 		{`[a, a]`, 5, "used twice"},
 		{`[a b]`, 4, "expected an operator"},
@@ -390,7 +394,7 @@ func TestParseAcceptsEveryAWSDocumentedForm(t *testing.T) {
 		`{ $.processes[4].averageRuntime <= 55.5 }`, `{ $.errorCode = 400 }`, `{ $.errorCode != 500 }`,
 		`{ $.latency > +1000 }`, `{ $.latency = * }`,
 		`[ip, user, username, timestamp, request, status_code, bytes]`, `[..., status_code, bytes]`,
-		`[ip, user, username, timestamp, request, status_code = 4* && bytes > 1000]`,
+		`[ip, user, username, timestamp, request, status_code = 4* && status_code != 403, bytes]`, `[]`,
 		`[w1=ERROR || w1=WARN, w2]`, `%ERROR%`, `%colou?r%`, `%10\.10\.0\.1%`,
 	} {
 		if _, err := Parse(pat); err != nil {

@@ -7,15 +7,19 @@ type textTerm struct {
 	exclude bool
 }
 
-// textGroup is one alternative: every included term must appear and no
-// excluded term may.
-type textGroup struct {
-	terms []textTerm
+// textPattern is an unstructured pattern. Every required term must hold
+// (an included term appears, an excluded term does not) and, when the
+// pattern has '?' terms, at least one of them must hold: AWS documents plain
+// terms as "all terms must appear" and "?term" as OR, so `ERROR ?WARN ?INFO`
+// is ERROR and (WARN or INFO), and an exclusion such as `-DEBUG` applies
+// whichever optional term matched.
+type textPattern struct {
+	required []textTerm
+	optional []textTerm
 }
 
-func parseText(src string, start, end int) ([]textGroup, error) {
-	groups := []textGroup{{}}
-	sawAlt := false
+func parseText(src string, start, end int) (textPattern, error) {
+	var tp textPattern
 	i := start
 	for {
 		for i < end && isSpace(src[i]) {
@@ -29,7 +33,7 @@ func parseText(src string, start, end int) ([]textGroup, error) {
 			alt = true
 			i++
 			if i >= end || isSpace(src[i]) {
-				return nil, errAt(src, i-1, "'?' must be followed directly by a term or a quoted phrase")
+				return textPattern{}, errAt(src, i-1, "'?' must be followed directly by a term or a quoted phrase")
 			}
 		}
 		if src[i] == '-' {
@@ -39,20 +43,20 @@ func parseText(src string, start, end int) ([]textGroup, error) {
 				i++
 			}
 			if i >= end {
-				return nil, errAt(src, i, "'-' must be followed by a term or a quoted phrase to exclude")
+				return textPattern{}, errAt(src, i, "'-' must be followed by a term or a quoted phrase to exclude")
 			}
 			if src[i] == '?' {
-				return nil, errAt(src, i, "'?' must come before '-' (write ?-term, not -?term)")
+				return textPattern{}, errAt(src, i, "'?' must come before '-' (write ?-term, not -?term)")
 			}
 		}
 		var term string
 		if src[i] == '"' {
 			s, next, err := quoted(src, i, end)
 			if err != nil {
-				return nil, err
+				return textPattern{}, err
 			}
 			if next < end && !isSpace(src[next]) {
-				return nil, errAt(src, next, "expected a space after the quoted phrase, found %q", src[next])
+				return textPattern{}, errAt(src, next, "expected a space after the quoted phrase, found %q", src[next])
 			}
 			term, i = s, next
 		} else {
@@ -63,23 +67,21 @@ func parseText(src string, start, end int) ([]textGroup, error) {
 					for k < end && !isSpace(src[k]) {
 						k++
 					}
-					return nil, errAt(src, j, "character %q in term %q: a term with characters other than letters, digits and '_' must be in double quotes, e.g. %q",
+					return textPattern{}, errAt(src, j, "character %q in term %q: a term with characters other than letters, digits and '_' must be in double quotes, e.g. %q",
 						runeAt(src, j), src[i:k], `"`+src[i:k]+`"`)
 				}
 				j++
 			}
 			term, i = src[i:j], j
 		}
+		t := textTerm{s: term, exclude: exclude}
 		if alt {
-			if sawAlt || len(groups[len(groups)-1].terms) > 0 {
-				groups = append(groups, textGroup{})
-			}
-			sawAlt = true
+			tp.optional = append(tp.optional, t)
+		} else {
+			tp.required = append(tp.required, t)
 		}
-		g := &groups[len(groups)-1]
-		g.terms = append(g.terms, textTerm{s: term, exclude: exclude})
 	}
-	return groups, nil
+	return tp, nil
 }
 
 func runeAt(s string, i int) string {
@@ -93,32 +95,33 @@ func runeAt(s string, i int) string {
 
 // matchesEverything reports a pattern made only of blank phrases (`" "`),
 // which AWS documents as matching every event.
-func matchesEverything(groups []textGroup) bool {
-	for _, g := range groups {
-		for _, t := range g.terms {
-			if t.exclude || strings.TrimSpace(t.s) != "" {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func matchText(groups []textGroup, msg string) bool {
-	for _, g := range groups {
-		if matchGroup(g, msg) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchGroup(g textGroup, msg string) bool {
-	for _, t := range g.terms {
-		in := t.s == "" || strings.TrimSpace(t.s) == "" || strings.Contains(msg, t.s)
-		if in == t.exclude {
+func matchesEverything(tp textPattern) bool {
+	for _, t := range append(append([]textTerm(nil), tp.required...), tp.optional...) {
+		if t.exclude || strings.TrimSpace(t.s) != "" {
 			return false
 		}
 	}
 	return true
+}
+
+func (t textTerm) holds(msg string) bool {
+	in := strings.TrimSpace(t.s) == "" || strings.Contains(msg, t.s)
+	return in != t.exclude
+}
+
+func matchText(tp textPattern, msg string) bool {
+	for _, t := range tp.required {
+		if !t.holds(msg) {
+			return false
+		}
+	}
+	if len(tp.optional) == 0 {
+		return true
+	}
+	for _, t := range tp.optional {
+		if t.holds(msg) {
+			return true
+		}
+	}
+	return false
 }

@@ -209,8 +209,61 @@ func validateActions(member string, arns []string) error {
 		return constraint("["+strings.Join(arns, ", ")+"]", member, "Member must have length less than or equal to 5")
 	}
 	for _, a := range arns {
-		if len(a) < 1 || len(a) > 1024 || !strings.HasPrefix(a, "arn:") || strings.Count(a, ":") < 5 {
+		if _, ok := splitARN(a); !ok || len(a) > 1024 {
 			return errValidation("Invalid arn syntax: %s", a)
+		}
+	}
+	return nil
+}
+
+// splitARN splits arn:partition:service:region:account:resource; partition,
+// service and resource must be present (region and account may be empty,
+// as in arn:aws:ssm-incidents::account-id:responseplan/name).
+func splitARN(a string) ([]string, bool) {
+	parts := strings.SplitN(a, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+		return nil, false
+	}
+	return parts, true
+}
+
+// partitionOf is the partition of the endpoint's region.
+func partitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	}
+	return "aws"
+}
+
+// checkActionTargets rejects actions outside the alarm's partition or
+// region, as PutMetricAlarm does: "ValidationError: Invalid region
+// ca-central-1 specified. Only us-west-2 is supported." (reported in
+// cds-snc/notification-terraform#128) and "Invalid partition aws
+// specified. Only aws-us-gov is supported." (aws-samples/amazon-cloudwatch-
+// auto-alarms#61). Another account is not rejected: CloudWatch accepts an
+// SNS topic in another account and only warns that it cannot verify it
+// (aws-samples/aws-secure-environment-accelerator#875); delivery then
+// depends on the topic's policy.
+func (s *Server) checkActionTargets(c *alarmCommon) error {
+	for _, list := range [][]string{c.AlarmActions, c.OKActions, c.InsufficientDataActions} {
+		for _, a := range list {
+			parts, ok := splitARN(a)
+			if !ok {
+				return errValidation("Invalid arn syntax: %s", a)
+			}
+			if want := partitionOf(s.region); parts[1] != want {
+				return errValidation("Invalid partition %s specified. Only %s is supported.", parts[1], want)
+			}
+			if parts[3] != "" && parts[3] != s.region {
+				return errValidation("Invalid region %s specified. Only %s is supported.", parts[3], s.region)
+			}
 		}
 	}
 	return nil
@@ -440,6 +493,9 @@ func (s *Server) putMetricAlarm(_ *http.Request, dec awsproto.Decoder) (any, err
 	if err := validateMetricAlarm(&in); err != nil {
 		return nil, err
 	}
+	if err := s.checkActionTargets(&in.alarmCommon); err != nil {
+		return nil, err
+	}
 	if err := validateTags(extra.Tags); err != nil {
 		return nil, err
 	}
@@ -458,6 +514,9 @@ func (s *Server) putLogAlarm(_ *http.Request, dec awsproto.Decoder) (any, error)
 		return nil, err
 	}
 	if err := validateLogAlarm(&in); err != nil {
+		return nil, err
+	}
+	if err := s.checkActionTargets(&in.alarmCommon); err != nil {
 		return nil, err
 	}
 	if err := validateTags(extra.Tags); err != nil {

@@ -125,6 +125,12 @@ func TestPutMetricAlarmValidation(t *testing.T) {
 			in.AlarmActions = []string{topic, topic + "2", topic + "3", topic + "4", topic + "5", topic + "6"}
 		}, "ValidationError"},
 		{"action not an ARN", func(in *cloudwatch.PutMetricAlarmInput) { in.OKActions = []string{"email:me"} }, "ValidationError"},
+		{"action ARN without a resource", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.AlarmActions = []string{"arn:aws:sns:us-east-1:000000000000:"}
+		}, "ValidationError"},
+		{"action ARN without a service", func(in *cloudwatch.PutMetricAlarmInput) {
+			in.AlarmActions = []string{"arn:aws::us-east-1:000000000000:topic"}
+		}, "ValidationError"},
 		{"aws: tag key", func(in *cloudwatch.PutMetricAlarmInput) {
 			in.Tags = []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}
 		}, "InvalidParameterValue"},
@@ -820,5 +826,54 @@ func TestLogAlarmResultsDriveMOfN(t *testing.T) {
 	}
 	if _, err := emu.RecordLogAlarmResult("nope", 1, now); err == nil {
 		t.Fatal("unknown alarm accepted")
+	}
+}
+
+// PutMetricAlarm and PutLogAlarm reject actions in another region or
+// partition with ValidationError ("Invalid region ca-central-1 specified.
+// Only us-west-2 is supported.", cds-snc/notification-terraform#128;
+// "Invalid partition aws specified. Only aws-us-gov is supported.",
+// aws-samples/amazon-cloudwatch-auto-alarms#61) and malformed ARNs with
+// "Invalid arn syntax". A topic in another account is accepted, as AWS does
+// (aws-samples/aws-secure-environment-accelerator#875).
+func TestAlarmActionsMustBeInTheAlarmsRegionAndPartition(t *testing.T) {
+	ctx := context.Background()
+	_, cw, _ := setup(t)
+	tests := []struct {
+		name    string
+		action  string
+		message string // "" = accepted
+	}{
+		{"same region topic", topic, ""},
+		{"topic in another account", "arn:aws:sns:us-east-1:111122223333:central-alerts", ""},
+		{"ec2 automate action", "arn:aws:automate:us-east-1:ec2:stop", ""},
+		{"ssm incidents response plan has no region", "arn:aws:ssm-incidents::000000000000:responseplan/p", ""},
+		{"topic in another region", "arn:aws:sns:us-west-2:000000000000:t", "Invalid region us-west-2 specified. Only us-east-1 is supported."},
+		{"ec2 action in another region", "arn:aws:automate:eu-west-1:ec2:reboot", "Invalid region eu-west-1 specified. Only us-east-1 is supported."},
+		{"another partition", "arn:aws-cn:sns:us-east-1:000000000000:t", "Invalid partition aws-cn specified. Only aws is supported."},
+		{"not an ARN", "sns:us-east-1:t", "Invalid arn syntax: sns:us-east-1:t"},
+		{"too few fields", "arn:aws:sns:us-east-1:t", "Invalid arn syntax: arn:aws:sns:us-east-1:t"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := metricAlarm("actions")
+			in.OKActions = nil
+			in.InsufficientDataActions = []string{tc.action}
+			_, metricErr := cw.PutMetricAlarm(ctx, in)
+			la := logAlarm("log-actions")
+			la.AlarmActions = []string{tc.action}
+			_, logErr := cw.PutLogAlarm(ctx, la)
+			for op, err := range map[string]error{"PutMetricAlarm": metricErr, "PutLogAlarm": logErr} {
+				if tc.message == "" {
+					if err != nil {
+						t.Errorf("%s with %s: %v", op, tc.action, err)
+					}
+					continue
+				}
+				if awsx.ErrorCode(err) != "ValidationError" || !strings.Contains(err.Error(), tc.message) {
+					t.Errorf("%s with %s = %v, want ValidationError %q", op, tc.action, err, tc.message)
+				}
+			}
+		})
 	}
 }

@@ -478,3 +478,66 @@ func TestCreateDatesReadTheEndpointClock(t *testing.T) {
 		t.Fatalf("instance profile CreateDate %v %v", ip.InstanceProfile.CreateDate, err)
 	}
 }
+
+// Condition blocks and trust principals are validated as IAM does, through
+// the SDK: a condition that is not an object, an unknown operator (the
+// condition key written where the operator belongs, as in
+// aws-cloudformation/cfn-lint#3751) and non-scalar values are "Syntax errors
+// in policy."; condition keys need a vendor prefix; a malformed principal is
+// "Invalid principal in policy".
+func TestPolicyConditionsAndPrincipalsAreValidated(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t)
+	createRole(t, c, "r")
+	stmt := func(cond string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":` + cond + `}]}`
+	}
+	trustOf := func(principal string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":` + principal + `,"Action":"sts:AssumeRole"}]}`
+	}
+	syntax := "Syntax errors in policy."
+	tests := []struct {
+		name, doc string
+		trust     bool
+		msg       string // "" = accepted
+	}{
+		{"known operators", stmt(`{"StringEquals":{"aws:SourceAccount":"000000000000"},"ArnLike":{"aws:SourceArn":["arn:aws:cloudwatch:*"]},"NumericLessThanEquals":{"s3:max-keys":10},"Bool":{"aws:SecureTransport":false}}`), false, ""},
+		{"IfExists and set qualifiers", stmt(`{"StringLikeIfExists":{"aws:userid":"A*"},"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]},"ForAnyValue:StringLike":{"aws:TagKeys":"x*"},"Null":{"aws:TokenIssueTime":"true"}}`), false, ""},
+		{"condition is a list", stmt(`[{"StringEquals":{"aws:SourceAccount":"1"}}]`), false, syntax},
+		{"condition is a string", stmt(`"StringEquals"`), false, syntax},
+		{"unknown operator", stmt(`{"StringEqualz":{"aws:SourceAccount":"1"}}`), false, syntax},
+		{"key where the operator belongs", stmt(`{"servicecatalog:accountLevel":"self"}`), false, syntax},
+		{"NullIfExists is not an operator", stmt(`{"NullIfExists":{"aws:userid":"true"}}`), false, syntax},
+		{"operator value not an object", stmt(`{"StringEquals":"aws:SourceAccount"}`), false, syntax},
+		{"condition value an object", stmt(`{"StringEquals":{"aws:SourceAccount":{"a":"b"}}}`), false, syntax},
+		{"condition key without vendor", stmt(`{"StringEquals":{"SourceAccount":"1"}}`), false, "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."},
+		{"service principal", trustOf(`{"Service":["ec2.amazonaws.com","events.amazonaws.com"]}`), true, ""},
+		{"account principals", trustOf(`{"AWS":["123456789012","arn:aws:iam::123456789012:root","arn:aws:iam::123456789012:role/r","arn:aws:sts::123456789012:assumed-role/r/s"]}`), true, ""},
+		{"service without domain", trustOf(`{"Service":"lambda"}`), true, `Invalid principal in policy: "SERVICE":"lambda"`},
+		{"short account id", trustOf(`{"AWS":"12345"}`), true, `Invalid principal in policy: "AWS":"12345"`},
+		{"ARN of a non-principal", trustOf(`{"AWS":"arn:aws:s3:::bucket"}`), true, `Invalid principal in policy: "AWS":"arn:aws:s3:::bucket"`},
+		{"unknown principal type", trustOf(`{"Users":"x"}`), true, `Invalid principal in policy: "Users"`},
+		{"principal value an object", trustOf(`{"AWS":{"id":"123456789012"}}`), true, syntax},
+		{"empty principal object", trustOf(`{}`), true, syntax},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.trust {
+				_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(fmt.Sprintf("t%d", i)), AssumeRolePolicyDocument: aws.String(tc.doc)})
+			} else {
+				_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String(tc.doc)})
+			}
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatalf("valid document rejected: %v", err)
+				}
+				return
+			}
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != "MalformedPolicyDocument" || ae.ErrorMessage() != tc.msg {
+				t.Fatalf("got %v, want MalformedPolicyDocument: %s", err, tc.msg)
+			}
+		})
+	}
+}

@@ -39,6 +39,8 @@ func FuzzValidatePolicy(f *testing.F) {
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`,
 		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}`,
 		`{"Version":1}`, `[]`, `null`, `{"Statement":[null]}`, `{`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["a",1,true]}}}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:sts::123456789012:assumed-role/r/s"],"Service":"x.amazonaws.com.cn"},"Action":"sts:AssumeRole"}]}`,
 	} {
 		f.Add(s)
 	}
