@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
@@ -47,15 +48,15 @@ type AlarmResult struct {
 	TopicARN      string         `json:"topic_arn"`
 	DryRun        bool           `json:"dry_run"`
 	Preview       *Preview       `json:"preview,omitempty"`
-	Changes       []Change       `json:"changes"`
+	Changes       []plan.Change  `json:"changes"`
 	Subscriptions []Subscription `json:"subscriptions"`
 	// Summary is "no changes", "N changes applied" or "N changes planned (dry run)".
 	Summary string `json:"summary"`
 	Error   string `json:"error,omitempty"`
 }
 
-func summarize(changes []Change, dryRun bool, err error) string {
-	n := countWrites(changes)
+func summarize(changes []plan.Change, dryRun bool, err error) string {
+	n := plan.Writes(changes)
 	switch {
 	case n == 0 && err == nil:
 		return "no changes"
@@ -64,7 +65,7 @@ func summarize(changes []Change, dryRun bool, err error) string {
 	case err != nil:
 		applied := 0
 		for _, c := range changes {
-			if c.Status == StatusApplied {
+			if c.Status == plan.StatusApplied {
 				applied++
 			}
 		}
@@ -82,12 +83,12 @@ func plural(n int, word string) string {
 
 // failure turns an execution error into the command's error: a partial error
 // (exit 3) when some writes were applied, else the error as is.
-func failure(changes []Change, err error) error {
+func failure(changes []plan.Change, err error) error {
 	if err == nil {
 		return nil
 	}
 	for _, c := range changes {
-		if c.Status == StatusApplied {
+		if c.Status == plan.StatusApplied {
 			return opserr.Partialf("some changes were applied, then: %w (re-run to finish)", err)
 		}
 	}
@@ -112,7 +113,7 @@ func Add(ctx context.Context, deps Deps, opts AddOptions) (AlarmResult, error) {
 	}
 	s := opts.Spec
 	res := AlarmResult{Name: s.Name, AlarmName: AlarmName(s.Name), Kind: s.Kind, Target: target(s), Patterns: s.Patterns,
-		Topic: s.Topic, DryRun: opts.DryRun, Changes: []Change{}, Subscriptions: []Subscription{}}
+		Topic: s.Topic, DryRun: opts.DryRun, Changes: []plan.Change{}, Subscriptions: []Subscription{}}
 	if s.Kind != KindDLQ && !opts.NoPreview {
 		pv, err := PreviewPatterns(ctx, deps, PreviewOptions{LogGroup: s.LogGroup, Patterns: s.Patterns, Window: opts.PreviewWindow, MaxEvents: opts.PreviewEvents})
 		if err != nil {
@@ -133,7 +134,7 @@ func Add(ctx context.Context, deps Deps, opts AddOptions) (AlarmResult, error) {
 	if err != nil {
 		return res, err
 	}
-	changes, err := execute(ctx, deps, append(tp.steps, steps...), opts.DryRun, nil)
+	changes, err := deps.execute(ctx, append(tp.steps, steps...), opts.DryRun, nil)
 	res.Changes, res.Subscriptions, res.TopicARN = changes, tp.subs, tp.arn
 	if res.Subscriptions == nil {
 		res.Subscriptions = []Subscription{}

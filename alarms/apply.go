@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"sort"
 	"strings"
 
@@ -20,13 +21,13 @@ type ApplyResult struct {
 	DryRun  bool          `json:"dry_run"`
 	Topics  []TopicResult `json:"topics"`
 	Alarms  []AlarmResult `json:"alarms"`
-	Pruned  []Change      `json:"pruned"`
+	Pruned  []plan.Change `json:"pruned"`
 	Summary string        `json:"summary"`
 }
 
 // AllChanges returns every change of the result, topics first.
-func (r ApplyResult) AllChanges() []Change {
-	var out []Change
+func (r ApplyResult) AllChanges() []plan.Change {
+	var out []plan.Change
 	for _, t := range r.Topics {
 		out = append(out, t.Changes...)
 	}
@@ -47,7 +48,7 @@ type pruneSet struct {
 // union of its alarms' emails), then each alarm, then the prune. A failed
 // topic blocks only its alarms; a failed alarm does not stop the others.
 func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, dryRun bool) (ApplyResult, error) {
-	res := ApplyResult{DryRun: dryRun, Topics: []TopicResult{}, Alarms: []AlarmResult{}, Pruned: []Change{}}
+	res := ApplyResult{DryRun: dryRun, Topics: []TopicResult{}, Alarms: []AlarmResult{}, Pruned: []plan.Change{}}
 	id := &identity{}
 	emails := map[string][]string{}
 	var topicOrder []string
@@ -67,7 +68,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		}
 		topics[name] = tp
 	}
-	alarmSteps := make([][]*step, len(specs))
+	alarmSteps := make([][]plan.Step, len(specs))
 	for i, s := range specs {
 		tp := topics[s.Topic]
 		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn })
@@ -76,7 +77,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		}
 		alarmSteps[i] = steps
 	}
-	var pruneSteps []*step
+	var pruneSteps []plan.Step
 	if prune != nil && prune.Enabled {
 		var err error
 		keepTopics := map[string]bool{}
@@ -92,7 +93,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 	topicErr := map[string]error{}
 	for _, name := range topicOrder {
 		tp := topics[name]
-		changes, err := execute(ctx, deps, tp.steps, dryRun, nil)
+		changes, err := deps.execute(ctx, tp.steps, dryRun, nil)
 		if err != nil {
 			topicErr[name] = err
 			errs = append(errs, err)
@@ -105,7 +106,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		if e := topicErr[s.Topic]; e != nil {
 			blocked = fmt.Errorf("topic %s failed: %w", s.Topic, e)
 		}
-		changes, err := execute(ctx, deps, alarmSteps[i], dryRun, blocked)
+		changes, err := deps.execute(ctx, alarmSteps[i], dryRun, blocked)
 		ar := AlarmResult{Name: s.Name, AlarmName: AlarmName(s.Name), Kind: s.Kind, Target: target(s), Patterns: s.Patterns,
 			Topic: s.Topic, TopicARN: tp.arn, DryRun: dryRun, Changes: changes, Subscriptions: subsFor(tp.subs, s.Emails)}
 		ar.Summary = summarize(changes, dryRun, err)
@@ -118,7 +119,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		res.Alarms = append(res.Alarms, ar)
 	}
 	if len(pruneSteps) > 0 {
-		changes, err := execute(ctx, deps, pruneSteps, dryRun, nil)
+		changes, err := deps.execute(ctx, pruneSteps, dryRun, nil)
 		res.Pruned = changes
 		if err != nil {
 			errs = append(errs, err)
@@ -196,12 +197,12 @@ func listManaged(ctx context.Context, cw CloudWatchAPI) ([]managedAlarm, error) 
 
 // planPrune deletes the alarm command's managed alarms not in keep, leaving
 // the topics in keepTopics.
-func planPrune(ctx context.Context, deps Deps, keep, keepTopics map[string]bool) ([]*step, error) {
+func planPrune(ctx context.Context, deps Deps, keep, keepTopics map[string]bool) ([]plan.Step, error) {
 	managed, err := listManaged(ctx, deps.CloudWatch)
 	if err != nil {
 		return nil, err
 	}
-	var steps []*step
+	var steps []plan.Step
 	for _, m := range managed {
 		if m.component != ComponentAlarm || keep[ShortName(m.name)] {
 			continue
@@ -217,7 +218,7 @@ func planPrune(ctx context.Context, deps Deps, keep, keepTopics map[string]bool)
 
 // removal is the plan of removing one alarm.
 type removal struct {
-	steps    []*step
+	steps    []plan.Step
 	topic    string
 	topicARN string
 	// topicNote says why the topic stays, when it does.
@@ -236,12 +237,12 @@ func planRemove(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[s
 	return r, nil
 }
 
-func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[string]bool) (removal, *step, error) {
+func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics map[string]bool) (removal, plan.Step, error) {
 	var r removal
 	short := ShortName(m.name)
 	// The alarm goes last: if anything before it fails, the alarm still
 	// exists, so `rm` (or the prune) finds it again and finishes the job.
-	alarmStep := planned(alarmResource(m), m.name, ActionDelete, nil, func(ctx context.Context) error {
+	alarmStep := plan.Delete(alarmResource(m), m.name, func(ctx context.Context) error {
 		if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{m.name}}); err != nil {
 			return fmt.Errorf("delete alarm %q: %w", m.name, err)
 		}
@@ -250,14 +251,14 @@ func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics 
 	if deps.Logs != nil {
 		fs, err := planFilters(ctx, deps, Spec{Name: short}, nil)
 		if err != nil {
-			return r, nil, err
+			return r, plan.Step{}, err
 		}
 		r.steps = append(r.steps, fs...)
 	}
 	rs, err := planDeleteRole(ctx, deps, short)
 	switch {
 	case err != nil && m.log != nil:
-		return r, nil, err
+		return r, plan.Step{}, err
 	case err != nil: // a metric alarm has no role; a leftover one is best effort
 		deps.log().Warn("cannot check for a leftover log alarm role", "role", RoleName(short), "error", err)
 	default:
@@ -275,7 +276,7 @@ func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics 
 		}
 		users, err := alarmsUsingTopic(ctx, deps.CloudWatch, a)
 		if err != nil {
-			return r, nil, err
+			return r, plan.Step{}, err
 		}
 		delete(users, m.name)
 		if len(users) > 0 {
@@ -306,8 +307,8 @@ func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics 
 			break
 		}
 		arn := a
-		r.steps = append(r.steps, planned(ResTopic, r.topic, ActionDelete,
-			[]FieldDiff{{Field: "reason", Old: "used by " + m.name, New: "used by no alarm"}},
+		r.steps = append(r.steps, plan.New(ResTopic, r.topic, plan.ActionDelete,
+			[]plan.FieldDiff{{Field: "reason", Old: "used by " + m.name, New: "used by no alarm"}},
 			func(ctx context.Context) error {
 				// Re-check: another alarm may have started using it meanwhile.
 				users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)

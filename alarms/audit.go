@@ -36,7 +36,7 @@ type Finding struct {
 type AuditOptions struct {
 	// StuckAfter is how long INSUFFICIENT_DATA may last (default 24h).
 	StuckAfter time.Duration
-	// Now is the audit time (default time.Now).
+	// Now is the audit time (default: deps.Clock's now).
 	Now time.Time
 }
 
@@ -76,7 +76,7 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 		opts.StuckAfter = 24 * time.Hour
 	}
 	if opts.Now.IsZero() {
-		opts.Now = time.Now()
+		opts.Now = deps.clock().Now()
 	}
 	if deps.CloudWatch == nil {
 		return AuditResult{}, errors.New("audit: no CloudWatch client")

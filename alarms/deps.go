@@ -37,6 +37,9 @@ package alarms
 
 import (
 	"context"
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/plan"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -44,7 +47,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // CloudWatchAPI is the part of CloudWatch the package calls.
@@ -100,10 +102,8 @@ type IAMAPI interface {
 	DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, optFns ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
 }
 
-// STSAPI finds the account (for ARNs and the topic policy).
-type STSAPI interface {
-	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
+// STSAPI finds the account (for ARNs and the topic policy): awsx.CallerIdentity.
+type STSAPI = awsx.STSAPI
 
 // Deps are the clients and settings the package needs. Each function documents
 // which clients it uses; the others may be nil.
@@ -120,18 +120,24 @@ type Deps struct {
 	// Log receives progress and warnings (default: discard).
 	Log *slog.Logger
 	// Progress, when set, is called as each resource is applied.
-	Progress func(c Change)
+	Progress func(c plan.Change)
+	// Clock is what waits (alarm test, IAM propagation retries) sleep on
+	// and read; nil is the real clock. Tests pass a clock.Fake.
+	Clock clock.Clock
 }
+
+// execute runs steps through the plan engine: in order, nothing in a dry
+// run, the rest skipped after the first failure (an alarm needs its topic
+// and its metric filter), or all skipped when blocked by an earlier failure.
+func (d Deps) execute(ctx context.Context, steps []plan.Step, dryRun bool, blocked error) ([]plan.Change, error) {
+	return plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, Blocked: blocked, OnChange: d.Progress})
+}
+
+func (d Deps) clock() clock.Clock { return clock.Or(d.Clock) }
 
 func (d Deps) log() *slog.Logger {
 	if d.Log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Log
-}
-
-func (d Deps) progress(c Change) {
-	if d.Progress != nil {
-		d.Progress(c)
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/plan"
 	"net/url"
 	"sort"
 	"strings"
@@ -102,7 +104,7 @@ func spec(name string) alarms.Spec {
 	return alarms.Spec{Name: name, LogGroup: "/app/api", Patterns: []string{"ERROR"}, Emails: []string{"ops@example.com"}}
 }
 
-func find(t *testing.T, cs []alarms.Change, resource string) alarms.Change {
+func find(t *testing.T, cs []plan.Change, resource string) plan.Change {
 	t.Helper()
 	for _, c := range cs {
 		if c.Resource == resource {
@@ -110,7 +112,7 @@ func find(t *testing.T, cs []alarms.Change, resource string) alarms.Change {
 		}
 	}
 	t.Fatalf("no %s change in %+v", resource, cs)
-	return alarms.Change{}
+	return plan.Change{}
 }
 
 func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *testing.T) {
@@ -124,7 +126,7 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 		t.Fatalf("add: %v", err)
 	}
 	for _, r := range []string{alarms.ResTopic, alarms.ResTopicPolicy, alarms.ResSubscription, alarms.ResMetricFilter, alarms.ResMetricAlarm} {
-		if c := find(t, res.Changes, r); c.Action != alarms.ActionCreate || c.Status != alarms.StatusApplied {
+		if c := find(t, res.Changes, r); c.Action != plan.ActionCreate || c.Status != plan.StatusApplied {
 			t.Errorf("%s: %+v", r, c)
 		}
 	}
@@ -223,7 +225,7 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 	if err != nil || len(e.writes()) != 0 || !strings.Contains(res.Summary, "dry run") {
 		t.Fatalf("dry run: %v %q %v", err, res.Summary, e.writes())
 	}
-	if c := find(t, res.Changes, alarms.ResMetricAlarm); c.Status != alarms.StatusPlanned || !strings.Contains(c.Summary(), "threshold: 5 → 9") {
+	if c := find(t, res.Changes, alarms.ResMetricAlarm); c.Status != plan.StatusPlanned || !strings.Contains(c.Summary(), "threshold: 5 → 9") {
 		t.Errorf("dry-run alarm change = %+v", c)
 	}
 }
@@ -334,7 +336,7 @@ func TestLogLinesModeCreatesLeastPrivilegeRoleAndLogAlarm(t *testing.T) {
 		t.Fatalf("add: %v", err)
 	}
 	for _, r := range []string{alarms.ResRole, alarms.ResRolePolicy, alarms.ResLogAlarm} {
-		if c := find(t, res.Changes, r); c.Action != alarms.ActionCreate || c.Status != alarms.StatusApplied {
+		if c := find(t, res.Changes, r); c.Action != plan.ActionCreate || c.Status != plan.StatusApplied {
 			t.Errorf("%s: %+v", r, c)
 		}
 	}
@@ -691,13 +693,13 @@ alarms:
 		t.Fatal(err)
 	}
 	e.srv.ResetCalls()
-	plan, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: full, DryRun: true})
-	if err != nil || len(e.writes()) != 0 || len(plan.Alarms) != 3 || !strings.Contains(plan.Summary, "dry run") {
-		t.Fatalf("plan: %v %v %+v", err, e.writes(), plan)
+	dry, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: full, DryRun: true})
+	if err != nil || len(e.writes()) != 0 || len(dry.Alarms) != 3 || !strings.Contains(dry.Summary, "dry run") {
+		t.Fatalf("plan: %v %v %+v", err, e.writes(), dry)
 	}
-	for _, a := range plan.Alarms {
+	for _, a := range dry.Alarms {
 		for _, c := range a.Changes {
-			if c.Status != alarms.StatusPlanned && c.Status != alarms.StatusUnchanged {
+			if c.Status != plan.StatusPlanned && c.Status != plan.StatusUnchanged {
 				t.Errorf("dry-run change %+v", c)
 			}
 		}
@@ -720,9 +722,9 @@ alarms:
   - name: orders-dlq
     dlq: orders-dlq
 `)
-	plan, err = alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: smaller, Prune: true, DryRun: true})
-	if err != nil || len(plan.Pruned) != 2 {
-		t.Fatalf("prune plan: %v %+v", err, plan.Pruned)
+	dry, err = alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: smaller, Prune: true, DryRun: true})
+	if err != nil || len(dry.Pruned) != 2 {
+		t.Fatalf("prune plan: %v %+v", err, dry.Pruned)
 	}
 	res, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: smaller, Prune: true})
 	if err != nil {
@@ -785,7 +787,7 @@ func TestFaultOnEachWriteThenRepairingRerun(t *testing.T) {
 			}
 			failed := false
 			for _, c := range res.Changes {
-				if c.Status == alarms.StatusFailed {
+				if c.Status == plan.StatusFailed {
 					failed = true
 				}
 			}
@@ -971,7 +973,7 @@ func TestAdoptedTopicKeepsItsPolicyAndSurvivesRm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := find(t, res.Changes, alarms.ResTopicPolicy); c.Action != alarms.ActionUpdate {
+	if c := find(t, res.Changes, alarms.ResTopicPolicy); c.Action != plan.ActionUpdate {
 		t.Errorf("policy change = %+v", c)
 	}
 	attrs, _ := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: tp.TopicArn})
@@ -994,22 +996,29 @@ func TestAdoptedTopicKeepsItsPolicyAndSurvivesRm(t *testing.T) {
 // Right after CreateRole, CloudWatch may not be able to assume the role yet
 // (IAM propagation): PutLogAlarm is retried, and only then.
 func TestLogAlarmWaitsForANewRoleToPropagate(t *testing.T) {
-	defer alarms.SetRoleRetryDelay(time.Millisecond)()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.logGroup(t, "/app/api", appLines...)
+	// The retries sleep on a fake clock: 2 s, then 3 s of it, at once.
+	fake := clock.NewFake(time.Time{})
+	deps := e.deps
+	deps.Clock = fake
 	s := spec("fresh")
 	s.LogLines = 3
 	e.srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutLogAlarm", Kind: localaws.FaultError, Code: "ValidationError",
 		Message: "CloudWatch cannot assume the role arn:aws:iam::000000000000:role/opsctl-logalarm-fresh", Times: 2})
-	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+	start := fake.Now()
+	if _, err := alarms.Add(ctx, deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
 		t.Fatalf("add with a propagating role: %v", err)
+	}
+	if n, waited := fake.Sleeps(), fake.Now().Sub(start); n != 2 || waited != 5*time.Second {
+		t.Fatalf("waited %d times, %s in all; want 2 waits, 2 s + 3 s", n, waited)
 	}
 	// An existing role is not waited for: the same error fails at once.
 	s.LogLines = 4
 	e.srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutLogAlarm", Kind: localaws.FaultError, Code: "ValidationError",
 		Message: "CloudWatch cannot assume the role", Times: 1})
-	_, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+	_, err := alarms.Add(ctx, deps, alarms.AddOptions{Spec: s, NoPreview: true})
 	e.srv.ClearFaults()
 	if err == nil || !strings.Contains(err.Error(), "put log alarm") {
 		t.Fatalf("existing role: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 	"time"
 
@@ -168,7 +169,7 @@ func alarmTags(ctx context.Context, cw CloudWatchAPI, arn string) (map[string]st
 
 func cwTags(m map[string]string) []cwtypes.Tag {
 	var out []cwtypes.Tag
-	for _, kv := range sortedCopy(kvList(m)) {
+	for _, kv := range sortedCopy(plan.KV(m)) {
 		k, v, _ := strings.Cut(kv, "=")
 		out = append(out, cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
@@ -177,7 +178,7 @@ func cwTags(m map[string]string) []cwtypes.Tag {
 
 // planAlarmTags adds a tag step when an existing alarm lacks opsctl's tags
 // (PutMetricAlarm and PutLogAlarm ignore tags on update).
-func planAlarmTags(ctx context.Context, deps Deps, live liveAlarm, name string, want map[string]string) (*step, error) {
+func planAlarmTags(ctx context.Context, deps Deps, live liveAlarm, name string, want map[string]string) ([]plan.Step, error) {
 	if !live.exists() {
 		return nil, nil
 	}
@@ -185,11 +186,11 @@ func planAlarmTags(ctx context.Context, deps Deps, live liveAlarm, name string, 
 	if err != nil {
 		return nil, err
 	}
-	var d differ
+	var d plan.Differ
 	missing := map[string]string{}
 	for k, v := range want {
 		if have[k] != v {
-			d.str("tag "+k, have[k], v)
+			d.Str("tag "+k, have[k], v)
 			missing[k] = v
 		}
 	}
@@ -197,12 +198,12 @@ func planAlarmTags(ctx context.Context, deps Deps, live liveAlarm, name string, 
 		return nil, nil
 	}
 	arn := live.arn()
-	return planned(ResTags, name, ActionUpdate, d, func(ctx context.Context) error {
+	return []plan.Step{plan.Update(ResTags, name, d, func(ctx context.Context) error {
 		if _, err := deps.CloudWatch.TagResource(ctx, &cloudwatch.TagResourceInput{ResourceARN: aws.String(arn), Tags: cwTags(missing)}); err != nil {
 			return fmt.Errorf("tag alarm %q: %w", name, err)
 		}
 		return nil
-	}), nil
+	})}, nil
 }
 
 func dims(in []cwtypes.Dimension) map[string]string {
@@ -215,7 +216,7 @@ func dims(in []cwtypes.Dimension) map[string]string {
 
 func toDims(m map[string]string) []cwtypes.Dimension {
 	var out []cwtypes.Dimension
-	for _, kv := range sortedCopy(kvList(m)) {
+	for _, kv := range sortedCopy(plan.KV(m)) {
 		k, v, _ := strings.Cut(kv, "=")
 		out = append(out, cwtypes.Dimension{Name: aws.String(k), Value: aws.String(v)})
 	}
@@ -223,28 +224,28 @@ func toDims(m map[string]string) []cwtypes.Dimension {
 }
 
 // diffMetricAlarm compares a live alarm with the spec, field by field.
-func diffMetricAlarm(a *cwtypes.MetricAlarm, s MetricAlarmSpec) []FieldDiff {
-	var d differ
-	d.str("namespace", aws.ToString(a.Namespace), s.Namespace)
-	d.str("metric", aws.ToString(a.MetricName), s.MetricName)
-	d.kv("dimensions", dims(a.Dimensions), s.Dimensions)
-	d.str("statistic", string(a.Statistic), s.Statistic)
-	d.str("period", fmtDuration(time.Duration(aws.ToInt32(a.Period))*time.Second), fmtDuration(s.Period))
-	d.num("evaluation_periods", float64(aws.ToInt32(a.EvaluationPeriods)), float64(s.EvaluationPeriods))
+func diffMetricAlarm(a *cwtypes.MetricAlarm, s MetricAlarmSpec) []plan.FieldDiff {
+	var d plan.Differ
+	d.Str("namespace", aws.ToString(a.Namespace), s.Namespace)
+	d.Str("metric", aws.ToString(a.MetricName), s.MetricName)
+	d.Map("dimensions", dims(a.Dimensions), s.Dimensions)
+	d.Str("statistic", string(a.Statistic), s.Statistic)
+	d.Str("period", fmtDuration(time.Duration(aws.ToInt32(a.Period))*time.Second), fmtDuration(s.Period))
+	d.Num("evaluation_periods", float64(aws.ToInt32(a.EvaluationPeriods)), float64(s.EvaluationPeriods))
 	dp := aws.ToInt32(a.DatapointsToAlarm)
 	if dp == 0 {
 		dp = aws.ToInt32(a.EvaluationPeriods)
 	}
-	d.num("datapoints_to_alarm", float64(dp), float64(s.DatapointsToAlarm))
-	d.num("threshold", aws.ToFloat64(a.Threshold), s.Threshold)
-	d.str("comparison", string(a.ComparisonOperator), s.Comparison)
-	d.str("treat_missing_data", aws.ToString(a.TreatMissingData), s.TreatMissingData)
-	d.list("alarm_actions", a.AlarmActions, []string{s.TopicARN})
-	d.list("ok_actions", a.OKActions, []string{s.TopicARN})
+	d.Num("datapoints_to_alarm", float64(dp), float64(s.DatapointsToAlarm))
+	d.Num("threshold", aws.ToFloat64(a.Threshold), s.Threshold)
+	d.Str("comparison", string(a.ComparisonOperator), s.Comparison)
+	d.Str("treat_missing_data", aws.ToString(a.TreatMissingData), s.TreatMissingData)
+	d.Set("alarm_actions", a.AlarmActions, []string{s.TopicARN})
+	d.Set("ok_actions", a.OKActions, []string{s.TopicARN})
 	if a.ActionsEnabled != nil && !*a.ActionsEnabled {
-		d.str("actions_enabled", "false", "true")
+		d.Str("actions_enabled", "false", "true")
 	}
-	d.str("description", aws.ToString(a.AlarmDescription), s.Description)
+	d.Str("description", aws.ToString(a.AlarmDescription), s.Description)
 	return d
 }
 
@@ -270,7 +271,7 @@ func putMetricAlarmInput(s MetricAlarmSpec) *cloudwatch.PutMetricAlarmInput {
 }
 
 // planMetricAlarm plans the alarm and its tags.
-func planMetricAlarm(ctx context.Context, deps Deps, s MetricAlarmSpec, topicARN func() string) ([]*step, error) {
+func planMetricAlarm(ctx context.Context, deps Deps, s MetricAlarmSpec, topicARN func() string) ([]plan.Step, error) {
 	if deps.CloudWatch == nil {
 		return nil, errors.New("plan metric alarm: no CloudWatch client")
 	}
@@ -294,26 +295,24 @@ func planMetricAlarm(ctx context.Context, deps Deps, s MetricAlarmSpec, topicARN
 		}
 		return nil
 	}
-	var steps []*step
+	var steps []plan.Step
 	switch {
 	case !live.exists():
-		steps = append(steps, planned(ResMetricAlarm, s.Name, ActionCreate, nil, put))
+		steps = append(steps, plan.Create(ResMetricAlarm, s.Name, put))
 	case live.log != nil:
-		steps = append(steps, planned(ResMetricAlarm, s.Name, ActionUpdate,
-			[]FieldDiff{{Field: "type", Old: "log alarm", New: "metric alarm"}}, put))
+		steps = append(steps, plan.Update(ResMetricAlarm, s.Name,
+			[]plan.FieldDiff{{Field: "type", Old: "log alarm", New: "metric alarm"}}, put))
 	default:
 		if d := diffMetricAlarm(live.metric, s); len(d) > 0 {
-			steps = append(steps, planned(ResMetricAlarm, s.Name, ActionUpdate, d, put))
+			steps = append(steps, plan.Update(ResMetricAlarm, s.Name, d, put))
 		} else {
-			steps = append(steps, unchanged(ResMetricAlarm, s.Name))
+			steps = append(steps, plan.Unchanged(ResMetricAlarm, s.Name))
 		}
 		ts, err := planAlarmTags(ctx, deps, live, s.Name, managedTags(s.Component, s.Kind))
 		if err != nil {
 			return nil, err
 		}
-		if ts != nil {
-			steps = append(steps, ts)
-		}
+		steps = append(steps, ts...)
 	}
 	return steps, nil
 }
@@ -324,7 +323,7 @@ func planMetricAlarm(ctx context.Context, deps Deps, s MetricAlarmSpec, topicARN
 // opsctl's. Only the fields that differ are written, and nothing when none
 // does; the returned changes carry the field-by-field diff. Uses
 // deps.CloudWatch.
-func EnsureMetricAlarm(ctx context.Context, deps Deps, spec MetricAlarmSpec) ([]Change, error) {
+func EnsureMetricAlarm(ctx context.Context, deps Deps, spec MetricAlarmSpec) ([]plan.Change, error) {
 	spec = spec.withDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -333,5 +332,5 @@ func EnsureMetricAlarm(ctx context.Context, deps Deps, spec MetricAlarmSpec) ([]
 	if err != nil {
 		return nil, err
 	}
-	return execute(ctx, deps, steps, spec.DryRun, nil)
+	return deps.execute(ctx, steps, spec.DryRun, nil)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,29 +103,29 @@ func transformation(name string) logstypes.MetricTransformation {
 	}
 }
 
-func diffFilter(f logstypes.MetricFilter, pattern, name string) []FieldDiff {
-	var d differ
-	d.str("pattern", aws.ToString(f.FilterPattern), pattern)
+func diffFilter(f logstypes.MetricFilter, pattern, name string) []plan.FieldDiff {
+	var d plan.Differ
+	d.Str("pattern", aws.ToString(f.FilterPattern), pattern)
 	var mt logstypes.MetricTransformation
 	if len(f.MetricTransformations) > 0 {
 		mt = f.MetricTransformations[0]
 	}
-	d.str("metric", aws.ToString(mt.MetricNamespace)+"/"+aws.ToString(mt.MetricName), MetricNamespace+"/"+name)
-	d.str("metric_value", aws.ToString(mt.MetricValue), "1")
+	d.Str("metric", aws.ToString(mt.MetricNamespace)+"/"+aws.ToString(mt.MetricName), MetricNamespace+"/"+name)
+	d.Str("metric_value", aws.ToString(mt.MetricValue), "1")
 	dv := "(none)"
 	if mt.DefaultValue != nil {
-		dv = fmtNum(*mt.DefaultValue)
+		dv = strconv.FormatFloat(*mt.DefaultValue, 'f', -1, 64)
 	}
-	d.str("default_value", dv, "0")
+	d.Str("default_value", dv, "0")
 	if len(mt.Dimensions) > 0 {
-		d.kv("dimensions", mt.Dimensions, nil)
+		d.Map("dimensions", mt.Dimensions, nil)
 	}
 	return d
 }
 
 // planFilters plans the metric filters of a log-pattern alarm (want nil
 // deletes them all, for a log alarm or rm).
-func planFilters(ctx context.Context, deps Deps, s Spec, want []string) ([]*step, error) {
+func planFilters(ctx context.Context, deps Deps, s Spec, want []string) ([]plan.Step, error) {
 	if deps.Logs == nil {
 		return nil, errors.New("plan metric filters: no CloudWatch Logs client")
 	}
@@ -135,7 +138,7 @@ func planFilters(ctx context.Context, deps Deps, s Spec, want []string) ([]*step
 	for _, f := range have {
 		existing[key{aws.ToString(f.LogGroupName), aws.ToString(f.FilterName)}] = f
 	}
-	var steps []*step
+	var steps []plan.Step
 	wanted := map[key]bool{}
 	for i, p := range want {
 		k := key{s.LogGroup, filterName(s.Name, i+1)}
@@ -154,13 +157,13 @@ func planFilters(ctx context.Context, deps Deps, s Spec, want []string) ([]*step
 		f, ok := existing[k]
 		switch {
 		case !ok:
-			steps = append(steps, planned(ResMetricFilter, label, ActionCreate,
-				[]FieldDiff{{Field: "pattern", Old: "(none)", New: pattern}}, put))
+			steps = append(steps, plan.New(ResMetricFilter, label, plan.ActionCreate,
+				[]plan.FieldDiff{{Field: "pattern", Old: "(none)", New: pattern}}, put))
 		default:
 			if d := diffFilter(f, pattern, s.Name); len(d) > 0 {
-				steps = append(steps, planned(ResMetricFilter, label, ActionUpdate, d, put))
+				steps = append(steps, plan.Update(ResMetricFilter, label, d, put))
 			} else {
-				steps = append(steps, unchanged(ResMetricFilter, label))
+				steps = append(steps, plan.Unchanged(ResMetricFilter, label))
 			}
 		}
 	}
@@ -169,8 +172,8 @@ func planFilters(ctx context.Context, deps Deps, s Spec, want []string) ([]*step
 		if wanted[k] {
 			continue
 		}
-		steps = append(steps, planned(ResMetricFilter, k.group+":"+k.name, ActionDelete,
-			[]FieldDiff{{Field: "pattern", Old: aws.ToString(f.FilterPattern), New: "(none)"}},
+		steps = append(steps, plan.New(ResMetricFilter, k.group+":"+k.name, plan.ActionDelete,
+			[]plan.FieldDiff{{Field: "pattern", Old: aws.ToString(f.FilterPattern), New: "(none)"}},
 			func(ctx context.Context) error {
 				if _, err := deps.Logs.DeleteMetricFilter(ctx, &cloudwatchlogs.DeleteMetricFilterInput{
 					LogGroupName: aws.String(k.group), FilterName: aws.String(k.name),
@@ -229,8 +232,8 @@ func logAlarmInput(s Spec, topicARN, roleARN string) (*cloudwatch.PutLogAlarmInp
 	}, nil
 }
 
-func diffLogAlarm(a *cwtypes.LogAlarm, want *cloudwatch.PutLogAlarmInput) []FieldDiff {
-	var d differ
+func diffLogAlarm(a *cwtypes.LogAlarm, want *cloudwatch.PutLogAlarmInput) []plan.FieldDiff {
+	var d plan.Differ
 	sq := a.ScheduledQueryConfiguration
 	if sq == nil {
 		sq = &cwtypes.ScheduledQueryConfiguration{}
@@ -240,32 +243,32 @@ func diffLogAlarm(a *cwtypes.LogAlarm, want *cloudwatch.PutLogAlarmInput) []Fiel
 		sc = &cwtypes.ScheduleConfiguration{}
 	}
 	w := want.ScheduledQueryConfiguration
-	d.str("query", aws.ToString(sq.QueryString), aws.ToString(w.QueryString))
-	d.str("aggregation", aws.ToString(sq.AggregationExpression), aws.ToString(w.AggregationExpression))
-	d.list("log_groups", sq.LogGroupIdentifiers, w.LogGroupIdentifiers)
-	d.str("query_role", aws.ToString(sq.ScheduledQueryRoleARN), aws.ToString(w.ScheduledQueryRoleARN))
-	d.str("schedule", aws.ToString(sc.ScheduleExpression), aws.ToString(w.ScheduleConfiguration.ScheduleExpression))
-	d.num("query_window_seconds", float64(aws.ToInt64(sc.StartTimeOffset)), float64(aws.ToInt64(w.ScheduleConfiguration.StartTimeOffset)))
-	d.num("threshold", aws.ToFloat64(a.Threshold), aws.ToFloat64(want.Threshold))
-	d.str("comparison", string(a.ComparisonOperator), string(want.ComparisonOperator))
-	d.num("evaluation_periods", float64(aws.ToInt32(a.QueryResultsToEvaluate)), float64(aws.ToInt32(want.QueryResultsToEvaluate)))
-	d.num("datapoints_to_alarm", float64(aws.ToInt32(a.QueryResultsToAlarm)), float64(aws.ToInt32(want.QueryResultsToAlarm)))
-	d.num("log_lines", float64(aws.ToInt32(a.ActionLogLineCount)), float64(aws.ToInt32(want.ActionLogLineCount)))
-	d.str("log_line_role", aws.ToString(a.ActionLogLineRoleArn), aws.ToString(want.ActionLogLineRoleArn))
-	d.str("treat_missing_data", aws.ToString(a.TreatMissingData), aws.ToString(want.TreatMissingData))
-	d.list("alarm_actions", a.AlarmActions, want.AlarmActions)
-	d.list("ok_actions", a.OKActions, want.OKActions)
+	d.Str("query", aws.ToString(sq.QueryString), aws.ToString(w.QueryString))
+	d.Str("aggregation", aws.ToString(sq.AggregationExpression), aws.ToString(w.AggregationExpression))
+	d.Set("log_groups", sq.LogGroupIdentifiers, w.LogGroupIdentifiers)
+	d.Str("query_role", aws.ToString(sq.ScheduledQueryRoleARN), aws.ToString(w.ScheduledQueryRoleARN))
+	d.Str("schedule", aws.ToString(sc.ScheduleExpression), aws.ToString(w.ScheduleConfiguration.ScheduleExpression))
+	d.Num("query_window_seconds", float64(aws.ToInt64(sc.StartTimeOffset)), float64(aws.ToInt64(w.ScheduleConfiguration.StartTimeOffset)))
+	d.Num("threshold", aws.ToFloat64(a.Threshold), aws.ToFloat64(want.Threshold))
+	d.Str("comparison", string(a.ComparisonOperator), string(want.ComparisonOperator))
+	d.Num("evaluation_periods", float64(aws.ToInt32(a.QueryResultsToEvaluate)), float64(aws.ToInt32(want.QueryResultsToEvaluate)))
+	d.Num("datapoints_to_alarm", float64(aws.ToInt32(a.QueryResultsToAlarm)), float64(aws.ToInt32(want.QueryResultsToAlarm)))
+	d.Num("log_lines", float64(aws.ToInt32(a.ActionLogLineCount)), float64(aws.ToInt32(want.ActionLogLineCount)))
+	d.Str("log_line_role", aws.ToString(a.ActionLogLineRoleArn), aws.ToString(want.ActionLogLineRoleArn))
+	d.Str("treat_missing_data", aws.ToString(a.TreatMissingData), aws.ToString(want.TreatMissingData))
+	d.Set("alarm_actions", a.AlarmActions, want.AlarmActions)
+	d.Set("ok_actions", a.OKActions, want.OKActions)
 	if a.ActionsEnabled != nil && !*a.ActionsEnabled {
-		d.str("actions_enabled", "false", "true")
+		d.Str("actions_enabled", "false", "true")
 	}
-	d.str("description", aws.ToString(a.AlarmDescription), aws.ToString(want.AlarmDescription))
+	d.Str("description", aws.ToString(a.AlarmDescription), aws.ToString(want.AlarmDescription))
 	return d
 }
 
 // IAM propagation retries of PutLogAlarm after the query role was created.
-var (
+const (
 	roleRetries    = 6
-	roleRetryDelay = 2 * time.Second
+	roleRetryDelay = 2 * time.Second // then ×1.5 per attempt, up to 10 s
 )
 
 // isRolePropagation recognises CloudWatch rejecting a role it cannot assume
@@ -284,7 +287,7 @@ func isRolePropagation(err error) bool {
 }
 
 // planLogAlarm plans a log alarm (role, policy, PutLogAlarm).
-func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liveAlarm, topicARN func() string) ([]*step, error) {
+func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liveAlarm, topicARN func() string) ([]plan.Step, error) {
 	rp, err := planQueryRole(ctx, deps, id, s.Name, s.LogGroup, ComponentAlarm)
 	if err != nil {
 		return nil, err
@@ -301,47 +304,49 @@ func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liv
 				return fmt.Errorf("delete metric alarm %q to replace it with a log alarm: %w", name, err)
 			}
 		}
-		for attempt := 1; ; attempt++ {
-			_, err := deps.CloudWatch.PutLogAlarm(ctx, in)
-			if err == nil {
-				return nil
-			}
-			// A role created or changed moments ago may not be assumable
-			// yet (IAM propagation): wait and retry, within the caller's ctx.
-			if !rp.created || attempt >= roleRetries || !isRolePropagation(err) {
-				return fmt.Errorf("put log alarm %q: %w", name, err)
-			}
-			deps.log().Info("waiting for the new IAM role to propagate", "role", rp.name, "attempt", attempt)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("put log alarm %q: %w", name, ctx.Err())
-			case <-time.After(roleRetryDelay * time.Duration(attempt)):
-			}
+		// A role created or changed moments ago may not be assumable yet
+		// (IAM propagation): wait and retry, at most roleRetries times.
+		attempt := 0
+		_, err = wait.Until(ctx, wait.Options{What: "put log alarm " + name, Clock: deps.Clock,
+			Interval: roleRetryDelay, MaxInterval: 5 * roleRetryDelay, Multiplier: 1.5},
+			func(ctx context.Context) (wait.Status, error) {
+				attempt++
+				_, err := deps.CloudWatch.PutLogAlarm(ctx, in)
+				if err == nil {
+					return wait.Status{Done: true}, nil
+				}
+				if !rp.created || attempt >= roleRetries || !isRolePropagation(err) {
+					return wait.Status{}, err
+				}
+				deps.log().Info("waiting for the new IAM role to propagate", "role", rp.name, "attempt", attempt)
+				return wait.Status{State: "role not yet assumable"}, nil
+			})
+		if err != nil {
+			return fmt.Errorf("put log alarm %q: %w", name, err)
 		}
+		return nil
 	}
 	switch {
 	case !live.exists():
-		steps = append(steps, planned(ResLogAlarm, name, ActionCreate, nil, put))
+		steps = append(steps, plan.Create(ResLogAlarm, name, put))
 	case live.metric != nil:
-		steps = append(steps, planned(ResLogAlarm, name, ActionUpdate,
-			[]FieldDiff{{Field: "type", Old: "metric alarm", New: "log alarm"}}, put))
+		steps = append(steps, plan.Update(ResLogAlarm, name,
+			[]plan.FieldDiff{{Field: "type", Old: "metric alarm", New: "log alarm"}}, put))
 	default:
 		want, err := logAlarmInput(s, topicARN(), rp.arn)
 		if err != nil {
 			return nil, err
 		}
 		if d := diffLogAlarm(live.log, want); len(d) > 0 {
-			steps = append(steps, planned(ResLogAlarm, name, ActionUpdate, d, put))
+			steps = append(steps, plan.Update(ResLogAlarm, name, d, put))
 		} else {
-			steps = append(steps, unchanged(ResLogAlarm, name))
+			steps = append(steps, plan.Unchanged(ResLogAlarm, name))
 		}
 		ts, err := planAlarmTags(ctx, deps, live, name, managedTags(ComponentAlarm, KindLogAlarm))
 		if err != nil {
 			return nil, err
 		}
-		if ts != nil {
-			steps = append(steps, ts)
-		}
+		steps = append(steps, ts...)
 	}
 	// A log alarm has no metric filters: remove those of an earlier
 	// log-pattern version of this alarm, after the alarm is replaced.
@@ -353,7 +358,7 @@ func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liv
 }
 
 // planAlarm plans everything of one alarm except its topic.
-func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN func() string) ([]*step, error) {
+func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN func() string) ([]plan.Step, error) {
 	if deps.CloudWatch == nil {
 		return nil, errors.New("plan alarm: no CloudWatch client")
 	}

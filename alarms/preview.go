@@ -48,7 +48,7 @@ type PreviewOptions struct {
 	Window time.Duration
 	// MaxEvents caps the sample (default 500, the newest ones).
 	MaxEvents int
-	// Now is the end of the window (default time.Now).
+	// Now is the end of the window (default: deps.Clock's now).
 	Now time.Time
 }
 
@@ -64,7 +64,7 @@ func PreviewPatterns(ctx context.Context, deps Deps, o PreviewOptions) (*Preview
 		o.MaxEvents = DefaultPreviewEvents
 	}
 	if o.Now.IsZero() {
-		o.Now = time.Now()
+		o.Now = deps.clock().Now()
 	}
 	if deps.Logs == nil {
 		return nil, errors.New("preview patterns: no CloudWatch Logs client")

@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -18,9 +19,9 @@ func (o RmOptions) Validate() error { return validateName(o.Name) }
 
 // RmResult is what Remove did.
 type RmResult struct {
-	Name    string   `json:"name"`
-	DryRun  bool     `json:"dry_run"`
-	Changes []Change `json:"changes"`
+	Name    string        `json:"name"`
+	DryRun  bool          `json:"dry_run"`
+	Changes []plan.Change `json:"changes"`
 	// TopicNote says why the topic stays, when it does.
 	TopicNote string `json:"topic_note,omitempty"`
 	Summary   string `json:"summary"`
@@ -61,7 +62,7 @@ func Remove(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 	if err != nil {
 		return RmResult{}, err
 	}
-	changes, err := execute(ctx, deps, r.steps, opts.DryRun, nil)
+	changes, err := deps.execute(ctx, r.steps, opts.DryRun, nil)
 	res := RmResult{Name: opts.Name, DryRun: opts.DryRun, Changes: changes, TopicNote: r.topicNote, Summary: summarize(changes, opts.DryRun, err)}
 	if err != nil {
 		return res, failure(changes, fmt.Errorf("remove alarm %s: %w", opts.Name, err))

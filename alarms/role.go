@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,7 +101,7 @@ func isNoSuchEntity(err error) bool {
 type rolePlan struct {
 	name  string
 	arn   string
-	steps []*step
+	steps []plan.Step
 	// created is set when this run created the role or changed its
 	// policies: IAM is eventually consistent, so CloudWatch may not be able to
 	// assume it for a few seconds.
@@ -134,12 +135,12 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 	}
 	if err != nil { // not found
 		var tags []iamtypes.Tag
-		for _, kv := range sortedCopy(kvList(managedTags(component, KindLogAlarm))) {
+		for _, kv := range sortedCopy(plan.KV(managedTags(component, KindLogAlarm))) {
 			k, v, _ := cut(kv)
 			tags = append(tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}
 		rp.steps = append(rp.steps,
-			planned(ResRole, rn, ActionCreate, nil, func(ctx context.Context) error {
+			plan.Create(ResRole, rn, func(ctx context.Context) error {
 				out, err := deps.IAM.CreateRole(ctx, &iam.CreateRoleInput{
 					RoleName:                 aws.String(rn),
 					AssumeRolePolicyDocument: aws.String(trust),
@@ -153,13 +154,13 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 				rp.created = true
 				return nil
 			}),
-			planned(ResRolePolicy, rn+"/"+rolePolicyName, ActionCreate, nil, putPolicy))
+			plan.Create(ResRolePolicy, rn+"/"+rolePolicyName, putPolicy))
 		return rp, nil
 	}
 	rp.arn = aws.ToString(got.Role.Arn)
 	if canonicalJSON(decodePolicy(aws.ToString(got.Role.AssumeRolePolicyDocument))) != canonicalJSON(trust) {
-		rp.steps = append(rp.steps, planned(ResRole, rn, ActionUpdate,
-			[]FieldDiff{{Field: "trust_policy", Old: "differs", New: "CloudWatch and CloudWatch Logs of account " + account}},
+		rp.steps = append(rp.steps, plan.Update(ResRole, rn,
+			[]plan.FieldDiff{{Field: "trust_policy", Old: "differs", New: "CloudWatch and CloudWatch Logs of account " + account}},
 			func(ctx context.Context) error {
 				if _, err := deps.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(rn), PolicyDocument: aws.String(trust)}); err != nil {
 					return fmt.Errorf("update trust policy of IAM role %q: %w", rn, err)
@@ -167,19 +168,19 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 				return nil
 			}))
 	} else {
-		rp.steps = append(rp.steps, unchanged(ResRole, rn))
+		rp.steps = append(rp.steps, plan.Unchanged(ResRole, rn))
 	}
 	pol, err := deps.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(rn), PolicyName: aws.String(rolePolicyName)})
 	switch {
 	case err != nil && isNoSuchEntity(err):
-		rp.steps = append(rp.steps, planned(ResRolePolicy, rn+"/"+rolePolicyName, ActionCreate, nil, putPolicy))
+		rp.steps = append(rp.steps, plan.Create(ResRolePolicy, rn+"/"+rolePolicyName, putPolicy))
 	case err != nil:
 		return nil, fmt.Errorf("read policy of IAM role %q: %w", rn, err)
 	case canonicalJSON(decodePolicy(aws.ToString(pol.PolicyDocument))) != canonicalJSON(perm):
-		rp.steps = append(rp.steps, planned(ResRolePolicy, rn+"/"+rolePolicyName, ActionUpdate,
-			[]FieldDiff{{Field: "log_group", Old: policyLogGroup(decodePolicy(aws.ToString(pol.PolicyDocument))), New: logGroup}}, putPolicy))
+		rp.steps = append(rp.steps, plan.Update(ResRolePolicy, rn+"/"+rolePolicyName,
+			[]plan.FieldDiff{{Field: "log_group", Old: policyLogGroup(decodePolicy(aws.ToString(pol.PolicyDocument))), New: logGroup}}, putPolicy))
 	default:
-		rp.steps = append(rp.steps, unchanged(ResRolePolicy, rn+"/"+rolePolicyName))
+		rp.steps = append(rp.steps, plan.Unchanged(ResRolePolicy, rn+"/"+rolePolicyName))
 	}
 	return rp, nil
 }
@@ -213,7 +214,7 @@ func policyLogGroup(doc string) string {
 }
 
 // planDeleteRole deletes a log alarm's query role if it exists.
-func planDeleteRole(ctx context.Context, deps Deps, name string) ([]*step, error) {
+func planDeleteRole(ctx context.Context, deps Deps, name string) ([]plan.Step, error) {
 	if deps.IAM == nil {
 		return nil, nil
 	}
@@ -224,7 +225,7 @@ func planDeleteRole(ctx context.Context, deps Deps, name string) ([]*step, error
 		}
 		return nil, fmt.Errorf("read IAM role %q: %w", rn, err)
 	}
-	return []*step{planned(ResRole, rn, ActionDelete, nil, func(ctx context.Context) error {
+	return []plan.Step{plan.Delete(ResRole, rn, func(ctx context.Context) error {
 		if _, err := deps.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(rn), PolicyName: aws.String(rolePolicyName)}); err != nil && !isNoSuchEntity(err) {
 			return fmt.Errorf("delete policy of IAM role %q: %w", rn, err)
 		}

@@ -2,7 +2,9 @@ package alarms
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/wait"
 	"sort"
 	"time"
 
@@ -104,24 +106,24 @@ func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) 
 	case res.Topic != "" && res.Confirmed == 0:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("topic %s has no confirmed email subscription: nobody will get the test email", res.Topic))
 	}
-	started := time.Now().Add(-time.Second)
+	started := deps.clock().Now().Add(-time.Second)
 	for _, target := range []cwtypes.StateValue{cwtypes.StateValueAlarm, cwtypes.StateValueOk} {
 		if _, err := deps.CloudWatch.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
 			AlarmName: aws.String(name), StateValue: target, StateReason: aws.String(testReason),
 		}); err != nil {
 			return res, fmt.Errorf("set alarm %s to %s: %w", name, target, err)
 		}
-		if err := waitState(ctx, deps.CloudWatch, name, target, opts.Wait, opts.Poll); err != nil {
+		if err := waitState(ctx, deps, name, target, opts.Wait, opts.Poll); err != nil {
 			return res, err
 		}
 	}
 	res.Final = string(cwtypes.StateValueOk)
-	tr, err := transitions(ctx, deps.CloudWatch, name, started)
+	tr, err := transitions(ctx, deps, name, started)
 	if err != nil {
 		return res, err
 	}
 	res.Transitions = tr
-	res.Notifications, err = executedActions(ctx, deps.CloudWatch, name, started)
+	res.Notifications, err = executedActions(ctx, deps, name, started)
 	if err != nil {
 		return res, err
 	}
@@ -133,11 +135,11 @@ func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) 
 
 // executedActions returns the summaries of the alarm's action history since
 // start ("Successfully executed action arn:aws:sns:...").
-func executedActions(ctx context.Context, cw CloudWatchAPI, name string, since time.Time) ([]string, error) {
+func executedActions(ctx context.Context, deps Deps, name string, since time.Time) ([]string, error) {
 	out := []string{}
-	p := cloudwatch.NewDescribeAlarmHistoryPaginator(cw, &cloudwatch.DescribeAlarmHistoryInput{
+	p := cloudwatch.NewDescribeAlarmHistoryPaginator(deps.CloudWatch, &cloudwatch.DescribeAlarmHistoryInput{
 		AlarmName: aws.String(name), HistoryItemType: cwtypes.HistoryItemTypeAction,
-		StartDate: aws.Time(since), EndDate: aws.Time(time.Now().Add(time.Minute)),
+		StartDate: aws.Time(since), EndDate: aws.Time(deps.clock().Now().Add(time.Minute)),
 		AlarmTypes: allAlarmTypes,
 	})
 	for p.HasMorePages() {
@@ -173,31 +175,29 @@ func state(l liveAlarm) string {
 	return ""
 }
 
-func waitState(ctx context.Context, cw CloudWatchAPI, name string, want cwtypes.StateValue, wait, poll time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	for {
-		live, err := describeAlarm(ctx, cw, name)
-		if err != nil {
-			return err
-		}
-		if state(live) == string(want) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("alarm %s did not reach %s within %s (it is %s)", name, want, wait, state(live))
-		case <-time.After(poll):
-		}
+// waitState polls the alarm until CloudWatch reports want, for at most
+// timeout on deps.Clock.
+func waitState(ctx context.Context, deps Deps, name string, want cwtypes.StateValue, timeout, poll time.Duration) error {
+	last, err := wait.Until(ctx, wait.Options{What: "alarm " + name + " to reach " + string(want), Clock: deps.Clock, Timeout: timeout, Interval: poll},
+		func(ctx context.Context) (wait.Status, error) {
+			live, err := describeAlarm(ctx, deps.CloudWatch, name)
+			if err != nil {
+				return wait.Status{}, err
+			}
+			return wait.Status{Done: state(live) == string(want), State: state(live)}, nil
+		})
+	if errors.Is(err, wait.ErrTimeout) {
+		return fmt.Errorf("alarm %s did not reach %s within %s (it is %s)", name, want, timeout, last.State)
 	}
+	return err
 }
 
 // transitions reads the alarm's state updates since start from its history.
-func transitions(ctx context.Context, cw CloudWatchAPI, name string, since time.Time) ([]Transition, error) {
+func transitions(ctx context.Context, deps Deps, name string, since time.Time) ([]Transition, error) {
 	out := []Transition{}
-	p := cloudwatch.NewDescribeAlarmHistoryPaginator(cw, &cloudwatch.DescribeAlarmHistoryInput{
+	p := cloudwatch.NewDescribeAlarmHistoryPaginator(deps.CloudWatch, &cloudwatch.DescribeAlarmHistoryInput{
 		AlarmName: aws.String(name), HistoryItemType: cwtypes.HistoryItemTypeStateUpdate,
-		StartDate: aws.Time(since), EndDate: aws.Time(time.Now().Add(time.Minute)),
+		StartDate: aws.Time(since), EndDate: aws.Time(deps.clock().Now().Add(time.Minute)),
 		AlarmTypes: allAlarmTypes,
 	})
 	for p.HasMorePages() {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Subscription states.
@@ -47,7 +48,7 @@ type Subscription struct {
 type TopicResult struct {
 	Name          string         `json:"name"`
 	ARN           string         `json:"arn"`
-	Changes       []Change       `json:"changes"`
+	Changes       []plan.Change  `json:"changes"`
 	Subscriptions []Subscription `json:"subscriptions"`
 }
 
@@ -56,32 +57,22 @@ func PendingTodo(email string) string {
 	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 3 days; until then no alarm email reaches them", email)
 }
 
-// identity is the caller's account and partition, looked up once.
+// identity is the caller's account and partition, looked up once per run
+// (awsx.CallerIdentity).
 type identity struct {
-	once      sync.Once
-	account   string
-	partition string
-	err       error
+	once   sync.Once
+	caller awsx.Caller
+	err    error
 }
 
 func (id *identity) get(ctx context.Context, deps Deps) (account, partition string, err error) {
 	id.once.Do(func() {
-		if deps.STS == nil {
-			id.err = fmt.Errorf("find the AWS account: no STS client")
-			return
-		}
-		out, err := deps.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			id.err = fmt.Errorf("find the AWS account (sts get-caller-identity): %w", err)
-			return
-		}
-		id.account = aws.ToString(out.Account)
-		id.partition = "aws"
-		if p := strings.Split(aws.ToString(out.Arn), ":"); len(p) > 2 && p[1] != "" {
-			id.partition = p[1]
+		id.caller, id.err = awsx.CallerIdentity(ctx, deps.STS, deps.Region)
+		if id.err != nil {
+			id.err = fmt.Errorf("find the AWS account: %w", id.err)
 		}
 	})
-	return id.account, id.partition, id.err
+	return id.caller.Account, id.caller.Partition, id.err
 }
 
 // topicPlan is a planned topic: its steps and its ARN, which is predicted for
@@ -91,7 +82,7 @@ type topicPlan struct {
 	arn     string
 	exists  bool
 	managed bool
-	steps   []*step
+	steps   []plan.Step
 	subs    []Subscription
 }
 
@@ -252,7 +243,7 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 		tp.managed = true
 		tags := managedTags(spec.Component, "topic")
 		delete(tags, TagKind)
-		tp.steps = append(tp.steps, planned(ResTopic, name, ActionCreate, nil, func(ctx context.Context) error {
+		tp.steps = append(tp.steps, plan.Create(ResTopic, name, func(ctx context.Context) error {
 			out, err := deps.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name), Tags: snsTags(tags)})
 			if err != nil {
 				return fmt.Errorf("create SNS topic %q: %w", name, err)
@@ -260,8 +251,8 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 			tp.arn = aws.ToString(out.TopicArn)
 			return nil
 		}))
-		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionCreate,
-			[]FieldDiff{{Field: "policy", Old: "(default)", New: "only CloudWatch alarms of account " + account + " may publish"}},
+		tp.steps = append(tp.steps, plan.New(ResTopicPolicy, name, plan.ActionCreate,
+			[]plan.FieldDiff{{Field: "policy", Old: "(default)", New: "only CloudWatch alarms of account " + account + " may publish"}},
 			func(ctx context.Context) error {
 				return setTopicPolicy(ctx, deps, tp.arn, TopicPolicy(tp.arn, account, partition, deps.Region))
 			}))
@@ -279,10 +270,10 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 	cur := attrs.Attributes["Policy"]
 	want := MergeTopicPolicy(cur, TopicPolicy(arn, account, partition, deps.Region))
 	if canonicalJSON(cur) == canonicalJSON(want) {
-		tp.steps = append(tp.steps, unchanged(ResTopicPolicy, name))
+		tp.steps = append(tp.steps, plan.Unchanged(ResTopicPolicy, name))
 	} else {
-		tp.steps = append(tp.steps, planned(ResTopicPolicy, name, ActionUpdate,
-			[]FieldDiff{{Field: "policy", Old: describePolicy(cur, account), New: "only CloudWatch alarms of account " + account + " may publish"}},
+		tp.steps = append(tp.steps, plan.Update(ResTopicPolicy, name,
+			[]plan.FieldDiff{{Field: "policy", Old: describePolicy(cur, account), New: "only CloudWatch alarms of account " + account + " may publish"}},
 			func(ctx context.Context) error { return setTopicPolicy(ctx, deps, tp.arn, want) }))
 	}
 	existing, err := topicSubscriptions(ctx, deps.SNS, arn)
@@ -297,10 +288,10 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 			tp.steps = append(tp.steps, subscribeStep(deps, tp, len(tp.subs)-1))
 		case isConfirmed(aws.ToString(s.SubscriptionArn)):
 			tp.subs = append(tp.subs, Subscription{Email: e, State: SubConfirmed, ARN: aws.ToString(s.SubscriptionArn)})
-			tp.steps = append(tp.steps, unchanged(ResSubscription, e))
+			tp.steps = append(tp.steps, plan.Unchanged(ResSubscription, e))
 		default:
 			tp.subs = append(tp.subs, Subscription{Email: e, State: SubPending, Todo: PendingTodo(e)})
-			tp.steps = append(tp.steps, unchanged(ResSubscription, e))
+			tp.steps = append(tp.steps, plan.Unchanged(ResSubscription, e))
 		}
 	}
 	if tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)}); err == nil {
@@ -387,9 +378,9 @@ func setTopicPolicy(ctx context.Context, deps Deps, arn, policy string) error {
 	return nil
 }
 
-func subscribeStep(deps Deps, tp *topicPlan, i int) *step {
+func subscribeStep(deps Deps, tp *topicPlan, i int) plan.Step {
 	email := tp.subs[i].Email
-	return planned(ResSubscription, email, ActionCreate, nil, func(ctx context.Context) error {
+	return plan.Create(ResSubscription, email, func(ctx context.Context) error {
 		out, err := deps.SNS.Subscribe(ctx, &sns.SubscribeInput{
 			TopicArn: aws.String(tp.arn), Protocol: aws.String("email"), Endpoint: aws.String(email),
 		})
@@ -408,7 +399,7 @@ func subscribeStep(deps Deps, tp *topicPlan, i int) *step {
 
 func snsTags(m map[string]string) []snstypes.Tag {
 	var out []snstypes.Tag
-	for _, kv := range sortedCopy(kvList(m)) {
+	for _, kv := range sortedCopy(plan.KV(m)) {
 		k, v, _ := strings.Cut(kv, "=")
 		out = append(out, snstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
@@ -436,6 +427,6 @@ func EnsureTopic(ctx context.Context, deps Deps, spec TopicSpec) (TopicResult, e
 	if err != nil {
 		return TopicResult{}, err
 	}
-	changes, err := execute(ctx, deps, tp.steps, spec.DryRun, nil)
+	changes, err := deps.execute(ctx, tp.steps, spec.DryRun, nil)
 	return TopicResult{Name: tp.name, ARN: tp.arn, Changes: changes, Subscriptions: tp.subs}, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"github.com/opsctl/opsctl/internal/plan"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,8 +256,8 @@ func TestMergeTopicPolicyKeepsOtherGrants(t *testing.T) {
 // run writes nothing; unchanged steps never call anything.
 func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
 	var calls []string
-	mk := func(name string, fail bool) *step {
-		return planned(ResMetricAlarm, name, ActionCreate, nil, func(ctx context.Context) error {
+	mk := func(name string, fail bool) plan.Step {
+		return plan.Create(ResMetricAlarm, name, func(ctx context.Context) error {
 			calls = append(calls, name)
 			if fail {
 				return errors.New(name + " throttled")
@@ -264,8 +265,8 @@ func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
 			return nil
 		})
 	}
-	steps := []*step{mk("a", false), unchanged(ResTopic, "t"), mk("b", true), mk("c", false)}
-	changes, err := execute(context.Background(), Deps{}, steps, false, nil)
+	steps := []plan.Step{mk("a", false), plan.Unchanged(ResTopic, "t"), mk("b", true), mk("c", false)}
+	changes, err := Deps{}.execute(context.Background(), steps, false, nil)
 	if err == nil || err.Error() != "b throttled" || strings.Join(calls, ",") != "a,b" {
 		t.Fatalf("err %v calls %v", err, calls)
 	}
@@ -280,16 +281,16 @@ func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
 		t.Errorf("partial failure exit = %d", opserr.ExitCode(f))
 	}
 	calls = nil
-	changes, err = execute(context.Background(), Deps{}, steps, true, nil)
-	if err != nil || len(calls) != 0 || changes[0].Status != StatusPlanned || changes[1].Status != StatusUnchanged {
+	changes, err = Deps{}.execute(context.Background(), steps, true, nil)
+	if err != nil || len(calls) != 0 || changes[0].Status != plan.StatusPlanned || changes[1].Status != plan.StatusUnchanged {
 		t.Fatalf("dry run: %v %v %+v", err, calls, changes)
 	}
 	if s := summarize(changes, true, nil); s != "3 changes planned (dry run: nothing written)" {
 		t.Errorf("summary %q", s)
 	}
 	blocked := errors.New("topic failed")
-	changes, err = execute(context.Background(), Deps{}, steps[:1], false, blocked)
-	if !errors.Is(err, blocked) || changes[0].Status != StatusSkipped {
+	changes, err = Deps{}.execute(context.Background(), steps[:1], false, blocked)
+	if !errors.Is(err, blocked) || changes[0].Status != plan.StatusSkipped {
 		t.Fatalf("blocked: %v %+v", err, changes)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -18,9 +20,12 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/deploy"
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
@@ -44,16 +49,26 @@ type svcEnv struct {
 
 func svcSetup(t *testing.T, fargate bool) svcEnv {
 	t.Helper()
+	return svcSetupWith(t, localaws.Options{}, fargate)
+}
+
+func svcSetupWith(t *testing.T, opts localaws.Options, fargateOpt ...bool) svcEnv {
+	t.Helper()
+	fargate := len(fargateOpt) == 0 || fargateOpt[0]
 	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
-	srv := localawstest.Start(t, localaws.Options{Clock: clk})
+	opts.Clock = clk
+	srv := localawstest.Start(t, opts)
 	cfg := localawstest.Config(srv, 1)
 	e := svcEnv{srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg), aas: aas.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg),
 		registry: srv.Account + ".dkr.ecr." + srv.Region + ".amazonaws.com"}
-	e.deps = deploy.Deps{ECS: e.ecs, EC2: ec2.NewFromConfig(cfg), IAM: e.iam, SSM: ssm.NewFromConfig(cfg), AppScaling: e.aas,
+	e.deps = deploy.Deps{ECS: e.ecs, EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), IAM: e.iam, SSM: ssm.NewFromConfig(cfg), AppScaling: e.aas,
 		Secrets: secretsmanager.NewFromConfig(cfg), ECR: ecr.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg),
 		Region: srv.Region, Account: srv.Account, Partition: "aws", Clock: clk}
 	ctx := context.Background()
 	co := deploy.ClusterOptions{Name: "prod", Fargate: fargate, Spot: true, OnDemandBase: 1}
+	if !fargate {
+		co.Max = deploy.DefaultMax
+	}
 	if _, err := deploy.CreateCluster(ctx, e.deps, co.WithDefaults()); err != nil {
 		t.Fatalf("cluster: %v", err)
 	}
@@ -399,5 +414,39 @@ func TestServiceDryRunShowsPlanAndPoliciesAndWritesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.Policies.ExecutionTrust), &trust); err != nil || !strings.Contains(res.Policies.ExecutionPermissions, "secretsmanager:GetSecretValue") ||
 		!strings.Contains(res.Policies.TaskDefinition, `"stopTimeout": 110`) {
 		t.Fatalf("policies %+v (%v)", res.Policies, err)
+	}
+}
+
+func TestServiceAlarmEmailAddsTheLogAlarmAndAttachesItToDeployments(t *testing.T) {
+	e := svcSetupWith(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS}})
+	ctx := context.Background()
+	cfg := localawstest.Config(e.srv, 1)
+	e.deps.Alarms = alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+		IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: e.srv.Region}
+	o := e.opts("v1")
+	o.AlarmEmail = "ops@example.com"
+	res, err := deploy.CreateService(ctx, e.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alarm != "opsctl-prod-api-errors" {
+		t.Fatalf("alarm %q", res.Alarm)
+	}
+	// botocore ecs DeploymentAlarms{alarmNames, enable, rollback}.
+	dc := describeAPI(t, e).DeploymentConfiguration
+	if dc.Alarms == nil || !dc.Alarms.Enable || !dc.Alarms.Rollback || len(dc.Alarms.AlarmNames) != 1 || dc.Alarms.AlarmNames[0] != res.Alarm {
+		t.Fatalf("deployment alarms %+v", dc.Alarms)
+	}
+	al, err := cloudwatch.NewFromConfig(cfg).DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{res.Alarm}})
+	if err != nil || len(al.MetricAlarms)+len(al.CompositeAlarms) == 0 {
+		t.Fatalf("alarm not created: %v %+v", err, al)
+	}
+	mf, err := cloudwatchlogs.NewFromConfig(cfg).DescribeMetricFilters(ctx, &cloudwatchlogs.DescribeMetricFiltersInput{LogGroupName: aws.String("/ecs/prod/api")})
+	if err != nil || len(mf.MetricFilters) == 0 {
+		t.Fatalf("no metric filter on the service's log group: %v", err)
+	}
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil || len(e.writeOps()) != 0 {
+		t.Fatalf("re-run: %v writes %v", err, e.writeOps())
 	}
 }

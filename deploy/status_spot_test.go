@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/opsctl/opsctl/deploy"
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
@@ -194,5 +195,40 @@ func TestRevisionsKeepsTheNewestAndTheOnesInUse(t *testing.T) {
 	again, _ := deploy.Revisions(ctx, e.deps, deploy.RevisionsOptions{Cluster: "prod", Service: "api", Keep: 2})
 	if len(again.Revisions) != 2 || again.Counts.Applied != 0 {
 		t.Fatalf("re-run %+v", again)
+	}
+}
+
+func TestServiceOnAnEC2SpotCluster(t *testing.T) {
+	e := svcSetup(t, false)
+	ctx := context.Background()
+	o := e.opts("v1")
+	res, err := deploy.CreateService(ctx, e.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cluster's strategy: opsctl-prod-on-demand base 1, opsctl-prod-spot weight 1.
+	if len(res.Strategy) != 2 || res.Strategy[0].Provider != "opsctl-prod-on-demand" || res.Strategy[1].Provider != "opsctl-prod-spot" {
+		t.Fatalf("strategy %+v", res.Strategy)
+	}
+	svc := describeAPI(t, e)
+	// awsvpc on EC2: no public IP (botocore ecs AwsVpcConfiguration.assignPublicIp is Fargate only).
+	if svc.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp == ecstypes.AssignPublicIpEnabled {
+		t.Fatalf("network %+v", svc.NetworkConfiguration.AwsvpcConfiguration)
+	}
+	td, _ := e.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
+	if td.TaskDefinition.RequiresCompatibilities[0] != ecstypes.CompatibilityEc2 {
+		t.Fatalf("compatibility %v", td.TaskDefinition.RequiresCompatibilities)
+	}
+	e.settle(10 * time.Minute)
+	st, err := deploy.Status(ctx, e.deps, deploy.StatusOptions{Cluster: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := st.Services[0]; s.Running != 2 || s.SpotTasks != 1 || s.OnDemandTasks != 1 {
+		t.Fatalf("status %+v", s)
+	}
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil || len(e.writeOps()) != 0 {
+		t.Fatalf("re-run: %v %v", err, e.writeOps())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"io"
 	"os"
 	"strconv"
@@ -56,34 +57,9 @@ func alarmDeps(ctx context.Context, st *state) (alarms.Deps, error) {
 		STS:        sts.NewFromConfig(cfg),
 		Region:     cfg.Region,
 		Log:        st.log,
-		Progress: func(c alarms.Change) {
-			st.log.Debug("applied", "resource", c.Resource, "name", c.Name, "action", c.Action, "status", c.Status)
-		},
+		Progress:   progressChange(st),
 	}, nil
 }
-
-// emit prints a result, then returns the command's error (a partial or
-// failed apply prints what happened before exiting non-zero).
-func emitThen(st *state, v any, table func(w io.Writer) error, err error) error {
-	if perr := st.printer.Emit(v, table); perr != nil && err == nil {
-		return perr
-	}
-	return err
-}
-
-func changeRows(cs []alarms.Change) [][]string {
-	var rows [][]string
-	for _, c := range cs {
-		detail := c.Summary()
-		if c.Error != "" {
-			detail = c.Error
-		}
-		rows = append(rows, []string{c.Resource, c.Name, c.Action, c.Status, detail})
-	}
-	return rows
-}
-
-var changeHeaders = []string{"Resource", "Name", "Action", "Status", "Diff"}
 
 func writePreview(w io.Writer, pv *alarms.Preview) error {
 	if pv == nil {
@@ -120,7 +96,7 @@ func writeAlarmResult(w io.Writer, r alarms.AlarmResult) error {
 		return err
 	}
 	fmt.Fprintf(w, "Alarm %s (%s, %s) → topic %s\n", r.AlarmName, r.Kind, r.Target, r.Topic)
-	if err := output.WriteTable(w, changeHeaders, changeRows(r.Changes)); err != nil {
+	if err := writeChanges(w, r.Changes); err != nil {
 		return err
 	}
 	if err := writeSubs(w, r.Subscriptions); err != nil {
@@ -238,16 +214,8 @@ func alarmPreviewCommand(st *state) *cli.Command {
 }
 
 func writeApplyResult(w io.Writer, r alarms.ApplyResult) error {
-	var rows [][]string
-	for _, t := range r.Topics {
-		rows = append(rows, changeRows(t.Changes)...)
-	}
-	for _, a := range r.Alarms {
-		rows = append(rows, changeRows(a.Changes)...)
-	}
-	rows = append(rows, changeRows(r.Pruned)...)
-	if len(rows) > 0 {
-		if err := output.WriteTable(w, changeHeaders, rows); err != nil {
+	if all := r.AllChanges(); len(all) > 0 {
+		if err := writeChanges(w, all); err != nil {
 			return err
 		}
 	}
@@ -369,12 +337,12 @@ func alarmRmCommand(st *state) *cli.Command {
 					return err
 				}
 				if !opts.DryRun {
-					plan, err := alarms.PlanRemove(c.Context, deps, opts)
+					planned, err := alarms.PlanRemove(c.Context, deps, opts)
 					if err != nil {
 						return err
 					}
 					var what []string
-					for _, ch := range plan.Changes {
+					for _, ch := range planned.Changes {
 						if ch.Changed() {
 							what = append(what, ch.Resource+" "+ch.Name)
 						}
@@ -388,7 +356,7 @@ func alarmRmCommand(st *state) *cli.Command {
 					return err
 				}
 				return emitThen(st, res, func(w io.Writer) error {
-					if err := output.WriteTable(w, changeHeaders, changeRows(res.Changes)); err != nil {
+					if err := writeChanges(w, res.Changes); err != nil {
 						return err
 					}
 					if res.TopicNote != "" {
@@ -543,13 +511,13 @@ func alarmApplyCommand(st *state) *cli.Command {
 				if opts.Prune && !opts.DryRun {
 					dry := opts
 					dry.DryRun = true
-					plan, err := alarms.Apply(c.Context, deps, dry)
+					planned, err := alarms.Apply(c.Context, deps, dry)
 					if err != nil {
 						return err
 					}
 					var del []string
-					for _, ch := range plan.Pruned {
-						if ch.Action == alarms.ActionDelete {
+					for _, ch := range planned.Pruned {
+						if ch.Action == plan.ActionDelete {
 							del = append(del, ch.Resource+" "+ch.Name)
 						}
 					}

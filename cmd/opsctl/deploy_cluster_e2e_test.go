@@ -21,7 +21,7 @@ func clusterEnv(t *testing.T) (*localaws.Server, []string) {
 	return srv, localawstest.Env(t, srv)
 }
 
-func writesOf(srv *localaws.Server) []string {
+func clusterWrites(srv *localaws.Server) []string {
 	var out []string
 	for _, c := range srv.WriteCalls() {
 		out = append(out, c.Service+":"+c.Operation)
@@ -63,14 +63,14 @@ func TestBinaryDeployClusterCreateIsIdempotent(t *testing.T) {
 	}
 	srv.ResetCalls()
 	r = localawstest.Run(t, env, "deploy", "cluster", "create", "web", "--fargate", "--spot")
-	if r.Code != 0 || len(writesOf(srv)) != 0 || !strings.Contains(r.Stdout, "unchanged") {
-		t.Fatalf("exit %d writes %v\n%s\n%s", r.Code, writesOf(srv), r.Stdout, r.Stderr)
+	if r.Code != 0 || len(clusterWrites(srv)) != 0 || !strings.Contains(r.Stdout, "unchanged") {
+		t.Fatalf("exit %d writes %v\n%s\n%s", r.Code, clusterWrites(srv), r.Stdout, r.Stderr)
 	}
 	// A changed flag: only the strategy.
 	srv.ResetCalls()
 	r = localawstest.Run(t, env, "deploy", "cluster", "create", "web", "--fargate", "--spot", "--on-demand-base", "3")
-	if r.Code != 0 || strings.Join(writesOf(srv), ",") != "ecs:PutClusterCapacityProviders" {
-		t.Fatalf("exit %d writes %v\n%s", r.Code, writesOf(srv), r.Stderr)
+	if r.Code != 0 || strings.Join(clusterWrites(srv), ",") != "ecs:PutClusterCapacityProviders" {
+		t.Fatalf("exit %d writes %v\n%s", r.Code, clusterWrites(srv), r.Stderr)
 	}
 }
 
@@ -85,7 +85,7 @@ func TestBinaryDeployClusterDryRunShowsPlanAndPolicies(t *testing.T) {
 			t.Fatalf("missing %q in\n%s", want, r.Stdout)
 		}
 	}
-	if w := writesOf(srv); len(w) != 0 {
+	if w := clusterWrites(srv); len(w) != 0 {
 		t.Fatalf("dry run wrote %v", w)
 	}
 	r = localawstest.Run(t, env, "deploy", "cluster", "create", "web", "--spot", "--dry-run", "-o", "json")
@@ -165,8 +165,8 @@ func TestBinaryDeployClusterRm(t *testing.T) {
 	}
 	srv.ResetCalls()
 	r = localawstest.Run(t, env, "deploy", "cluster", "rm", "web", "--yes")
-	if r.Code != 0 || len(writesOf(srv)) != 0 || !strings.Contains(r.Stdout, "nothing to remove") {
-		t.Fatalf("exit %d writes %v\n%s", r.Code, writesOf(srv), r.Stdout)
+	if r.Code != 0 || len(clusterWrites(srv)) != 0 || !strings.Contains(r.Stdout, "nothing to remove") {
+		t.Fatalf("exit %d writes %v\n%s", r.Code, clusterWrites(srv), r.Stdout)
 	}
 }
 

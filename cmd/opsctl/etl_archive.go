@@ -53,9 +53,7 @@ func archiveDeps(ctx context.Context, st *state) (archive.Deps, error) {
 		Kinesis: kinesis.NewFromConfig(cfg), Firehose: firehose.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		S3: s3c, IAM: iam.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
-		Progress: func(c archive.Change) {
-			st.log.Debug("applied", "resource", c.Resource, "name", c.Name, "action", c.Action, "status", c.Status)
-		},
+		Progress: progressChange(st),
 	}, nil
 }
 
@@ -68,18 +66,6 @@ func archiveName(c *cli.Context) (string, error) {
 		return "", usage("%s: the archive NAME is required", c.Command.Name)
 	}
 	return "", usage("%s: one NAME expected, got %d arguments", c.Command.Name, c.NArg())
-}
-
-func archiveChangeRows(cs []archive.Change) [][]string {
-	rows := [][]string{}
-	for _, c := range cs {
-		detail := strings.Join(c.Diff, "; ")
-		if c.Error != "" {
-			detail = c.Error
-		}
-		rows = append(rows, []string{c.Resource, c.Name, c.Action, c.Status, detail})
-	}
-	return rows
 }
 
 func archiveCreateCommand(st *state) *cli.Command {
@@ -159,7 +145,7 @@ func writeCreateResult(w io.Writer, r archive.CreateResult) error {
 		mode = " (dry run: nothing written)"
 	}
 	fmt.Fprintf(w, "Archive %s: %s → kinesis %s → firehose %s → s3://%s/%s%s\n\n", r.Name, r.Source, r.Stream, r.DeliveryStream, r.Bucket, r.DataPrefix, mode)
-	if err := output.WriteTable(w, []string{"Resource", "Name", "Action", "Status", "Diff"}, archiveChangeRows(r.Changes)); err != nil {
+	if err := writeChanges(w, r.Changes); err != nil {
 		return err
 	}
 	for _, warn := range r.Warnings {
@@ -302,12 +288,7 @@ func archiveAlarmCommand(st *state) *cli.Command {
 				}
 				return emitThen(st, res, func(w io.Writer) error {
 					fmt.Fprintf(w, "Alarms of archive %s → topic %s\n", res.Name, res.Topic.ARN)
-					var rows [][]string
-					rows = append(rows, changeRows(res.Topic.Changes)...)
-					for _, a := range res.Alarms {
-						rows = append(rows, changeRows(a.Changes)...)
-					}
-					if err := output.WriteTable(w, changeHeaders, rows); err != nil {
+					if err := writeChanges(w, res.AllChanges()); err != nil {
 						return err
 					}
 					return writeSubs(w, res.Topic.Subscriptions)
@@ -360,7 +341,7 @@ func archiveRmCommand(st *state) *cli.Command {
 					return err
 				}
 				return emitThen(st, res, func(w io.Writer) error {
-					if err := output.WriteTable(w, []string{"Resource", "Name", "Action", "Status", "Diff"}, archiveChangeRows(res.Changes)); err != nil {
+					if err := writeChanges(w, res.Changes); err != nil {
 						return err
 					}
 					for _, warn := range res.Warnings {

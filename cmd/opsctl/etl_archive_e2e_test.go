@@ -189,7 +189,7 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 		t.Fatalf("rm without --yes: exit %d, want 2", r.Code)
 	}
 	r = runOK(t, env, "etl", "archive", "rm", "orders", "--keep-data", "--yes")
-	if !strings.Contains(r.Stdout, "firehose-delivery-stream") || !strings.Contains(r.Stdout, "done") {
+	if !strings.Contains(r.Stdout, "firehose-delivery-stream") || !strings.Contains(r.Stdout, "applied") {
 		t.Fatalf("rm output:\n%s", r.Stdout)
 	}
 	if keys := waitObjects(t, srv, "acme-cdc", "cdc/orders/", 1); len(keys) == 0 {

@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 	"time"
 
@@ -57,10 +58,10 @@ func AlarmNames(name string) (freshness, deliveryErrors, iteratorAge string) {
 
 // ArchiveAlarm is one alarm and what Alarm did to it.
 type ArchiveAlarm struct {
-	Name      string          `json:"name"`
-	Metric    string          `json:"metric"`
-	Condition string          `json:"condition"`
-	Changes   []alarms.Change `json:"changes"`
+	Name      string        `json:"name"`
+	Metric    string        `json:"metric"`
+	Condition string        `json:"condition"`
+	Changes   []plan.Change `json:"changes"`
 }
 
 // AlarmResult is the topic and the alarms of an archive.
@@ -69,6 +70,15 @@ type AlarmResult struct {
 	Topic  alarms.TopicResult `json:"topic"`
 	Alarms []ArchiveAlarm     `json:"alarms"`
 	DryRun bool               `json:"dry_run"`
+}
+
+// AllChanges returns every change of the result, the topic's first.
+func (r AlarmResult) AllChanges() []plan.Change {
+	out := append([]plan.Change(nil), r.Topic.Changes...)
+	for _, a := range r.Alarms {
+		out = append(out, a.Changes...)
+	}
+	return out
 }
 
 // Alarm makes the archive's alarms exist: data freshness

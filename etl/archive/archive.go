@@ -21,6 +21,10 @@ package archive
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -33,7 +37,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -299,10 +302,8 @@ type CloudWatchAPI interface {
 	DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error)
 }
 
-// STSAPI finds the account for ARNs.
-type STSAPI interface {
-	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
+// STSAPI finds the account for ARNs: awsx.CallerIdentity.
+type STSAPI = awsx.STSAPI
 
 // Deps are the clients and settings. Each function documents which clients
 // it uses; the others may be nil.
@@ -321,14 +322,12 @@ type Deps struct {
 	// Log receives progress and warnings (default: discard).
 	Log *slog.Logger
 	// Progress, when set, is called after each applied change.
-	Progress func(c Change)
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Sleep waits between polls (default: a context-aware timer). Tests
-	// shorten it.
-	Sleep func(ctx context.Context, d time.Duration) error
+	Progress func(c plan.Change)
+	// Clock tells the time (status ages) and paces the waits for a
+	// resource to become ACTIVE; nil is the real clock.
+	Clock clock.Clock
 	// WaitTimeout bounds each wait for a resource to become ACTIVE
-	// (default 5 minutes).
+	// (default 5 minutes, on Clock).
 	WaitTimeout time.Duration
 }
 
@@ -339,25 +338,19 @@ func (d Deps) log() *slog.Logger {
 	return d.Log
 }
 
-func (d Deps) now() time.Time {
-	if d.Now == nil {
-		return time.Now()
-	}
-	return d.Now()
+func (d Deps) now() time.Time { return clock.Or(d.Clock).Now() }
+
+// waitFor polls check every second until it is done, on the Deps' clock and
+// within WaitTimeout.
+func (d Deps) waitFor(ctx context.Context, what string, check wait.Check) error {
+	_, err := wait.Until(ctx, wait.Options{What: what, Clock: d.Clock, Timeout: d.waitTimeout(), Interval: time.Second}, check)
+	return err
 }
 
-func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
-	if d.Sleep != nil {
-		return d.Sleep(ctx, dur)
-	}
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// execute runs the steps through the plan engine: in order, nothing in a dry
+// run, the rest skipped after the first failure.
+func (d Deps) execute(ctx context.Context, steps []plan.Step, dryRun bool) ([]plan.Change, error) {
+	return plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, OnChange: d.Progress, Log: d.Log})
 }
 
 func (d Deps) waitTimeout() time.Duration {
@@ -369,84 +362,6 @@ func (d Deps) waitTimeout() time.Duration {
 
 // identity returns the partition and account of the caller.
 func identity(ctx context.Context, deps Deps) (partition, account string, err error) {
-	out, err := deps.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "", "", fmt.Errorf("get caller identity: %w", err)
-	}
-	arn := ""
-	if out.Arn != nil {
-		arn = *out.Arn
-	}
-	partition = "aws"
-	if parts := strings.SplitN(arn, ":", 3); len(parts) >= 2 && parts[1] != "" {
-		partition = parts[1]
-	}
-	if out.Account == nil || *out.Account == "" {
-		return "", "", fmt.Errorf("get caller identity: no account in the answer")
-	}
-	return partition, *out.Account, nil
-}
-
-// Actions of a change.
-const (
-	ActionCreate = "create"
-	ActionUpdate = "update"
-	ActionDelete = "delete"
-	ActionNone   = "none"
-)
-
-// Statuses of a change.
-const (
-	StatusPlanned = "planned"
-	StatusDone    = "done"
-	StatusFailed  = "failed"
-	StatusSkipped = "skipped"
-	StatusOK      = "unchanged"
-)
-
-// Change is one resource in a plan and what happened to it.
-type Change struct {
-	Resource string   `json:"resource"`
-	Name     string   `json:"name"`
-	Action   string   `json:"action"`
-	Diff     []string `json:"diff,omitempty"`
-	Status   string   `json:"status"`
-	Error    string   `json:"error,omitempty"`
-}
-
-// step is a planned change with the call that applies it.
-type step struct {
-	Change
-	apply func(ctx context.Context) error
-}
-
-// execute runs the steps in order (none when dryRun); it stops at the first
-// failure and marks the rest skipped.
-func execute(ctx context.Context, deps Deps, steps []step, dryRun bool) ([]Change, error) {
-	out := make([]Change, len(steps))
-	var failed error
-	for i, s := range steps {
-		c := s.Change
-		switch {
-		case c.Action == ActionNone:
-			c.Status = StatusOK
-		case dryRun:
-			c.Status = StatusPlanned
-		case failed != nil:
-			c.Status = StatusSkipped
-		default:
-			if err := s.apply(ctx); err != nil {
-				c.Status, c.Error = StatusFailed, err.Error()
-				failed = err
-			} else {
-				c.Status = StatusDone
-				deps.log().Info("applied", "resource", c.Resource, "name", c.Name, "action", c.Action)
-			}
-			if deps.Progress != nil {
-				deps.Progress(c)
-			}
-		}
-		out[i] = c
-	}
-	return out, failed
+	c, err := awsx.CallerIdentity(ctx, deps.STS, deps.Region)
+	return c.Partition, c.Account, err
 }

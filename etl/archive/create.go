@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/internal/wait"
 	"strconv"
 	"strings"
 	"time"
@@ -25,19 +27,19 @@ import (
 
 // CreateResult is what Create planned and did.
 type CreateResult struct {
-	Name           string   `json:"name"`
-	Source         string   `json:"source"`
-	Stream         string   `json:"stream"`
-	StreamARN      string   `json:"stream_arn"`
-	DeliveryStream string   `json:"delivery_stream"`
-	Role           string   `json:"role"`
-	Bucket         string   `json:"bucket"`
-	BucketManaged  bool     `json:"bucket_managed"`
-	DataPrefix     string   `json:"data_prefix"`
-	ErrorPrefix    string   `json:"error_prefix"`
-	DryRun         bool     `json:"dry_run"`
-	Changes        []Change `json:"changes"`
-	Policies       Policies `json:"policies"`
+	Name           string        `json:"name"`
+	Source         string        `json:"source"`
+	Stream         string        `json:"stream"`
+	StreamARN      string        `json:"stream_arn"`
+	DeliveryStream string        `json:"delivery_stream"`
+	Role           string        `json:"role"`
+	Bucket         string        `json:"bucket"`
+	BucketManaged  bool          `json:"bucket_managed"`
+	DataPrefix     string        `json:"data_prefix"`
+	ErrorPrefix    string        `json:"error_prefix"`
+	DryRun         bool          `json:"dry_run"`
+	Changes        []plan.Change `json:"changes"`
+	Policies       Policies      `json:"policies"`
 	// DebeziumConfig is a ready Debezium Server application.properties for
 	// mysql/postgres archives.
 	DebeziumConfig string `json:"debezium_config,omitempty"`
@@ -51,7 +53,7 @@ type CreateResult struct {
 // Changed reports whether any change writes something.
 func (r CreateResult) Changed() bool {
 	for _, c := range r.Changes {
-		if c.Action != ActionNone {
+		if c.Action != plan.ActionNone {
 			return true
 		}
 	}
@@ -130,7 +132,7 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	for _, w := range p.warnings {
 		deps.log().Warn(w)
 	}
-	res.Changes, err = execute(ctx, deps, p.steps, opts.DryRun)
+	res.Changes, err = deps.execute(ctx, p.steps, opts.DryRun)
 	return res, err
 }
 
@@ -147,17 +149,34 @@ type planner struct {
 	n             Names
 	pol           Policies
 	account       string
-	steps         []step
+	steps         []plan.Step
 	warnings      []string
 	bucketManaged bool
 	streamCreated bool
 }
 
-func (p *planner) add(res, name, action string, diff []string, apply func(ctx context.Context) error) {
-	p.steps = append(p.steps, step{Change: Change{Resource: res, Name: name, Action: action, Diff: diff}, apply: apply})
+func (p *planner) add(res, name, action string, diff []plan.FieldDiff, apply func(ctx context.Context) error) {
+	p.steps = append(p.steps, plan.New(res, name, action, diff, apply))
 }
 
-func (p *planner) none(res, name string) { p.add(res, name, ActionNone, nil, nil) }
+func (p *planner) none(res, name string) { p.steps = append(p.steps, plan.Unchanged(res, name)) }
+
+// set is the diff of a create: field gets value.
+func set(field, value string) []plan.FieldDiff {
+	return []plan.FieldDiff{{Field: field, Old: plan.Show(""), New: value}}
+}
+
+// change is the diff of an update of one field.
+func change(field, old, new string) []plan.FieldDiff {
+	return []plan.FieldDiff{{Field: field, Old: plan.Show(old), New: plan.Show(new)}}
+}
+
+func days(n int) string {
+	if n == 0 {
+		return "keep forever"
+	}
+	return fmt.Sprintf("%d days", n)
+}
 
 // ---- bucket ----
 
@@ -200,7 +219,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	switch {
 	case err != nil && isNotFound(err):
 		p.bucketManaged = true
-		p.add(ResBucket, p.opts.Bucket, ActionCreate, []string{"create (objects owned by the bucket owner, ACLs disabled)"}, func(ctx context.Context) error {
+		p.add(ResBucket, p.opts.Bucket, plan.ActionCreate, set("object_ownership", "BucketOwnerEnforced (ACLs disabled)"), func(ctx context.Context) error {
 			in := &s3.CreateBucketInput{Bucket: b, ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}
 			if p.deps.Region != "" && p.deps.Region != "us-east-1" {
 				in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(p.deps.Region)}
@@ -210,12 +229,12 @@ func (p *planner) bucket(ctx context.Context) error {
 			}
 			return nil
 		})
-		p.add(ResBucketTags, p.opts.Bucket, ActionCreate, []string{TagBucket + "=" + p.opts.Name}, p.putBucketTags)
-		p.add(ResEncryption, p.opts.Bucket, ActionCreate, []string{"default encryption: " + encLabel(p.wantEncryption())}, p.putEncryption)
-		p.add(ResPublicAccess, p.opts.Bucket, ActionCreate, []string{"block all public access"}, p.putPAB)
-		p.add(ResBucketPolicy, p.opts.Bucket, ActionCreate, []string{"deny requests without TLS (aws:SecureTransport=false)"}, p.putBucketPolicy)
+		p.add(ResBucketTags, p.opts.Bucket, plan.ActionCreate, set("tag "+TagBucket, p.opts.Name), p.putBucketTags)
+		p.add(ResEncryption, p.opts.Bucket, plan.ActionCreate, set("default_encryption", encLabel(p.wantEncryption())), p.putEncryption)
+		p.add(ResPublicAccess, p.opts.Bucket, plan.ActionCreate, set("block_public_access", "all"), p.putPAB)
+		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionCreate, set("policy", "deny requests without TLS (aws:SecureTransport=false)"), p.putBucketPolicy)
 		if p.opts.RetentionDays > 0 {
-			p.add(ResLifecycle, p.opts.Bucket, ActionCreate, []string{fmt.Sprintf("expire %s* after %d days", p.opts.Prefix, p.opts.RetentionDays)}, p.putLifecycle)
+			p.add(ResLifecycle, p.opts.Bucket, plan.ActionCreate, set("expiry of "+p.opts.Prefix+"*", fmt.Sprintf("%d days", p.opts.RetentionDays)), p.putLifecycle)
 		}
 		return nil
 	case err != nil:
@@ -250,7 +269,7 @@ func (p *planner) bucket(ctx context.Context) error {
 		return fmt.Errorf("get encryption of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if old, want := encLabel(live), encLabel(p.wantEncryption()); old != want {
-		p.add(ResEncryption, p.opts.Bucket, ActionUpdate, []string{fmt.Sprintf("default encryption: %s → %s", old, want)}, p.putEncryption)
+		p.add(ResEncryption, p.opts.Bucket, plan.ActionUpdate, change("default_encryption", old, want), p.putEncryption)
 	} else {
 		p.none(ResEncryption, p.opts.Bucket)
 	}
@@ -260,7 +279,7 @@ func (p *planner) bucket(ctx context.Context) error {
 		return fmt.Errorf("get public access block of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if pab == nil || pab.PublicAccessBlockConfiguration == nil || !allTrue(pab.PublicAccessBlockConfiguration) {
-		p.add(ResPublicAccess, p.opts.Bucket, ActionUpdate, []string{"block all public access: off → on"}, p.putPAB)
+		p.add(ResPublicAccess, p.opts.Bucket, plan.ActionUpdate, change("block_public_access", "off", "all"), p.putPAB)
 	} else {
 		p.none(ResPublicAccess, p.opts.Bucket)
 	}
@@ -270,7 +289,7 @@ func (p *planner) bucket(ctx context.Context) error {
 		return fmt.Errorf("get policy of bucket %q: %w", p.opts.Bucket, err)
 	}
 	if pol == nil || !samePolicy(aws.ToString(pol.Policy), p.pol.Bucket) {
-		p.add(ResBucketPolicy, p.opts.Bucket, ActionUpdate, []string{"bucket policy: → TLS only"}, p.putBucketPolicy)
+		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionUpdate, change("policy", "differs", "deny requests without TLS (aws:SecureTransport=false)"), p.putBucketPolicy)
 	} else {
 		p.none(ResBucketPolicy, p.opts.Bucket)
 	}
@@ -295,7 +314,7 @@ func (p *planner) bucket(ctx context.Context) error {
 	case liveDays == p.opts.RetentionDays:
 		p.none(ResLifecycle, p.opts.Bucket)
 	case p.opts.RetentionDays == 0 && len(otherRules) == 0:
-		p.add(ResLifecycle, p.opts.Bucket, ActionDelete, []string{fmt.Sprintf("expiry: %d days → keep forever", liveDays)}, func(ctx context.Context) error {
+		p.add(ResLifecycle, p.opts.Bucket, plan.ActionDelete, change("expiry of "+p.opts.Prefix+"*", fmt.Sprintf("%d days", liveDays), "keep forever"), func(ctx context.Context) error {
 			if _, err := s3c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: b}); err != nil {
 				return fmt.Errorf("delete lifecycle of bucket %q: %w", p.opts.Bucket, err)
 			}
@@ -307,7 +326,7 @@ func (p *planner) bucket(ctx context.Context) error {
 			want.Rules = nil
 		}
 		want.Rules = append(otherRules, want.Rules...)
-		p.add(ResLifecycle, p.opts.Bucket, ActionUpdate, []string{fmt.Sprintf("expiry of %s*: %d → %d days (0 = never)", p.opts.Prefix, liveDays, p.opts.RetentionDays)}, func(ctx context.Context) error {
+		p.add(ResLifecycle, p.opts.Bucket, plan.ActionUpdate, change("expiry of "+p.opts.Prefix+"*", days(liveDays), days(p.opts.RetentionDays)), func(ctx context.Context) error {
 			if _, err := s3c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: want}); err != nil {
 				return fmt.Errorf("put lifecycle of bucket %q: %w", p.opts.Bucket, err)
 			}
@@ -368,7 +387,7 @@ func (p *planner) stream(ctx context.Context) error {
 	}
 	if err != nil {
 		p.streamCreated = true
-		p.add(ResStream, p.n.Stream, ActionCreate, []string{"on-demand capacity"}, func(ctx context.Context) error {
+		p.add(ResStream, p.n.Stream, plan.ActionCreate, set("capacity_mode", "ON_DEMAND"), func(ctx context.Context) error {
 			_, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(p.n.Stream),
 				StreamModeDetails: &ktypes.StreamModeDetails{StreamMode: ktypes.StreamModeOnDemand},
 				Tags:              map[string]string{TagArchive: p.opts.Name, TagComp: Component}})
@@ -381,7 +400,7 @@ func (p *planner) stream(ctx context.Context) error {
 	}
 	d := out.StreamDescriptionSummary
 	if d.StreamModeDetails != nil && d.StreamModeDetails.StreamMode == ktypes.StreamModeProvisioned {
-		p.add(ResStream, p.n.Stream, ActionUpdate, []string{"capacity mode: PROVISIONED → ON_DEMAND"}, func(ctx context.Context) error {
+		p.add(ResStream, p.n.Stream, plan.ActionUpdate, change("capacity_mode", "PROVISIONED", "ON_DEMAND"), func(ctx context.Context) error {
 			if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
 				return err
 			}
@@ -398,20 +417,17 @@ func (p *planner) stream(ctx context.Context) error {
 
 // waitStream polls until the stream is ACTIVE (bounded by WaitTimeout).
 func waitStream(ctx context.Context, deps Deps, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, deps.waitTimeout())
-	defer cancel()
-	for {
+	return deps.waitFor(ctx, fmt.Sprintf("wait for kinesis stream %q to become ACTIVE", name), func(ctx context.Context) (wait.Status, error) {
 		out, err := deps.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == ktypes.StreamStatusActive {
-			return nil
+		switch {
+		case err == nil:
+			st := out.StreamDescriptionSummary.StreamStatus
+			return wait.Status{Done: st == ktypes.StreamStatusActive, State: string(st)}, nil
+		case isNotFound(err):
+			return wait.Status{State: "not found yet"}, nil
 		}
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("wait for kinesis stream %q: %w", name, err)
-		}
-		if err := deps.sleep(ctx, time.Second); err != nil {
-			return fmt.Errorf("wait for kinesis stream %q to become ACTIVE: %w", name, err)
-		}
-	}
+		return wait.Status{}, fmt.Errorf("wait for kinesis stream %q: %w", name, err)
+	})
 }
 
 // ---- log group ----
@@ -436,17 +452,17 @@ func (p *planner) logs(ctx context.Context) error {
 	}
 	switch {
 	case !exists:
-		p.add(ResLogGroup, p.n.LogGroup, ActionCreate, []string{fmt.Sprintf("retention %d days", p.opts.LogRetentionDays)}, func(ctx context.Context) error {
+		p.add(ResLogGroup, p.n.LogGroup, plan.ActionCreate, set("retention_days", strconv.Itoa(p.opts.LogRetentionDays)), func(ctx context.Context) error {
 			if _, err := l.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(p.n.LogGroup),
 				Tags: map[string]string{TagArchive: p.opts.Name, TagComp: Component}}); err != nil && awsx.ErrorCode(err) != "ResourceAlreadyExistsException" {
 				return fmt.Errorf("create log group %q: %w", p.n.LogGroup, err)
 			}
 			return putRetention(ctx)
 		})
-		p.add(ResLogStream, p.n.LogStream, ActionCreate, nil, p.createLogStream)
+		p.add(ResLogStream, p.n.LogStream, plan.ActionCreate, nil, p.createLogStream)
 		return nil
 	case int(retention) != p.opts.LogRetentionDays:
-		p.add(ResLogGroup, p.n.LogGroup, ActionUpdate, []string{fmt.Sprintf("retention: %d → %d days", retention, p.opts.LogRetentionDays)}, putRetention)
+		p.add(ResLogGroup, p.n.LogGroup, plan.ActionUpdate, change("retention_days", strconv.Itoa(int(retention)), strconv.Itoa(p.opts.LogRetentionDays)), putRetention)
 	default:
 		p.none(ResLogGroup, p.n.LogGroup)
 	}
@@ -460,7 +476,7 @@ func (p *planner) logs(ctx context.Context) error {
 			return nil
 		}
 	}
-	p.add(ResLogStream, p.n.LogStream, ActionCreate, nil, p.createLogStream)
+	p.add(ResLogStream, p.n.LogStream, plan.ActionCreate, nil, p.createLogStream)
 	return nil
 }
 
@@ -487,7 +503,7 @@ func (p *planner) role(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		p.add(ResRole, p.n.Role, ActionCreate, []string{"assumable by firehose.amazonaws.com for this account only"}, func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionCreate, set("trust_policy", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
 			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.n.Role), AssumeRolePolicyDocument: aws.String(p.pol.FirehoseTrust),
 				Description: aws.String("Firehose delivery for opsctl etl archive " + p.opts.Name),
 				Tags:        []iamtypes.Tag{{Key: aws.String(TagArchive), Value: aws.String(p.opts.Name)}, {Key: aws.String(TagComp), Value: aws.String(Component)}}})
@@ -496,11 +512,11 @@ func (p *planner) role(ctx context.Context) error {
 			}
 			return nil
 		})
-		p.add(ResRolePolicy, p.n.Role+"/"+policyName, ActionCreate, []string{"read stream " + p.n.Stream + ", write s3://" + p.opts.Bucket + "/" + p.opts.Prefix + "*"}, putPolicy)
+		p.add(ResRolePolicy, p.n.Role+"/"+policyName, plan.ActionCreate, set("permissions", "read stream "+p.n.Stream+", write s3://"+p.opts.Bucket+"/"+p.opts.Prefix+"*"), putPolicy)
 		return nil
 	}
 	if !samePolicy(aws.ToString(role.Role.AssumeRolePolicyDocument), p.pol.FirehoseTrust) {
-		p.add(ResRole, p.n.Role, ActionUpdate, []string{"trust policy → firehose.amazonaws.com for this account only"}, func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionUpdate, change("trust_policy", "differs", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
 			if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(p.n.Role), PolicyDocument: aws.String(p.pol.FirehoseTrust)}); err != nil {
 				return fmt.Errorf("update trust policy of role %q: %w", p.n.Role, err)
 			}
@@ -514,9 +530,9 @@ func (p *planner) role(ctx context.Context) error {
 	case err != nil && !isNotFound(err):
 		return fmt.Errorf("get policy of role %q: %w", p.n.Role, err)
 	case err != nil:
-		p.add(ResRolePolicy, p.n.Role+"/"+policyName, ActionCreate, nil, putPolicy)
+		p.add(ResRolePolicy, p.n.Role+"/"+policyName, plan.ActionCreate, nil, putPolicy)
 	case !samePolicy(aws.ToString(rp.PolicyDocument), p.pol.FirehoseRole):
-		p.add(ResRolePolicy, p.n.Role+"/"+policyName, ActionUpdate, []string{"permissions → this stream, this prefix" + map[bool]string{true: ", this KMS key", false: ""}[p.opts.KMSKey != ""]}, putPolicy)
+		p.add(ResRolePolicy, p.n.Role+"/"+policyName, plan.ActionUpdate, change("permissions", "differs", "this stream, this prefix"+map[bool]string{true: ", this KMS key", false: ""}[p.opts.KMSKey != ""]), putPolicy)
 	default:
 		p.none(ResRolePolicy, p.n.Role+"/"+policyName)
 	}
@@ -574,13 +590,9 @@ func kmsOf(e *fhtypes.EncryptionConfiguration) string {
 	return aws.ToString(e.KMSEncryptionConfig.AWSKMSKeyARN)
 }
 
-func diffDest(live *fhtypes.ExtendedS3DestinationDescription, want *fhtypes.ExtendedS3DestinationConfiguration) []string {
-	var d []string
-	cmp := func(field, old, new string) {
-		if old != new {
-			d = append(d, fmt.Sprintf("%s: %s → %s", field, old, new))
-		}
-	}
+func diffDest(live *fhtypes.ExtendedS3DestinationDescription, want *fhtypes.ExtendedS3DestinationConfiguration) []plan.FieldDiff {
+	var d plan.Differ
+	cmp := d.Str
 	cmp("role", aws.ToString(live.RoleARN), aws.ToString(want.RoleARN))
 	cmp("bucket", aws.ToString(live.BucketARN), aws.ToString(want.BucketARN))
 	cmp("prefix", aws.ToString(live.Prefix), aws.ToString(want.Prefix))
@@ -611,8 +623,8 @@ func (p *planner) firehose(ctx context.Context) error {
 		return fmt.Errorf("describe firehose stream %q: %w", p.n.DeliveryStream, err)
 	}
 	if err != nil {
-		diff := []string{fmt.Sprintf("kinesis %s → s3://%s/%s (gzip, newline per record, %d MiB / %s buffers)", p.n.Stream, p.opts.Bucket, p.n.DataPrefix, p.opts.BufferMB, p.opts.BufferInterval)}
-		p.add(ResFirehose, p.n.DeliveryStream, ActionCreate, diff, func(ctx context.Context) error {
+		diff := set("delivery", fmt.Sprintf("kinesis %s → s3://%s/%s (gzip, newline per record, %d MiB / %s buffers)", p.n.Stream, p.opts.Bucket, p.n.DataPrefix, p.opts.BufferMB, p.opts.BufferInterval))
+		p.add(ResFirehose, p.n.DeliveryStream, plan.ActionCreate, diff, func(ctx context.Context) error {
 			if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
 				return err
 			}
@@ -633,7 +645,7 @@ func (p *planner) firehose(ctx context.Context) error {
 		p.none(ResFirehose, p.n.DeliveryStream)
 		return nil
 	}
-	p.add(ResFirehose, p.n.DeliveryStream, ActionUpdate, diff, func(ctx context.Context) error {
+	p.add(ResFirehose, p.n.DeliveryStream, plan.ActionUpdate, diff, func(ctx context.Context) error {
 		version, err := waitFirehose(ctx, p.deps, p.n.DeliveryStream)
 		if err != nil {
 			return err
@@ -656,8 +668,6 @@ func (p *planner) firehose(ctx context.Context) error {
 // createFirehose creates the delivery stream, retrying while IAM has not yet
 // propagated the new role to Firehose ("unable to assume role").
 func (p *planner) createFirehose(ctx context.Context, want *fhtypes.ExtendedS3DestinationConfiguration) error {
-	ctx, cancel := context.WithTimeout(ctx, p.deps.waitTimeout())
-	defer cancel()
 	in := &firehose.CreateDeliveryStreamInput{
 		DeliveryStreamName: aws.String(p.n.DeliveryStream),
 		DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
@@ -667,38 +677,35 @@ func (p *planner) createFirehose(ctx context.Context, want *fhtypes.ExtendedS3De
 		Tags: []fhtypes.Tag{{Key: aws.String(TagArchive), Value: aws.String(p.opts.Name)}, {Key: aws.String(TagComp), Value: aws.String(Component)},
 			{Key: aws.String(TagSource), Value: aws.String(sourceLabel(p.opts))}},
 	}
-	for {
+	_, err := wait.Until(ctx, wait.Options{What: fmt.Sprintf("create firehose stream %q: role %s still not assumable", p.n.DeliveryStream, p.n.RoleARN),
+		Clock: p.deps.Clock, Timeout: p.deps.waitTimeout(), Interval: 3 * time.Second}, func(ctx context.Context) (wait.Status, error) {
 		_, err := p.deps.Firehose.CreateDeliveryStream(ctx, in)
 		if err == nil {
-			return nil
+			return wait.Status{Done: true}, nil
 		}
 		if awsx.ErrorCode(err) != "InvalidArgumentException" || !strings.Contains(strings.ToLower(err.Error()), "assume") {
-			return fmt.Errorf("create firehose stream %q: %w", p.n.DeliveryStream, err)
+			return wait.Status{}, fmt.Errorf("create firehose stream %q: %w", p.n.DeliveryStream, err)
 		}
 		p.deps.log().Info("waiting for IAM to let Firehose assume the new role", "role", p.n.RoleARN)
-		if err := p.deps.sleep(ctx, 3*time.Second); err != nil {
-			return fmt.Errorf("create firehose stream %q: role %s still not assumable: %w", p.n.DeliveryStream, p.n.RoleARN, err)
-		}
-	}
+		return wait.Status{State: "role not yet assumable"}, nil
+	})
+	return err
 }
 
 // waitFirehose waits until the delivery stream is ACTIVE and returns its
 // version id.
 func waitFirehose(ctx context.Context, deps Deps, name string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, deps.waitTimeout())
-	defer cancel()
-	for {
+	version := ""
+	err := deps.waitFor(ctx, fmt.Sprintf("wait for firehose stream %q to become ACTIVE", name), func(ctx context.Context) (wait.Status, error) {
 		out, err := deps.Firehose.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(name)})
 		if err != nil {
-			return "", fmt.Errorf("describe firehose stream %q: %w", name, err)
+			return wait.Status{}, fmt.Errorf("describe firehose stream %q: %w", name, err)
 		}
-		if out.DeliveryStreamDescription.DeliveryStreamStatus == fhtypes.DeliveryStreamStatusActive {
-			return aws.ToString(out.DeliveryStreamDescription.VersionId), nil
-		}
-		if err := deps.sleep(ctx, time.Second); err != nil {
-			return "", fmt.Errorf("wait for firehose stream %q to become ACTIVE: %w", name, err)
-		}
-	}
+		d := out.DeliveryStreamDescription
+		version = aws.ToString(d.VersionId)
+		return wait.Status{Done: d.DeliveryStreamStatus == fhtypes.DeliveryStreamStatusActive, State: string(d.DeliveryStreamStatus)}, nil
+	})
+	return version, err
 }
 
 // ---- DynamoDB streaming destination ----
@@ -723,7 +730,7 @@ func (p *planner) dynamodb(ctx context.Context) error {
 	const micro = ddbtypes.ApproximateCreationDateTimePrecisionMicrosecond
 	if live == nil || live.DestinationStatus == ddbtypes.DestinationStatusDisabled || live.DestinationStatus == ddbtypes.DestinationStatusEnableFailed ||
 		live.DestinationStatus == ddbtypes.DestinationStatusDisabling {
-		p.add(ResDDBStreaming, name, ActionCreate, []string{"enable, ApproximateCreationDateTime in microseconds"}, func(ctx context.Context) error {
+		p.add(ResDDBStreaming, name, plan.ActionCreate, set("creation_time_precision", "MICROSECOND"), func(ctx context.Context) error {
 			if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
 				return err
 			}
@@ -737,7 +744,7 @@ func (p *planner) dynamodb(ctx context.Context) error {
 		return nil
 	}
 	if live.ApproximateCreationDateTimePrecision != micro {
-		p.add(ResDDBStreaming, name, ActionUpdate, []string{fmt.Sprintf("creation time precision: %s → MICROSECOND", live.ApproximateCreationDateTimePrecision)}, func(ctx context.Context) error {
+		p.add(ResDDBStreaming, name, plan.ActionUpdate, change("creation_time_precision", string(live.ApproximateCreationDateTimePrecision), "MICROSECOND"), func(ctx context.Context) error {
 			if err := waitDestination(ctx, p.deps, p.opts.DynamoDBTable, p.n.StreamARN); err != nil {
 				return err
 			}
@@ -756,20 +763,16 @@ func (p *planner) dynamodb(ctx context.Context) error {
 
 // waitDestination waits until the table's destination is ACTIVE.
 func waitDestination(ctx context.Context, deps Deps, table, streamARN string) error {
-	ctx, cancel := context.WithTimeout(ctx, deps.waitTimeout())
-	defer cancel()
-	for {
+	return deps.waitFor(ctx, fmt.Sprintf("wait for table %q to stream to %s", table, streamARN), func(ctx context.Context) (wait.Status, error) {
 		out, err := deps.DynamoDB.DescribeKinesisStreamingDestination(ctx, &dynamodb.DescribeKinesisStreamingDestinationInput{TableName: aws.String(table)})
 		if err != nil {
-			return fmt.Errorf("describe kinesis streaming destinations of table %q: %w", table, err)
+			return wait.Status{}, fmt.Errorf("describe kinesis streaming destinations of table %q: %w", table, err)
 		}
 		for _, d := range out.KinesisDataStreamDestinations {
-			if aws.ToString(d.StreamArn) == streamARN && d.DestinationStatus == ddbtypes.DestinationStatusActive {
-				return nil
+			if aws.ToString(d.StreamArn) == streamARN {
+				return wait.Status{Done: d.DestinationStatus == ddbtypes.DestinationStatusActive, State: string(d.DestinationStatus)}, nil
 			}
 		}
-		if err := deps.sleep(ctx, time.Second); err != nil {
-			return fmt.Errorf("wait for table %q to stream to %s: %w", table, streamARN, err)
-		}
-	}
+		return wait.Status{State: "no destination yet"}, nil
+	})
 }

@@ -3,6 +3,8 @@ package archive_test
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/plan"
 	"net/url"
 	"strings"
 	"testing"
@@ -55,14 +57,9 @@ func start(t *testing.T) *env {
 		ddb: dynamodb.NewFromConfig(cfg), iamc: iam.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
 	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc,
 		Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: e.cw, STS: sts.NewFromConfig(cfg), Region: srv.Region,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-				return nil
-			}
-		}, WaitTimeout: 30 * time.Second}
+		// Waits poll every second of a clock running 20× real time: 50 ms
+		// apart, for at most 30 real seconds.
+		Clock: clock.NewOffset(clock.Real(), 20), WaitTimeout: 10 * time.Minute}
 	e.ad = alarms.Deps{CloudWatch: e.cw, SNS: sns.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: srv.Region}
 	return e
 }
@@ -190,8 +187,8 @@ func TestCreateDynamoDBArchiveThenRerunWritesNothing(t *testing.T) {
 	}
 	var diff []string
 	for _, c := range changed.Changes {
-		if c.Action != archive.ActionNone {
-			diff = append(diff, c.Diff...)
+		if c.Action != plan.ActionNone {
+			diff = append(diff, c.Summary())
 		}
 	}
 	if strings.Join(diff, "; ") != "buffer_mb: 64 → 32; buffer_interval: 300s → 120s" {
@@ -214,7 +211,7 @@ func TestCreateDryRunWritesNothingAndShowsPolicies(t *testing.T) {
 		t.Fatalf("dry run wrote: %v", w)
 	}
 	for _, c := range res.Changes {
-		if c.Action == archive.ActionNone || c.Status != archive.StatusPlanned {
+		if c.Action == plan.ActionNone || c.Status != plan.StatusPlanned {
 			t.Errorf("dry run change %+v: want a planned create", c)
 		}
 	}
@@ -353,7 +350,9 @@ func TestStatusHealthyThenUnhealthy(t *testing.T) {
 
 	// Stale: the clock moves 7 hours on.
 	stale := e.deps
-	stale.Now = func() time.Time { return time.Now().Add(7 * time.Hour) }
+	later := clock.NewOffset(clock.Real(), 1)
+	later.Advance(7 * time.Hour)
+	stale.Clock = later
 	st, _ = archive.Status(ctx, stale, archive.StatusOptions{Name: "orders"})
 	if st.Healthy || !strings.Contains(strings.Join(st.Archives[0].Problems, "\n"), "stale: the newest object is 7h") {
 		t.Fatalf("stale archive reported %+v", st.Archives[0])
@@ -381,9 +380,9 @@ func TestAlarmCreatesThreeAlarmsOnTheTopicAndIsIdempotent(t *testing.T) {
 	e.srv.ResetCalls()
 	dry := opts
 	dry.DryRun = true
-	plan, err := archive.Alarm(ctx, e.deps, e.ad, dry)
-	if err != nil || len(plan.Alarms) != 3 || plan.Topic.ARN == "" {
-		t.Fatalf("dry run %+v %v", plan, err)
+	dryRes, err := archive.Alarm(ctx, e.deps, e.ad, dry)
+	if err != nil || len(dryRes.Alarms) != 3 || dryRes.Topic.ARN == "" {
+		t.Fatalf("dry run %+v %v", dryRes, err)
 	}
 	if w := writes(e.srv); len(w) != 0 {
 		t.Fatalf("alarm --dry-run wrote %v", w)
@@ -518,9 +517,9 @@ func TestCreateStopsAtTheFirstFailureAndARerunFinishes(t *testing.T) {
 	var failed, skipped []string
 	for _, c := range res.Changes {
 		switch c.Status {
-		case archive.StatusFailed:
+		case plan.StatusFailed:
 			failed = append(failed, c.Resource)
-		case archive.StatusSkipped:
+		case plan.StatusSkipped:
 			skipped = append(skipped, c.Resource)
 		}
 	}
@@ -530,7 +529,7 @@ func TestCreateStopsAtTheFirstFailureAndARerunFinishes(t *testing.T) {
 	res = mustCreate(t, e, dynamoOpts())
 	var applied []string
 	for _, c := range res.Changes {
-		if c.Action != archive.ActionNone {
+		if c.Action != plan.ActionNone {
 			applied = append(applied, c.Resource)
 		}
 	}

@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"fmt"
+	"github.com/opsctl/opsctl/internal/plan"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,12 +32,12 @@ func (o RmOptions) Validate() error { return ValidateName(o.Name) }
 
 // RmResult is what Rm planned and did.
 type RmResult struct {
-	Name           string   `json:"name"`
-	DryRun         bool     `json:"dry_run"`
-	KeepData       bool     `json:"keep_data"`
-	ObjectsDeleted int      `json:"objects_deleted"`
-	Changes        []Change `json:"changes"`
-	Warnings       []string `json:"warnings,omitempty"`
+	Name           string        `json:"name"`
+	DryRun         bool          `json:"dry_run"`
+	KeepData       bool          `json:"keep_data"`
+	ObjectsDeleted int           `json:"objects_deleted"`
+	Changes        []plan.Change `json:"changes"`
+	Warnings       []string      `json:"warnings,omitempty"`
 }
 
 // Rm removes an archive, producer side first so nothing new arrives: the
@@ -50,9 +51,9 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 		return RmResult{}, err
 	}
 	res := RmResult{Name: opts.Name, DryRun: opts.DryRun, KeepData: opts.KeepData}
-	var steps []step
+	var steps []plan.Step
 	add := func(resName, name string, apply func(ctx context.Context) error) {
-		steps = append(steps, step{Change: Change{Resource: resName, Name: name, Action: ActionDelete}, apply: apply})
+		steps = append(steps, plan.Delete(resName, name, apply))
 	}
 	stream, bucket, dataPrefix, errPrefix, source := opts.Name, "", "", "", ""
 	fh, err := deps.Firehose.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
@@ -234,9 +235,9 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			}
 		}
 	}
-	res.Changes, err = execute(ctx, deps, steps, opts.DryRun)
+	res.Changes, err = deps.execute(ctx, steps, opts.DryRun)
 	if res.Changes == nil {
-		res.Changes = []Change{}
+		res.Changes = []plan.Change{}
 	}
 	return res, err
 }

@@ -56,7 +56,7 @@ func init() {
 			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
-			"application-autoscaling": appautoscalingemu.New(s.Region, s.Account, s.Clock()),
+			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
 		}
 	}
 }

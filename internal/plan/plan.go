@@ -75,6 +75,12 @@ type Step struct {
 	Apply func(ctx context.Context) error
 }
 
+// New builds a step for any action, with the fields it sets or changes (a
+// create that says what it will set, a delete that says why).
+func New(resource, name, action string, diff []FieldDiff, apply func(ctx context.Context) error) Step {
+	return Step{Change: Change{Resource: resource, Name: name, Action: action, Diff: diff}, Apply: apply}
+}
+
 // Unchanged is a step for a resource already as desired.
 func Unchanged(resource, name string) Step {
 	return Step{Change: Change{Resource: resource, Name: name, Action: ActionNone}}
@@ -223,8 +229,22 @@ func (d *Differ) Int(field string, old, new int64) {
 // Num records field when old != new.
 func (d *Differ) Num(field string, old, new float64) {
 	if old != new {
-		*d = append(*d, FieldDiff{Field: field, Old: strconv.FormatFloat(old, 'g', -1, 64), New: strconv.FormatFloat(new, 'g', -1, 64)})
+		*d = append(*d, FieldDiff{Field: field, Old: strconv.FormatFloat(old, 'f', -1, 64), New: strconv.FormatFloat(new, 'f', -1, 64)})
 	}
+}
+
+// Map records field when the two string maps differ, as sorted k=v lists.
+func (d *Differ) Map(field string, old, new map[string]string) {
+	d.Set(field, KV(old), KV(new))
+}
+
+// KV lists a map as k=v strings (unordered; Set sorts them).
+func KV(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // Bool records field when old != new.

@@ -98,3 +98,18 @@ func TestRowsCutLongDiffs(t *testing.T) {
 		t.Fatalf("%q", r[0][4])
 	}
 }
+
+// Numbers print as people write them (no exponent), maps as sorted k=v
+// lists, and New carries the diff of a create or delete.
+func TestDifferNumbersMapsAndNew(t *testing.T) {
+	var d Differ
+	d.Num("threshold_ms", 900000, 1200000)
+	d.Num("ratio", 0.5, 0.5)
+	d.Map("dimensions", map[string]string{"b": "2", "a": "1"}, map[string]string{"a": "1", "b": "2"})
+	d.Map("tags", nil, map[string]string{"k": "v"})
+	got := New("alarm", "x", ActionCreate, d, nil).Summary()
+	want := "threshold_ms: 900000 → 1200000; tags: (none) → k=v"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

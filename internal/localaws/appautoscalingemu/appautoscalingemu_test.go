@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
@@ -190,4 +192,39 @@ func TestDescribeScalableTargetsPages(t *testing.T) {
 	// API reference: MaxResults between 1 and 50.
 	_, err = c.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, MaxResults: aws.Int32(51)})
 	wantCode(t, err, "ValidationException", "50")
+}
+
+// On the endpoint the emulation is wired to the ECS emulation: registering
+// a target for a missing service fails, and bounds move the service's
+// desired count (ECS's own DescribeServices shows it).
+func TestECSWiringOnTheEndpoint(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	srv := localawstest.Start(t, localaws.Options{Clock: clk})
+	cfg := localawstest.Config(srv, 1)
+	c := aas.NewFromConfig(cfg)
+	ec := ecs.NewFromConfig(cfg)
+	_, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: ns, ScalableDimension: dim, ResourceId: aws.String("service/prod/api"), MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(5)})
+	wantCode(t, err, "ValidationException", "ECS service doesn't exist")
+	if _, err := ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod"), CapacityProviders: []string{"FARGATE"},
+		DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE"), Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	td, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"), NetworkMode: ecstypes.NetworkModeAwsvpc,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("example/api:v1"), Essential: aws.Bool(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("api"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(1), NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-0123456789abcdef0"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: ns, ScalableDimension: dim, ResourceId: aws.String("service/prod/api"), MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	if err != nil || out.Services[0].DesiredCount != 3 {
+		t.Fatalf("desired count after min 3: %+v %v", out.Services, err)
+	}
 }

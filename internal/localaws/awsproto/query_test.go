@@ -301,3 +301,26 @@ func TestQueryRejectsMalformedValues(t *testing.T) {
 		})
 	}
 }
+
+func TestQueryDecodesTimesBlobsAndFlatMaps(t *testing.T) {
+	form, _ := url.ParseQuery("At=2026-12-04T13:00:00.500Z&Epoch=1764853200&Blob=aGk%3D&Attribute.1.Name=a&Attribute.1.Value=1&Attribute.2.Name=b&Attribute.2.Value=2&Empty=")
+	var v struct {
+		At         time.Time
+		Epoch      XMLTime
+		Blob       []byte
+		Attributes map[string]string `query:"Attribute,flat,key=Name,value=Value"`
+		Empty      []string
+	}
+	if err := DecodeQueryForm(form, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.At.Equal(time.Date(2026, 12, 4, 13, 0, 0, 5e8, time.UTC)) || time.Time(v.Epoch).Unix() != 1764853200 || string(v.Blob) != "hi" ||
+		v.Attributes["a"] != "1" || v.Attributes["b"] != "2" || v.Empty == nil || len(v.Empty) != 0 {
+		t.Fatalf("%+v", v)
+	}
+	bad, _ := url.ParseQuery("At=yesterday")
+	var e *Error
+	if err := DecodeQueryForm(bad, &v); !errors.As(err, &e) || e.Code != "ValidationError" {
+		t.Fatalf("%v", err)
+	}
+}

@@ -2,6 +2,7 @@ package ecsemu_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -350,5 +351,97 @@ func TestThresholdConfiguration(t *testing.T) {
 	svc := f.service("prod", "web")
 	if len(svc.Deployments) < 2 || svc.Deployments[1].RolloutState != types.DeploymentRolloutStateFailed {
 		t.Fatalf("deployments after 40s with COUNT 1: %+v\n%s", svc.Deployments, events(svc))
+	}
+}
+
+// Enums from botocore ecs service-2.json are enforced.
+func TestEnumsFromTheModel(t *testing.T) {
+	f := newFixture(t)
+	f.fargateCluster("c")
+	base := func() *ecs.RegisterTaskDefinitionInput {
+		return &ecs.RegisterTaskDefinitionInput{Family: aws.String("x"), Memory: aws.String("512"),
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("i")}}}
+	}
+	tests := map[string]func() error{
+		"NetworkMode": func() error {
+			in := base()
+			in.NetworkMode = "bridged"
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"PidMode": func() error {
+			in := base()
+			in.PidMode = "container"
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"LogDriver": func() error {
+			in := base()
+			in.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: "cloudwatch"}
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"TransportProtocol": func() error {
+			in := base()
+			in.ContainerDefinitions[0].PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(80), Protocol: "sctp"}}
+			_, err := f.ecs.RegisterTaskDefinition(f.ctx, in)
+			return err
+		},
+		"ClusterField": func() error {
+			_, err := f.ecs.DescribeClusters(f.ctx, &ecs.DescribeClustersInput{Clusters: []string{"c"}, Include: []types.ClusterField{"EVERYTHING"}})
+			return err
+		},
+		"DesiredStatus": func() error {
+			_, err := f.ecs.ListTasks(f.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), DesiredStatus: "DONE"})
+			return err
+		},
+		"StopServiceDeploymentStopType": func() error {
+			_, err := f.ecs.StopServiceDeployment(f.ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String("arn:aws:ecs:us-east-1:000000000000:service-deployment/c/s/x"), StopType: "PAUSE"})
+			return err
+		},
+	}
+	for name, call := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := call(); errCode(err) != "InvalidParameterException" {
+				t.Errorf("err = %v, want InvalidParameterException", err)
+			}
+		})
+	}
+}
+
+// Deployment alarms (botocore ecs DeploymentAlarms: alarmNames, enable,
+// rollback): an alarm in ALARM fails the deployment and rolls it back; one
+// already in ALARM when the deployment started is ignored for it.
+func TestDeploymentAlarmsRollBack(t *testing.T) {
+	f := newFixture(t)
+	state := map[string]string{"api-errors": "OK", "noisy": "ALARM"}
+	var mu sync.Mutex
+	f.emu().AlarmState = func(name string) string { mu.Lock(); defer mu.Unlock(); return state[name] }
+	f.fargateCluster("prod")
+	v1 := f.register("web", "example/web:v1")
+	f.createService("prod", "web", v1, 2, false)
+	f.clk.Advance(3 * time.Minute)
+	v2 := f.register("web", "example/web:v2")
+	if _, err := f.ecs.UpdateService(f.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: aws.String(v2),
+		DeploymentConfiguration: &types.DeploymentConfiguration{Alarms: &types.DeploymentAlarms{AlarmNames: []string{"api-errors", "noisy"}, Enable: true, Rollback: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(30 * time.Second)
+	if svc := f.service("prod", "web"); svc.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress {
+		t.Fatalf("an alarm already in ALARM failed the deployment:\n%s", events(svc))
+	}
+	mu.Lock()
+	state["api-errors"] = "ALARM"
+	mu.Unlock()
+	f.clk.Advance(10 * time.Second)
+	svc := f.service("prod", "web")
+	if !strings.Contains(events(svc), "deployment failed: alarm detected.") || aws.ToString(svc.Deployments[0].TaskDefinition) != v1 {
+		t.Fatalf("after the alarm: primary %s\n%s", aws.ToString(svc.Deployments[0].TaskDefinition), events(svc))
+	}
+	lst, _ := f.ecs.ListServiceDeployments(f.ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+	sd, _ := f.ecs.DescribeServiceDeployments(f.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(lst.ServiceDeployments[0].ServiceDeploymentArn)}})
+	a := sd.ServiceDeployments[0].Alarms
+	if a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || len(a.TriggeredAlarmNames) != 1 || a.TriggeredAlarmNames[0] != "api-errors" {
+		t.Errorf("alarms = %+v, want TRIGGERED by api-errors", a)
 	}
 }

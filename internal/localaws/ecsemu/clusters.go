@@ -172,6 +172,11 @@ func (s *Server) describeClusters(now time.Time, dec awsproto.Decoder) (any, err
 	if len(names) > 100 {
 		return nil, invalid("Clusters can have at most 100 items.")
 	}
+	for _, f := range in.Include {
+		if err := checkEnum("include", string(f), "ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"); err != nil {
+			return nil, err
+		}
+	}
 	out := &ecs.DescribeClustersOutput{Clusters: []types.Cluster{}, Failures: []types.Failure{}}
 	for _, id := range names {
 		name := id

@@ -31,8 +31,9 @@
 // UNBOUNDED_PERCENT without the clamps; COUNT as given
 // (DeploymentCircuitBreaker.thresholdConfiguration). With rollback on, a new
 // PRIMARY deployment of the last COMPLETED task definition follows ("(service
-// S) rolling back to deployment ecs-svc/N."). Deployment alarms are stored
-// and reported but never fire.
+// S) rolling back to deployment ecs-svc/N."). Deployment alarms fire when
+// the AlarmState hook reports one of them in ALARM ("deployment failed:
+// alarm detected."), with the same rollback; without the hook they never do.
 //
 // # Test control
 //
@@ -100,6 +101,13 @@ type Server struct {
 	Region, Account string
 
 	clk clock.Clock
+
+	// AlarmState, when set, tells the state ("OK", "ALARM",
+	// "INSUFFICIENT_DATA") of a CloudWatch alarm named in a service's
+	// deployment alarms. A deployment fails when one of them is in ALARM,
+	// unless it already was when the deployment started. Nil: deployment
+	// alarms never fire. Set it before the server handles requests.
+	AlarmState func(name string) string
 
 	mu        sync.Mutex
 	clusters  map[string]*cluster

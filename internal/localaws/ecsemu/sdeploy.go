@@ -28,6 +28,7 @@ type svcDeployment struct {
 	cfg                  types.DeploymentConfiguration
 	breakerStatus        types.ServiceDeploymentRollbackMonitorsStatus
 	failureCount         int32
+	alarmsTriggered      []string
 	rollbackDep          *deployment
 	rollbackInfo         *types.Rollback
 }
@@ -126,7 +127,10 @@ func (s *Server) sdOut(sd *svcDeployment, now time.Time) types.ServiceDeployment
 			as.Status = types.ServiceDeploymentRollbackMonitorsStatusMonitoringComplete
 		}
 		as.AlarmNames = a.AlarmNames
-		as.TriggeredAlarmNames = []string{}
+		as.TriggeredAlarmNames = append([]string{}, sd.alarmsTriggered...)
+		if len(sd.alarmsTriggered) > 0 {
+			as.Status = types.ServiceDeploymentRollbackMonitorsStatusTriggered
+		}
 	}
 	out.Alarms = &as
 	return out

@@ -51,6 +51,7 @@ type deployment struct {
 	sd              *svcDeployment
 	revArn          string
 	rollback        bool // this deployment is a rollback
+	alarmsAtStart   map[string]bool
 }
 
 func (s *Server) resolveService(c *cluster, id string) *service {
@@ -331,6 +332,12 @@ func (s *Server) startDeployment(svc *service, td *taskDef, now time.Time, rollb
 		lt: svc.lt, strategy: svc.strategy, platformVersion: svc.platformVersion, netcfg: svc.netcfg,
 		createdAt: now, updatedAt: now, rollout: types.DeploymentRolloutStateInProgress, rollback: rollback,
 		revArn: s.arn(fmt.Sprintf("service-revision/%s/%s/%s", svc.c.name, svc.name, digits(19))),
+	}
+	if a := svc.cfg.Alarms; a != nil && a.Enable && s.AlarmState != nil {
+		d.alarmsAtStart = map[string]bool{}
+		for _, n := range a.AlarmNames {
+			d.alarmsAtStart[n] = s.AlarmState(n) == "ALARM"
+		}
 	}
 	d.reason = reason
 	if d.reason == "" {

@@ -182,6 +182,22 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 		busy = true
 	}
 
+	// Deployment alarms: one in ALARM fails the deployment (an alarm already
+	// in ALARM when it started is ignored for it).
+	if a := svc.cfg.Alarms; p.rollout == types.DeploymentRolloutStateInProgress && a != nil && a.Enable && s.AlarmState != nil {
+		var fired []string
+		for _, n := range a.AlarmNames {
+			if s.AlarmState(n) == "ALARM" && !p.alarmsAtStart[n] {
+				fired = append(fired, n)
+			}
+		}
+		if len(fired) > 0 {
+			s.failOnAlarms(svc, p, t, fired, a.Rollback)
+			p = svc.primary()
+			busy = true
+		}
+	}
+
 	desired := svc.desired
 	maxTotal := int(math.Floor(float64(desired) * float64(i32(svc.cfg.MaximumPercent, 200)) / 100))
 	minHealthy := int(math.Ceil(float64(desired) * float64(i32(svc.cfg.MinimumHealthyPercent, 100)) / 100))
@@ -425,4 +441,31 @@ func (s *Server) rollBack(svc *service, sd *svcDeployment, target *deployment, t
 		sd.rollbackInfo = &types.Rollback{Reason: ptr(why), StartedAt: ptr(t), ServiceRevisionArn: ptr(target.revArn)}
 		sd.updatedAt = t
 	}
+}
+
+// failOnAlarms fails the primary deployment because deployment alarms fired.
+func (s *Server) failOnAlarms(svc *service, p *deployment, t time.Time, fired []string, rollback bool) {
+	p.rollout = types.DeploymentRolloutStateFailed
+	p.reason = "ECS deployment alarms detected: " + strings.Join(fired, ", ") + " in ALARM."
+	p.updatedAt = t
+	svc.event(t, fmt.Sprintf("(service %s) (deployment %s) deployment failed: alarm detected.", svc.name, p.id))
+	sd := p.sd
+	if sd != nil {
+		sd.alarmsTriggered = fired
+		sd.updatedAt = t
+	}
+	target := svc.lastCompleted
+	if !rollback || target == nil || p.rollback {
+		if sd != nil {
+			sd.status = types.ServiceDeploymentStatusStopped
+			if p.rollback {
+				sd.status = types.ServiceDeploymentStatusRollbackFailed
+			}
+			sd.reason = "Service deployment failed because deployment alarms were triggered."
+			sd.stoppedAt, sd.finishedAt = ptr(t), ptr(t)
+		}
+		return
+	}
+	s.rollBack(svc, sd, target, t, "ECS deployment alarms: rolling back to deploymentId "+target.id+".",
+		"Deployment alarms initiated rollback: "+strings.Join(fired, ", ")+" in ALARM.")
 }

@@ -114,6 +114,18 @@ func (s *Server) registerTaskDefinition(now time.Time, dec awsproto.Decoder) (an
 	if err := checkEnum("networkMode", string(in.NetworkMode), "bridge", "host", "awsvpc", "none"); err != nil {
 		return nil, err
 	}
+	// botocore ecs PidMode, IpcMode, CPUArchitecture enums.
+	if err := checkEnum("pidMode", string(in.PidMode), "host", "task"); err != nil {
+		return nil, err
+	}
+	if err := checkEnum("ipcMode", string(in.IpcMode), "host", "task", "none"); err != nil {
+		return nil, err
+	}
+	if rp := in.RuntimePlatform; rp != nil {
+		if err := checkEnum("runtimePlatform.cpuArchitecture", string(rp.CpuArchitecture), "X86_64", "ARM64"); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range in.RequiresCompatibilities {
 		if err := checkEnum("requiresCompatibilities", string(c), "EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"); err != nil {
 			return nil, err
@@ -135,6 +147,23 @@ func (s *Server) registerTaskDefinition(now time.Time, dec awsproto.Decoder) (an
 			return nil, clientErr("Duplicate container name: %s.", str(c.Name))
 		}
 		names[str(c.Name)] = true
+		// botocore ecs LogDriver and TransportProtocol enums.
+		if c.LogConfiguration != nil {
+			if c.LogConfiguration.LogDriver == "" {
+				return nil, clientErr("Invalid setting for container '%s'. logConfiguration.logDriver is required.", str(c.Name))
+			}
+			if err := checkEnum("logConfiguration.logDriver", string(c.LogConfiguration.LogDriver), "json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"); err != nil {
+				return nil, err
+			}
+		}
+		for _, pm := range c.PortMappings {
+			if err := checkEnum("portMappings.protocol", string(pm.Protocol), "tcp", "udp"); err != nil {
+				return nil, err
+			}
+			if err := checkEnum("portMappings.appProtocol", string(pm.AppProtocol), "http", "http2", "grpc"); err != nil {
+				return nil, err
+			}
+		}
 		if c.Essential == nil || *c.Essential {
 			essential = true
 		}
@@ -412,6 +441,9 @@ func (s *Server) listTaskDefinitionFamilies(now time.Time, dec awsproto.Decoder)
 		return nil, err
 	}
 	if err := checkMaxResults(in.MaxResults, 100); err != nil {
+		return nil, err
+	}
+	if err := checkEnum("status", string(in.Status), "ACTIVE", "INACTIVE", "ALL"); err != nil {
 		return nil, err
 	}
 	var fams []string
