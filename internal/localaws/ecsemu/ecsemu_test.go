@@ -2,7 +2,6 @@ package ecsemu_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,11 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
+	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -112,13 +111,8 @@ func deploymentByID(svc types.Service, id string) *types.Deployment {
 	return nil
 }
 
-func errCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
+// errCode returns an SDK error's AWS error code (the shared test kit's).
+var errCode = emutest.Code
 
 func TestServiceRollsOutAndReachesSteadyState(t *testing.T) {
 	f := newFixture(t)
