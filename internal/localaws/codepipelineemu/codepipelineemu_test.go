@@ -165,7 +165,9 @@ func TestCreatePipelineRejectsWhatAWSRejects(t *testing.T) {
 		{"action timeout", func(d *types.PipelineDeclaration) { d.Stages[1].Actions[0].TimeoutInMinutes = aws.Int32(4) },
 			"ValidationException", "Member must have value greater than or equal to 5"},
 		// botocore codepipeline ArtifactName pattern [a-zA-Z0-9_\-]+.
-		{"artifact name", func(d *types.PipelineDeclaration) { d.Stages[1].Actions[0].OutputArtifacts[0].Name = aws.String("build output") },
+		{"artifact name", func(d *types.PipelineDeclaration) {
+			d.Stages[1].Actions[0].OutputArtifacts[0].Name = aws.String("build output")
+		},
 			"ValidationException", "outputArtifacts.1.member.name"},
 		// botocore codepipeline ConditionList: min 1, max 1.
 		{"two entry conditions", func(d *types.PipelineDeclaration) {
@@ -184,13 +186,17 @@ func TestCreatePipelineRejectsWhatAWSRejects(t *testing.T) {
 		{"source in build stage", func(d *types.PipelineDeclaration) {
 			d.Stages[1].Actions = append(d.Stages[1].Actions, act("Src2", "Source", "S3", map[string]string{"S3Bucket": "b", "S3ObjectKey": "k"}, nil, []string{"Other"}))
 		}, "InvalidStructureException", "Only the first stage of a pipeline can contain source actions"},
-		{"build in source stage", func(d *types.PipelineDeclaration) { d.Stages[0].Actions = append(d.Stages[0].Actions, d.Stages[1].Actions[0]) },
+		{"build in source stage", func(d *types.PipelineDeclaration) {
+			d.Stages[0].Actions = append(d.Stages[0].Actions, d.Stages[1].Actions[0])
+		},
 			"InvalidStructureException", "The first stage of a pipeline can only contain source actions"},
 		// "All stage names within a pipeline must be unique."
 		{"duplicate stage", func(d *types.PipelineDeclaration) { d.Stages[2].Name = aws.String("Build") },
 			"InvalidStageDeclarationException", "Duplicate stage name: Build"},
 		// "Output artifact names must be unique within a pipeline."
-		{"duplicate artifact", func(d *types.PipelineDeclaration) { d.Stages[1].Actions[0].OutputArtifacts[0].Name = aws.String("SourceOutput") },
+		{"duplicate artifact", func(d *types.PipelineDeclaration) {
+			d.Stages[1].Actions[0].OutputArtifacts[0].Name = aws.String("SourceOutput")
+		},
 			"InvalidActionDeclarationException", "SourceOutput must be unique"},
 		{"input never produced", func(d *types.PipelineDeclaration) { d.Stages[2].Actions[0].InputArtifacts[0].Name = aws.String("Nope") },
 			"InvalidActionDeclarationException", "Input artifact Nope"},
@@ -198,10 +204,14 @@ func TestCreatePipelineRejectsWhatAWSRejects(t *testing.T) {
 		{"ECS without service", func(d *types.PipelineDeclaration) { delete(d.Stages[2].Actions[0].Configuration, "ServiceName") },
 			"InvalidActionDeclarationException", "Action configuration for action 'Deploy' is missing required configuration 'ServiceName'"},
 		// There is no action provider ECSStandard (anchors §3.2).
-		{"unknown provider", func(d *types.PipelineDeclaration) { d.Stages[2].Actions[0].ActionTypeId.Provider = aws.String("ECSStandard") },
+		{"unknown provider", func(d *types.PipelineDeclaration) {
+			d.Stages[2].Actions[0].ActionTypeId.Provider = aws.String("ECSStandard")
+		},
 			"InvalidActionDeclarationException", "Provider: 'ECSStandard'"},
 		// stage-conditions.html: entry conditions result FAIL or SKIP.
-		{"entry rollback", func(d *types.PipelineDeclaration) { d.Stages[3].BeforeEntry.Conditions[0].Result = types.ResultRollback },
+		{"entry rollback", func(d *types.PipelineDeclaration) {
+			d.Stages[3].BeforeEntry.Conditions[0].Result = types.ResultRollback
+		},
 			"InvalidStageDeclarationException", "not supported for beforeEntry"},
 		// execution-modes.html: QUEUED needs V2.
 		{"queued V1", func(d *types.PipelineDeclaration) {
@@ -213,7 +223,9 @@ func TestCreatePipelineRejectsWhatAWSRejects(t *testing.T) {
 		// artifactStores ... but you cannot use both".
 		{"no artifact store", func(d *types.PipelineDeclaration) { d.ArtifactStore = nil },
 			"InvalidStructureException", "either artifactStore or artifactStores"},
-		{"trigger on unknown action", func(d *types.PipelineDeclaration) { d.Triggers[0].GitConfiguration.SourceActionName = aws.String("Nope") },
+		{"trigger on unknown action", func(d *types.PipelineDeclaration) {
+			d.Triggers[0].GitConfiguration.SourceActionName = aws.String("Nope")
+		},
 			"InvalidStructureException", "Trigger source action Nope"},
 	}
 	e := start(t)
