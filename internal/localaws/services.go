@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
 	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
@@ -40,6 +41,8 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
 		pipelines.Service = s.Service
+		builds := codebuildemu.New(s.Region, s.Account, s.Clock())
+		builds.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		return map[string]http.Handler{
@@ -64,6 +67,7 @@ func init() {
 
 			// CodePipeline and CodeBuild, for pipeline.
 			"codepipeline": pipelines,
+			"codebuild":    builds,
 		}
 	}
 }
