@@ -259,14 +259,27 @@ func TestFailingBuildFailsTheExecutionWithItsLog(t *testing.T) {
 		t.Fatalf("execution %s, build %+v, deploy %+v", ex.Status, build, st["Deploy"].LatestExecution)
 	}
 	b := emutest.Must(f.cb.BatchGetBuilds(ctx, &cb.BatchGetBuildsInput{Ids: []string{aws.ToString(build.ExternalExecutionId)}})).Builds[0]
-	out := emutest.Must(f.logs.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName}))
-	var log strings.Builder
-	for _, e := range out.Events {
-		log.WriteString(aws.ToString(e.Message) + "\n")
-	}
-	_ = log
 	if aws.ToString(b.Logs.GroupName) != "/aws/codebuild/web-build" || b.BuildStatus != cbtypes.StatusTypeFailed {
 		t.Fatalf("build %s logs %+v", b.BuildStatus, b.Logs)
+	}
+	// The log's tail names the failed command, as CodeBuild's does.
+	var log strings.Builder
+	in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
+	for {
+		out := emutest.Must(f.logs.GetLogEvents(ctx, in))
+		for _, e := range out.Events {
+			log.WriteString(aws.ToString(e.Message) + "\n")
+		}
+		if len(out.Events) == 0 {
+			break
+		}
+		in.NextToken = out.NextForwardToken
+	}
+	for _, w := range []string{"Running command OPSCTL_FAIL docker push $REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION",
+		"Command did not exit successfully OPSCTL_FAIL docker push", "Phase complete: BUILD State: FAILED"} {
+		if !strings.Contains(log.String(), w) {
+			t.Fatalf("build log lacks %q:\n%s", w, log.String())
+		}
 	}
 	// The service still runs the old image.
 	if got := f.image(t); got != repo+":initial" {
@@ -406,5 +419,55 @@ func TestStopAndNotFound(t *testing.T) {
 	got := emutest.Must(f.c.GetPipelineExecution(ctx, &cp.GetPipelineExecutionInput{PipelineName: aws.String("web"), PipelineExecutionId: mid.PipelineExecutionId}))
 	if got.PipelineExecution.Trigger.TriggerType != types.TriggerTypeStartPipelineExecution {
 		t.Fatalf("manual start trigger %s", got.PipelineExecution.Trigger.TriggerType)
+	}
+}
+
+func TestECSDeployActionFailures(t *testing.T) {
+	cases := []struct {
+		name, printf, fileName, want string
+	}{
+		// The container name must be one of the service's task definition.
+		{"unknown container", `printf '[{"name":"api","imageUri":"%s"}]' "$REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION" > imagedefinitions.json`, "",
+			"The container api does not exist in the task definition."},
+		// troubleshooting.html: the file is missing from the artifact.
+		{"missing file", `printf '[{"name":"web","imageUri":"%s"}]' "$REPO:x" > imagedefinitions.json`, "images.json",
+			"Exception while trying to read the task definition artifact file from: BuildOutput"},
+		// The ECS emulation's "fail-pull" image: the circuit breaker fails
+		// the deployment and rolls the service back.
+		{"deployment fails", `printf '[{"name":"web","imageUri":"%s"}]' "$REPO:fail-pull" > imagedefinitions.json`, "",
+			"ECS deployment circuit breaker"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := pipelineDecl()
+			if tc.fileName != "" {
+				d.Stages[2].Actions[0].Configuration["FileName"] = tc.fileName
+			}
+			f := setup(t, d)
+			spec := strings.Replace(goodBuildspec, goodBuildspec[strings.Index(goodBuildspec, "      - printf"):strings.Index(goodBuildspec, "artifacts:")], "      - "+tc.printf+"\n", 1)
+			ex := f.wait(t, f.push("main", "e000001", "x", map[string]string{"buildspec.yml": spec})[0])
+			deploy := f.state(t)["Deploy"].ActionStates[0].LatestExecution
+			if ex.Status != types.PipelineExecutionStatusFailed || deploy == nil || deploy.Status != types.ActionExecutionStatusFailed ||
+				!strings.Contains(aws.ToString(deploy.ErrorDetails.Message), tc.want) {
+				t.Fatalf("execution %s, deploy %+v, want an error containing %q", ex.Status, deploy, tc.want)
+			}
+			if got := f.image(t); got != repo+":initial" {
+				t.Fatalf("service runs %s after a failed deploy", got)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			found := false
+			for _, ev := range f.events {
+				if ev.detailType == "CodePipeline Action Execution State Change" && ev.detail["state"] == "FAILED" {
+					typ, _ := ev.detail["type"].(map[string]any)
+					res, _ := ev.detail["execution-result"].(map[string]any)
+					found = ev.detail["stage"] == "Deploy" && ev.detail["action"] == "Deploy" && typ["provider"] == "ECS" && typ["category"] == "Deploy" &&
+						res["error-code"] == "JobFailed"
+				}
+			}
+			if !found {
+				t.Fatalf("no FAILED action event for Deploy: %+v", f.events)
+			}
+		})
 	}
 }
