@@ -400,11 +400,7 @@ func (s *Server) listPipelines(r *http.Request, dec awsproto.Decoder) (any, erro
 		limit = int(*in.MaxResults)
 	}
 	s.mu.Lock()
-	names := make([]string, 0, len(s.pipelines))
-	for n := range s.pipelines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := s.names()
 	all := make([]pipelineSummary, 0, len(names))
 	for _, n := range names {
 		p := s.pipelines[n]
