@@ -6,6 +6,8 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
+	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
@@ -48,6 +50,10 @@ func init() {
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
+		pipelines.Service = s.Service
+		builds := codebuildemu.New(s.Region, s.Account, s.Clock())
+		builds.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		return map[string]http.Handler{
@@ -69,6 +75,10 @@ func init() {
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
+
+			// CodePipeline and CodeBuild, for pipeline.
+			"codepipeline": pipelines,
+			"codebuild":    builds,
 		}
 	}
 }
