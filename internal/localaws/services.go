@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
@@ -58,6 +59,9 @@ func init() {
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
+
+			// CodeConnections, for pipeline create (connections stay PENDING until the handshake control).
+			"codeconnections": codeconnectionsemu.New(s.Region, s.Account),
 		}
 	}
 }
