@@ -12,6 +12,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
+	"github.com/opsctl/opsctl/internal/localaws/eventsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -40,6 +41,8 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		events := eventsemu.New(s.Region, s.Account, s.Clock())
+		events.Connect(s.URL) // SNS targets are published to through the endpoint
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -62,6 +65,8 @@ func init() {
 
 			// CodeConnections, for pipeline create (connections stay PENDING until the handshake control).
 			"codeconnections": codeconnectionsemu.New(s.Region, s.Account),
+			// EventBridge, for pipeline failure notifications (rules → SNS).
+			"events": events,
 		}
 	}
 }
