@@ -7,6 +7,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
+	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
@@ -39,6 +40,8 @@ func init() {
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
+		pipelines.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		events := eventsemu.New(s.Region, s.Account, s.Clock())
@@ -67,6 +70,8 @@ func init() {
 			"codeconnections": codeconnectionsemu.New(s.Region, s.Account),
 			// EventBridge, for pipeline failure notifications (rules → SNS).
 			"events": events,
+			// CodePipeline and CodeBuild, for pipeline.
+			"codepipeline": pipelines,
 		}
 	}
 }
