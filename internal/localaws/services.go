@@ -46,6 +46,7 @@ func init() {
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		events := eventsemu.New(s.Region, s.Account, s.Clock())
 		events.Connect(s.URL) // SNS targets are published to through the endpoint
+		pipelines.Events = events.Deliver
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
