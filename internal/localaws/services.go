@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
 	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
 	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
@@ -42,6 +43,8 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
 		pipelines.Service = s.Service
+		builds := codebuildemu.New(s.Region, s.Account, s.Clock())
+		builds.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
 		events := eventsemu.New(s.Region, s.Account, s.Clock())
@@ -73,6 +76,7 @@ func init() {
 			"events": events,
 			// CodePipeline and CodeBuild, for pipeline.
 			"codepipeline": pipelines,
+			"codebuild":    builds,
 		}
 	}
 }
