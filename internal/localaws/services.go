@@ -7,12 +7,14 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
+	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
 	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
+	"github.com/opsctl/opsctl/internal/localaws/eventsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
@@ -56,6 +58,9 @@ func init() {
 		builds.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		events := eventsemu.New(s.Region, s.Account, s.Clock())
+		events.Connect(s.URL) // SNS targets are published to through the endpoint
+		pipelines.Events = events.Deliver
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -76,6 +81,10 @@ func init() {
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
 
+			// CodeConnections, for pipeline create (connections stay PENDING until the handshake control).
+			"codeconnections": codeconnectionsemu.New(s.Region, s.Account),
+			// EventBridge, for pipeline failure notifications (rules → SNS).
+			"events": events,
 			// CodePipeline and CodeBuild, for pipeline.
 			"codepipeline": pipelines,
 			"codebuild":    builds,
