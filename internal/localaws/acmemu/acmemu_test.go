@@ -143,7 +143,7 @@ func TestCertificateUsedByAListenerIsInUse(t *testing.T) {
 		Subnets: []string{aws.ToString(subnets[0].SubnetId), aws.ToString(subnets[1].SubnetId)}})).LoadBalancers[0]
 	listen := func(cert string) (*elb.CreateListenerOutput, error) {
 		return lbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Protocol: elbtypes.ProtocolEnumHttps, Port: aws.Int32(443),
-			Certificates: []elbtypes.Certificate{{CertificateArn: aws.String(cert)}},
+			Certificates:   []elbtypes.Certificate{{CertificateArn: aws.String(cert)}},
 			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}}})
 	}
 	// botocore elbv2 CreateListener errors: CertificateNotFoundException; a
