@@ -47,6 +47,11 @@ func init() {
 		elb := elbv2emu.New(s.Region, s.Account, s.Clock(), ec2)
 		elb.SetCertificates(acm)
 		acm.InUseBy = elb.CertificateUsers
+		// ECS registers service tasks as targets; ELBv2 brings ECS up to now
+		// before it answers.
+		ecs := ecsemu.New(s.Region, s.Account, s.Clock())
+		ecs.SetLoadBalancing(elb)
+		elb.Sync = ecs.Advance
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -55,7 +60,7 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account, s.Clock()),
 			"logs":       logs,
 			"lambda":     lam,
-			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+			"ecs":        ecs,
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
