@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
@@ -15,6 +16,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/eventsemu"
+	"github.com/opsctl/opsctl/internal/localaws/elbv2emu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
@@ -61,6 +63,17 @@ func init() {
 		events := eventsemu.New(s.Region, s.Account, s.Clock())
 		events.Connect(s.URL) // SNS targets are published to through the endpoint
 		pipelines.Events = events.Deliver
+		// HTTPS listeners take ACM's ISSUED certificates; ACM reports the
+		// load balancers that use one (InUseBy).
+		acm := acmemu.New(s.Region, s.Account, s.Clock())
+		elb := elbv2emu.New(s.Region, s.Account, s.Clock(), ec2)
+		elb.SetCertificates(acm)
+		acm.InUseBy = elb.CertificateUsers
+		// ECS registers service tasks as targets; ELBv2 brings ECS up to now
+		// before it answers.
+		ecs := ecsemu.New(s.Region, s.Account, s.Clock())
+		ecs.SetLoadBalancing(elb)
+		elb.Sync = ecs.Advance
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -69,7 +82,7 @@ func init() {
 			"iam":        iam,
 			"logs":       logs,
 			"lambda":     lam,
-			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+			"ecs":        ecs,
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
@@ -88,6 +101,9 @@ func init() {
 			// CodePipeline and CodeBuild, for pipeline.
 			"codepipeline": pipelines,
 			"codebuild":    builds,
+			// Elastic Load Balancing v2, for load-balanced deploys.
+			"elasticloadbalancing": elb,
+			"acm":                  acm,
 		}
 	}
 }
