@@ -245,6 +245,9 @@ func applyService(ctx context.Context, d Deps, o ServiceOptions) (ServiceResult,
 	if err := o.Validate(); err != nil {
 		return ServiceResult{}, err
 	}
+	if err := o.LB.ValidateFor(d.partition(), d.Region); err != nil {
+		return ServiceResult{}, err
+	}
 	img, _ := ParseImage(o.Image)
 	res := ServiceResult{Cluster: o.Cluster, Service: o.Name, Image: o.Image, Container: o.Container, DryRun: o.DryRun,
 		LogGroup: logGroupName(o.Cluster, o.Name), ExecutionRole: executionRoleName(o.Cluster, o.Name), Changes: []plan.Change{}}

@@ -46,6 +46,7 @@ func serviceFlags(diff bool) []cli.Flag {
 		&cli.IntFlag{Name: "log-retention", Value: deploy.DefaultLogRetention, Usage: "log retention in `DAYS`"},
 		&cli.StringFlag{Name: "alarm-email", Usage: "email `ADDR` for the service's error-log alarm; the alarm also rolls back deployments"},
 	}
+	fl = append(fl, lbFlags()...)
 	if !diff {
 		fl = append(fl, &cli.BoolFlag{Name: "dry-run", Usage: "print the plan, the IAM policies and the task definition; write nothing"})
 	}
@@ -75,7 +76,9 @@ func serviceOptions(c *cli.Context) (deploy.ServiceOptions, error) {
 		Min: c.Int("min"), Max: c.Int("max"), CPUTarget: c.Float64("cpu-target"), MemoryTarget: c.Float64("memory-target"),
 		FailureThreshold: c.Int("failure-threshold"), LogRetention: c.Int("log-retention"), AlarmEmail: c.String("alarm-email"),
 		DryRun: c.Bool("dry-run"), Update: c.Command.Name != "create",
-	}.WithDefaults()
+	}
+	o.LB, o.LBSet = lbOptions(c)
+	o = o.WithDefaults()
 	if c.IsSet("min") && !c.IsSet("desired") && o.Desired < o.Min {
 		o.Desired = o.Min
 	}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/opsctl/opsctl/deploy"
+)
+
+// lbFlags are the load-balancer and deployment-strategy flags of
+// `deploy service create|update|diff` (deploy/lb_input.go checks them).
+func lbFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "public", Usage: "serve the service through the cluster's shared Application Load Balancer (needs --port)"},
+		&cli.StringSliceFlag{Name: "host", Usage: "route requests for host `NAME` (ALB host condition; * and ? wildcards; repeatable)"},
+		&cli.StringSliceFlag{Name: "path", Usage: "route requests whose path matches `PATTERN`, e.g. '/api/*' (repeatable)"},
+		&cli.StringFlag{Name: "certificate", Usage: "ACM certificate `ARN`: HTTPS on 443, HTTP redirected to HTTPS"},
+		&cli.StringFlag{Name: "health-path", Value: deploy.DefaultHealthPath, Usage: "target group health check `PATH`"},
+		&cli.IntFlag{Name: "priority", Usage: "listener rule `PRIORITY` 1-50000 (default: opsctl keeps the lowest free one)"},
+		&cli.BoolFlag{Name: "access-logs", Usage: "write the load balancer's access logs to an encrypted S3 bucket"},
+		&cli.StringFlag{Name: "strategy", Value: deploy.StrategyRolling, Usage: "deployment `STRATEGY`: rolling, canary, linear or blue-green (ECS native)"},
+		&cli.IntFlag{Name: "bake-time", Value: deploy.DefaultBakeMinutes, Usage: "`MINUTES` both revisions run after production traffic moved (0-1440)"},
+		&cli.Float64Flag{Name: "canary-percent", Value: deploy.DefaultCanaryPercent, Usage: "canary: `PERCENT` of traffic shifted first (0.1-100)"},
+		&cli.IntFlag{Name: "canary-bake-time", Value: deploy.DefaultCanaryBakeMinutes, Usage: "canary: `MINUTES` before the rest of the traffic moves (0-1440)"},
+		&cli.Float64Flag{Name: "linear-percent", Value: deploy.DefaultLinearPercent, Usage: "linear: `PERCENT` of traffic per step (3-100)"},
+		&cli.IntFlag{Name: "linear-bake-time", Value: deploy.DefaultLinearBakeMinutes, Usage: "linear: `MINUTES` between steps (0-1440)"},
+	}
+}
+
+// lbOptions reads the flags (validation happens with the service's options).
+func lbOptions(c *cli.Context) (deploy.LBOptions, deploy.LBSet) {
+	return deploy.LBOptions{
+			Public: c.Bool("public"), Hosts: c.StringSlice("host"), Paths: c.StringSlice("path"), Certificate: c.String("certificate"),
+			HealthPath: c.String("health-path"), Priority: c.Int("priority"), AccessLogs: c.Bool("access-logs"), Strategy: c.String("strategy"),
+			BakeMinutes: c.Int("bake-time"), CanaryPercent: c.Float64("canary-percent"), CanaryBakeMinutes: c.Int("canary-bake-time"),
+			LinearPercent: c.Float64("linear-percent"), LinearBakeMinutes: c.Int("linear-bake-time"),
+		}, deploy.LBSet{Bake: c.IsSet("bake-time"), CanaryPercent: c.IsSet("canary-percent"), CanaryBake: c.IsSet("canary-bake-time"),
+			LinearPercent: c.IsSet("linear-percent"), LinearBake: c.IsSet("linear-bake-time")}
+}
