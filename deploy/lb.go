@@ -307,11 +307,11 @@ func (b *serviceBuilder) albSecurityGroup(ctx context.Context) ([]plan.Step, err
 }
 
 // elbTagsOf reads the tags of up to 20 ELB resources per call.
-func (b *serviceBuilder) elbTagsOf(ctx context.Context, arns []string) (map[string]map[string]string, error) {
+func elbTagsOf(ctx context.Context, d Deps, arns []string) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
 	for i := 0; i < len(arns); i += 20 {
 		chunk := arns[i:min(i+20, len(arns))]
-		res, err := b.d.ELB.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
+		res, err := d.ELB.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: chunk})
 		if err != nil {
 			return nil, fmt.Errorf("read tags: %w", err)
 		}
@@ -362,7 +362,7 @@ func (b *serviceBuilder) albItself(ctx context.Context) ([]plan.Step, error) {
 		}).WithDiff([]plan.FieldDiff{{Field: "scheme", New: "internet-facing"}, {Field: "subnets", New: strings.Join(b.cl.subnets, ",")}})}, nil
 	}
 	b.lb.lbArn, b.lb.dns = aws.ToString(lb.LoadBalancerArn), aws.ToString(lb.DNSName)
-	tags, err := b.elbTagsOf(ctx, []string{b.lb.lbArn})
+	tags, err := elbTagsOf(ctx, b.d, []string{b.lb.lbArn})
 	if err != nil {
 		return nil, err
 	}
@@ -425,29 +425,9 @@ func shortELB(arn string) string {
 // listeners: HTTP:80 always; HTTPS:443 when a certificate is given (then
 // HTTP redirects). An HTTPS listener made for another service is kept.
 func (b *serviceBuilder) listeners(ctx context.Context) ([]plan.Step, error) {
-	var live []elbtypes.Listener
-	if b.lb.lbArn != "" {
-		in := &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(b.lb.lbArn)}
-		for {
-			out, err := b.d.ELB.DescribeListeners(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("list listeners of %s: %w", lbName(b.o.Cluster), err)
-			}
-			live = append(live, out.Listeners...)
-			if aws.ToString(out.NextMarker) == "" {
-				break
-			}
-			in.Marker = out.NextMarker
-		}
-	}
-	var http, https *elbtypes.Listener
-	for i, l := range live {
-		switch aws.ToInt32(l.Port) {
-		case 80:
-			http = &live[i]
-		case 443:
-			https = &live[i]
-		}
+	http, https, err := webListeners(ctx, b.d, b.lb.lbArn)
+	if err != nil {
+		return nil, err
 	}
 	cert := b.o.LB.Certificate
 	wantHTTPS := cert != "" || https != nil
@@ -609,7 +589,7 @@ func (b *serviceBuilder) targetGroup(ctx context.Context, name string, set func(
 	}
 	arn := aws.ToString(tg.TargetGroupArn)
 	set(arn)
-	tags, err := b.elbTagsOf(ctx, []string{arn})
+	tags, err := elbTagsOf(ctx, b.d, []string{arn})
 	if err != nil {
 		return nil, err
 	}
@@ -728,14 +708,14 @@ func forwardsTo(as []elbtypes.Action) []string {
 }
 
 // listRules reads a listener's rules (all pages) and their tags.
-func (b *serviceBuilder) listRules(ctx context.Context, listenerArn string) ([]elbtypes.Rule, map[string]map[string]string, error) {
+func listRules(ctx context.Context, d Deps, listenerArn string) ([]elbtypes.Rule, map[string]map[string]string, error) {
 	if listenerArn == "" {
 		return nil, map[string]map[string]string{}, nil
 	}
 	var rules []elbtypes.Rule
 	in := &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerArn)}
 	for {
-		out, err := b.d.ELB.DescribeRules(ctx, in)
+		out, err := d.ELB.DescribeRules(ctx, in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("list rules of listener %s: %w", listenerArn, err)
 		}
@@ -751,7 +731,7 @@ func (b *serviceBuilder) listRules(ctx context.Context, listenerArn string) ([]e
 			arns = append(arns, aws.ToString(r.RuleArn))
 		}
 	}
-	tags, err := b.elbTagsOf(ctx, arns)
+	tags, err := elbTagsOf(ctx, d, arns)
 	return rules, tags, err
 }
 
@@ -772,7 +752,7 @@ func (b *serviceBuilder) listenerRule(ctx context.Context) ([]plan.Step, error) 
 	if b.lb.listener == "HTTPS" {
 		target, other = b.lb.httpsArn, b.lb.httpArn
 	}
-	rules, tags, err := b.listRules(ctx, target)
+	rules, tags, err := listRules(ctx, b.d, target)
 	if err != nil {
 		return nil, err
 	}
@@ -780,7 +760,7 @@ func (b *serviceBuilder) listenerRule(ctx context.Context) ([]plan.Step, error) 
 	label := b.o.Cluster + "/" + b.o.Name
 	// A rule left on the other listener (the certificate was added or
 	// dropped) goes once the new one is in place.
-	oRules, oTags, err := b.listRules(ctx, other)
+	oRules, oTags, err := listRules(ctx, b.d, other)
 	if err != nil {
 		return nil, err
 	}
@@ -1066,4 +1046,48 @@ func (b *serviceBuilder) lbRole(ctx context.Context) ([]plan.Step, error) {
 		}
 	}
 	return append(steps, plan.Create("iam-role-policy-attachment", name+"/AmazonECS-InfrastructureRolePolicyForLoadBalancers", attach)), nil
+}
+
+// webListeners are a load balancer's HTTP:80 and HTTPS:443 listeners (nil
+// when missing; none when lbArn is empty).
+func webListeners(ctx context.Context, d Deps, lbArn string) (http, https *elbtypes.Listener, err error) {
+	if lbArn == "" {
+		return nil, nil, nil
+	}
+	var live []elbtypes.Listener
+	in := &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbArn)}
+	for {
+		out, err := d.ELB.DescribeListeners(ctx, in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list listeners of %s: %w", lbArn, err)
+		}
+		live = append(live, out.Listeners...)
+		if aws.ToString(out.NextMarker) == "" {
+			break
+		}
+		in.Marker = out.NextMarker
+	}
+	for i, l := range live {
+		switch aws.ToInt32(l.Port) {
+		case 80:
+			http = &live[i]
+		case 443:
+			https = &live[i]
+		}
+	}
+	return http, https, nil
+}
+
+// optionsOfRule rebuilds the hosts and paths of a rule (for its URL).
+func optionsOfRule(r elbtypes.Rule) LBOptions {
+	var l LBOptions
+	for _, c := range r.Conditions {
+		if c.HostHeaderConfig != nil {
+			l.Hosts = append(l.Hosts, c.HostHeaderConfig.Values...)
+		}
+		if c.PathPatternConfig != nil {
+			l.Paths = append(l.Paths, c.PathPatternConfig.Values...)
+		}
+	}
+	return l
 }

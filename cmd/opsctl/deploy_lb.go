@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/opsctl/opsctl/deploy"
@@ -35,4 +38,43 @@ func lbOptions(c *cli.Context) (deploy.LBOptions, deploy.LBSet) {
 			LinearPercent: c.Float64("linear-percent"), LinearBakeMinutes: c.Int("linear-bake-time"),
 		}, deploy.LBSet{Bake: c.IsSet("bake-time"), CanaryPercent: c.IsSet("canary-percent"), CanaryBake: c.IsSet("canary-bake-time"),
 			LinearPercent: c.IsSet("linear-percent"), LinearBake: c.IsSet("linear-bake-time")}
+}
+
+// lbStatusPairs are the status lines of a load-balanced service.
+func lbStatusPairs(l *deploy.LBStatus) [][2]string {
+	if l == nil {
+		return nil
+	}
+	url := l.URL
+	if url == "" {
+		url = "(no listener rule: re-run deploy service create)"
+	}
+	out := [][2]string{{"URL", url}, {"Routes", fmt.Sprintf("%s on %s (priority %d)", strings.Join(l.Routes, ", "), l.LoadBalancer, l.Priority)}}
+	t := fmt.Sprintf("%d of %d healthy", l.Healthy, len(l.Targets))
+	if len(l.Targets) == 0 {
+		t = "none registered"
+	}
+	for _, x := range l.Targets {
+		if x.State != "healthy" {
+			t += fmt.Sprintf("; %s %s", x.Target, x.State)
+			if x.Why != "" {
+				t += ": " + x.Why
+			}
+		}
+	}
+	return append(out, [2]string{"Targets", t})
+}
+
+// lbResultPairs are the lines service create prints about the load balancer.
+func lbResultPairs(l *deploy.LoadBalancerInfo) [][2]string {
+	if l == nil {
+		return nil
+	}
+	url := l.URL
+	if url == "" {
+		url = "(known once the load balancer exists)"
+	}
+	return [][2]string{{"Load balancer", l.Name}, {"URL", url},
+		{"Routes", fmt.Sprintf("%s on %s (priority %d)", strings.Join(l.Conditions, ", "), l.Listener, l.RulePriority)},
+		{"Target groups", strings.Join(l.TargetGroups, ", ")}, {"Deployments", l.StrategyDetail}}
 }

@@ -162,6 +162,7 @@ func writeService(w io.Writer, r deploy.ServiceResult, verb string) error {
 	if r.Alarm != "" {
 		pairs = append(pairs, [2]string{"Alarm", r.Alarm})
 	}
+	pairs = append(pairs, lbResultPairs(r.LoadBalancer)...)
 	if err := output.WriteKV(w, pairs); err != nil {
 		return err
 	}
