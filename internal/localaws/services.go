@@ -11,6 +11,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
+	"github.com/opsctl/opsctl/internal/localaws/elbv2emu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
@@ -58,6 +59,9 @@ func init() {
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
+
+			// Elastic Load Balancing v2, for load-balanced deploys.
+			"elasticloadbalancing": elbv2emu.New(s.Region, s.Account, s.Clock(), ec2),
 		}
 	}
 }
