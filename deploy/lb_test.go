@@ -214,3 +214,79 @@ func TestTwoPublicServicesShareOneLoadBalancerWithTheirOwnRules(t *testing.T) {
 		t.Fatalf("pinned: err = %v", err)
 	}
 }
+
+func TestServiceRmRemovesItsRoutingAndTheLoadBalancerWithTheLastRule(t *testing.T) {
+	e, elb, ec2c := lbSetup(t)
+	ctx := context.Background()
+	for _, n := range []string{"api", "web"} {
+		if _, err := deploy.CreateService(ctx, e.deps, publicOpts(e, n, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Dry run writes nothing.
+	e.srv.ResetCalls()
+	if _, err := deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "api", DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.writeOps(); len(w) != 0 {
+		t.Fatalf("dry run wrote %v", w)
+	}
+	res, err := deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LoadBalancerRemoved {
+		t.Fatal("the load balancer went while web still uses it")
+	}
+	if n := len(rulesOf(t, elb, aws.ToString(listenerOn(t, elb, 80).ListenerArn))); n != 1 {
+		t.Fatalf("%d rules left, want web's", n)
+	}
+	// botocore elbv2 DescribeTargetGroups: an unknown name is TargetGroupNotFound.
+	if _, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"opsctl-prod-api"}}); err == nil {
+		t.Fatal("api's target group is still there")
+	}
+	// web uses the same port: the task group keeps accepting it.
+	sgs, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"opsctl-prod-tasks"}}}})
+	if err != nil || len(sgs.SecurityGroups) != 1 {
+		t.Fatal(err)
+	}
+	if !hasPort(sgs.SecurityGroups[0].IpPermissions, 8080) {
+		t.Fatal("removing api revoked the port web still uses")
+	}
+
+	res, err = deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.LoadBalancerRemoved {
+		t.Fatalf("last service removed, load balancer kept: %+v", res.Changes)
+	}
+	if _, err := elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"opsctl-prod"}}); err == nil {
+		t.Fatal("load balancer still there")
+	}
+	alb, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"opsctl-prod-alb"}}}})
+	if err != nil || len(alb.SecurityGroups) != 0 {
+		t.Fatalf("ALB security group left: %v %+v", err, alb.SecurityGroups)
+	}
+	sgs, _ = ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"opsctl-prod-tasks"}}}})
+	if hasPort(sgs.SecurityGroups[0].IpPermissions, 8080) {
+		t.Fatal("the task group still accepts the port")
+	}
+	// Re-run: nothing left, nothing written.
+	e.srv.ResetCalls()
+	if _, err := deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.writeOps(); len(w) != 0 {
+		t.Fatalf("re-run wrote %v", w)
+	}
+}
+
+func hasPort(perms []ec2types.IpPermission, port int32) bool {
+	for _, p := range perms {
+		if aws.ToInt32(p.FromPort) == port {
+			return true
+		}
+	}
+	return false
+}

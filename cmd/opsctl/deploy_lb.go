@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/opsctl/opsctl/deploy"
+	"github.com/opsctl/opsctl/internal/output"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // lbFlags are the load-balancer and deployment-strategy flags of
@@ -77,4 +80,76 @@ func lbResultPairs(l *deploy.LoadBalancerInfo) [][2]string {
 	return [][2]string{{"Load balancer", l.Name}, {"URL", url},
 		{"Routes", fmt.Sprintf("%s on %s (priority %d)", strings.Join(l.Conditions, ", "), l.Listener, l.RulePriority)},
 		{"Target groups", strings.Join(l.TargetGroups, ", ")}, {"Deployments", l.StrategyDetail}}
+}
+
+func serviceRmCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Usage:     "delete a service and its routing; the cluster's load balancer goes with its last rule (asks first)",
+		ArgsUsage: "NAME",
+		Description: "Deletes the ECS service, its auto scaling target, its execution role, its listener rule and target\n" +
+			"groups, and its port on the task security group (unless another service uses it). When its rule was\n" +
+			"the load balancer's last, the load balancer, its listeners and its security group go too. Keeps the\n" +
+			"log group and the task definition revisions. Only what carries opsctl's tags is deleted. Asks for\n" +
+			"confirmation (--yes to skip; required without a terminal). After a partial failure, run it again.\n\n" +
+			"Example:\n   opsctl deploy service rm api --cluster prod\n   opsctl deploy service rm api --cluster prod --dry-run\n\n" + exitCodesHelp,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cluster", Usage: "the opsctl `CLUSTER`", Required: true},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be deleted; delete nothing"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usage("rm: one service NAME expected, got %d arguments", c.NArg())
+			}
+			o := deploy.ServiceRemoveOptions{Cluster: c.String("cluster"), Name: c.Args().First(), DryRun: c.Bool("dry-run")}
+			if err := deploy.ValidateClusterName(o.Cluster); err != nil {
+				return err
+			}
+			if err := deploy.ValidateServiceName(o.Name); err != nil {
+				return err
+			}
+			if !o.DryRun {
+				if err := st.canConfirm("deploy service rm"); err != nil {
+					return err
+				}
+			}
+			return st.do(o, func() error {
+				if !o.DryRun {
+					if err := st.confirm(c.Context, fmt.Sprintf("Delete service %s of cluster %s and its load balancer routing?", o.Name, o.Cluster)); err != nil {
+						return err
+					}
+				}
+				deps, err := deployDeps(c.Context, st)
+				if err != nil {
+					return err
+				}
+				res, err := deploy.RemoveService(c.Context, deps, o)
+				if err != nil && len(res.Changes) == 0 {
+					return err
+				}
+				return emitThen(st, res, func(w io.Writer) error { return writeServiceRm(w, res) }, err)
+			})
+		},
+	}
+}
+
+func writeServiceRm(w io.Writer, r deploy.ServiceRemoveResult) error {
+	mode := ""
+	if r.DryRun {
+		mode = " (dry run: nothing deleted)"
+	}
+	fmt.Fprintf(w, "Service %s in cluster %s%s\n", r.Service, r.Cluster, mode)
+	if plan.Writes(r.Changes) == 0 && !r.DryRun {
+		fmt.Fprintln(w, "Nothing opsctl created is left; nothing to remove.")
+	}
+	if err := output.WriteTable(w, plan.Headers, plan.Rows(r.Changes, 60)); err != nil {
+		return err
+	}
+	if r.LoadBalancerRemoved {
+		fmt.Fprintln(w, "The load balancer had no other rule and was removed.")
+	}
+	for _, k := range r.Kept {
+		fmt.Fprintf(w, "kept: %s\n", k)
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ func init() {
 			Usage: "create or update an ECS service on a cluster's capacity (task definition, roles, auto scaling)",
 			Description: "Example:\n   opsctl deploy service create api --cluster prod --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1 --port 8080\n" +
 				"   opsctl deploy service update api --cluster prod --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v2 --min 2 --max 10\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{serviceCommand(st, "create"), serviceCommand(st, "update")},
+			Subcommands: []*cli.Command{serviceCommand(st, "create"), serviceCommand(st, "update"), serviceRmCommand(st)},
 		}
 	})
 	registerDeployCommand(func(st *state) *cli.Command {
