@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
@@ -40,6 +41,12 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		// HTTPS listeners take ACM's ISSUED certificates; ACM reports the
+		// load balancers that use one (InUseBy).
+		acm := acmemu.New(s.Region, s.Account, s.Clock())
+		elb := elbv2emu.New(s.Region, s.Account, s.Clock(), ec2)
+		elb.SetCertificates(acm)
+		acm.InUseBy = elb.CertificateUsers
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -61,7 +68,8 @@ func init() {
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
 
 			// Elastic Load Balancing v2, for load-balanced deploys.
-			"elasticloadbalancing": elbv2emu.New(s.Region, s.Account, s.Clock(), ec2),
+			"elasticloadbalancing": elb,
+			"acm":                  acm,
 		}
 	}
 }

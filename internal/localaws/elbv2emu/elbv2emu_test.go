@@ -16,6 +16,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -373,7 +374,7 @@ func TestListenersHTTPSNeedACertificateAndRedirect(t *testing.T) {
 	lb := f.lb("web")
 	lbArn := lb.LoadBalancerArn
 	tg := f.tg("api", nil)
-	cert := "arn:aws:acm:us-east-1:000000000000:certificate/11111111-2222-3333-4444-555555555555"
+	cert := f.srv.Service("acm").(*acmemu.Server).AddCertificate("api.example.com", "ISSUED")
 	cases := []struct {
 		name string
 		in   elb.CreateListenerInput

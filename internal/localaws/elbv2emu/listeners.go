@@ -943,3 +943,17 @@ func (s *Server) deleteRule(r *http.Request, dec awsproto.Decoder) (any, error) 
 	s.refreshUse(s.clock.Now())
 	return &empty{}, nil
 }
+
+// CertificateUsers returns the ARNs of the load balancers whose listeners
+// use the certificate arn (ACM's DescribeCertificate InUseBy).
+func (s *Server) CertificateUsers(arn string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, l := range s.listeners {
+		if slices.Contains(l.certs, arn) {
+			seen[l.lb.arn] = true
+		}
+	}
+	return sortedKeys(seen)
+}
