@@ -4,8 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
+	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/opsctl/opsctl/deploy"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
@@ -289,4 +293,55 @@ func hasPort(perms []ec2types.IpPermission, port int32) bool {
 		}
 	}
 	return false
+}
+
+func TestPublicServiceWithCertificateServesHTTPSAndRedirectsHTTP(t *testing.T) {
+	e, elb, _ := lbSetup(t)
+	ctx := context.Background()
+	acmc := acm.NewFromConfig(localawstest.Config(e.srv, 1))
+	e.deps.ACM = acmc
+	req, err := acmc.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String("api.example.com"), ValidationMethod: acmtypes.ValidationMethodDns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := publicOpts(e, "api", func(l *deploy.LBOptions) {
+		l.Paths, l.Hosts, l.Certificate = nil, []string{"api.example.com"}, aws.ToString(req.CertificateArn)
+	})
+	// Not validated yet: refused before any write.
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateService(ctx, e.deps, o); err == nil || !strings.Contains(err.Error(), "PENDING_VALIDATION") {
+		t.Fatalf("pending certificate: err = %v", err)
+	}
+	if w := e.writeOps(); len(w) != 0 {
+		t.Fatalf("pending certificate wrote %v", w)
+	}
+	e.clk.Advance(acmemu.IssueAfter + time.Minute)
+	res, err := deploy.CreateService(ctx, e.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LoadBalancer.URL != "https://api.example.com/" {
+		t.Fatalf("url = %q", res.LoadBalancer.URL)
+	}
+	https := listenerOn(t, elb, 443)
+	if https.Protocol != elbtypes.ProtocolEnumHttps || aws.ToString(https.SslPolicy) != deploy.TLSPolicy ||
+		len(https.Certificates) != 1 || aws.ToString(https.Certificates[0].CertificateArn) != aws.ToString(req.CertificateArn) {
+		t.Fatalf("https listener = %+v", https)
+	}
+	if n := len(rulesOf(t, elb, aws.ToString(https.ListenerArn))); n != 1 {
+		t.Fatalf("%d rules on HTTPS, want the service's", n)
+	}
+	// botocore elbv2 RedirectActionConfig: HTTP to HTTPS, 301.
+	http := listenerOn(t, elb, 80)
+	a := http.DefaultActions[0]
+	if a.Type != elbtypes.ActionTypeEnumRedirect || aws.ToString(a.RedirectConfig.Protocol) != "HTTPS" || a.RedirectConfig.StatusCode != elbtypes.RedirectActionStatusCodeEnumHttp301 {
+		t.Fatalf("http default action = %+v", a)
+	}
+	e.srv.ResetCalls()
+	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.writeOps(); len(w) != 0 {
+		t.Fatalf("re-run wrote %v", w)
+	}
 }
