@@ -15,6 +15,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/elbv2emu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
+	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
@@ -27,9 +28,19 @@ import (
 func init() {
 	builtinServices = func(s *Server) map[string]http.Handler {
 		s3srv := s3emu.New()
+		iam := iamemu.New(s.Region, s.Account, s.Clock())
+		// IAM as the emulated services meet it (README: "IAM on the local
+		// endpoint"): roles' policies and bucket policies, evaluated by
+		// iampolicy on the enforced paths.
+		authz := &iampolicy.Store{Role: iam.RolePolicies, ResourcePolicy: func(arn string) (string, bool) {
+			if b := iampolicy.BucketOf(arn); b != "" {
+				return s3srv.BucketPolicy(b)
+			}
+			return "", false
+		}}
 		firehose := firehoseemu.New(s.Region, s.Account)
 		firehose.Connect(firehoseemu.Backends{KinesisURL: s.URL, Region: s.Region, S3: s3srv, Metrics: firehoseMetrics(s), Logf: s.opts.Logf,
-			Clock: s.Clock()})
+			Clock: s.Clock(), Authz: authz})
 		s.OnClose(firehose.Close)
 		dynamo := dynamodbemu.New(s.Region, s.Account)
 		dynamo.Connect(s.URL) // item changes stream to Kinesis destinations
@@ -47,15 +58,20 @@ func init() {
 		elb := elbv2emu.New(s.Region, s.Account, s.Clock(), ec2)
 		elb.SetCertificates(acm)
 		acm.InUseBy = elb.CertificateUsers
+		// ECS registers service tasks as targets; ELBv2 brings ECS up to now
+		// before it answers.
+		ecs := ecsemu.New(s.Region, s.Account, s.Clock())
+		ecs.SetLoadBalancing(elb)
+		elb.Sync = ecs.Advance
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
 			"dynamodb":   dynamo,
 			"monitoring": cw,
-			"iam":        iamemu.New(s.Region, s.Account, s.Clock()),
+			"iam":        iam,
 			"logs":       logs,
 			"lambda":     lam,
-			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+			"ecs":        ecs,
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,

@@ -109,6 +109,8 @@ type Server struct {
 	// alarms never fire. Set it before the server handles requests.
 	AlarmState func(name string) string
 
+	lb LoadBalancing // the ELBv2 emulation (lb.go); nil: load balancers unused
+
 	mu        sync.Mutex
 	clusters  map[string]*cluster
 	providers map[string]*provider // Auto Scaling group providers, by name
