@@ -187,6 +187,8 @@ type RolloutResult struct {
 	Events []string `json:"events,omitempty"`
 	// StoppedTasks are the reasons of this deployment's stopped tasks.
 	StoppedTasks []string `json:"stopped_tasks,omitempty"`
+	// Targets are this deployment's load balancer targets (lb_health.go).
+	Targets []TargetStatus `json:"targets,omitempty"`
 }
 
 // revisionOf returns the revision number of a task definition ARN or
@@ -438,7 +440,9 @@ type follower struct {
 	seenEvent map[string]bool
 	seenTask  map[string]bool
 	failed    int32
-	since     time.Time
+	// seenTarget: unhealthy targets already logged (lb_health.go).
+	seenTarget map[string]bool
+	since      time.Time
 }
 
 // Follow polls the service until the deployment res.DeploymentID completes
@@ -453,7 +457,7 @@ func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.D
 	if poll > 0 {
 		interval, maxInterval = poll, poll
 	}
-	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, since: since}
+	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, seenTarget: map[string]bool{}, since: since}
 	clk := d.clock()
 	start := clk.Now()
 	var outcome error
@@ -524,7 +528,13 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if mine.DesiredCount > 0 {
 		fraction = min(float64(mine.RunningCount)/float64(mine.DesiredCount), 1)
 	}
+	lbDone, lbState, err := f.healthyTargets(ctx, svc, mine)
+	if err != nil {
+		return wait.Status{}, false, err
+	}
 	switch {
+	case mine.RolloutState == types.DeploymentRolloutStateCompleted && !lbDone:
+		return wait.Status{State: "waiting for healthy targets: " + lbState, Fraction: 0.95}, false, nil
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted:
 		res.State = StateCompleted
 		f.d.log().Info("deployment completed", "deployment", res.DeploymentID, "revision", res.Revision)
@@ -558,6 +568,9 @@ func (f *follower) failedState(mine, primary *types.Deployment) (wait.Status, bo
 	why := plainReason(aws.ToString(mine.RolloutStateReason))
 	if len(res.StoppedTasks) > 0 {
 		why += ": " + res.StoppedTasks[len(res.StoppedTasks)-1]
+	}
+	if w := unhealthyWhy(res.Targets); w != "" {
+		why += "; " + w
 	}
 	if primary != nil && primary != mine {
 		res.State = StateRolledBack
