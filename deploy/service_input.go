@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -66,6 +67,10 @@ type ServiceOptions struct {
 	// Update requires the service to exist (service update); create makes
 	// it when missing and otherwise converges it the same way.
 	Update bool `json:"update"`
+	// SpotAfter is how long spot may fail to place the service's tasks
+	// before the update moves it to on-demand, as spot-check decides (0:
+	// DefaultSpotAfter; negative: never).
+	SpotAfter time.Duration `json:"-"`
 }
 
 var (

@@ -45,6 +45,7 @@ func serviceFlags(diff bool) []cli.Flag {
 		&cli.IntFlag{Name: "failure-threshold", Usage: "circuit breaker: roll back after `N` failed tasks (default: AWS's 50% of desired, 3-200)"},
 		&cli.IntFlag{Name: "log-retention", Value: deploy.DefaultLogRetention, Usage: "log retention in `DAYS`"},
 		&cli.StringFlag{Name: "alarm-email", Usage: "email `ADDR` for the service's error-log alarm; the alarm also rolls back deployments"},
+		spotAfterFlag(),
 	}
 	if !diff {
 		fl = append(fl, &cli.BoolFlag{Name: "dry-run", Usage: "print the plan, the IAM policies and the task definition; write nothing"})
@@ -76,6 +77,9 @@ func serviceOptions(c *cli.Context) (deploy.ServiceOptions, error) {
 		FailureThreshold: c.Int("failure-threshold"), LogRetention: c.Int("log-retention"), AlarmEmail: c.String("alarm-email"),
 		DryRun: c.Bool("dry-run"), Update: c.Command.Name != "create",
 	}.WithDefaults()
+	if o.SpotAfter, err = spotAfter(c); err != nil {
+		return o, err
+	}
 	if c.IsSet("min") && !c.IsSet("desired") && o.Desired < o.Min {
 		o.Desired = o.Min
 	}
@@ -158,6 +162,9 @@ func writeService(w io.Writer, r deploy.ServiceResult, verb string) error {
 	}
 	if r.Alarm != "" {
 		pairs = append(pairs, [2]string{"Alarm", r.Alarm})
+	}
+	if r.SpotCheck != "" {
+		pairs = append(pairs, [2]string{"Spot", r.SpotCheck})
 	}
 	if err := output.WriteKV(w, pairs); err != nil {
 		return err
