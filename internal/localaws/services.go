@@ -39,6 +39,9 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		ecsSrv := ecsemu.New(s.Region, s.Account, s.Clock())
+		// ECS deployment alarms read the CloudWatch emulation's alarm state.
+		ecsSrv.AlarmState = cw.AlarmStateValue
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -47,7 +50,7 @@ func init() {
 			"iam":        iamemu.New(s.Region, s.Account, s.Clock()),
 			"logs":       logs,
 			"lambda":     lam,
-			"ecs":        ecsemu.New(s.Region, s.Account, s.Clock()),
+			"ecs":        ecsSrv,
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
