@@ -89,6 +89,7 @@ type ServiceResult struct {
 	ExecutionRole  string          `json:"execution_role"`
 	Strategy       []StrategyItem  `json:"capacity_provider_strategy"`
 	SpotFallback   bool            `json:"spot_fallback"`
+	SpotCheck      string          `json:"spot_check,omitempty"` // what the spot check before the update saw or did
 	Scaling        *Scaling        `json:"auto_scaling,omitempty"`
 	Alarm          string          `json:"alarm,omitempty"`
 	DryRun         bool            `json:"dry_run"`
@@ -233,6 +234,8 @@ type serviceBuilder struct {
 	res     *ServiceResult
 	tdArn   string   // the revision the service should run (known, or set by its register step)
 	lb      *lbState // --public: the load balancer's side (lb.go)
+	// spotFallbackNow: this run's spot check moved the service to on-demand.
+	spotFallbackNow bool
 }
 
 func (b *serviceBuilder) arn(service, resource string) string {
@@ -274,12 +277,16 @@ func applyService(ctx context.Context, d Deps, o ServiceOptions) (ServiceResult,
 	if err := b.preflight(ctx); err != nil {
 		return res, err
 	}
+	if err := b.spotCheck(ctx); err != nil {
+		return res, fmt.Errorf("service %s: spot fallback: %w", o.Name, err)
+	}
 	steps, err := b.plan(ctx)
 	if err != nil {
 		return res, err
 	}
 	changes, err := plan.Execute(ctx, steps, plan.Options{DryRun: o.DryRun, OnChange: d.OnChange, Log: d.log()})
-	res.Changes, res.Counts = changes, plan.Count(changes)
+	res.Changes = append(res.Changes, changes...)
+	res.Counts = plan.Count(res.Changes)
 	if b.tdArn != "" {
 		res.TaskDefinition = b.tdArn
 	}
@@ -721,7 +728,7 @@ func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error
 }
 
 func (b *serviceBuilder) desiredStrategy() ([]ecstypes.CapacityProviderStrategyItem, bool) {
-	if serviceTags(b.live)[TagSpotFallback] != "" && usesSpot(b.cl.strategy) {
+	if (serviceTags(b.live)[TagSpotFallback] != "" || b.spotFallbackNow) && usesSpot(b.cl.strategy) {
 		return onDemandStrategy(b.cl.strategy), true
 	}
 	return b.cl.strategy, false

@@ -74,6 +74,8 @@ func init() {
 		ecs := ecsemu.New(s.Region, s.Account, s.Clock())
 		ecs.SetLoadBalancing(elb)
 		elb.Sync = ecs.Advance
+		// ECS deployment alarms read the CloudWatch emulation's alarm state.
+		ecs.AlarmState = cw.AlarmStateValue
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
