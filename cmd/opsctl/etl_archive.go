@@ -180,8 +180,9 @@ func archiveStatusCommand(st *state) *cli.Command {
 		Description: "Per archive (all archives opsctl created when NAME is omitted): the Kinesis stream's state and\n" +
 			"IteratorAge, the Firehose stream's state and DeliveryToS3.DataFreshness, the newest object under\n" +
 			"the data prefix and its age, and the objects under the error prefix (records that were not\n" +
-			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy, so it\n" +
-			"can run from cron or CI.\n\n" +
+			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy or\n" +
+			"could not be fully checked (metrics unreadable, AccessDenied: listed as NOT CHECKED, health\n" +
+			"UNKNOWN), so it can run from cron or CI.\n\n" +
 			"Example:\n   opsctl etl archive status\n   opsctl etl archive status orders --max-age 2h -o json",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "max-age", Value: 6 * time.Hour, Usage: "unhealthy when the newest object (or the oldest undelivered record) is older than `DURATION`"},
@@ -207,7 +208,14 @@ func archiveStatusCommand(st *state) *cli.Command {
 					return err
 				}
 				if err == nil && !res.Healthy {
-					err = opserr.Partialf("unhealthy archive(s): %s", strings.Join(res.Unhealthy(), ", "))
+					var why []string
+					if u := res.Unhealthy(); len(u) > 0 {
+						why = append(why, "unhealthy archive(s): "+strings.Join(u, ", "))
+					}
+					if u := res.Unknown(); len(u) > 0 {
+						why = append(why, "not fully checked, health unknown: "+strings.Join(u, ", "))
+					}
+					err = opserr.Partialf("%s", strings.Join(why, "; "))
 				}
 				return emitThen(st, res, func(w io.Writer) error { return writeStatus(w, res) }, err)
 			})
@@ -223,9 +231,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	age := func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() }
 	rows := [][]string{}
 	for _, a := range r.Archives {
-		health := "healthy"
+		health := a.Health
 		if !a.Healthy {
-			health = "UNHEALTHY"
+			health = strings.ToUpper(a.Health)
 		}
 		errs := strconv.Itoa(a.ErrorObjects)
 		if a.ErrorObjectsCapped {
@@ -240,6 +248,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	for _, a := range r.Archives {
 		for _, p := range a.Problems {
 			fmt.Fprintf(w, "%s: %s\n", a.Name, p)
+		}
+		for _, p := range a.Unchecked {
+			fmt.Fprintf(w, "%s: NOT CHECKED: %s\n", a.Name, p)
 		}
 		for _, p := range a.Warnings {
 			fmt.Fprintf(w, "%s: note: %s\n", a.Name, p)

@@ -130,6 +130,13 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	if !strings.Contains(r.Stdout, "orders") || !strings.Contains(r.Stdout, "healthy") {
 		t.Fatalf("status:\n%s", r.Stdout)
 	}
+	// Metrics that cannot be read: health unknown, exit 3, never "healthy".
+	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "GetMetricData", Kind: localaws.FaultError, Times: -1, Code: "AccessDenied", Status: 403, Message: "not authorized"})
+	r = localawstest.Run(t, env, "etl", "archive", "status", "orders")
+	if r.Code != 3 || !strings.Contains(r.Stdout, "UNKNOWN") || !strings.Contains(r.Stdout, "NOT CHECKED") || !strings.Contains(r.Stderr, "health unknown: orders") {
+		t.Fatalf("unreadable metrics: exit %d, want 3\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	srv.ClearFaults()
 	// Stale: a max age shorter than the newest object's age → exit 3.
 	time.Sleep(1100 * time.Millisecond)
 	r = localawstest.Run(t, env, "etl", "archive", "status", "orders", "--max-age", "1s", "-o", "json")

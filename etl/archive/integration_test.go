@@ -611,3 +611,72 @@ func TestUpdateWaitsForAFirehoseStreamStillCreating(t *testing.T) {
 		t.Fatalf("wrote %v", w)
 	}
 }
+
+// A check that cannot run is reported, and the archive is never healthy
+// because of it (issue 16 item 3). The faults are permanent (Times: -1):
+// AccessDenied is what AWS answers a caller without the permission (IAM
+// user guide, "Troubleshoot access denied error messages"), and the SDK does
+// not retry it.
+func TestStatusReportsWhatCouldNotBeCheckedAndIsNeverHealthyThen(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"eventName":"INSERT"}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	denied := func(service, op string) localaws.Fault {
+		return localaws.Fault{Service: service, Operation: op, Kind: localaws.FaultError, Times: -1, Code: "AccessDenied", Status: 403,
+			Message: "User: arn:aws:iam::000000000000:user/ops is not authorized to perform: " + op}
+	}
+	cases := []struct {
+		name      string
+		fault     *localaws.Fault
+		noCW      bool
+		unchecked string
+	}{
+		{"metrics AccessDenied", ptr(denied("monitoring", "GetMetricData")), false, "DeliveryToS3.DataFreshness (CloudWatch GetMetricData): "},
+		{"no CloudWatch client", nil, true, "no CloudWatch client"},
+		{"data listing AccessDenied", ptr(denied("s3", "ListObjectsV2")), false, "the newest delivered object (list s3://acme-cdc/cdc/orders/data/)"},
+		{"kinesis AccessDenied", ptr(denied("kinesis", "DescribeStreamSummary")), false, "kinesis stream orders (describe stream)"},
+		{"firehose AccessDenied", ptr(denied("firehose", "DescribeDeliveryStream")), false, "the firehose stream"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.srv.ClearFaults()
+			// Healthy while every check runs.
+			st, err := archive.Status(ctx, e.deps, archive.StatusOptions{Name: "orders"})
+			if err != nil || !st.Healthy || st.Archives[0].Health != archive.HealthHealthy {
+				t.Fatalf("before the fault: %+v %v", st, err)
+			}
+			deps := e.deps
+			if c.fault != nil {
+				e.srv.InjectFault(*c.fault)
+				defer e.srv.ClearFaults()
+			}
+			if c.noCW {
+				deps.CloudWatch = nil
+			}
+			st, err = archive.Status(ctx, deps, archive.StatusOptions{Name: "orders"})
+			if err != nil {
+				t.Fatalf("status failed instead of reporting what it could not check: %v", err)
+			}
+			a := st.Archives[0]
+			if st.Healthy || a.Healthy || a.Health != archive.HealthUnknown || len(a.Problems) != 0 {
+				t.Fatalf("health %q healthy=%v problems=%v: want unknown", a.Health, a.Healthy, a.Problems)
+			}
+			if got := strings.Join(a.Unchecked, "\n"); !strings.Contains(got, c.unchecked) {
+				t.Fatalf("unchecked %q, want it to name %q", got, c.unchecked)
+			}
+			if c.fault != nil && !strings.Contains(strings.Join(a.Unchecked, "\n"), "AccessDenied") {
+				t.Errorf("unchecked %v does not say why (AccessDenied)", a.Unchecked)
+			}
+			if u := st.Unknown(); len(u) != 1 || u[0] != "orders" || len(st.Unhealthy()) != 0 {
+				t.Errorf("unknown %v unhealthy %v", u, st.Unhealthy())
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
