@@ -66,8 +66,8 @@ type ArchiveStatus struct {
 	NewestObjectAgeSec   *float64   `json:"newest_object_age_seconds,omitempty"`
 	ErrorObjects         int        `json:"error_objects"`
 	// ErrorObjectsCapped: there are at least ErrorObjects.
-	ErrorObjectsCapped bool     `json:"error_objects_capped,omitempty"`
-	NewestErrorObject  string   `json:"newest_error_object,omitempty"`
+	ErrorObjectsCapped bool   `json:"error_objects_capped,omitempty"`
+	NewestErrorObject  string `json:"newest_error_object,omitempty"`
 	// Healthy is true only when every check ran and found nothing wrong.
 	Healthy bool `json:"healthy"`
 	// Health is "healthy", "unhealthy" (a problem was found) or "unknown"
