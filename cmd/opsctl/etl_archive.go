@@ -95,12 +95,20 @@ func archiveCreateCommand(st *state) *cli.Command {
 			&cli.DurationFlag{Name: "buffer-interval", Value: 300 * time.Second, Usage: "Firehose buffer `DURATION` before writing an object (0s-900s)"},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this key `ARN` (default SSE-S3)"},
 			&cli.IntFlag{Name: "retention-days", Usage: "expire archived objects after `N` days (bucket created by opsctl only; default keep)"},
-			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS`"},
+			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS` (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the IAM policies; write nothing"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := archiveName(c)
 			if err != nil {
+				return err
+			}
+			// 0 is not "the default" here: WithDefaults would turn it into
+			// 64 MiB / 14 days, which is not what was asked for.
+			if n := c.Int("buffer-mb"); n < archive.MinBufferMB || n > archive.MaxBufferMB {
+				return usage("invalid --buffer-mb %d: Firehose buffers 1-128 MiB", n)
+			}
+			if err := archive.ValidateLogRetentionDays(c.Int("log-retention-days")); err != nil {
 				return err
 			}
 			var keys []string

@@ -109,9 +109,21 @@ func TestBinaryEtlArchiveCreateDryRunRerunAndChange(t *testing.T) {
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-mb", "129"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-interval", "901s"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--source-kind", "mysql", "--bucket", "acme-cdc"},
+		// issue 16 item 7: 0 is an error, not the default.
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-mb", "0"},
+		// botocore logs service-2.json shape Days: 1, 3, 5, 7, 14, 30, ...
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "0"},
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "10"},
+		// S3 bucket naming rules: not an IP address, not xn--.
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "10.0.0.1"},
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "xn--cdc"},
 	} {
+		srv.ResetCalls()
 		if r := localawstest.Run(t, env, bad...); r.Code != 2 {
 			t.Errorf("opsctl %v: exit %d, want 2 (usage)\n%s", bad, r.Code, r.Stderr)
+		}
+		if calls := srv.Calls(); len(calls) != 0 {
+			t.Errorf("opsctl %v: %d calls before refusing", bad, len(calls))
 		}
 	}
 }

@@ -236,7 +236,7 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			}
 		}
 	}
-	res.Changes, err = deps.execute(ctx, steps, opts.DryRun)
+	res.Changes, err = deps.execute(ctx, "remove archive "+opts.Name, steps, opts.DryRun)
 	if res.Changes == nil {
 		res.Changes = []plan.Change{}
 	}
