@@ -323,10 +323,11 @@ func archiveRmCommand(st *state) *cli.Command {
 		Usage:     "remove an archive: streaming destination, alarms, Firehose, Kinesis, role, logs and (unless --keep-data) its data",
 		ArgsUsage: "NAME",
 		Description: "Stops the producer side first (the DynamoDB streaming destination), then deletes the alarms, the\n" +
-			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost), the role\n" +
-			"and the log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
+			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost) and the\n" +
+			"log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
 			"prefixes and, when opsctl created the bucket for this archive and nothing else is in it, the bucket.\n" +
-			"Asks for confirmation unless --yes.\n\n" +
+			"The role goes last: its policy names the bucket and prefix, so after a failure (exit 3) a re-run\n" +
+			"finishes the job. Asks for confirmation unless --yes.\n\n" +
 			"Example:\n   opsctl etl archive rm orders --keep-data --yes\n   opsctl etl archive rm scratch --dry-run",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep-data", Usage: "keep the archived objects and the bucket"},

@@ -29,6 +29,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -680,3 +681,55 @@ func TestStatusReportsWhatCouldNotBeCheckedAndIsNeverHealthyThen(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// rm deletes the Firehose stream before the objects (so nothing lands after
+// them); when deleting the objects then fails, the re-run still knows the
+// bucket and prefix from the role opsctl wrote and finishes the job, and an
+// object opsctl did not write survives (issue 16 item 6).
+func TestRmReRunAfterFailedObjectDeleteFinishesTheJob(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"x":1}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	// The user's own object in the same bucket, outside the archive's prefixes.
+	if _, err := e.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acme-cdc"), Key: aws.String("cdc/orders-notes.txt"), Body: strings.NewReader("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.InjectFault(localaws.Fault{Service: "s3", Operation: "DeleteObjects", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Message: "Access Denied"})
+	res, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if opserr.ExitCode(err) != opserr.ExitPartial || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("rm with a failing object delete: err %v (exit %d), want partial", err, opserr.ExitCode(err))
+	}
+	if _, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")}); err == nil {
+		t.Fatal("the Firehose stream survived: the failure is not the one this test is about")
+	}
+	if n := plan.Count(res.Changes); n.Failed != 1 {
+		t.Fatalf("changes %+v", res.Changes)
+	}
+	again, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if err != nil {
+		t.Fatalf("re-run: %v %+v", err, again.Changes)
+	}
+	if len(again.Warnings) != 0 && strings.Contains(strings.Join(again.Warnings, " "), "unknown") {
+		t.Fatalf("re-run did not know the bucket and prefix: %v", again.Warnings)
+	}
+	if again.ObjectsDeleted != 1 {
+		t.Fatalf("re-run deleted %d objects, want the 1 delivered", again.ObjectsDeleted)
+	}
+	out, err := e.s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("acme-cdc")})
+	if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "cdc/orders-notes.txt" {
+		t.Fatalf("left in the bucket: %+v %v (want only the user's object)", out, err)
+	}
+	if _, err := e.iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")}); err == nil {
+		t.Error("role still there after the re-run")
+	}
+	// Nothing left: a third run writes nothing.
+	e.srv.ResetCalls()
+	if _, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"}); err != nil || len(writes(e.srv)) != 0 {
+		t.Fatalf("third rm: %v %v", err, writes(e.srv))
+	}
+}
