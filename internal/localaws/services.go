@@ -13,6 +13,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
+	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
@@ -58,6 +59,9 @@ func init() {
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
+
+			// KMS key and alias lookups, for etl archive --kms-key.
+			"kms": kmsemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
