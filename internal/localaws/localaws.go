@@ -276,6 +276,7 @@ var targetServices = map[string]string{
 	"Firehose_20150804":             "firehose",
 	"DynamoDB_20120810":             "dynamodb",
 	"GraniteServiceVersion20100801": "monitoring",
+	"TrentService":                  "kms",
 }
 
 // ServiceOf returns the SigV4 signing name of a request's service.

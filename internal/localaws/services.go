@@ -20,6 +20,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
+	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
@@ -106,6 +107,8 @@ func init() {
 			// Elastic Load Balancing v2, for load-balanced deploys.
 			"elasticloadbalancing": elb,
 			"acm":                  acm,
+			// KMS key and alias lookups, for etl archive --kms-key.
+			"kms": kmsemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
