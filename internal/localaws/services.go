@@ -12,6 +12,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/glueemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
@@ -58,6 +59,9 @@ func init() {
 			"secretsmanager":          secretsmanageremu.New(s.Region, s.Account, s.Clock()),
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
+
+			// Glue Data Catalog, for etl rebuild --glue-table.
+			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
