@@ -43,10 +43,10 @@ type S3API interface {
 
 // Deps are the rebuild's collaborators.
 type Deps struct {
-	S3  S3API // needed only when the source or destination is on S3
+	S3 S3API // needed only when the source or destination is on S3
 	// Glue is needed only with GlueTable.
 	Glue GlueAPI
-	Log *slog.Logger
+	Log  *slog.Logger
 	// Now returns the current time (tests fix it); nil means time.Now.
 	Now func() time.Time
 }
