@@ -18,6 +18,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/elbv2emu"
 	"github.com/opsctl/opsctl/internal/localaws/eventsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/glueemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
 	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
@@ -109,6 +110,8 @@ func init() {
 			"acm":                  acm,
 			// KMS key and alias lookups, for etl archive --kms-key.
 			"kms": kmsemu.New(s.Region, s.Account, s.Clock()),
+			// Glue Data Catalog, for etl rebuild --glue-table.
+			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }
