@@ -27,8 +27,8 @@ import (
 //	    log_lines: 10              # >0: a log alarm whose email has the lines
 //	    emails: [oncall@example.com]
 //	    topic: other-topic
-//	  - name: orders-dlq
-//	    dlq: orders-dlq            # a DLQ alarm (no log_group/patterns)
+//	  - dlq: orders-dlq            # a DLQ alarm (no log_group/patterns), always
+//	                               # named opsctl-dlq-QUEUE; name: is optional
 type File struct {
 	Path  string
 	Specs []Spec
@@ -90,6 +90,7 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 	}
 	f := &File{Path: path}
 	seen := map[string]int{}
+	seenAlarm := map[string]int{} // DLQ alarm names, derived from the queue
 	for i, a := range doc.Alarms {
 		node := alarmsNode.Content[i]
 		line := func(field string) int {
@@ -149,10 +150,12 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 		if len(s.Emails) == 0 {
 			return nil, bad(node.Line, "alarm %q: no emails (set emails: on the alarm or at the top of the file)", a.Name)
 		}
-		if s.Kind == KindDLQ {
-			ref, _ := parseQueueRef(s.Queue) // valid: checked by Validate
-			s.Queue = ref.Name
+		if prev, dup := seenAlarm[s.Name]; dup && s.Kind == KindDLQ {
+			return nil, bad(line("dlq"), "alarm %q: the alarm of line %d is also named %s: a queue gets one alarm, named after it", a.Name, prev, AlarmName(s.Name))
+		} else if dup {
+			return nil, bad(line("name"), "alarm %q: the DLQ alarm of line %d is named %s already", a.Name, prev, AlarmName(s.Name))
 		}
+		seenAlarm[s.Name] = node.Line
 		f.Specs = append(f.Specs, s)
 	}
 	return f, nil

@@ -374,8 +374,10 @@ func alarmRmCommand(st *state) *cli.Command {
 							what = append(what, ch.Resource+" "+ch.Name)
 						}
 					}
-					if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
-						return err
+					if len(what) > 0 { // already gone: nothing to ask about
+						if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
+							return err
+						}
 					}
 				}
 				res, err := alarms.Remove(c.Context, deps, opts)
