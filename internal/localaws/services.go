@@ -38,7 +38,8 @@ func init() {
 		// IAM as the emulated services meet it (README: "IAM on the local
 		// endpoint"): roles' policies and bucket policies, evaluated by
 		// iampolicy on the enforced paths.
-		authz := &iampolicy.Store{Role: iam.RolePolicies, ResourcePolicy: func(arn string) (string, bool) {
+		kms := kmsemu.New(s.Region, s.Account, s.Clock())
+		authz := &iampolicy.Store{Role: iam.RolePolicies, KeyPolicy: kms.KeyPolicy, ResourcePolicy: func(arn string) (string, bool) {
 			if b := iampolicy.BucketOf(arn); b != "" {
 				return s3srv.BucketPolicy(b)
 			}
@@ -109,7 +110,7 @@ func init() {
 			"elasticloadbalancing": elb,
 			"acm":                  acm,
 			// KMS key and alias lookups, for etl archive --kms-key.
-			"kms": kmsemu.New(s.Region, s.Account, s.Clock()),
+			"kms": kms,
 			// Glue Data Catalog, for etl rebuild --glue-table.
 			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
 		}

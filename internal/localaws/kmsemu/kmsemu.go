@@ -47,6 +47,7 @@ type Server struct {
 type key struct {
 	id, description, manager string
 	created                  time.Time
+	policy                   string // "": the default policy (policy.go)
 }
 
 type alias struct {
@@ -62,6 +63,10 @@ func New(region, account string, clk clock.Clock) *Server {
 		"DescribeKey": s.describeKey,
 		"CreateAlias": s.createAlias,
 		"ListAliases": s.listAliases,
+		// Key policies (policy.go).
+		"GetKeyPolicy":    s.getKeyPolicy,
+		"PutKeyPolicy":    s.putKeyPolicy,
+		"ListKeyPolicies": s.listKeyPolicies,
 	}
 	return s
 }
@@ -110,6 +115,7 @@ type createKeyInput struct {
 	Description *string `json:"Description"`
 	KeyUsage    *string `json:"KeyUsage"`
 	KeySpec     *string `json:"KeySpec"`
+	Policy      *string `json:"Policy"`
 }
 
 func (s *Server) createKey(_ *http.Request, dec awsproto.Decoder) (any, error) {
@@ -129,9 +135,14 @@ func (s *Server) createKey(_ *http.Request, dec awsproto.Decoder) (any, error) {
 	if k := deref(in.KeySpec); k != "" && k != "SYMMETRIC_DEFAULT" {
 		return nil, awsproto.Errf("UnsupportedOperationException", "KeySpec %s is not supported by this emulation", k)
 	}
+	if in.Policy != nil {
+		if err := validatePolicy(*in.Policy); err != nil {
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := &key{id: newKeyID(), description: desc, manager: "CUSTOMER", created: s.clock.Now()}
+	k := &key{id: newKeyID(), description: desc, manager: "CUSTOMER", created: s.clock.Now(), policy: deref(in.Policy)}
 	s.keys[k.id] = k
 	return map[string]any{"KeyMetadata": s.meta(k)}, nil
 }
