@@ -276,6 +276,7 @@ var targetServices = map[string]string{
 	"Firehose_20150804":             "firehose",
 	"DynamoDB_20120810":             "dynamodb",
 	"GraniteServiceVersion20100801": "monitoring",
+	"TrentService":                  "kms",
 }
 
 // ServiceOf returns the SigV4 signing name of a request's service.
@@ -393,6 +394,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	POST   /_localaws/clock    body {"advance":"90s"}: moves the endpoint's clock forward
 //	POST   /_localaws/sns/confirm  body {"email":"ops@example.com"}: the person clicks the link
 //	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
+//	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -439,6 +441,16 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.ServeControl(w, r)
+	case r.URL.Path == "/_localaws/codeconnections/handshake" && r.Method == http.MethodPost:
+		var body struct {
+			Connection string `json:"connection"`
+		}
+		c, ok := s.Service("codeconnections").(interface{ CompleteHandshake(nameOrARN string) int })
+		if !ok || json.NewDecoder(r.Body).Decode(&body) != nil || body.Connection == "" {
+			http.Error(w, `{"error":"want {\"connection\":\"NAME or ARN\"}"}`, http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]int{"completed": c.CompleteHandshake(body.Connection)})
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodGet:
 		json.NewEncoder(w).Encode(s.Calls())
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodDelete:

@@ -289,6 +289,9 @@ func (s *Server) createService(now time.Time, dec awsproto.Decoder) (any, error)
 	if err := s.checkLaunch(c, td, in.LaunchType, in.CapacityProviderStrategy, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
+	if err := s.checkLoadBalancers(td, in.LoadBalancers, in.HealthCheckGracePeriodSeconds); err != nil {
+		return nil, err
+	}
 	if in.SchedulingStrategy == types.SchedulingStrategyDaemon && in.LaunchType == types.LaunchTypeFargate {
 		return nil, invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
 	}
@@ -447,6 +450,12 @@ func (s *Server) updateService(now time.Time, dec awsproto.Decoder) (any, error)
 	}
 	if err := s.checkLaunch(c, td, lt, strategy, netcfg); err != nil {
 		return nil, err
+	}
+	if in.LoadBalancers != nil {
+		if err := s.checkLoadBalancers(td, in.LoadBalancers, nil); err != nil {
+			return nil, err
+		}
+		svc.in.LoadBalancers = in.LoadBalancers
 	}
 	newDeployment := in.ForceNewDeployment || td != svc.primary().td || !sameStrategy(strategy, svc.strategy) ||
 		!sameNet(netcfg, svc.netcfg) || (in.PlatformVersion != nil && *in.PlatformVersion != svc.platformVersion)

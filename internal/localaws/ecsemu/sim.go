@@ -120,6 +120,7 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	}
 	busy := false
 	p := svc.primary()
+	s.syncTargets(svc, t)
 
 	// 1. What happened to the tasks since the last pass.
 	for _, tk := range svc.tasks() {

@@ -60,6 +60,8 @@ type task struct {
 
 	// What the scheduler has seen (at its ticks).
 	sawHealthy, sawStopped bool
+
+	lbs *lbState // load balancer registrations (lb.go)
 }
 
 var exitRe = regexp.MustCompile(`\bexit\s+(\d{1,3})\b`)
@@ -320,7 +322,7 @@ func (s *Server) taskOut(t *task, now time.Time, withTags bool) types.Task {
 			att.Details = []types.KeyValuePair{
 				{Name: ptr("subnetId"), Value: ptr(t.netcfg.AwsvpcConfiguration.Subnets[0])},
 				{Name: ptr("networkInterfaceId"), Value: ptr("eni-" + t.id[:17])},
-				{Name: ptr("privateIPv4Address"), Value: ptr(fmt.Sprintf("10.0.%d.%d", int(t.id[0])%200, int(t.id[1])%250+2))},
+				{Name: ptr("privateIPv4Address"), Value: ptr(t.privateIP())},
 			}
 		}
 		out.Attachments = []types.Attachment{att}
