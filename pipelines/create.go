@@ -746,7 +746,38 @@ func comparable(d *cptypes.PipelineDeclaration) string {
 		Stages        []cptypes.StageDeclaration
 		Triggers      []cptypes.PipelineTriggerDeclaration
 	}{c.Name, c.RoleArn, string(c.PipelineType), string(c.ExecutionMode), c.ArtifactStore, c.Stages, c.Triggers})
+	var v any
+	_ = json.Unmarshal(b, &v)
+	b, _ = json.Marshal(prune(v))
 	return string(b)
+}
+
+// prune drops nulls, empty lists and empty objects: the service answers
+// "inputArtifacts": [] where the request left the member out.
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if e = prune(e); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, e := range x {
+			out = append(out, prune(e))
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return v
 }
 
 func (p *planner) pipeline(ctx context.Context) error {

@@ -199,7 +199,7 @@ type Names struct {
 func NamesOf(name, region, account string) Names {
 	n := Names{
 		Pipeline:      name,
-		Bucket:        fmt.Sprintf("opsctl-pipeline-%s-%s-%s", name, account, region),
+		Bucket:        BucketName(name, account, region),
 		Repository:    name,
 		BuildProject:  name + "-build",
 		PipelineRole:  "opsctl-pipeline-" + name,

@@ -1,0 +1,197 @@
+package pipelines_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/codebuild"
+	"github.com/aws/aws-sdk-go-v2/service/codeconnections"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/opsctl/opsctl/alarms"
+	"github.com/opsctl/opsctl/internal/clock"
+	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
+	"github.com/opsctl/opsctl/pipelines"
+)
+
+type env struct {
+	srv  *localaws.Server
+	clk  *clock.Fake
+	deps pipelines.Deps
+	ecs  *ecs.Client
+}
+
+func start(t *testing.T, emulators ...string) *env {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	opts := localaws.Options{Clock: clk, Emulators: emulators}
+	if len(emulators) > 1 {
+		opts.SQSBackend = "fauxqs"
+	}
+	srv := localawstest.Start(t, opts)
+	cfg := localawstest.Config(srv, 1)
+	e := &env{srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg)}
+	e.deps = pipelines.Deps{
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), ECR: ecr.NewFromConfig(cfg), Connections: codeconnections.NewFromConfig(cfg),
+		CodeBuild: codebuild.NewFromConfig(cfg), Pipeline: codepipeline.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
+		Events: eventbridge.NewFromConfig(cfg), ECS: e.ecs, Logs: cloudwatchlogs.NewFromConfig(cfg),
+		Region: srv.Region, Account: srv.Account, Clock: clk, Log: slog.New(slog.DiscardHandler),
+	}
+	if len(emulators) > 0 {
+		e.deps.STS = sts.NewFromConfig(cfg)
+		e.deps.Alarms = alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: srv.Region}
+	}
+	return e
+}
+
+// service registers a task definition with the containers and runs a service on it.
+func (e *env) service(t *testing.T, cluster, service string, containers ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	var defs []ecstypes.ContainerDefinition
+	for _, c := range containers {
+		defs = append(defs, ecstypes.ContainerDefinition{Name: aws.String(c), Image: aws.String("public.ecr.aws/nginx/nginx:1"), Essential: aws.Bool(true)})
+	}
+	td, err := e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(cluster + "-" + service), ContainerDefinitions: defs,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ExecutionRoleArn: aws.String("arn:aws:iam::" + e.srv.Account + ":role/" + service + "-exec")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func repo(t *testing.T, s string) pipelines.Repo {
+	r, err := pipelines.ParseRepo(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCreateForEachSourceKindThenRepeatWithoutWrites(t *testing.T) {
+	for _, src := range []string{"github:acme/shop", "gitlab:acme/web/shop", "bitbucket:acme/shop", "codecommit:shop", "s3://acme-src/shop/source.zip"} {
+		t.Run(strings.SplitN(src, ":", 2)[0], func(t *testing.T) {
+			ctx := context.Background()
+			e := start(t)
+			e.service(t, "prod", "api", "web")
+			o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, src), Cluster: "prod", Service: "api"}
+			if o.Repo.Branched() {
+				o.Branch = "main"
+			}
+			if o.Repo.Kind != pipelines.SourceS3 {
+				o.TestBranches, o.TestCommand = []string{"main", "release/*"}, "make integration"
+			}
+			res, err := pipelines.Create(ctx, e.deps, o)
+			if err != nil {
+				t.Fatalf("create: %v\n%+v", err, res.Changes)
+			}
+			if res.Container != "web" || res.Counts.Failed != 0 || res.Counts.Applied < 10 {
+				t.Fatalf("create result: container %q counts %+v", res.Container, res.Counts)
+			}
+			p, err := e.deps.Pipeline.(*codepipeline.Client).GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("shop")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Pipeline.PipelineType != cptypes.PipelineTypeV2 || p.Pipeline.ExecutionMode != cptypes.ExecutionModeQueued {
+				t.Fatalf("pipeline type %s mode %s", p.Pipeline.PipelineType, p.Pipeline.ExecutionMode)
+			}
+			if o.Repo.Connection() {
+				if res.ConnectionStatus != "PENDING" || !strings.Contains(strings.Join(res.Todo, "\n"), "Update pending connection") || len(p.Pipeline.Triggers) != 1 {
+					t.Fatalf("connection %s todo %q triggers %+v", res.ConnectionStatus, res.Todo, p.Pipeline.Triggers)
+				}
+			}
+			// A re-run reads and writes nothing.
+			e.srv.ResetCalls()
+			again, err := pipelines.Create(ctx, e.deps, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := e.srv.WriteCalls(); len(w) != 0 || plan.Writes(again.Changes) != 0 {
+				t.Fatalf("re-run wrote %v; changes %+v", w, again.Changes)
+			}
+		})
+	}
+}
+
+func TestChangedBranchesUpdateOnlyThePipeline(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api", TestBranches: []string{"main"}, TestCommand: "make it"}
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	o.TestBranches = []string{"main", "release/*"}
+	e.srv.ResetCalls()
+	res, err := pipelines.Create(ctx, e.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for _, c := range res.Changes {
+		if c.Changed() {
+			changed = append(changed, c.Resource+" "+c.Name+": "+c.Summary())
+		}
+	}
+	if len(changed) != 1 || !strings.Contains(changed[0], "push triggers: main → main, release/*") {
+		t.Fatalf("changed: %q", changed)
+	}
+	p, _ := e.deps.Pipeline.(*codepipeline.Client).GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("shop")})
+	if aws.ToInt32(p.Pipeline.Version) != 2 {
+		t.Fatalf("version %d", aws.ToInt32(p.Pipeline.Version))
+	}
+}
+
+func TestWrongContainerFailsBeforeAnyWrite(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web", "sidecar")
+	e.srv.ResetCalls()
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api", Container: "app"}
+	_, err := pipelines.Create(ctx, e.deps, o)
+	if err == nil || !strings.Contains(err.Error(), `container "app" is not in the live task definition`) || !strings.Contains(err.Error(), "web, sidecar") {
+		t.Fatalf("err = %v", err)
+	}
+	o.Container = ""
+	_, err = pipelines.Create(ctx, e.deps, o)
+	if err == nil || !strings.Contains(err.Error(), "name the one the pipeline builds with --container") {
+		t.Fatalf("err = %v", err)
+	}
+	if w := e.srv.WriteCalls(); len(w) != 0 {
+		t.Fatalf("wrote %v", w)
+	}
+	var u *opserr.UsageError
+	if errors.As(err, &u) {
+		t.Fatal("a live-state failure is not a usage error")
+	}
+	_ = json.Valid
+}
