@@ -26,6 +26,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/internal/wait"
 )
@@ -144,19 +145,11 @@ func Create(ctx context.Context, deps Deps, o CreateOptions) (CreateResult, erro
 		err = p.waitConnection(ctx)
 	}
 	if err != nil && plan.Partial(res.Changes) {
-		return *res, &partialError{err}
+		// Part of the plan was written (exit 3); a re-run completes it.
+		return *res, &opserr.PartialError{Err: err}
 	}
 	return *res, err
 }
-
-type partialError struct{ err error }
-
-func (e *partialError) Error() string { return e.err.Error() }
-func (e *partialError) Unwrap() error { return e.err }
-
-// ExitCode makes a create that wrote part of its plan exit 3 (partial); a
-// re-run completes it.
-func (e *partialError) ExitCode() int { return 3 }
 
 func connectionName(pipeline string) string {
 	// botocore codeconnections ConnectionName: 1-32 characters.
