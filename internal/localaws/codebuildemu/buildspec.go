@@ -209,7 +209,7 @@ func (sh *shell) words(s string) []string {
 
 // simple runs one command without && / || / ;. exit is set by `exit`.
 func (sh *shell) simple(text string) (status int, took time.Duration, out []string, exit bool) {
-	if strings.Contains(text, "OPSCTL_FAIL") {
+	if strings.Contains(text, "OPSCTL_FAIL") || strings.Contains(sh.expand(text), "OPSCTL_FAIL") {
 		return 1, 0, nil, false
 	}
 	w := sh.words(text)

@@ -85,6 +85,7 @@ type Server struct {
 	mu        sync.Mutex
 	pipelines map[string]*pipeline
 	seq       int
+	heads     map[string]revision // repository@branch → last pushed revision
 }
 
 type pipeline struct {
@@ -94,20 +95,29 @@ type pipeline struct {
 	updated  time.Time
 	tags     map[string]string
 	versions map[int64]pipelineDecl
+	execs    []*execution // in start order
 }
 
 // New returns an empty emulation on clk.
 func New(region, account string, clk clock.Clock) *Server {
-	s := &Server{Region: region, Account: account, clk: clock.Or(clk), pipelines: map[string]*pipeline{}}
+	s := &Server{Region: region, Account: account, clk: clock.Or(clk), pipelines: map[string]*pipeline{}, heads: map[string]revision{}}
 	s.RPC.Ops = map[string]awsproto.Handler{
-		"CreatePipeline":      s.createPipeline,
-		"GetPipeline":         s.getPipeline,
-		"UpdatePipeline":      s.updatePipeline,
-		"DeletePipeline":      s.deletePipeline,
-		"ListPipelines":       s.listPipelines,
-		"TagResource":         s.tagResource,
-		"UntagResource":       s.untagResource,
-		"ListTagsForResource": s.listTagsForResource,
+		"CreatePipeline":         s.createPipeline,
+		"GetPipeline":            s.getPipeline,
+		"UpdatePipeline":         s.updatePipeline,
+		"DeletePipeline":         s.deletePipeline,
+		"ListPipelines":          s.listPipelines,
+		"TagResource":            s.tagResource,
+		"UntagResource":          s.untagResource,
+		"ListTagsForResource":    s.listTagsForResource,
+		"StartPipelineExecution": s.startPipelineExecution,
+		"GetPipelineExecution":   s.getPipelineExecution,
+		"ListPipelineExecutions": s.listPipelineExecutions,
+		"GetPipelineState":       s.getPipelineState,
+		"ListActionExecutions":   s.listActionExecutions,
+		"StopPipelineExecution":  s.stopPipelineExecution,
+		"RetryStageExecution":    s.retryStageExecution,
+		"RollbackStage":          s.rollbackStage,
 	}
 	return s
 }
