@@ -54,6 +54,7 @@ type ConnectionsAPI interface {
 	CreateConnection(ctx context.Context, in *codeconnections.CreateConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.CreateConnectionOutput, error)
 	GetConnection(ctx context.Context, in *codeconnections.GetConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.GetConnectionOutput, error)
 	DeleteConnection(ctx context.Context, in *codeconnections.DeleteConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.DeleteConnectionOutput, error)
+	ListTagsForResource(ctx context.Context, in *codeconnections.ListTagsForResourceInput, optFns ...func(*codeconnections.Options)) (*codeconnections.ListTagsForResourceOutput, error)
 }
 
 // CodeBuildAPI is the part of CodeBuild the package calls.
