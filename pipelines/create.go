@@ -715,7 +715,7 @@ func (p *planner) declaration() *cptypes.PipelineDeclaration {
 			OnFailure: &cptypes.FailureConditions{Result: cptypes.ResultRollback},
 			Actions: []cptypes.ActionDeclaration{deploy("DeployForTest"), {Name: str("IntegrationTest"), RunOrder: aws.Int32(2),
 				ActionTypeId:   &cptypes.ActionTypeId{Category: cptypes.ActionCategoryTest, Owner: cptypes.ActionOwnerAws, Provider: str("CodeBuild"), Version: str("1")},
-				Configuration:  map[string]string{"ProjectName": p.n.testProject()},
+				Configuration:  map[string]string{"ProjectName": p.n.testProject(), "EnvironmentVariables": testEnvironment()},
 				InputArtifacts: []cptypes.InputArtifact{{Name: str("SourceOutput")}}}},
 		})
 	}
@@ -725,6 +725,20 @@ func (p *planner) declaration() *cptypes.PipelineDeclaration {
 				Push: []cptypes.GitPushFilter{{Branches: &cptypes.GitBranchFilterCriteria{Includes: p.o.TriggerBranches}}}}}}
 	}
 	return decl
+}
+
+// testEnvironment passes the source revision to the tests
+// (action-reference-CodeBuild: EnvironmentVariables, a JSON array of
+// {name, value, type}; the values are the source action's output
+// variables, action-reference-CodestarConnectionSource and -CodeCommit:
+// BranchName, CommitId, CommitMessage).
+func testEnvironment() string {
+	vars := []map[string]string{}
+	for _, v := range [][2]string{{"SOURCE_BRANCH", "BranchName"}, {"SOURCE_COMMIT", "CommitId"}, {"SOURCE_MESSAGE", "CommitMessage"}} {
+		vars = append(vars, map[string]string{"name": v[0], "value": "#{" + SourceNamespace + "." + v[1] + "}", "type": "PLAINTEXT"})
+	}
+	b, _ := json.Marshal(vars)
+	return string(b)
 }
 
 // comparable renders the parts of a declaration opsctl sets as canonical

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/opsctl/opsctl/alarms"
@@ -194,4 +196,137 @@ func TestWrongContainerFailsBeforeAnyWrite(t *testing.T) {
 		t.Fatal("a live-state failure is not a usage error")
 	}
 	_ = json.Valid
+}
+
+// finish polls the pipeline (advancing the endpoint clock) until every
+// execution has ended, and returns the status.
+func (e *env) finish(t *testing.T) pipelines.StatusResult {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < 400; i++ {
+		st, err := pipelines.Status(ctx, e.deps, pipelines.StatusOptions{Name: "shop", Executions: 10, Tail: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy := false
+		for _, x := range st.Executions {
+			busy = busy || x.Status == "InProgress" || x.Status == "Stopping"
+		}
+		if !busy && len(st.Executions) > 0 {
+			return st
+		}
+		e.clk.Advance(5 * time.Second)
+	}
+	t.Fatal("the pipeline never finished")
+	return pipelines.StatusResult{}
+}
+
+func stageStatus(st pipelines.StatusResult, stage string) string {
+	for _, s := range st.Stages {
+		if s.Stage == stage {
+			return s.Status
+		}
+	}
+	return ""
+}
+
+func (e *env) push(t *testing.T, branch, commit string) {
+	t.Helper()
+	e.pushMessage(t, branch, commit, "change on "+branch)
+}
+
+func (e *env) pushMessage(t *testing.T, branch, commit, message string) {
+	t.Helper()
+	type pusher interface {
+		Push(repository, branch, commit, message string, files map[string]string) []string
+	}
+	if ids := e.srv.Service("codepipeline").(pusher).Push("acme/shop", branch, commit, message, nil); len(ids) != 1 {
+		t.Fatalf("push to %s started %d executions", branch, len(ids))
+	}
+}
+
+// A push to main runs the Test stage; a push to feature/x deploys and skips
+// it (stage-conditions.html: an entry condition with result SKIP); a failed
+// test rolls the stage back (stage-rollback.html); status shows the failing
+// action with its build log tail; the failure reaches the SNS topic.
+func TestPushesRunOrSkipTestsAndFailuresAreReported(t *testing.T) {
+	ctx := context.Background()
+	e := start(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	e.service(t, "prod", "api", "web")
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api",
+		TriggerBranches: []string{"main", "feature/*"}, TestBranches: []string{"main"}, TestCommand: "make integration", Notify: "ops@example.com"}
+	res, err := pipelines.Create(ctx, e.deps, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Subscribe a queue to the failure topic to read what the email would say.
+	cfg := localawstest.Config(e.srv, 1)
+	sqsc := sqs.NewFromConfig(cfg)
+	q := must(sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("inbox")}))
+	qa := must(sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}}))
+	must(sns.NewFromConfig(cfg).Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(res.TopicARN), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(qa.Attributes["QueueArn"]), Attributes: map[string]string{"RawMessageDelivery": "true"}}))
+
+	e.push(t, "main", strings.Repeat("a", 40))
+	st := e.finish(t)
+	if st.Executions[0].Status != "Succeeded" || stageStatus(st, "Test") != "Succeeded" {
+		t.Fatalf("push to main: %+v", st)
+	}
+	e.push(t, "feature/x", strings.Repeat("b", 40))
+	st = e.finish(t)
+	if st.Executions[0].Status != "Succeeded" || stageStatus(st, "Test") != "Skipped" || stageStatus(st, "Deploy") != "Succeeded" {
+		t.Fatalf("push to feature/x: %+v", st)
+	}
+
+	// A commit that breaks the tests (the endpoint's build interpreter fails
+	// a command containing OPSCTL_FAIL after expansion; the test build gets
+	// the commit message as SOURCE_MESSAGE).
+	o.TestCommand = `make integration COMMIT="$SOURCE_MESSAGE"`
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	e.pushMessage(t, "main", strings.Repeat("c", 40), "break the tests OPSCTL_FAIL")
+	st = e.finish(t)
+	var failed, rollback *pipelines.Execution
+	for i, x := range st.Executions {
+		if x.Status == "Failed" && failed == nil {
+			failed = &st.Executions[i]
+		}
+		if x.Type == "ROLLBACK" && rollback == nil {
+			rollback = &st.Executions[i]
+		}
+	}
+	if failed == nil || rollback == nil || rollback.Status != "Succeeded" {
+		t.Fatalf("a failed test should fail the execution and roll the Test stage back: %+v", st.Executions)
+	}
+	stf, err := pipelines.Status(ctx, e.deps, pipelines.StatusOptions{Name: "shop", Executions: 10, Tail: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := stf.Failure
+	if f == nil || f.Stage != "Test" || f.Action != "IntegrationTest" || f.BuildID == "" || !strings.Contains(strings.Join(f.LogTail, "\n"), "COMMAND_EXECUTION_ERROR") {
+		t.Fatalf("failure: %+v", f)
+	}
+	logs, err := pipelines.Logs(ctx, e.deps, pipelines.LogsOptions{Name: "shop", Execution: failed.ID, Tail: 50})
+	if err != nil || len(logs.Builds) != 2 || logs.Builds[1].Action != "IntegrationTest" {
+		t.Fatalf("logs: %v %+v", err, logs)
+	}
+	// The email: pipeline, stage, action, execution and a console link.
+	msgs := must(sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1}))
+	if len(msgs.Messages) == 0 {
+		t.Fatal("no failure notification reached the topic")
+	}
+	body := aws.ToString(msgs.Messages[0].Body)
+	for _, want := range []string{"Pipeline shop failed", "Stage: Test", "Action: IntegrationTest", "Execution: " + failed.ID, "console.aws.amazon.com/codesuite/codepipeline/pipelines/shop/executions/" + failed.ID} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("notification lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

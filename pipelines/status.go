@@ -163,7 +163,12 @@ func Status(ctx context.Context, deps Deps, o StatusOptions) (StatusResult, erro
 			break
 		}
 	}
+	// The latest finished execution's failure: a rollback that followed it
+	// does not hide it (the change it rolled back still failed).
 	for _, x := range r.Executions {
+		if x.Type == string(cptypes.ExecutionTypeRollback) && x.Status == string(cptypes.PipelineExecutionStatusSucceeded) {
+			continue
+		}
 		if x.Status == string(cptypes.PipelineExecutionStatusFailed) {
 			r.Failure, err = failure(ctx, deps, o, x.ID)
 			if err != nil {
