@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -182,6 +183,9 @@ func Remove(ctx context.Context, deps Deps, steps []plan.Step, r RmResult) (RmRe
 	r.Changes, r.Counts = changes, plan.Count(changes)
 	if r.Changes == nil {
 		r.Changes = []plan.Change{}
+	}
+	if err != nil && plan.Partial(changes) {
+		return r, &opserr.PartialError{Err: err}
 	}
 	return r, err
 }

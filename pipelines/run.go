@@ -70,13 +70,13 @@ func Run(ctx context.Context, deps Deps, o RunOptions) (RunResult, error) {
 	}
 	r.Branch = src.Configuration["BranchName"]
 	if o.Branch != "" && o.Branch != r.Branch {
-		return r, opserr.Usagef("--branch %s: pipeline %s builds %q when started by hand; CodePipeline has no branch override for a manual start. Push to %s (its push trigger starts the pipeline) or run --commit on %s",
+		return r, fmt.Errorf("--branch %s: pipeline %s builds %q when started by hand; CodePipeline has no branch override for a manual start. Push to %s (its push trigger starts the pipeline) or run --commit on %s",
 			o.Branch, o.Name, r.Branch, o.Branch, r.Branch)
 	}
 	in := &codepipeline.StartPipelineExecutionInput{Name: aws.String(o.Name)}
 	if o.Commit != "" {
 		if src.ActionTypeId == nil || aws.ToString(src.ActionTypeId.Provider) == "S3" {
-			return r, opserr.Usagef("--commit: pipeline %s has an S3 source, which has no commits", o.Name)
+			return r, fmt.Errorf("--commit: pipeline %s has an S3 source, which has no commits", o.Name)
 		}
 		in.SourceRevisions = []cptypes.SourceRevisionOverride{{ActionName: src.Name, RevisionType: cptypes.SourceRevisionTypeCommitId, RevisionValue: aws.String(o.Commit)}}
 	}

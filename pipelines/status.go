@@ -44,16 +44,16 @@ func (o StatusOptions) Validate() error {
 
 // ActionState is an action's latest execution.
 type ActionState struct {
-	Stage       string    `json:"stage"`
-	Action      string    `json:"action"`
-	Status      string    `json:"status"`
-	ExecutionID string    `json:"execution_id,omitempty"`
-	Summary     string    `json:"summary,omitempty"`
-	ErrorCode   string    `json:"error_code,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	ExternalID  string    `json:"external_id,omitempty"`
-	URL         string    `json:"url,omitempty"`
-	Changed     time.Time `json:"last_change,omitempty"`
+	Stage       string     `json:"stage"`
+	Action      string     `json:"action"`
+	Status      string     `json:"status"`
+	ExecutionID string     `json:"execution_id,omitempty"`
+	Summary     string     `json:"summary,omitempty"`
+	ErrorCode   string     `json:"error_code,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	ExternalID  string     `json:"external_id,omitempty"`
+	URL         string     `json:"url,omitempty"`
+	Changed     *time.Time `json:"last_change,omitempty"`
 }
 
 // StageState is a stage's latest execution and its actions.
@@ -129,9 +129,7 @@ func Status(ctx context.Context, deps Deps, o StatusOptions) (StatusResult, erro
 			if e := a.LatestExecution; e != nil {
 				as.Status, as.ExecutionID, as.Summary = string(e.Status), aws.ToString(e.ActionExecutionId), aws.ToString(e.Summary)
 				as.ExternalID, as.URL = aws.ToString(e.ExternalExecutionId), aws.ToString(e.ExternalExecutionUrl)
-				if e.LastStatusChange != nil {
-					as.Changed = *e.LastStatusChange
-				}
+				as.Changed = e.LastStatusChange
 				if e.ErrorDetails != nil {
 					as.ErrorCode, as.Error = aws.ToString(e.ErrorDetails.Code), aws.ToString(e.ErrorDetails.Message)
 				}

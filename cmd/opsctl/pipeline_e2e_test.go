@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
@@ -24,7 +27,8 @@ func pipelineService(t *testing.T, srv *localaws.Server) {
 	}
 	td, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("prod-api"),
 		ContainerDefinitions:    []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("public.ecr.aws/nginx/nginx:1"), Essential: aws.Bool(true)}},
-		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512")})
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ExecutionRoleArn: aws.String("arn:aws:iam::" + srv.Account + ":role/api-exec")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +113,87 @@ func TestBinaryPipelineCommands(t *testing.T) {
 	if w := srv.WriteCalls(); len(w) != 0 {
 		t.Fatalf("re-run wrote %v", w)
 	}
+	// The person completes the handshake; a push to main runs every stage.
+	for _, ctl := range []struct{ path, body string }{
+		{"/_localaws/codeconnections/handshake", `{"connection":"opsctl-shop"}`},
+		{"/_localaws/codepipeline/push", `{"repository":"acme/shop","branch":"main","commit":"` + strings.Repeat("a", 40) + `","message":"first"}`},
+	} {
+		resp, err := http.Post(srv.URL+ctl.path, "application/json", strings.NewReader(ctl.body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", ctl.path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	var status struct {
+		Stages []struct {
+			Stage  string `json:"stage"`
+			Status string `json:"status"`
+		} `json:"stages"`
+		Executions []struct {
+			ID     string `json:"execution_id"`
+			Status string `json:"status"`
+		} `json:"executions"`
+	}
+	for i := 0; ; i++ {
+		r = run(0, "pipeline", "status", "shop", "-o", "json")
+		if err := json.Unmarshal([]byte(r.Stdout), &status); err != nil {
+			t.Fatal(err)
+		}
+		if len(status.Executions) > 0 && status.Executions[0].Status != "InProgress" {
+			break
+		}
+		if i > 200 {
+			t.Fatalf("the execution never ended:\n%s", r.Stdout)
+		}
+		srv.Clock().(clock.Advancer).Advance(10 * time.Second)
+	}
+	if status.Executions[0].Status != "Succeeded" || len(status.Stages) != 4 || status.Stages[3].Status != "Succeeded" {
+		t.Fatalf("status after a push to main:\n%s", r.Stdout)
+	}
+	r = run(0, "pipeline", "status", "shop")
+	if !strings.Contains(r.Stdout, "IntegrationTest") || !strings.Contains(r.Stdout, "WebhookV2") {
+		t.Fatalf("status table:\n%s", r.Stdout)
+	}
+	r = run(0, "pipeline", "logs", "shop", "--tail", "5")
+	if !strings.Contains(r.Stdout, "== Build/Build (Succeeded)") || !strings.Contains(r.Stdout, "== Test/IntegrationTest (Succeeded)") {
+		t.Fatalf("logs:\n%s", r.Stdout)
+	}
+	r = run(0, "pipeline", "run", "shop", "-o", "json")
+	if !strings.Contains(r.Stdout, `"execution_id"`) || !strings.Contains(r.Stdout, `"branch": "main"`) {
+		t.Fatalf("run:\n%s", r.Stdout)
+	}
+	r = run(1, "pipeline", "run", "shop", "--branch", "develop")
+	if !strings.Contains(r.Stderr, "no branch override") {
+		t.Fatalf("run --branch develop: %s", r.Stderr)
+	}
+	run(2, "pipeline", "run", "shop", "--commit", "xyz")
+	run(2, "pipeline", "logs", "shop", "--execution", "nope")
+
 	// A wrong container fails clearly before any write (exit 1).
 	srv.ResetCalls()
 	r = run(1, append(base, "--container", "app")...)
 	if !strings.Contains(r.Stderr, `container "app" is not in the live task definition`) || len(srv.WriteCalls()) != 0 {
 		t.Fatalf("wrong container: %s / %v", r.Stderr, srv.WriteCalls())
 	}
+
+	// rm asks first (refused without --yes when stdin is no terminal), then
+	// deletes what opsctl created and keeps images and artifacts; a second rm
+	// finds nothing.
+	srv.ResetCalls()
+	run(2, "pipeline", "rm", "shop")
+	if len(srv.Calls()) != 0 {
+		t.Fatalf("rm without --yes called %v", srv.Calls())
+	}
+	r = run(0, "pipeline", "rm", "shop", "--yes")
+	for _, want := range []string{"codepipeline pipeline", "codebuild project", "iam role", "eventbridge rule", "codeconnections connection", "Kept: ECR repository shop"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Fatalf("rm lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	srv.ResetCalls()
+	r = run(0, "pipeline", "rm", "shop", "--yes")
+	if !strings.Contains(r.Stdout, "Nothing of pipeline shop is left") || len(srv.WriteCalls()) != 0 {
+		t.Fatalf("second rm:\n%s", r.Stdout)
+	}
+	run(1, "pipeline", "status", "shop")
 }
