@@ -81,20 +81,27 @@ func Buildspec(s BuildspecSpec) string {
 			&yaml.Node{Kind: yaml.ScalarNode, Value: kv[1], Style: yaml.DoubleQuotedStyle})
 	}
 	d.Env.ExportedVariables = []string{"IMAGE_URI"}
+	// One command per line and no if/then/fi: "a || (echo why >&2; exit 1)"
+	// fails the phase with the message, and each line reads on its own in
+	// the build log.
 	d.Phases.PreBuild = buildspecPhase{OnFailure: "ABORT", Commands: []string{
-		`IMAGE_TAG="$(printf '%s' "${CODEBUILD_RESOLVED_SOURCE_VERSION:-build-$CODEBUILD_BUILD_NUMBER}" | tr -c 'A-Za-z0-9_.-' '-' | cut -c1-128)"`,
+		`IMAGE_TAG="$CODEBUILD_RESOLVED_SOURCE_VERSION"`,
+		`[ -n "$IMAGE_TAG" ] || IMAGE_TAG="build-$CODEBUILD_BUILD_NUMBER"`,
 		`IMAGE_URI="$REPOSITORY_URI:$IMAGE_TAG"`,
 		`echo "Image $IMAGE_URI"`,
 		`aws ecr get-login-password --region "$AWS_DEFAULT_REGION" | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"`,
-		`TASK_DEFINITION="$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$ECS_SERVICE" --query 'services[?status==` + "`ACTIVE`" + `].taskDefinition | [0]' --output text)"`,
-		`if [ -z "$TASK_DEFINITION" ] || [ "$TASK_DEFINITION" = "None" ]; then echo "opsctl: service $ECS_SERVICE is not active in cluster $ECS_CLUSTER; the ECS deploy action has nothing to update" >&2; exit 1; fi`,
-		`CONTAINERS="$(aws ecs describe-task-definition --task-definition "$TASK_DEFINITION" --query 'taskDefinition.containerDefinitions[].name' --output text)"`,
-		`if ! printf '%s\n' $CONTAINERS | grep -qxF "$CONTAINER_NAME"; then echo "` + ContainerCheckFailure + `: container $CONTAINER_NAME is not in $TASK_DEFINITION (its containers: $CONTAINERS); imagedefinitions.json would not match the service, so the deploy would fail. Re-run opsctl pipeline create with --container set to one of them." >&2; exit 1; fi`,
-		`EXISTING="$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true)"`,
-		`CACHE_TAG="$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --filter tagStatus=TAGGED --query 'sort_by(imageDetails,&imagePushedAt)[-1].imageTags[0]' --output text 2>/dev/null || true)"`,
+		`TASK_DEFINITION=$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$ECS_SERVICE" --query 'services[?status==` + "`ACTIVE`" + `].taskDefinition | [0]' --output text)`,
+		`[ -n "$TASK_DEFINITION" ] && [ "$TASK_DEFINITION" != "None" ] || (echo "opsctl: service $ECS_SERVICE is not active in cluster $ECS_CLUSTER; the ECS deploy action has nothing to update" >&2; exit 1)`,
+		`CONTAINERS=$(aws ecs describe-task-definition --task-definition "$TASK_DEFINITION" --query 'taskDefinition.containerDefinitions[].name' --output text)`,
+		`printf '%s\n' $CONTAINERS | grep -qxF "$CONTAINER_NAME" || (echo "` + ContainerCheckFailure + `: container $CONTAINER_NAME is not in $TASK_DEFINITION (its containers: $CONTAINERS); imagedefinitions.json would not match the service, so the deploy would fail. Re-run opsctl pipeline create with --container set to one of them." >&2; exit 1)`,
+		`EXISTING=$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true)`,
+		`CACHE_TAG=$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --filter tagStatus=TAGGED --query 'sort_by(imageDetails,&imagePushedAt)[-1].imageTags[0]' --output text 2>/dev/null || true)`,
+		`CACHE_FROM=""`,
+		`[ -z "$CACHE_TAG" ] || [ "$CACHE_TAG" = "None" ] || CACHE_FROM="--cache-from $REPOSITORY_URI:$CACHE_TAG"`,
 	}}
 	d.Phases.Build = buildspecPhase{OnFailure: "ABORT", Commands: []string{
-		`if [ -n "$EXISTING" ] && [ "$EXISTING" != "None" ]; then echo "$IMAGE_URI is already in ECR (tags are immutable): not rebuilding"; else CACHE_FROM=""; if [ -n "$CACHE_TAG" ] && [ "$CACHE_TAG" != "None" ]; then CACHE_FROM="--cache-from $REPOSITORY_URI:$CACHE_TAG"; fi; docker build --build-arg BUILDKIT_INLINE_CACHE=1 $CACHE_FROM --file "$DOCKERFILE" --tag "$IMAGE_URI" . && docker push "$IMAGE_URI"; fi`,
+		`[ -n "$EXISTING" ] && [ "$EXISTING" != "None" ] && echo "$IMAGE_URI is already in ECR (tags are immutable): not rebuilding" || docker build --build-arg BUILDKIT_INLINE_CACHE=1 $CACHE_FROM --file "$DOCKERFILE" --tag "$IMAGE_URI" .`,
+		`[ -n "$EXISTING" ] && [ "$EXISTING" != "None" ] || docker push "$IMAGE_URI"`,
 		`printf '[{"name":"%s","imageUri":"%s"}]\n' "$CONTAINER_NAME" "$IMAGE_URI" > ` + ImageDefinitionsFile,
 		`cat ` + ImageDefinitionsFile,
 	}}
@@ -127,7 +134,7 @@ func TestBuildspec(s TestBuildspecSpec) string {
 			&yaml.Node{Kind: yaml.ScalarNode, Value: kv[1], Style: yaml.DoubleQuotedStyle})
 	}
 	d.Phases.Build = buildspecPhase{OnFailure: "ABORT", Commands: []string{
-		`echo "Testing $ECS_SERVICE in $ECS_CLUSTER at ${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown revision}"`,
+		`echo "Testing $ECS_SERVICE in $ECS_CLUSTER at $CODEBUILD_RESOLVED_SOURCE_VERSION"`,
 		s.Command,
 	}}
 	return marshalYAML(d)

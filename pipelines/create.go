@@ -26,6 +26,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/opsctl/opsctl/internal/awsx"
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 	"github.com/opsctl/opsctl/internal/wait"
 )
@@ -144,19 +145,11 @@ func Create(ctx context.Context, deps Deps, o CreateOptions) (CreateResult, erro
 		err = p.waitConnection(ctx)
 	}
 	if err != nil && plan.Partial(res.Changes) {
-		return *res, &partialError{err}
+		// Part of the plan was written (exit 3); a re-run completes it.
+		return *res, &opserr.PartialError{Err: err}
 	}
 	return *res, err
 }
-
-type partialError struct{ err error }
-
-func (e *partialError) Error() string { return e.err.Error() }
-func (e *partialError) Unwrap() error { return e.err }
-
-// ExitCode makes a create that wrote part of its plan exit 3 (partial); a
-// re-run completes it.
-func (e *partialError) ExitCode() int { return 3 }
 
 func connectionName(pipeline string) string {
 	// botocore codeconnections ConnectionName: 1-32 characters.
@@ -722,7 +715,7 @@ func (p *planner) declaration() *cptypes.PipelineDeclaration {
 			OnFailure: &cptypes.FailureConditions{Result: cptypes.ResultRollback},
 			Actions: []cptypes.ActionDeclaration{deploy("DeployForTest"), {Name: str("IntegrationTest"), RunOrder: aws.Int32(2),
 				ActionTypeId:   &cptypes.ActionTypeId{Category: cptypes.ActionCategoryTest, Owner: cptypes.ActionOwnerAws, Provider: str("CodeBuild"), Version: str("1")},
-				Configuration:  map[string]string{"ProjectName": p.n.testProject()},
+				Configuration:  map[string]string{"ProjectName": p.n.testProject(), "EnvironmentVariables": testEnvironment()},
 				InputArtifacts: []cptypes.InputArtifact{{Name: str("SourceOutput")}}}},
 		})
 	}
@@ -732,6 +725,20 @@ func (p *planner) declaration() *cptypes.PipelineDeclaration {
 				Push: []cptypes.GitPushFilter{{Branches: &cptypes.GitBranchFilterCriteria{Includes: p.o.TriggerBranches}}}}}}
 	}
 	return decl
+}
+
+// testEnvironment passes the source revision to the tests
+// (action-reference-CodeBuild: EnvironmentVariables, a JSON array of
+// {name, value, type}; the values are the source action's output
+// variables, action-reference-CodestarConnectionSource and -CodeCommit:
+// BranchName, CommitId, CommitMessage).
+func testEnvironment() string {
+	vars := []map[string]string{}
+	for _, v := range [][2]string{{"SOURCE_BRANCH", "BranchName"}, {"SOURCE_COMMIT", "CommitId"}, {"SOURCE_MESSAGE", "CommitMessage"}} {
+		vars = append(vars, map[string]string{"name": v[0], "value": "#{" + SourceNamespace + "." + v[1] + "}", "type": "PLAINTEXT"})
+	}
+	b, _ := json.Marshal(vars)
+	return string(b)
 }
 
 // comparable renders the parts of a declaration opsctl sets as canonical
@@ -746,7 +753,38 @@ func comparable(d *cptypes.PipelineDeclaration) string {
 		Stages        []cptypes.StageDeclaration
 		Triggers      []cptypes.PipelineTriggerDeclaration
 	}{c.Name, c.RoleArn, string(c.PipelineType), string(c.ExecutionMode), c.ArtifactStore, c.Stages, c.Triggers})
+	var v any
+	_ = json.Unmarshal(b, &v)
+	b, _ = json.Marshal(prune(v))
 	return string(b)
+}
+
+// prune drops nulls, empty lists and empty objects: the service answers
+// "inputArtifacts": [] where the request left the member out.
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if e = prune(e); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, e := range x {
+			out = append(out, prune(e))
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return v
 }
 
 func (p *planner) pipeline(ctx context.Context) error {

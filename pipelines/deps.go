@@ -54,6 +54,7 @@ type ConnectionsAPI interface {
 	CreateConnection(ctx context.Context, in *codeconnections.CreateConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.CreateConnectionOutput, error)
 	GetConnection(ctx context.Context, in *codeconnections.GetConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.GetConnectionOutput, error)
 	DeleteConnection(ctx context.Context, in *codeconnections.DeleteConnectionInput, optFns ...func(*codeconnections.Options)) (*codeconnections.DeleteConnectionOutput, error)
+	ListTagsForResource(ctx context.Context, in *codeconnections.ListTagsForResourceInput, optFns ...func(*codeconnections.Options)) (*codeconnections.ListTagsForResourceOutput, error)
 }
 
 // CodeBuildAPI is the part of CodeBuild the package calls.
@@ -199,7 +200,7 @@ type Names struct {
 func NamesOf(name, region, account string) Names {
 	n := Names{
 		Pipeline:      name,
-		Bucket:        fmt.Sprintf("opsctl-pipeline-%s-%s-%s", name, account, region),
+		Bucket:        BucketName(name, account, region),
 		Repository:    name,
 		BuildProject:  name + "-build",
 		PipelineRole:  "opsctl-pipeline-" + name,

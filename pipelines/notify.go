@@ -76,8 +76,8 @@ func (p *planner) notifications(ctx context.Context) ([]plan.Change, error) {
 		}
 		cur = attrs.Attributes["Policy"]
 	}
-	want := alarms.MergeTopicPolicy(cur, stmt)
-	if cur != "" && plan.SameJSON(cur, want) {
+	want, has := withStatementFirst(cur, stmt)
+	if has {
 		steps = append(steps, plan.Unchanged(ResTopicPolicy, topic.Name))
 	} else {
 		steps = append(steps, plan.New(ResTopicPolicy, topic.Name, plan.ActionUpdate, change("publishers", "(as is)", "also EventBridge rule "+p.n.Rule),
@@ -157,6 +157,46 @@ func (p *planner) notifications(ctx context.Context) ([]plan.Change, error) {
 	}
 	more, err := plan.Execute(ctx, steps, plan.Options{DryRun: p.o.DryRun, OnChange: p.deps.OnChange, Log: p.deps.Log})
 	return append(changes, more...), err
+}
+
+// withStatementFirst puts the statement of stmtDoc first in the policy cur
+// (replacing an older version with its Sid; every other statement kept in
+// order, as alarms.MergeTopicPolicy keeps them, so the two never undo each
+// other), and reports whether cur already holds it unchanged.
+func withStatementFirst(cur, stmtDoc string) (string, bool) {
+	var own struct {
+		Statement []map[string]any `json:"Statement"`
+	}
+	_ = json.Unmarshal([]byte(stmtDoc), &own)
+	mine := own.Statement[0]
+	doc := map[string]any{}
+	if json.Unmarshal([]byte(cur), &doc) != nil || doc == nil {
+		doc = map[string]any{"Version": "2012-10-17"}
+	}
+	var rest []any
+	has := false
+	switch st := doc["Statement"].(type) {
+	case []any:
+		for _, x := range st {
+			if m, ok := x.(map[string]any); ok && m["Sid"] == mine["Sid"] {
+				a, _ := json.Marshal(m)
+				b, _ := json.Marshal(mine)
+				has = plan.SameJSON(string(a), string(b))
+				continue
+			}
+			rest = append(rest, x)
+		}
+	case map[string]any:
+		if st["Sid"] != mine["Sid"] {
+			rest = append(rest, st)
+		}
+	}
+	doc["Statement"] = append([]any{mine}, rest...)
+	if _, ok := doc["Version"]; !ok {
+		doc["Version"] = "2012-10-17"
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	return string(b), has
 }
 
 func topicPlanned(t alarms.TopicResult) bool {

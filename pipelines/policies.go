@@ -15,7 +15,7 @@ type statement struct {
 	Effect    string         `json:"Effect"`
 	Principal any            `json:"Principal,omitempty"`
 	Action    any            `json:"Action"`
-	Resource  any            `json:"Resource"`
+	Resource  any            `json:"Resource,omitempty"`
 	Condition map[string]any `json:"Condition,omitempty"`
 }
 

@@ -395,6 +395,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	POST   /_localaws/sns/confirm  body {"email":"ops@example.com"}: the person clicks the link
 //	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
 //	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
+//	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
+//	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -451,6 +453,15 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]int{"completed": c.CompleteHandshake(body.Connection)})
+	case strings.HasPrefix(r.URL.Path, "/_localaws/codepipeline/"):
+		c, ok := s.Service("codepipeline").(interface {
+			ServeControl(w http.ResponseWriter, r *http.Request)
+		})
+		if !ok {
+			http.Error(w, `{"error":"this endpoint serves no CodePipeline"}`, http.StatusConflict)
+			return
+		}
+		c.ServeControl(w, r)
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodGet:
 		json.NewEncoder(w).Encode(s.Calls())
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodDelete:
