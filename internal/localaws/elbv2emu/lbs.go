@@ -316,15 +316,11 @@ func (s *Server) setSecurityGroups(r *http.Request, dec awsproto.Decoder) (any, 
 		LoadBalancerArn string   `query:",required"`
 		SecurityGroups  []string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
-	}
 	lb.sgs = append([]string{}, in.SecurityGroups...)
 	return &struct {
 		SecurityGroupIds []string `xml:"SecurityGroupIds>member"`
@@ -468,15 +464,11 @@ func (s *Server) modifyLoadBalancerAttributes(r *http.Request, dec awsproto.Deco
 		LoadBalancerArn string      `query:",required"`
 		Attributes      []Attribute `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
-	}
 	if err := applyAttrs("Load balancer", lb.attrs, in.Attributes); err != nil {
 		return nil, err
 	}
@@ -487,14 +479,10 @@ func (s *Server) describeLoadBalancerAttributes(r *http.Request, dec awsproto.De
 	var in struct {
 		LoadBalancerArn string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
-	}
 	return &attrsOut{attrList(lb.attrs)}, nil
 }
