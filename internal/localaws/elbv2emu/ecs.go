@@ -78,3 +78,62 @@ func (s *Server) DeregisterTargetForECS(arn, id string, port int32, at time.Time
 		s.deregister(tg, id, port, at)
 	}
 }
+
+// ForwardWeightsForECS returns the weight of each target group the forward
+// action of the listener rule ruleArn sends traffic to (a lone
+// TargetGroupArn weighs 1); ok is false when there is no such rule or it
+// does not forward.
+func (s *Server) ForwardWeightsForECS(ruleArn string) (weights map[string]int32, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rules[ruleArn]
+	if r == nil {
+		return nil, false
+	}
+	for _, a := range r.actions {
+		if a.Type != "forward" {
+			continue
+		}
+		weights = map[string]int32{}
+		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+			for _, t := range a.ForwardConfig.TargetGroups {
+				weights[t.TargetGroupArn] = i32(t.Weight, 1)
+			}
+		} else {
+			weights[a.TargetGroupArn] = 1
+		}
+		return weights, true
+	}
+	return nil, false
+}
+
+// SetForwardWeightsForECS makes the forward action of the listener rule
+// ruleArn (a listener's default rule included) send traffic to the target
+// groups of weights in those proportions, as ECS does when it shifts
+// production or test traffic in a blue/green, linear or canary deployment
+// (ModifyRule / ModifyListener with a ForwardConfig).
+func (s *Server) SetForwardWeightsForECS(ruleArn string, weights map[string]int32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rules[ruleArn]
+	if r == nil {
+		return ruleNotFound()
+	}
+	var tuples []TargetGroupTuple
+	for _, arn := range sortedKeys(weights) {
+		if s.tgs[arn] == nil {
+			return errf("TargetGroupNotFound", "Target group '%s' not found", arn)
+		}
+		tuples = append(tuples, TargetGroupTuple{TargetGroupArn: arn, Weight: ptr(weights[arn])})
+	}
+	actions := append([]Action(nil), r.actions...)
+	for i, a := range actions {
+		if a.Type == "forward" {
+			actions[i] = Action{Type: "forward", Order: a.Order, ForwardConfig: &ForwardConfig{TargetGroups: tuples}}
+			r.actions = actions
+			s.refreshUse(s.clock.Now())
+			return nil
+		}
+	}
+	return errf("InvalidLoadBalancerAction", "Rule '%s' has no forward action", ruleArn)
+}
