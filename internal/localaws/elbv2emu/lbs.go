@@ -134,6 +134,10 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 	if err != nil {
 		return nil, err
 	}
+	sgs, err := s.securityGroups(in.SecurityGroups, vpc)
+	if err != nil {
+		return nil, err
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,7 +148,7 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 		}
 		// CreateLoadBalancer is idempotent: the same settings return the
 		// existing load balancer (botocore elbv2 CreateLoadBalancer doc).
-		if lb.scheme == in.Scheme && slices.Equal(sortedCopy(lb.subnets), sortedCopy(subnets)) && slices.Equal(sortedCopy(lb.sgs), sortedCopy(in.SecurityGroups)) {
+		if lb.scheme == in.Scheme && slices.Equal(sortedCopy(lb.subnets), sortedCopy(subnets)) && slices.Equal(sortedCopy(lb.sgs), sortedCopy(sgs)) {
 			return &struct {
 				LoadBalancers []LoadBalancer `xml:"LoadBalancers>member"`
 			}{[]LoadBalancer{s.lbOut(lb, now)}}, nil
@@ -157,11 +161,8 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 	id := s.hexID(16)
 	lb := &loadBalancer{
 		arn: s.arn("loadbalancer/app/" + in.Name + "/" + id), name: in.Name, id: id, scheme: in.Scheme, typ: in.Type,
-		ipType: in.IpAddressType, vpc: vpc, created: now, zones: zones, subnets: subnets, sgs: in.SecurityGroups,
+		ipType: in.IpAddressType, vpc: vpc, created: now, zones: zones, subnets: subnets, sgs: sgs,
 		attrs: defaultLBAttrs(), tags: tags,
-	}
-	if lb.sgs == nil {
-		lb.sgs = []string{}
 	}
 	s.lbs[lb.arn] = lb
 	return &struct {
@@ -321,7 +322,14 @@ func (s *Server) setSecurityGroups(r *http.Request, dec awsproto.Decoder) (any, 
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	lb.sgs = append([]string{}, in.SecurityGroups...)
+	if len(in.SecurityGroups) == 0 {
+		return nil, validation("An Application Load Balancer must have at least one security group")
+	}
+	sgs, err := s.securityGroups(in.SecurityGroups, lb.vpc)
+	if err != nil {
+		return nil, err
+	}
+	lb.sgs = sgs
 	return &struct {
 		SecurityGroupIds []string `xml:"SecurityGroupIds>member"`
 	}{lb.sgs}, nil
