@@ -295,6 +295,7 @@ func TestTargetGroupDefaultsValidationAndAttributes(t *testing.T) {
 		// Port: 1-65535.
 		{"port 0", func(in *elb.CreateTargetGroupInput) { in.Port = aws.Int32(0) }, "ValidationError", "greater than or equal to 1"},
 		{"no vpc", func(in *elb.CreateTargetGroupInput) { in.VpcId = nil }, "ValidationError", "VPC"},
+		{"unknown vpc", func(in *elb.CreateTargetGroupInput) { in.VpcId = aws.String("vpc-0123456789abcdef0") }, "ValidationError", "vpc-0123456789abcdef0"},
 		// TargetTypeEnum.
 		{"target type", func(in *elb.CreateTargetGroupInput) { in.TargetType = "container" }, "ValidationError", "enum"},
 		{"bad name", func(in *elb.CreateTargetGroupInput) { in.Name = aws.String("-api") }, "ValidationError", ""},

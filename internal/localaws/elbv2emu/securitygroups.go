@@ -43,6 +43,21 @@ func (s *Server) securityGroups(ids []string, vpc string) ([]string, error) {
 	return append([]string{}, ids...), nil
 }
 
+// vpcExists asks the EC2 emulation (when the EC2 given to New serves the
+// EC2 API) whether a VPC exists.
+func (s *Server) vpcExists(id string) bool {
+	h, ok := s.ec2.(http.Handler)
+	if !ok {
+		return true
+	}
+	var out struct {
+		Vpcs []struct {
+			VpcID string `xml:"vpcId"`
+		} `xml:"vpcSet>item"`
+	}
+	return callEC2(h, url.Values{"Action": {"DescribeVpcs"}, "VpcId.1": {id}}, &out) && len(out.Vpcs) == 1
+}
+
 type ec2Group struct {
 	GroupID string `xml:"groupId"`
 	VpcID   string `xml:"vpcId"`
@@ -52,19 +67,20 @@ type ec2Group struct {
 // process (no group on any error).
 func describeGroups(h http.Handler, form url.Values) []ec2Group {
 	form.Set("Action", "DescribeSecurityGroups")
+	var out struct {
+		Groups []ec2Group `xml:"securityGroupInfo>item"`
+	}
+	callEC2(h, form, &out)
+	return out.Groups
+}
+
+// callEC2 calls the EC2 emulation in process and decodes its answer into
+// out; false on any error.
+func callEC2(h http.Handler, form url.Values, out any) bool {
 	form.Set("Version", "2016-11-15")
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		return nil
-	}
-	var out struct {
-		Groups []ec2Group `xml:"securityGroupInfo>item"`
-	}
-	if xml.Unmarshal(rec.Body.Bytes(), &out) != nil {
-		return nil
-	}
-	return out.Groups
+	return rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), out) == nil
 }

@@ -239,6 +239,8 @@ func (s *Server) createTargetGroup(r *http.Request, dec awsproto.Decoder) (any, 
 			return nil, validation("A port must be specified")
 		case in.VpcId == "":
 			return nil, validation("A VPC ID must be specified")
+		case !s.vpcExists(in.VpcId):
+			return nil, validation("The VPC ID '%s' is not found", in.VpcId)
 		}
 	} else {
 		return nil, validation("Target type '%s' is not supported by this endpoint", in.TargetType)
