@@ -34,12 +34,6 @@ type LoadBalancing interface {
 	RegisterTargetForECS(arn, id string, port int32, image string, at time.Time) (healthyAt, unhealthyAt time.Time, why string)
 	// DeregisterTargetForECS starts draining id:port at "at".
 	DeregisterTargetForECS(arn, id string, port int32, at time.Time)
-	// ForwardWeightsForECS: the target groups a listener rule forwards to,
-	// with their weights (ok false: no such rule, or it does not forward).
-	ForwardWeightsForECS(ruleArn string) (weights map[string]int32, ok bool)
-	// SetForwardWeightsForECS shifts a listener rule's traffic between
-	// target groups (native blue/green, linear and canary deployments).
-	SetForwardWeightsForECS(ruleArn string, weights map[string]int32) error
 }
 
 // SetLoadBalancing connects the ELBv2 emulation. Without it, a service's
@@ -120,9 +114,6 @@ func (s *Server) checkLoadBalancers(td *taskDef, lbs []types.LoadBalancer, grace
 		if s.lb == nil {
 			continue
 		}
-		if err := s.checkAdvanced(lb.AdvancedConfiguration); err != nil {
-			return err
-		}
 		typ, attached, ok := s.lb.TargetGroupForECS(tg)
 		switch {
 		case !ok:
@@ -134,37 +125,6 @@ func (s *Server) checkLoadBalancers(td *taskDef, lbs []types.LoadBalancer, grace
 		}
 	}
 	return nil
-}
-
-// checkAdvanced checks a load balancer's advancedConfiguration (native
-// blue/green, linear and canary deployments): the alternate target group and
-// the listener rules must exist (API reference AdvancedConfiguration).
-func (s *Server) checkAdvanced(a *types.AdvancedConfiguration) error {
-	if a == nil {
-		return nil
-	}
-	if _, _, ok := s.lb.TargetGroupForECS(str(a.AlternateTargetGroupArn)); !ok {
-		return invalid("The target group with targetGroupArn %s does not exist.", str(a.AlternateTargetGroupArn))
-	}
-	for _, rule := range []*string{a.ProductionListenerRule, a.TestListenerRule} {
-		if rule == nil {
-			continue
-		}
-		if _, ok := s.lb.ForwardWeightsForECS(*rule); !ok {
-			return invalid("The listener rule %s does not exist or does not forward to a target group.", *rule)
-		}
-	}
-	return nil
-}
-
-// targetGroupOf is the target group a task of the service registers in for
-// one of its load balancers: the alternate one for a deployment that uses
-// it (deployment.alternateTG, set by the native strategies).
-func targetGroupOf(tk *task, lb types.LoadBalancer) string {
-	if a := lb.AdvancedConfiguration; a != nil && tk.dep != nil && tk.dep.alternateTG && a.AlternateTargetGroupArn != nil {
-		return *a.AlternateTargetGroupArn
-	}
-	return str(lb.TargetGroupArn)
 }
 
 // privateIP is an awsvpc task's private IPv4 address.
@@ -215,14 +175,20 @@ func (s *Server) syncTargets(svc *service, t time.Time) {
 			}
 		}
 	}
-	for _, tg := range sortedKeys(registered) {
-		svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, registered[tg], tg))
+	for _, lb := range svc.in.LoadBalancers {
+		tg := str(lb.TargetGroupArn)
+		if n := registered[tg]; n > 0 {
+			svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, n, tg))
+		}
 	}
 	if draining > 0 {
 		svc.event(t, fmt.Sprintf("(service %s) has begun draining connections on %d tasks.", svc.name, draining))
 	}
-	for _, tg := range sortedKeys(deregistered) {
-		svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, deregistered[tg], tg))
+	for _, lb := range svc.in.LoadBalancers {
+		tg := str(lb.TargetGroupArn)
+		if n := deregistered[tg]; n > 0 {
+			svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, n, tg))
+		}
 	}
 }
 
@@ -241,7 +207,7 @@ func (s *Server) registerTask(svc *service, tk *task, counts map[string]int) {
 	var healthy, unhealthy time.Time
 	never := false
 	for _, lb := range svc.in.LoadBalancers {
-		tg, port := targetGroupOf(tk, lb), *lb.ContainerPort
+		tg, port := str(lb.TargetGroupArn), *lb.ContainerPort
 		h, u, why := s.lb.RegisterTargetForECS(tg, id, port, image, started)
 		tk.lbs.targets = append(tk.lbs.targets, targetReg{tg: tg, id: id, port: port})
 		counts[tg]++

@@ -247,9 +247,6 @@ func TestCreateServiceChecksItsLoadBalancers(t *testing.T) {
 		{"instance targets with awsvpc", lb(inst, "app", 8080), "has target type instance, which is incompatible with the awsvpc network mode"},
 		{"unknown container", lb(f.tg, "web", 8080), "The container web does not exist in the task definition."},
 		{"unmapped port", lb(f.tg, "app", 9090), "The container app did not have a container port 9090 defined."},
-		// AdvancedConfiguration: the alternate target group must exist.
-		{"unknown alternate group", []types.LoadBalancer{{TargetGroupArn: aws.String(f.tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080),
-			AdvancedConfiguration: &types.AdvancedConfiguration{AlternateTargetGroupArn: aws.String(gone), RoleArn: aws.String("arn:aws:iam::000000000000:role/ecs")}}}, "does not exist"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

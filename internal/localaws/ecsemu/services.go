@@ -52,7 +52,6 @@ type deployment struct {
 	revArn          string
 	rollback        bool // this deployment is a rollback
 	alarmsAtStart   map[string]bool
-	alternateTG     bool // its tasks register in the alternate target groups (lb.go)
 }
 
 func (s *Server) resolveService(c *cluster, id string) *service {

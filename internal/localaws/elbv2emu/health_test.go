@@ -183,36 +183,3 @@ func TestFailTargetsInProcess(t *testing.T) {
 	f.clk.Advance(20 * time.Second)
 	f.wantHealth(tg.TargetGroupArn, health{"unhealthy", "Target.Timeout", "Request timed out"})
 }
-
-func TestECSShiftsForwardWeightsOfARule(t *testing.T) {
-	f := newFixture(t)
-	blue, green := f.tg("blue", nil), f.tg("green", nil)
-	lb := f.lb("web")
-	l := f.listener(aws.ToString(lb.LoadBalancerArn), 80, fixed("404"))
-	r := emutest.Must(f.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: l.ListenerArn, Priority: aws.Int32(1),
-		Conditions: hostRule("api.example.com"), Actions: forward(aws.ToString(blue.TargetGroupArn))})).Rules[0]
-	emu := f.srv.Service("elasticloadbalancing").(*elbv2emu.Server)
-	if w, ok := emu.ForwardWeightsForECS(aws.ToString(r.RuleArn)); !ok || len(w) != 1 || w[aws.ToString(blue.TargetGroupArn)] != 1 {
-		t.Fatalf("weights %v %v", w, ok)
-	}
-	// A canary step: 90/10 between the groups (ForwardActionConfig weights).
-	if err := emu.SetForwardWeightsForECS(aws.ToString(r.RuleArn), map[string]int32{aws.ToString(blue.TargetGroupArn): 90, aws.ToString(green.TargetGroupArn): 10}); err != nil {
-		t.Fatal(err)
-	}
-	got := emutest.Must(f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{aws.ToString(r.RuleArn)}})).Rules[0].Actions[0]
-	weights := map[string]int32{}
-	for _, tg := range got.ForwardConfig.TargetGroups {
-		weights[aws.ToString(tg.TargetGroupArn)] = aws.ToInt32(tg.Weight)
-	}
-	if weights[aws.ToString(blue.TargetGroupArn)] != 90 || weights[aws.ToString(green.TargetGroupArn)] != 10 {
-		t.Errorf("forward config %+v", got.ForwardConfig)
-	}
-	// The green group is now used by the load balancer.
-	g := emutest.Must(f.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{aws.ToString(green.TargetGroupArn)}})).TargetGroups[0]
-	if len(g.LoadBalancerArns) != 1 {
-		t.Errorf("green load balancers %v", g.LoadBalancerArns)
-	}
-	if err := emu.SetForwardWeightsForECS(aws.ToString(r.RuleArn)+"x", nil); err == nil || !strings.Contains(err.Error(), "RuleNotFound") {
-		t.Errorf("unknown rule: %v", err)
-	}
-}
