@@ -175,20 +175,14 @@ func (s *Server) syncTargets(svc *service, t time.Time) {
 			}
 		}
 	}
-	for _, lb := range svc.in.LoadBalancers {
-		tg := str(lb.TargetGroupArn)
-		if n := registered[tg]; n > 0 {
-			svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, n, tg))
-		}
+	for _, tg := range sortedKeys(registered) { // the alternate target groups too
+		svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, registered[tg], tg))
 	}
 	if draining > 0 {
 		svc.event(t, fmt.Sprintf("(service %s) has begun draining connections on %d tasks.", svc.name, draining))
 	}
-	for _, lb := range svc.in.LoadBalancers {
-		tg := str(lb.TargetGroupArn)
-		if n := deregistered[tg]; n > 0 {
-			svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, n, tg))
-		}
+	for _, tg := range sortedKeys(deregistered) {
+		svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, deregistered[tg], tg))
 	}
 }
 
