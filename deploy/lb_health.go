@@ -8,6 +8,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -184,6 +185,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 		registered[ip] = true
 		if t.State == string(elbtypes.TargetHealthStateEnumUnhealthy) && !f.seenTarget[t.Target+t.Reason] {
 			f.seenTarget[t.Target+t.Reason] = true
+			f.unhealthy = "target " + t.Target + " " + t.Why
 			f.d.log().Warn("unhealthy target", "target", t.Target, "why", t.Why)
 		}
 	}
@@ -204,6 +206,25 @@ func unhealthyWhy(ts []TargetStatus) string {
 	for _, t := range ts {
 		if t.State == string(elbtypes.TargetHealthStateEnumUnhealthy) && t.Why != "" {
 			return "target " + t.Target + " " + t.Why
+		}
+	}
+	return ""
+}
+
+// unhealthyEventRe matches ECS's service event for a task whose target
+// failed its health checks: "(service S) (task ID) (port P) is unhealthy
+// in (target-group ARN) due to (reason R)".
+var unhealthyEventRe = regexp.MustCompile(`\(port (\d+)\) is unhealthy in \(target-group ([^)]*)\) due to \(reason (.*)\)\.?$`)
+
+// unhealthyReason is why this deployment's targets were unhealthy, in plain
+// words: the last unhealthy target seen, else ECS's last event about one.
+func (f *follower) unhealthyReason() string {
+	if f.unhealthy != "" {
+		return f.unhealthy
+	}
+	for i := len(f.res.Events) - 1; i >= 0; i-- {
+		if m := unhealthyEventRe.FindStringSubmatch(f.res.Events[i]); m != nil {
+			return fmt.Sprintf("the load balancer's health checks failed on port %s of target group %s: %s", m[1], shortELB(m[2]), strings.TrimSuffix(m[3], "."))
 		}
 	}
 	return ""

@@ -440,8 +440,10 @@ type follower struct {
 	seenEvent map[string]bool
 	seenTask  map[string]bool
 	failed    int32
-	// seenTarget: unhealthy targets already logged (lb_health.go).
+	// seenTarget: unhealthy targets already logged; unhealthy: the last
+	// one's reason in plain words (lb_health.go).
 	seenTarget map[string]bool
+	unhealthy  string
 	since      time.Time
 }
 
@@ -569,8 +571,8 @@ func (f *follower) failedState(mine, primary *types.Deployment) (wait.Status, bo
 	if len(res.StoppedTasks) > 0 {
 		why += ": " + res.StoppedTasks[len(res.StoppedTasks)-1]
 	}
-	if w := unhealthyWhy(res.Targets); w != "" {
-		why += "; " + w
+	if u := f.unhealthyReason(); u != "" {
+		why += "; " + u
 	}
 	if primary != nil && primary != mine {
 		res.State = StateRolledBack
