@@ -90,8 +90,10 @@ func targetHealth(ctx context.Context, d Deps, tgArn string) ([]TargetStatus, er
 	return res, nil
 }
 
-// taskIPs are the private IPv4 addresses of a deployment's running tasks.
-func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID string) ([]string, error) {
+// taskIPs are the private IPv4 addresses of a deployment's running tasks:
+// those it started, and those of its task definition (a blue-green
+// rollback's deployment takes over the old revision's running tasks).
+func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID, taskDef string) ([]string, error) {
 	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: ecstypes.DesiredStatusRunning})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks of %s: %w", service, err)
@@ -103,7 +105,8 @@ func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID string)
 			return nil, fmt.Errorf("describe tasks of %s: %w", service, err)
 		}
 		for _, t := range out.Tasks {
-			if aws.ToString(t.LastStatus) != "RUNNING" || (deploymentID != "" && aws.ToString(t.StartedBy) != deploymentID) {
+			mine := deploymentID == "" || aws.ToString(t.StartedBy) == deploymentID || (taskDef != "" && aws.ToString(t.TaskDefinitionArn) == taskDef)
+			if aws.ToString(t.LastStatus) != "RUNNING" || !mine {
 				continue
 			}
 			if ip := taskIP(t); ip != "" {
@@ -140,7 +143,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 	if f.d.ELB == nil || len(svc.LoadBalancers) == 0 {
 		return true, "", nil
 	}
-	ips, err := taskIPs(ctx, f.d, f.res.Cluster, f.res.Service, aws.ToString(dep.Id))
+	ips, err := taskIPs(ctx, f.d, f.res.Cluster, f.res.Service, aws.ToString(dep.Id), aws.ToString(dep.TaskDefinition))
 	if err != nil {
 		return false, "", err
 	}
@@ -150,11 +153,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 	}
 	var all []TargetStatus
 	healthy := 0
-	for _, lb := range svc.LoadBalancers {
-		arn := aws.ToString(lb.TargetGroupArn)
-		if arn == "" {
-			continue
-		}
+	for _, arn := range serviceTargetGroups(svc) {
 		ts, err := targetHealth(ctx, f.d, arn)
 		if err != nil {
 			return false, "", err
@@ -228,4 +227,20 @@ func (f *follower) unhealthyReason() string {
 		}
 	}
 	return ""
+}
+
+// serviceTargetGroups are a service's target groups, with the alternate
+// ones of the traffic-shifting strategies (a deployment's tasks are in one
+// or the other).
+func serviceTargetGroups(svc ecstypes.Service) []string {
+	var out []string
+	for _, lb := range svc.LoadBalancers {
+		if arn := aws.ToString(lb.TargetGroupArn); arn != "" {
+			out = append(out, arn)
+		}
+		if a := lb.AdvancedConfiguration; a != nil && aws.ToString(a.AlternateTargetGroupArn) != "" {
+			out = append(out, aws.ToString(a.AlternateTargetGroupArn))
+		}
+	}
+	return out
 }

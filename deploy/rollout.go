@@ -189,6 +189,9 @@ type RolloutResult struct {
 	StoppedTasks []string `json:"stopped_tasks,omitempty"`
 	// Targets are this deployment's load balancer targets (lb_health.go).
 	Targets []TargetStatus `json:"targets,omitempty"`
+	// Stages are the lifecycle stages of a blue-green, canary or linear
+	// deployment, in the order seen (strategy_follow.go).
+	Stages []string `json:"stages,omitempty"`
 }
 
 // revisionOf returns the revision number of a task definition ARN or
@@ -533,6 +536,11 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	lbDone, lbState, err := f.healthyTargets(ctx, svc, mine)
 	if err != nil {
 		return wait.Status{}, false, err
+	}
+	if stage, err := f.followStage(ctx, svc); err != nil {
+		return wait.Status{}, false, err
+	} else if stage != "" {
+		state += ", " + stage
 	}
 	switch {
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted && !lbDone:
