@@ -8,6 +8,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -89,8 +90,10 @@ func targetHealth(ctx context.Context, d Deps, tgArn string) ([]TargetStatus, er
 	return res, nil
 }
 
-// taskIPs are the private IPv4 addresses of a deployment's running tasks.
-func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID string) ([]string, error) {
+// taskIPs are the private IPv4 addresses of a deployment's running tasks:
+// those it started, and those of its task definition (a blue-green
+// rollback's deployment takes over the old revision's running tasks).
+func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID, taskDef string) ([]string, error) {
 	list, err := d.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: ecstypes.DesiredStatusRunning})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks of %s: %w", service, err)
@@ -102,7 +105,8 @@ func taskIPs(ctx context.Context, d Deps, cluster, service, deploymentID string)
 			return nil, fmt.Errorf("describe tasks of %s: %w", service, err)
 		}
 		for _, t := range out.Tasks {
-			if aws.ToString(t.LastStatus) != "RUNNING" || (deploymentID != "" && aws.ToString(t.StartedBy) != deploymentID) {
+			mine := deploymentID == "" || aws.ToString(t.StartedBy) == deploymentID || (taskDef != "" && aws.ToString(t.TaskDefinitionArn) == taskDef)
+			if aws.ToString(t.LastStatus) != "RUNNING" || !mine {
 				continue
 			}
 			if ip := taskIP(t); ip != "" {
@@ -139,7 +143,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 	if f.d.ELB == nil || len(svc.LoadBalancers) == 0 {
 		return true, "", nil
 	}
-	ips, err := taskIPs(ctx, f.d, f.res.Cluster, f.res.Service, aws.ToString(dep.Id))
+	ips, err := taskIPs(ctx, f.d, f.res.Cluster, f.res.Service, aws.ToString(dep.Id), aws.ToString(dep.TaskDefinition))
 	if err != nil {
 		return false, "", err
 	}
@@ -149,11 +153,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 	}
 	var all []TargetStatus
 	healthy := 0
-	for _, lb := range svc.LoadBalancers {
-		arn := aws.ToString(lb.TargetGroupArn)
-		if arn == "" {
-			continue
-		}
+	for _, arn := range serviceTargetGroups(svc) {
 		ts, err := targetHealth(ctx, f.d, arn)
 		if err != nil {
 			return false, "", err
@@ -184,6 +184,7 @@ func (f *follower) healthyTargets(ctx context.Context, svc ecstypes.Service, dep
 		registered[ip] = true
 		if t.State == string(elbtypes.TargetHealthStateEnumUnhealthy) && !f.seenTarget[t.Target+t.Reason] {
 			f.seenTarget[t.Target+t.Reason] = true
+			f.unhealthy = "target " + t.Target + " " + t.Why
 			f.d.log().Warn("unhealthy target", "target", t.Target, "why", t.Why)
 		}
 	}
@@ -207,4 +208,39 @@ func unhealthyWhy(ts []TargetStatus) string {
 		}
 	}
 	return ""
+}
+
+// unhealthyEventRe matches ECS's service event for a task whose target
+// failed its health checks: "(service S) (task ID) (port P) is unhealthy
+// in (target-group ARN) due to (reason R)".
+var unhealthyEventRe = regexp.MustCompile(`\(port (\d+)\) is unhealthy in \(target-group ([^)]*)\) due to \(reason (.*)\)\.?$`)
+
+// unhealthyReason is why this deployment's targets were unhealthy, in plain
+// words: the last unhealthy target seen, else ECS's last event about one.
+func (f *follower) unhealthyReason() string {
+	if f.unhealthy != "" {
+		return f.unhealthy
+	}
+	for i := len(f.res.Events) - 1; i >= 0; i-- {
+		if m := unhealthyEventRe.FindStringSubmatch(f.res.Events[i]); m != nil {
+			return fmt.Sprintf("the load balancer's health checks failed on port %s of target group %s: %s", m[1], shortELB(m[2]), strings.TrimSuffix(m[3], "."))
+		}
+	}
+	return ""
+}
+
+// serviceTargetGroups are a service's target groups, with the alternate
+// ones of the traffic-shifting strategies (a deployment's tasks are in one
+// or the other).
+func serviceTargetGroups(svc ecstypes.Service) []string {
+	var out []string
+	for _, lb := range svc.LoadBalancers {
+		if arn := aws.ToString(lb.TargetGroupArn); arn != "" {
+			out = append(out, arn)
+		}
+		if a := lb.AdvancedConfiguration; a != nil && aws.ToString(a.AlternateTargetGroupArn) != "" {
+			out = append(out, aws.ToString(a.AlternateTargetGroupArn))
+		}
+	}
+	return out
 }

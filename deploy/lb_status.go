@@ -87,11 +87,7 @@ func addLBStatus(ctx context.Context, d Deps, cluster string, svcs []ecstypes.Se
 				st.URL = serviceURL(dns, r.listener, l)
 			}
 		}
-		for _, b := range s.LoadBalancers {
-			arn := aws.ToString(b.TargetGroupArn)
-			if arn == "" {
-				continue
-			}
+		for _, arn := range serviceTargetGroups(s) {
 			ts, err := targetHealth(ctx, d, arn)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -343,5 +344,47 @@ func TestPublicServiceWithCertificateServesHTTPSAndRedirectsHTTP(t *testing.T) {
 	}
 	if w := e.writeOps(); len(w) != 0 {
 		t.Fatalf("re-run wrote %v", w)
+	}
+}
+
+func TestPublicRolloutWaitsForHealthyTargetsAndFailingHealthChecksRollBack(t *testing.T) {
+	e, _, _ := lbSetup(t)
+	ctx := context.Background()
+	ecrc := ecr.NewFromConfig(localawstest.Config(e.srv, 1))
+	// By the endpoint's convention an image named fail-elb answers its
+	// load balancer health checks with HTTP 500.
+	m := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:bad"}}`
+	if _, err := ecrc.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: aws.String(m), ImageTag: aws.String("fail-elb")}); err != nil {
+		t.Fatal(err)
+	}
+	o := publicOpts(e, "api", func(l *deploy.LBOptions) { l.HealthPath = "/health" })
+	o.Max, o.Min, o.CPUTarget = 0, 0, 0
+	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(5 * time.Minute)
+
+	res, err := deploy.Rollout(ctx, e.deps, deploy.RolloutOptions{Cluster: "prod", Service: "api", Image: e.image("v2")})
+	if err != nil {
+		t.Fatalf("rollout: %v", err)
+	}
+	if res.State != deploy.StateCompleted || len(res.Targets) != 2 {
+		t.Fatalf("rollout = %s with targets %+v, want completed with 2 healthy targets", res.State, res.Targets)
+	}
+	for _, tg := range res.Targets {
+		// botocore elbv2 TargetHealthStateEnum.
+		if tg.State != "healthy" {
+			t.Fatalf("target %+v is not healthy at completion", tg)
+		}
+	}
+
+	res, err = deploy.Rollout(ctx, e.deps, deploy.RolloutOptions{Cluster: "prod", Service: "api", Image: e.image("fail-elb")})
+	if err == nil || res.State != deploy.StateRolledBack {
+		t.Fatalf("failing health checks: state %s err %v, want rolled back", res.State, err)
+	}
+	// The reason says which check failed and how (ELB's description of
+	// Target.ResponseCodeMismatch: "Health checks failed with these codes: [500]").
+	if !strings.Contains(res.Reason, "health checks failed on port 8080") || !strings.Contains(res.Reason, "[500]") {
+		t.Fatalf("reason %q does not say the health checks failed", res.Reason)
 	}
 }

@@ -196,6 +196,9 @@ type RolloutResult struct {
 	// SpotFallback says why the service moved to on-demand while this
 	// deployment could not place its tasks on spot (empty: it did not).
 	SpotFallback string `json:"spot_fallback,omitempty"`
+	// Stages are the lifecycle stages of a blue-green, canary or linear
+	// deployment, in the order seen (strategy_follow.go).
+	Stages []string `json:"stages,omitempty"`
 }
 
 // revisionOf returns the revision number of a task definition ARN or
@@ -447,8 +450,10 @@ type follower struct {
 	seenEvent map[string]bool
 	seenTask  map[string]bool
 	failed    int32
-	// seenTarget: unhealthy targets already logged (lb_health.go).
+	// seenTarget: unhealthy targets already logged; unhealthy: the last
+	// one's reason in plain words (lb_health.go).
 	seenTarget map[string]bool
+	unhealthy  string
 	since      time.Time
 	spot       spotWatch
 }
@@ -545,6 +550,11 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if err != nil {
 		return wait.Status{}, false, err
 	}
+	if stage, err := f.followStage(ctx, svc); err != nil {
+		return wait.Status{}, false, err
+	} else if stage != "" {
+		state += ", " + stage
+	}
 	switch {
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted && !lbDone:
 		return wait.Status{State: "waiting for healthy targets: " + lbState, Fraction: 0.95}, false, nil
@@ -582,8 +592,8 @@ func (f *follower) failedState(mine, primary *types.Deployment) (wait.Status, bo
 	if len(res.StoppedTasks) > 0 {
 		why += ": " + res.StoppedTasks[len(res.StoppedTasks)-1]
 	}
-	if w := unhealthyWhy(res.Targets); w != "" {
-		why += "; " + w
+	if u := f.unhealthyReason(); u != "" {
+		why += "; " + u
 	}
 	if primary != nil && primary != mine {
 		res.State = StateRolledBack
