@@ -42,6 +42,8 @@ func init() {
 		ecsSrv := ecsemu.New(s.Region, s.Account, s.Clock())
 		// ECS deployment alarms read the CloudWatch emulation's alarm state.
 		ecsSrv.AlarmState = cw.AlarmStateValue
+		// Tasks' awslogs containers write their (emulated) output to Logs.
+		ecsSrv.TaskLog = logs.AppendContainerLog
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,

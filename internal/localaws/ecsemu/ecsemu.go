@@ -114,6 +114,11 @@ type Server struct {
 	// fire. Set it before the server handles requests.
 	AlarmState func(name string) string
 
+	// TaskLog, when set, receives what an emulated container writes (see
+	// tasklogs.go) for each container with the awslogs driver; the endpoint
+	// sets it to the Logs emulation's AppendContainerLog. Nil: no logs.
+	TaskLog func(group, stream string, createGroup bool, at time.Time, lines []string) error
+
 	mu        sync.Mutex
 	clusters  map[string]*cluster
 	providers map[string]*provider // Auto Scaling group providers, by name

@@ -47,6 +47,7 @@ func (s *Server) advanceCluster(c *cluster, now time.Time) {
 		}
 	}
 	s.applySpotEvents(c, now)
+	s.writeTaskLogs(c, now)
 	for id, t := range c.tasks {
 		if t.stoppedAt != nil && now.Sub(*t.stoppedAt) > keepStopped && (t.svc == nil || t.sawStopped) {
 			delete(c.tasks, id)

@@ -60,6 +60,7 @@ type task struct {
 
 	// What the scheduler has seen (at its ticks).
 	sawHealthy, sawStopped bool
+	logged                 bool // its containers' output went to their awslogs streams
 }
 
 var exitRe = regexp.MustCompile(`\bexit\s+(\d{1,3})\b`)
