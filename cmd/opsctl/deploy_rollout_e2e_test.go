@@ -67,6 +67,9 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 	if res.State != "completed" || res.Revision != 2 || !strings.HasPrefix(res.DeploymentID, "ecs-svc/") {
 		t.Errorf("rollout result = %+v", res)
 	}
+	// AWS's event "(service S) (deployment ecs-svc/N) deployment completed."
+	// (same shape as the "deployment failed" event in aws/copilot-cli
+	// internal/pkg/stream/ecs_test.go).
 	if !strings.Contains(r.Stderr, "deployment completed.") {
 		t.Errorf("stderr lacks the service events:\n%s", r.Stderr)
 	}
@@ -83,6 +86,10 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("failing rollout: exit %d, want 1\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+	// "tasks failed to start" is from ECS's rolloutStateReason "ECS deployment
+	// circuit breaker: tasks failed to start." (real DescribeServices output);
+	// CannotPullContainerError is the stopped reason AWS documents
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
 	if !strings.Contains(r.Stderr, "rolled back to revision 2: tasks failed to start: CannotPullContainerError") || !strings.Contains(r.Stdout, "rolled_back") {
 		t.Errorf("failing rollout does not say it was rolled back:\n%s\n%s", r.Stdout, r.Stderr)
 	}
