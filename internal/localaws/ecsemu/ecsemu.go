@@ -119,6 +119,12 @@ type Server struct {
 	// sets it to the Logs emulation's AppendContainerLog. Nil: no logs.
 	TaskLog func(group, stream string, createGroup bool, at time.Time, lines []string) error
 
+	// AutoScalingGroupExists, when set, tells whether an Auto Scaling group
+	// (ARN or name) exists; CreateCapacityProvider rejects one that does not
+	// with a ClientException. The endpoint sets it from the Auto Scaling
+	// emulation (autoscalingemu.Server.Group). Nil: not checked.
+	AutoScalingGroupExists func(nameOrARN string) bool
+
 	mu        sync.Mutex
 	clusters  map[string]*cluster
 	providers map[string]*provider // Auto Scaling group providers, by name
