@@ -346,6 +346,9 @@ func (b *serviceBuilder) preflight(ctx context.Context) error {
 			return fmt.Errorf("check secret %s: %w", s.Ref, err)
 		}
 	}
+	if len(params) > 0 && b.d.SSM == nil {
+		return missingClient("SSM", "checking the SSM parameters named by --secret")
+	}
 	for i := 0; i < len(params); i += 10 { // GetParameters takes at most 10 names
 		chunk := params[i:min(i+10, len(params))]
 		out, err := b.d.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: chunk})

@@ -79,6 +79,11 @@ func init() {
 		elb.Sync = ecs.Advance
 		// ECS deployment alarms read the CloudWatch emulation's alarm state.
 		ecs.AlarmState = cw.AlarmStateValue
+		// Tasks' awslogs containers write their (emulated) output to Logs.
+		ecs.TaskLog = logs.AppendContainerLog
+		asg := autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2)
+		// CreateCapacityProvider checks that its Auto Scaling group exists.
+		ecs.AutoScalingGroupExists = func(nameOrARN string) bool { _, _, _, ok := asg.Group(nameOrARN); return ok }
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -91,7 +96,7 @@ func init() {
 
 			// EC2 and Auto Scaling, for deploy cluster.
 			"ec2":         ec2,
-			"autoscaling": autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2),
+			"autoscaling": asg,
 
 			// Parameter Store, Secrets Manager, ECR and Application Auto Scaling, for deploy.
 			"ssm":                     ssmemu.New(s.Region, s.Account, s.Clock()),

@@ -115,6 +115,16 @@ type Server struct {
 	AlarmState func(name string) string
 
 	lb LoadBalancing // the ELBv2 emulation (lb.go); nil: load balancers unused
+	// TaskLog, when set, receives what an emulated container writes (see
+	// tasklogs.go) for each container with the awslogs driver; the endpoint
+	// sets it to the Logs emulation's AppendContainerLog. Nil: no logs.
+	TaskLog func(group, stream string, createGroup bool, at time.Time, lines []string) error
+
+	// AutoScalingGroupExists, when set, tells whether an Auto Scaling group
+	// (ARN or name) exists; CreateCapacityProvider rejects one that does not
+	// with a ClientException. The endpoint sets it from the Auto Scaling
+	// emulation (autoscalingemu.Server.Group). Nil: not checked.
+	AutoScalingGroupExists func(nameOrARN string) bool
 
 	mu        sync.Mutex
 	clusters  map[string]*cluster

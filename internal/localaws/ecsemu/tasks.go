@@ -63,6 +63,7 @@ type task struct {
 
 	lbs        *lbState   // load balancer registrations (lb.go)
 	drainUntil *time.Time // DEACTIVATING while its targets drain (lb.go)
+	logged     bool       // its containers' output went to their awslogs streams
 }
 
 var exitRe = regexp.MustCompile(`\bexit\s+(\d{1,3})\b`)
