@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
@@ -52,7 +53,7 @@ func archiveDeps(ctx context.Context, st *state) (archive.Deps, error) {
 	return archive.Deps{
 		Kinesis: kinesis.NewFromConfig(cfg), Firehose: firehose.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		S3: s3c, IAM: iam.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
-		STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
+		STS: sts.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
 		Progress: progressChange(st),
 	}, nil
 }
@@ -93,7 +94,7 @@ func archiveCreateCommand(st *state) *cli.Command {
 			&cli.StringFlag{Name: "prefix", Usage: "key `PREFIX` in the bucket (default cdc/NAME/)"},
 			&cli.IntFlag{Name: "buffer-mb", Value: 64, Usage: "Firehose buffer `MIB` before writing an object (1-128)"},
 			&cli.DurationFlag{Name: "buffer-interval", Value: 300 * time.Second, Usage: "Firehose buffer `DURATION` before writing an object (0s-900s)"},
-			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this key `ARN` (default SSE-S3)"},
+			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this `KEY` (key ARN, key ID, alias/NAME or alias ARN; resolved to the key ARN) (default SSE-S3)"},
 			&cli.IntFlag{Name: "retention-days", Usage: "expire archived objects after `N` days (bucket created by opsctl only; default keep)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS` (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the IAM policies; write nothing"},

@@ -18,6 +18,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -99,6 +101,11 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	partition, account, err := identity(ctx, deps)
 	if err != nil {
 		return CreateResult{}, err
+	}
+	if opts.KMSKey != "" {
+		if opts.KMSKey, err = resolveKMSKey(ctx, deps, opts.KMSKey); err != nil {
+			return CreateResult{}, err
+		}
 	}
 	n := NamesFor(opts, partition, deps.Region, account)
 	res := CreateResult{
@@ -776,4 +783,36 @@ func waitDestination(ctx context.Context, deps Deps, table, streamARN string) er
 		}
 		return wait.Status{State: "no destination yet"}, nil
 	})
+}
+
+// resolveKMSKey returns the ARN of the key id names (a key ARN, key ID,
+// alias name or alias ARN): the policies, the bucket's default encryption
+// and Firehose need the key ARN, since IAM never matches an alias against a
+// policy's Resource (KMS developer guide, "Using aliases to control access
+// to KMS keys": aliases in Resource have no effect on the key). The key must
+// be enabled and in the archive's region (Firehose and S3 use keys of their
+// own region only).
+func resolveKMSKey(ctx context.Context, deps Deps, id string) (string, error) {
+	if deps.KMS == nil {
+		return "", fmt.Errorf("resolve --kms-key %s: no KMS client", id)
+	}
+	out, err := deps.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+	if err != nil {
+		if awsx.ErrorCode(err) == "NotFoundException" {
+			return "", fmt.Errorf("--kms-key %s: no such key or alias in %s: %w", id, deps.Region, err)
+		}
+		return "", fmt.Errorf("resolve --kms-key %s (kms DescribeKey): %w", id, err)
+	}
+	m := out.KeyMetadata
+	if m == nil || aws.ToString(m.Arn) == "" {
+		return "", fmt.Errorf("resolve --kms-key %s: KMS returned no key ARN", id)
+	}
+	arn := aws.ToString(m.Arn)
+	if !strings.Contains(arn, ":kms:"+deps.Region+":") {
+		return "", fmt.Errorf("--kms-key %s is key %s, not in %s: Firehose and S3 use keys of their own region", id, arn, deps.Region)
+	}
+	if !m.Enabled || m.KeyState != kmstypes.KeyStateEnabled {
+		return "", fmt.Errorf("--kms-key %s: key %s is %s, not Enabled", id, arn, m.KeyState)
+	}
+	return arn, nil
 }

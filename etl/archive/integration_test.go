@@ -17,6 +17,7 @@ import (
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -28,6 +29,7 @@ import (
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
@@ -44,6 +46,7 @@ type env struct {
 	iamc *iam.Client
 	cw   *cloudwatch.Client
 	emu  *firehoseemu.Server
+	kms  *kms.Client
 }
 
 // start runs the local endpoint with Kinesis (kinesis-local) and STS/SNS
@@ -62,7 +65,10 @@ func startClock(t *testing.T, clk clock.Clock) *env {
 	cfg := localawstest.Config(srv, 0)
 	e := &env{srv: srv, emu: emu, fh: firehose.NewFromConfig(cfg), kc: kinesis.NewFromConfig(cfg), s3c: localawstest.S3(srv),
 		ddb: dynamodb.NewFromConfig(cfg), iamc: iam.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
-	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc,
+	// The key the golden policies name (a fixed ID; CreateKey picks a random one).
+	srv.Service("kms").(*kmsemu.Server).AddKey(kmsKey[strings.LastIndex(kmsKey, "/")+1:])
+	e.kms = kms.NewFromConfig(cfg)
+	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc, KMS: e.kms,
 		Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: e.cw, STS: sts.NewFromConfig(cfg), Region: srv.Region,
 		// Waits poll every second of a clock running 20× real time: 50 ms
 		// apart, for at most 30 real seconds.
@@ -731,5 +737,48 @@ func TestRmReRunAfterFailedObjectDeleteFinishesTheJob(t *testing.T) {
 	e.srv.ResetCalls()
 	if _, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"}); err != nil || len(writes(e.srv)) != 0 {
 		t.Fatalf("third rm: %v %v", err, writes(e.srv))
+	}
+}
+
+// A --kms-key alias is resolved to the key ARN (KMS DescribeKey) before
+// anything is written: IAM matches the role policy's Resource against the
+// key ARN, never an alias (issue 16 item 4). A missing alias fails with no
+// write.
+func TestCreateResolvesAKMSAliasToTheKeyARN(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	if _, err := e.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/cdc-archive"), TargetKeyId: aws.String(kmsKey)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	o := postgresOpts()
+	o.KMSKey = "alias/missing"
+	if _, err := archive.Create(ctx, e.deps, o); err == nil || !strings.Contains(err.Error(), "no such key or alias") {
+		t.Fatalf("missing alias: %v", err)
+	}
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("a missing alias wrote %v", w)
+	}
+	for _, alias := range []string{"alias/cdc-archive", "arn:aws:kms:us-east-1:000000000000:alias/cdc-archive"} {
+		o.KMSKey = alias
+		res := mustCreate(t, e, o)
+		if strings.Contains(res.Policies.FirehoseRole, "alias/") || !strings.Contains(res.Policies.FirehoseRole, `"Resource": "`+kmsKey+`"`) {
+			t.Fatalf("--kms-key %s: role policy names the alias, not the key ARN:\n%s", alias, res.Policies.FirehoseRole)
+		}
+		enc, err := e.s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("acme-cdc")})
+		if err != nil || aws.ToString(enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID) != kmsKey {
+			t.Fatalf("bucket encryption %+v %v", enc, err)
+		}
+		d, _ := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("users")})
+		if got := aws.ToString(d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN); got != kmsKey {
+			t.Fatalf("firehose key %s", got)
+		}
+	}
+	// The alias and the key ARN name the same key: the key ARN re-run writes nothing.
+	e.srv.ResetCalls()
+	o.KMSKey = kmsKey
+	mustCreate(t, e, o)
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("key ARN after alias wrote %v", w)
 	}
 }
