@@ -110,6 +110,7 @@ type Options struct {
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,44}$`)
+
 // kmsRe accepts what KMS's DescribeKey accepts (botocore kms
 // DescribeKeyRequest.KeyId): a key ARN, an alias ARN, an alias name
 // (alias/NAME) or a key ID.
