@@ -65,21 +65,22 @@ func (r CreateResult) Changed() bool {
 
 // Resource kinds in changes.
 const (
-	ResBucket       = "s3-bucket"
-	ResBucketTags   = "s3-bucket-tags"
-	ResEncryption   = "s3-encryption"
-	ResPublicAccess = "s3-public-access-block"
-	ResBucketPolicy = "s3-bucket-policy"
-	ResLifecycle    = "s3-lifecycle"
-	ResStream       = "kinesis-stream"
-	ResLogGroup     = "log-group"
-	ResLogStream    = "log-stream"
-	ResRole         = "iam-role"
-	ResRolePolicy   = "iam-role-policy"
-	ResFirehose     = "firehose-delivery-stream"
-	ResDDBStreaming = "dynamodb-kinesis-destination"
-	ResObjects      = "s3-objects"
-	ResAlarm        = "cloudwatch-alarm"
+	ResBucket           = "s3-bucket"
+	ResBucketTags       = "s3-bucket-tags"
+	ResEncryption       = "s3-encryption"
+	ResPublicAccess     = "s3-public-access-block"
+	ResBucketPolicy     = "s3-bucket-policy"
+	ResLifecycle        = "s3-lifecycle"
+	ResStream           = "kinesis-stream"
+	ResStreamEncryption = "kinesis-stream-encryption"
+	ResLogGroup         = "log-group"
+	ResLogStream        = "log-stream"
+	ResRole             = "iam-role"
+	ResRolePolicy       = "iam-role-policy"
+	ResFirehose         = "firehose-delivery-stream"
+	ResDDBStreaming     = "dynamodb-kinesis-destination"
+	ResObjects          = "s3-objects"
+	ResAlarm            = "cloudwatch-alarm"
 )
 
 func isNotFound(err error) bool {
@@ -404,9 +405,15 @@ func (p *planner) stream(ctx context.Context) error {
 			}
 			return waitStream(ctx, p.deps, p.n.Stream)
 		})
+		p.add(ResStreamEncryption, p.n.Stream, plan.ActionCreate, set("encryption", "KMS "+StreamKMSKey), p.encryptStream)
 		return nil
 	}
 	d := out.StreamDescriptionSummary
+	if d.EncryptionType != ktypes.EncryptionTypeKms {
+		p.add(ResStreamEncryption, p.n.Stream, plan.ActionUpdate, change("encryption", string(d.EncryptionType), "KMS "+StreamKMSKey), p.encryptStream)
+	} else {
+		p.none(ResStreamEncryption, p.n.Stream)
+	}
 	if d.StreamModeDetails != nil && d.StreamModeDetails.StreamMode == ktypes.StreamModeProvisioned {
 		p.add(ResStream, p.n.Stream, plan.ActionUpdate, change("capacity_mode", "PROVISIONED", "ON_DEMAND"), func(ctx context.Context) error {
 			if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
@@ -421,6 +428,28 @@ func (p *planner) stream(ctx context.Context) error {
 	}
 	p.none(ResStream, p.n.Stream)
 	return nil
+}
+
+// StreamKMSKey encrypts the Kinesis stream at rest: the AWS managed key of
+// Kinesis, whose key policy lets the account's principals that may use the
+// stream (DynamoDB's streaming destination, Debezium, Firehose's role) use
+// the key through Kinesis, so no key grant is needed (Kinesis developer
+// guide, "Data protection: server-side encryption").
+const StreamKMSKey = "alias/aws/kinesis"
+
+// encryptStream turns on server-side encryption once the stream is ACTIVE
+// (StartStreamEncryption is refused while it is CREATING or UPDATING) and
+// waits for the UPDATING it causes to end.
+func (p *planner) encryptStream(ctx context.Context) error {
+	if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
+		return err
+	}
+	_, err := p.deps.Kinesis.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String(p.n.Stream),
+		EncryptionType: ktypes.EncryptionTypeKms, KeyId: aws.String(StreamKMSKey)})
+	if err != nil {
+		return fmt.Errorf("encrypt kinesis stream %q: %w", p.n.Stream, err)
+	}
+	return waitStream(ctx, p.deps, p.n.Stream)
 }
 
 // waitStream polls until the stream is ACTIVE (bounded by WaitTimeout).
@@ -511,7 +540,7 @@ func (p *planner) role(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		p.add(ResRole, p.n.Role, plan.ActionCreate, set("trust_policy", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionCreate, set("trust_policy", "firehose.amazonaws.com for delivery stream "+p.n.DeliveryStream+" only"), func(ctx context.Context) error {
 			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.n.Role), AssumeRolePolicyDocument: aws.String(p.pol.FirehoseTrust),
 				Description: aws.String("Firehose delivery for opsctl etl archive " + p.opts.Name),
 				Tags:        []iamtypes.Tag{{Key: aws.String(TagArchive), Value: aws.String(p.opts.Name)}, {Key: aws.String(TagComp), Value: aws.String(Component)}}})
@@ -524,7 +553,7 @@ func (p *planner) role(ctx context.Context) error {
 		return nil
 	}
 	if !samePolicy(aws.ToString(role.Role.AssumeRolePolicyDocument), p.pol.FirehoseTrust) {
-		p.add(ResRole, p.n.Role, plan.ActionUpdate, change("trust_policy", "differs", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionUpdate, change("trust_policy", "differs", "firehose.amazonaws.com for delivery stream "+p.n.DeliveryStream+" only"), func(ctx context.Context) error {
 			if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(p.n.Role), PolicyDocument: aws.String(p.pol.FirehoseTrust)}); err != nil {
 				return fmt.Errorf("update trust policy of role %q: %w", p.n.Role, err)
 			}

@@ -122,6 +122,11 @@ func TestCreateDynamoDBArchiveThenRerunWritesNothing(t *testing.T) {
 	if err != nil || ks.StreamDescriptionSummary.StreamModeDetails.StreamMode != ktypes.StreamModeOnDemand {
 		t.Fatalf("stream %+v %v", ks, err)
 	}
+	// Encrypted at rest with Kinesis' AWS managed key (botocore kinesis
+	// StreamDescriptionSummary.EncryptionType: NONE | KMS).
+	if s := ks.StreamDescriptionSummary; s.EncryptionType != ktypes.EncryptionTypeKms || aws.ToString(s.KeyId) != "alias/aws/kinesis" {
+		t.Fatalf("stream encryption %s %s, want KMS alias/aws/kinesis", s.EncryptionType, aws.ToString(s.KeyId))
+	}
 	// Firehose: gzip, newline, prefixes, buffering, logging, source.
 	d, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")})
 	if err != nil {
@@ -559,6 +564,11 @@ func TestCreateAppliesOnlyWhatDiffers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"s3.PutBucketPolicy"}},
+		{"stream encryption stopped by hand", nil, func() {
+			if _, err := e.kc.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{StreamName: aws.String("orders"), EncryptionType: ktypes.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"kinesis.StartStreamEncryption"}},
 		{"public access unblocked by hand", nil, func() {
 			if _, err := e.s3c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String("acme-cdc")}); err != nil {
 				t.Fatal(err)

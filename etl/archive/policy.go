@@ -32,8 +32,8 @@ func render(p policyDoc) string {
 
 // Policies are the documents an archive uses, as JSON.
 type Policies struct {
-	// FirehoseTrust lets only Firehose, on behalf of this account, assume
-	// the role.
+	// FirehoseTrust lets only Firehose, for this one delivery stream of this
+	// account, assume the role.
 	FirehoseTrust string `json:"firehose_trust"`
 	// FirehoseRole is the role's inline policy: read this Kinesis stream,
 	// write this bucket prefix, use this KMS key (if any) for this prefix
@@ -49,7 +49,15 @@ func PoliciesFor(o Options, n Names, partition, region, account string) Policies
 		Effect:    "Allow",
 		Principal: map[string]string{"Service": "firehose.amazonaws.com"},
 		Action:    "sts:AssumeRole",
-		Condition: map[string]any{"StringEquals": map[string]string{"sts:ExternalId": account}},
+		// Only this delivery stream may use the role (the confused-deputy
+		// guard of the IAM user guide, "The confused deputy problem":
+		// aws:SourceArn and aws:SourceAccount; Firehose also passes the
+		// account as sts:ExternalId).
+		Condition: map[string]any{"StringEquals": map[string]string{
+			"sts:ExternalId":    account,
+			"aws:SourceAccount": account,
+			"aws:SourceArn":     n.DeliveryStreamARN,
+		}},
 	}}}
 	objects := fmt.Sprintf("%s/%s*", n.BucketARN, o.Prefix)
 	role := policyDoc{Version: "2012-10-17", Statement: []statement{
