@@ -262,7 +262,8 @@ func (p *planner) bucket(ctx context.Context) error {
 	}
 	if !p.bucketManaged {
 		p.none(ResBucket, p.opts.Bucket)
-		p.warnings = append(p.warnings, fmt.Sprintf("bucket %s exists and was not created by this archive: its encryption, public access block, policy and lifecycle are left as they are (check them)", p.opts.Bucket))
+		p.warnings = append(p.warnings, fmt.Sprintf("bucket %s exists and was not created by this archive: its encryption, public access block, policy and lifecycle are left as they are", p.opts.Bucket))
+		p.warnings = append(p.warnings, p.checkForeignBucket(ctx)...)
 		if p.opts.RetentionDays > 0 {
 			p.warnings = append(p.warnings, fmt.Sprintf("--retention-days %d is not applied: opsctl only sets lifecycle rules on buckets it created", p.opts.RetentionDays))
 		}
@@ -297,8 +298,21 @@ func (p *planner) bucket(ctx context.Context) error {
 	if err != nil && awsx.ErrorCode(err) != "NoSuchBucketPolicy" {
 		return fmt.Errorf("get policy of bucket %q: %w", p.opts.Bucket, err)
 	}
-	if pol == nil || !samePolicy(aws.ToString(pol.Policy), p.pol.Bucket) {
-		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionUpdate, change("policy", "differs", "deny requests without TLS (aws:SecureTransport=false)"), p.putBucketPolicy)
+	livePolicy := ""
+	if pol != nil {
+		livePolicy = aws.ToString(pol.Policy)
+	}
+	merged, changed, err := mergeBucketPolicy(livePolicy, p.pol.Bucket)
+	if err != nil {
+		return fmt.Errorf("policy of bucket %q: %w", p.opts.Bucket, err)
+	}
+	if changed {
+		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionUpdate, change("policy statement DenyInsecureTransport", "missing or differs", "deny requests without TLS (other statements kept)"), func(ctx context.Context) error {
+			if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(merged)}); err != nil {
+				return fmt.Errorf("put policy of bucket %q: %w", p.opts.Bucket, err)
+			}
+			return nil
+		})
 	} else {
 		p.none(ResBucketPolicy, p.opts.Bucket)
 	}
@@ -343,6 +357,42 @@ func (p *planner) bucket(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// checkForeignBucket reads (never writes) the settings opsctl would have
+// given a bucket it created, and returns one warning per missing one.
+func (p *planner) checkForeignBucket(ctx context.Context) []string {
+	s3c, b, name := p.deps.S3, aws.String(p.opts.Bucket), p.opts.Bucket
+	var out []string
+	missing := func(format string, args ...any) { out = append(out, fmt.Sprintf("bucket "+name+": "+format, args...)) }
+	enc, err := s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "ServerSideEncryptionConfigurationNotFoundError":
+		missing("no default encryption (opsctl would set %s)", encLabel(p.wantEncryption()))
+	case err != nil:
+		missing("default encryption not checked: %v", err)
+	case p.opts.KMSKey != "" && encLabel(enc.ServerSideEncryptionConfiguration) != encLabel(p.wantEncryption()):
+		missing("default encryption is %s, not %s", encLabel(enc.ServerSideEncryptionConfiguration), encLabel(p.wantEncryption()))
+	}
+	pab, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "NoSuchPublicAccessBlockConfiguration":
+		missing("Block Public Access is off (no public access block configuration)")
+	case err != nil:
+		missing("Block Public Access not checked: %v", err)
+	case pab.PublicAccessBlockConfiguration == nil || !allTrue(pab.PublicAccessBlockConfiguration):
+		missing("Block Public Access is not fully on (all four settings)")
+	}
+	pol, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "NoSuchBucketPolicy":
+		missing("no bucket policy denies requests without TLS (aws:SecureTransport=false)")
+	case err != nil:
+		missing("TLS-only policy not checked: %v", err)
+	case !tlsOnly(aws.ToString(pol.Policy), p.n.BucketARN):
+		missing("its policy does not deny requests without TLS (aws:SecureTransport=false)")
+	}
+	return out
 }
 
 func allTrue(c *s3types.PublicAccessBlockConfiguration) bool {

@@ -279,24 +279,107 @@ func TestCreateWithKMSKeyEncryptsBucketAndFirehose(t *testing.T) {
 	golden(t, "policy-postgres-kms-role.json", doc+"\n")
 }
 
-func TestCreateLeavesAForeignBucketAlone(t *testing.T) {
+// A bucket opsctl did not create is never written, but what it lacks of
+// what opsctl would have set (default encryption, all four Block Public
+// Access settings, a TLS-only policy) is reported (issue 16 item 4).
+func TestCreateChecksAForeignBucketAndReportsWhatIsMissing(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	e.table(t, "orders")
-	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acme-cdc")}); err != nil {
+	b := aws.String("acme-cdc")
+	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	// Half of Block Public Access, and a policy without a TLS deny.
+	if _, err := e.s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+		BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	userPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"TeamRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/analysts"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-cdc/*"}]}`
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(userPolicy)}); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.ResetCalls()
 	o := dynamoOpts()
 	o.RetentionDays = 7
 	res := mustCreate(t, e, o)
-	if res.BucketManaged || len(res.Warnings) != 2 {
-		t.Fatalf("managed=%v warnings=%v", res.BucketManaged, res.Warnings)
+	if res.BucketManaged {
+		t.Fatal("a foreign bucket reported as managed")
+	}
+	all := strings.Join(res.Warnings, "\n")
+	for _, want := range []string{"was not created by this archive", "Block Public Access is not fully on", "does not deny requests without TLS", "--retention-days 7 is not applied"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
 	}
 	for _, w := range writes(e.srv) {
 		if strings.HasPrefix(w, "s3.") {
 			t.Errorf("touched a bucket it did not create: %s", w)
 		}
+	}
+	// Once the owner has set all three, nothing is reported missing.
+	if _, err := e.s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+		BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{
+		Rules: []s3types.ServerSideEncryptionRule{{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The S3 user guide's TLS-only statement, in the owner's words.
+	tls := `{"Version":"2012-10-17","Statement":[{"Sid":"AllowSSLRequestsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-cdc","arn:aws:s3:::acme-cdc/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(tls)}); err != nil {
+		t.Fatal(err)
+	}
+	o.RetentionDays = 0
+	res = mustCreate(t, e, o)
+	if len(res.Warnings) != 1 {
+		t.Fatalf("a bucket with encryption, Block Public Access and a TLS-only policy still reported: %v", res.Warnings)
+	}
+}
+
+// On a bucket opsctl created, its policy statement is merged by Sid: a
+// statement the owner added later survives every run, and a run that finds
+// opsctl's statement missing puts it back next to the owner's.
+func TestCreateMergesTheBucketPolicyByStatementID(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	mustCreate(t, e, dynamoOpts())
+	b := aws.String("acme-cdc")
+	pol, err := e.s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The owner adds a statement next to opsctl's.
+	user := `{"Sid":"TeamRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/analysts"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-cdc/*"}`
+	live := aws.ToString(pol.Policy)
+	i := strings.LastIndex(live, "]")
+	withUser := live[:i] + "," + user + live[i:]
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(withUser)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	mustCreate(t, e, dynamoOpts())
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("re-run with the owner's statement added wrote %v", w)
+	}
+	// The owner replaces the whole policy with only their statement.
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(`{"Version":"2012-10-17","Statement":[` + user + `]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	mustCreate(t, e, dynamoOpts())
+	if w := writes(e.srv); strings.Join(w, ",") != "s3.PutBucketPolicy" {
+		t.Fatalf("wrote %v, want one PutBucketPolicy", w)
+	}
+	pol, _ = e.s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	got := aws.ToString(pol.Policy)
+	if !strings.Contains(got, `"TeamRead"`) || !strings.Contains(got, `"role/analysts"`) && !strings.Contains(got, `role/analysts`) {
+		t.Fatalf("the owner's statement was replaced:\n%s", got)
+	}
+	if !strings.Contains(got, `"DenyInsecureTransport"`) || !strings.Contains(got, `"aws:SecureTransport"`) {
+		t.Fatalf("opsctl's statement not put back:\n%s", got)
 	}
 }
 
