@@ -134,7 +134,7 @@ var s3BucketRe = regexp.MustCompile(`^[a-z0-9A-Z]+[\.\-\w]*[a-z0-9A-Z]+$`)
 func newExportID(now time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%017d-%s", now.UnixMilli(), hex.EncodeToString(b))
+	return fmt.Sprintf("%014d-%s", now.UnixMilli(), hex.EncodeToString(b)) // AWS: 01234567890123-a1b2c3d4
 }
 
 func (s *Server) exportTable(_ *http.Request, dec awsproto.Decoder) (any, error) {
