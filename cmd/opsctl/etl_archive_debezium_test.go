@@ -7,14 +7,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/opsctl/opsctl/etl/archive"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
-	"github.com/opsctl/opsctl/internal/wait"
 )
 
 // dbzRecord is one record Debezium produces: its kind, the topic Debezium
@@ -163,12 +161,6 @@ func TestBinaryEtlArchiveDebeziumConfigsKeepNonChangeRecordsOutOfTheStream(t *te
 				}
 			}
 			localawstest.WaitObjects(t, srv, "acme-cdc", res.DataPrefix, 1)
-			cmd := strings.Fields(res.RebuildCommand)[1:]
-			for i, a := range cmd {
-				if a == "--dest" {
-					cmd[i+1] = filepath.Join(t.TempDir(), tc.name+".parquet")
-				}
-			}
 			var rebuilt struct {
 				Records  int64            `json:"records"`
 				Skipped  int64            `json:"skipped_records"`
@@ -176,14 +168,7 @@ func TestBinaryEtlArchiveDebeziumConfigsKeepNonChangeRecordsOutOfTheStream(t *te
 				Bad      int64            `json:"bad_records"`
 				LiveKeys int64            `json:"live_keys"`
 			}
-			wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
-				func(context.Context) (wait.Status, error) {
-					r := runOK(t, env, append(cmd, "-o", "json")...)
-					if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
-						t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
-					}
-					return wait.Status{Done: rebuilt.Records >= int64(tc.want)}, nil
-				})
+			runPrintedRebuild(t, env, res.RebuildCommand, filepath.Join(t.TempDir(), tc.name+".parquet"), int64(tc.want), &rebuilt, &rebuilt.Records)
 			if rebuilt.Records != int64(tc.want) || rebuilt.Skipped != 0 || rebuilt.Bad != 0 || rebuilt.LiveKeys != 1 {
 				t.Fatalf("rebuild read %d records (want %d), skipped %d %v, bad %d, live keys %d (want 1)", rebuilt.Records, tc.want, rebuilt.Skipped, rebuilt.ByKind, rebuilt.Bad, rebuilt.LiveKeys)
 			}

@@ -79,21 +79,9 @@ func Backfill(ctx context.Context, deps Deps, opts BackfillOptions) (BackfillRes
 		}
 		return res, fmt.Errorf("describe firehose stream %q: %w", opts.Name, err)
 	}
-	tags, err := deps.Firehose.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
+	source, err := archiveSource(ctx, deps, opts.Name)
 	if err != nil {
-		return res, fmt.Errorf("list tags of firehose stream %q: %w", opts.Name, err)
-	}
-	source, owned := "", false
-	for _, t := range tags.Tags {
-		switch aws.ToString(t.Key) {
-		case TagArchive:
-			owned = aws.ToString(t.Value) == opts.Name
-		case TagSource:
-			source = aws.ToString(t.Value)
-		}
-	}
-	if !owned {
-		return res, fmt.Errorf("firehose stream %q is not an opsctl archive (no %s=%s tag)", opts.Name, TagArchive, opts.Name)
+		return res, err
 	}
 	table, ok := strings.CutPrefix(source, SourceDynamoDB+":")
 	if !ok {
@@ -170,4 +158,27 @@ func waitExport(ctx context.Context, deps Deps, res *BackfillResult) error {
 		return wait.Status{State: string(e.ExportStatus)}, nil
 	})
 	return err
+}
+
+// archiveSource reads the Firehose stream's tags: the archive's source
+// (opsctl:source), or an error when the stream is not the opsctl archive
+// of that name (no opsctl:archive=NAME tag): opsctl never acts on it then.
+func archiveSource(ctx context.Context, deps Deps, name string) (string, error) {
+	tags, err := deps.Firehose.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("list tags of firehose stream %q: %w", name, err)
+	}
+	source, owned := "", false
+	for _, t := range tags.Tags {
+		switch aws.ToString(t.Key) {
+		case TagArchive:
+			owned = aws.ToString(t.Value) == name
+		case TagSource:
+			source = aws.ToString(t.Value)
+		}
+	}
+	if !owned {
+		return "", fmt.Errorf("firehose stream %q is not an opsctl archive (no %s=%s tag); not touching it", name, TagArchive, name)
+	}
+	return source, nil
 }
