@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
@@ -34,7 +35,7 @@ func init() {
 				"`opsctl etl rebuild` turns the archive into the table's snapshot.\n\n" +
 				"Example:\n   opsctl etl archive create orders --dynamodb-table orders --bucket acme-cdc\n" +
 				"   opsctl etl archive status\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{archiveCreateCommand(st), archiveStatusCommand(st), archiveAlarmCommand(st), archiveRmCommand(st)},
+			Subcommands: []*cli.Command{archiveCreateCommand(st), archiveStatusCommand(st), archiveAlarmCommand(st), archiveRmCommand(st), archiveBackfillCommand(st)},
 		}
 	})
 }
@@ -52,7 +53,7 @@ func archiveDeps(ctx context.Context, st *state) (archive.Deps, error) {
 	return archive.Deps{
 		Kinesis: kinesis.NewFromConfig(cfg), Firehose: firehose.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		S3: s3c, IAM: iam.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
-		STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
+		STS: sts.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
 		Progress: progressChange(st),
 	}, nil
 }
@@ -93,10 +94,12 @@ func archiveCreateCommand(st *state) *cli.Command {
 			&cli.StringFlag{Name: "prefix", Usage: "key `PREFIX` in the bucket (default cdc/NAME/)"},
 			&cli.IntFlag{Name: "buffer-mb", Value: 64, Usage: "Firehose buffer `MIB` before writing an object (1-128)"},
 			&cli.DurationFlag{Name: "buffer-interval", Value: 300 * time.Second, Usage: "Firehose buffer `DURATION` before writing an object (0s-900s)"},
-			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this key `ARN` (default SSE-S3)"},
+			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this `KEY` (key ARN, key ID, alias/NAME or alias ARN; resolved to the key ARN) (default SSE-S3)"},
 			&cli.IntFlag{Name: "retention-days", Usage: "expire archived objects after `N` days (bucket created by opsctl only; default keep)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS` (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the IAM policies; write nothing"},
+			&cli.BoolFlag{Name: "backfill", Usage: "DynamoDB: then export the items the table already holds (see etl archive backfill)"},
+			&cli.BoolFlag{Name: "enable-pitr", Usage: "with --backfill: turn on the table's point-in-time recovery if it is off (the export needs it)"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := archiveName(c)
@@ -132,6 +135,12 @@ func archiveCreateCommand(st *state) *cli.Command {
 			if err := opts.Validate(); err != nil {
 				return err
 			}
+			if c.Bool("backfill") && opts.SourceKind != archive.SourceDynamoDB {
+				return usage("--backfill exports DynamoDB tables; %s archives get their existing rows from Debezium's initial snapshot", opts.SourceKind)
+			}
+			if c.Bool("enable-pitr") && !c.Bool("backfill") {
+				return usage("--enable-pitr goes with --backfill")
+			}
 			return st.do(opts, func() error {
 				deps, err := archiveDeps(c.Context, st)
 				if err != nil {
@@ -140,6 +149,13 @@ func archiveCreateCommand(st *state) *cli.Command {
 				res, err := archive.Create(c.Context, deps, opts)
 				if err != nil && res.Changes == nil {
 					return err // failed before applying anything: nothing to show
+				}
+				if err == nil && c.Bool("backfill") {
+					bf, berr := archive.Backfill(c.Context, deps, archive.BackfillOptions{Name: opts.Name, EnablePITR: c.Bool("enable-pitr"), DryRun: opts.DryRun})
+					res.Changes = append(res.Changes, bf.Changes...)
+					if berr != nil {
+						err = opserr.Partialf("archive created; backfill: %w", berr)
+					}
 				}
 				return emitThen(st, res, func(w io.Writer) error { return writeCreateResult(w, res) }, err)
 			})
@@ -368,6 +384,52 @@ func archiveRmCommand(st *state) *cli.Command {
 						fmt.Fprintf(w, "warning: %s\n", warn)
 					}
 					_, err := fmt.Fprintf(w, "%d object(s) deleted\n", res.ObjectsDeleted)
+					return err
+				}, err)
+			})
+		},
+	}
+}
+
+func archiveBackfillCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "backfill",
+		Usage:     "export the items a DynamoDB archive's table already holds into the archive's bucket",
+		ArgsUsage: "NAME",
+		Description: "The archive captures changes only: items that never change never reach it. backfill exports the\n" +
+			"table with DynamoDB's export to S3 (ExportTableToPointInTime, no read capacity used) to\n" +
+			"s3://BUCKET/PREFIX/backfill/AWSDynamoDB/EXPORT_ID/ (manifest-summary.json, manifest-files.json,\n" +
+			"data/*.json.gz) and waits until it is COMPLETED. The export needs point-in-time recovery: with\n" +
+			"--enable-pitr it is turned on when off; without, backfill fails and prints the command that does.\n" +
+			"MySQL and Postgres archives get their existing rows from Debezium's initial snapshot instead.\n\n" +
+			"Example:\n   opsctl etl archive backfill orders --enable-pitr",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "enable-pitr", Usage: "turn on the table's point-in-time recovery if it is off (billed per GB-month)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show the plan; export nothing"},
+		},
+		Action: func(c *cli.Context) error {
+			name, err := archiveName(c)
+			if err != nil {
+				return err
+			}
+			opts := archive.BackfillOptions{Name: name, EnablePITR: c.Bool("enable-pitr"), DryRun: c.Bool("dry-run")}
+			return st.do(opts, func() error {
+				deps, err := archiveDeps(c.Context, st)
+				if err != nil {
+					return err
+				}
+				res, err := archive.Backfill(c.Context, deps, opts)
+				if err != nil && res.Changes == nil {
+					return err
+				}
+				return emitThen(st, res, func(w io.Writer) error {
+					if err := writeChanges(w, res.Changes); err != nil {
+						return err
+					}
+					if res.ExportStatus == "" {
+						return nil
+					}
+					_, err := fmt.Fprintf(w, "Export %s: %s, %d item(s), manifest s3://%s/%s\n", res.ExportARN, res.ExportStatus, res.ItemCount, res.Bucket, res.Manifest)
 					return err
 				}, err)
 			})

@@ -400,21 +400,7 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 				LiveKeys int64 `json:"live_keys"`
 			}
 			dest := filepath.Join(t.TempDir(), tc.name+".parquet")
-			cmd := strings.Fields(res.RebuildCommand)[1:]
-			for i, a := range cmd {
-				if a == "--dest" {
-					cmd[i+1] = dest
-				}
-			}
-			// A timeout is reported by the checks below, with the counts.
-			wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
-				func(context.Context) (wait.Status, error) {
-					r := runOK(t, env, append(cmd, "-o", "json")...)
-					if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
-						t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
-					}
-					return wait.Status{Done: rebuilt.Records >= int64(nrecs)}, nil
-				})
+			runPrintedRebuild(t, env, res.RebuildCommand, dest, int64(nrecs), &rebuilt, &rebuilt.Records)
 			if rebuilt.Records != int64(nrecs) || rebuilt.LiveKeys != int64(len(tc.want)) {
 				t.Fatalf("rebuild read %d records (want %d), %d live keys (want %d)", rebuilt.Records, nrecs, rebuilt.LiveKeys, len(tc.want))
 			}
@@ -427,4 +413,26 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runPrintedRebuild runs the rebuild command an archive printed, writing to
+// dest, until its JSON report (decoded into report) counts at least want
+// records in *records (delivery may span Firehose buffers). A timeout is
+// reported by the caller's checks, with the counts.
+func runPrintedRebuild(t *testing.T, env []string, command, dest string, want int64, report any, records *int64) {
+	t.Helper()
+	cmd := strings.Fields(command)[1:]
+	for i, a := range cmd {
+		if a == "--dest" {
+			cmd[i+1] = dest
+		}
+	}
+	wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
+		func(context.Context) (wait.Status, error) {
+			r := runOK(t, env, append(cmd, "-o", "json")...)
+			if err := json.Unmarshal([]byte(r.Stdout), report); err != nil {
+				t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
+			}
+			return wait.Status{Done: *records >= want}, nil
+		})
 }

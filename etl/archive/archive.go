@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/opsctl/opsctl/internal/awsx"
@@ -94,7 +95,10 @@ type Options struct {
 	BufferMB       int
 	BufferInterval time.Duration
 	// KMSKey, if set, encrypts the bucket and the objects with SSE-KMS under
-	// this key ARN (SSE-S3 otherwise); the role may use this key only.
+	// this key (SSE-S3 otherwise); the role may use this key only. A key ID,
+	// alias name or alias ARN is resolved to the key ARN (KMS DescribeKey)
+	// before anything is written: IAM matches a policy's Resource against the
+	// key ARN, never an alias.
 	KMSKey string
 	// RetentionDays, if > 0, expires archive objects after N days (a
 	// lifecycle rule on the prefix of a bucket opsctl created).
@@ -106,7 +110,11 @@ type Options struct {
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,44}$`)
-var kmsRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+$`)
+
+// kmsRe accepts what KMS's DescribeKey accepts (botocore kms
+// DescribeKeyRequest.KeyId): a key ARN, an alias ARN, an alias name
+// (alias/NAME) or a key ID.
+var kmsRe = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+|alias/[a-zA-Z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 var tableRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 var sqlTableRe = regexp.MustCompile(`^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$`)
 
@@ -194,7 +202,7 @@ func (o Options) Validate() error {
 		return opserr.Usagef("invalid --buffer-interval %s: Firehose buffers 0s-900s in whole seconds", o.BufferInterval)
 	}
 	if o.KMSKey != "" && !kmsRe.MatchString(o.KMSKey) {
-		return opserr.Usagef("invalid --kms-key %q: want a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", o.KMSKey)
+		return opserr.Usagef("invalid --kms-key %q: want a KMS key ARN, key ID, alias name (alias/NAME) or alias ARN", o.KMSKey)
 	}
 	if o.RetentionDays < 0 || o.RetentionDays > 36500 {
 		return opserr.Usagef("invalid --retention-days %d: 0 (keep forever) to 36500", o.RetentionDays)
@@ -237,6 +245,7 @@ type KinesisAPI interface {
 	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
 	CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error)
 	UpdateStreamMode(ctx context.Context, in *kinesis.UpdateStreamModeInput, optFns ...func(*kinesis.Options)) (*kinesis.UpdateStreamModeOutput, error)
+	StartStreamEncryption(ctx context.Context, in *kinesis.StartStreamEncryptionInput, optFns ...func(*kinesis.Options)) (*kinesis.StartStreamEncryptionOutput, error)
 	DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DeleteStreamOutput, error)
 }
 
@@ -257,6 +266,10 @@ type DynamoDBAPI interface {
 	EnableKinesisStreamingDestination(ctx context.Context, in *dynamodb.EnableKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.EnableKinesisStreamingDestinationOutput, error)
 	UpdateKinesisStreamingDestination(ctx context.Context, in *dynamodb.UpdateKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateKinesisStreamingDestinationOutput, error)
 	DisableKinesisStreamingDestination(ctx context.Context, in *dynamodb.DisableKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DisableKinesisStreamingDestinationOutput, error)
+	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
+	UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error)
+	ExportTableToPointInTime(ctx context.Context, in *dynamodb.ExportTableToPointInTimeInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ExportTableToPointInTimeOutput, error)
+	DescribeExport(ctx context.Context, in *dynamodb.DescribeExportInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeExportOutput, error)
 }
 
 // S3API is the part of S3 the package calls.
@@ -301,6 +314,11 @@ type LogsAPI interface {
 	DeleteLogGroup(ctx context.Context, in *cloudwatchlogs.DeleteLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
 }
 
+// KMSAPI is the part of KMS the package calls: resolving --kms-key.
+type KMSAPI interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+}
+
 // CloudWatchAPI is the part of CloudWatch the package calls (status
 // metrics; alarms go through the alarms package).
 type CloudWatchAPI interface {
@@ -323,6 +341,7 @@ type Deps struct {
 	Logs       LogsAPI
 	CloudWatch CloudWatchAPI
 	STS        STSAPI
+	KMS        KMSAPI
 
 	// Region the clients call.
 	Region string

@@ -78,21 +78,8 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			bucket = aws.ToString(dst.BucketARN)[strings.LastIndex(aws.ToString(dst.BucketARN), ":")+1:]
 			dataPrefix, errPrefix = staticPrefix(aws.ToString(dst.Prefix)), staticPrefix(aws.ToString(dst.ErrorOutputPrefix))
 		}
-		tags, err := deps.Firehose.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
-		if err != nil {
-			return res, fmt.Errorf("list tags of firehose stream %q: %w", opts.Name, err)
-		}
-		owned := false
-		for _, t := range tags.Tags {
-			switch aws.ToString(t.Key) {
-			case TagArchive:
-				owned = aws.ToString(t.Value) == opts.Name
-			case TagSource:
-				source = aws.ToString(t.Value)
-			}
-		}
-		if !owned {
-			return res, fmt.Errorf("firehose stream %q is not an opsctl archive (no %s=%s tag); not removing it", opts.Name, TagArchive, opts.Name)
+		if source, err = archiveSource(ctx, deps, opts.Name); err != nil {
+			return res, err
 		}
 	}
 	role := "opsctl-firehose-" + opts.Name

@@ -243,7 +243,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Unlock()
 }
 
-var writeOp = regexp.MustCompile(`^(Put|Create|Delete|Update|Set|Subscribe|Unsubscribe|Tag|Untag|Enable|Disable|Start|Stop|Send|Attach|Detach|Register|Deregister|Add|Remove|Change|Modify|Publish|Purge|Cancel|Invoke|Test|Associate|Disassociate|Restore|Reset|Upload|Complete|Abort|Copy)`)
+var writeOp = regexp.MustCompile(`^(Put|Create|Delete|Update|Set|Subscribe|Unsubscribe|Tag|Untag|Enable|Disable|Start|Stop|Send|Attach|Detach|Register|Deregister|Add|Remove|Change|Modify|Publish|Purge|Cancel|Invoke|Test|Associate|Disassociate|Restore|Reset|Upload|Complete|Abort|Copy|Export)`)
 
 // IsWrite reports whether an operation name mutates state (by its verb;
 // TestMetricFilter and TestEventPattern count as reads).

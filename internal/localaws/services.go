@@ -51,6 +51,8 @@ func init() {
 		s.OnClose(firehose.Close)
 		dynamo := dynamodbemu.New(s.Region, s.Account)
 		dynamo.Connect(s.URL) // item changes stream to Kinesis destinations
+		dynamo.UseClock(s.Clock())
+		dynamo.ExportTo(s3srv.PutObjectDirect) // exports to S3 write here
 		cw := cwemu.New(s.Region, s.Account)
 		logs := logsemu.New(s.Region, s.Account)
 		// Log events that match a metric filter become CloudWatch datapoints,

@@ -71,6 +71,16 @@ func New(region, account string, clk clock.Clock) *Server {
 	return s
 }
 
+// AddKey is a test backdoor: it creates an enabled customer managed key
+// with the given key ID (CreateKey picks a random one), so golden documents
+// can name a fixed key ARN, and returns the key's ARN.
+func (s *Server) AddKey(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[id] = &key{id: id, manager: "CUSTOMER", created: s.clock.Now()}
+	return s.keyARN(id)
+}
+
 func (s *Server) keyARN(id string) string {
 	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", s.region, s.account, id)
 }
