@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/athenaemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
@@ -40,6 +41,7 @@ func init() {
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		glue := glueemu.New(s.Region, s.Account, s.Clock())
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -60,8 +62,9 @@ func init() {
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
 
-			// Glue Data Catalog, for etl rebuild --glue-table.
-			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
+			// Glue Data Catalog and Athena, for etl rebuild --glue-table and --engine athena.
+			"glue":   glue,
+			"athena": athenaemu.New(s.Region, s.Account, s.Clock(), athenaemu.Backends{Glue: glue, EndpointURL: s.URL, ModulesDir: FindEmulatorsDir}),
 		}
 	}
 }

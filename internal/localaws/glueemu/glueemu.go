@@ -695,3 +695,19 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// LookupTable returns the current definition of db.name (for the Athena
+// emulation, which reads the tables a query names from this catalog).
+func (s *Server) LookupTable(db, name string) (Table, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.dbs[strings.ToLower(db)]
+	if !ok {
+		return Table{}, false
+	}
+	t, ok := d.tables[strings.ToLower(name)]
+	if !ok {
+		return Table{}, false
+	}
+	return t.cur, true
+}
