@@ -11,8 +11,12 @@
 // through read_parquet with their hive partitions, text tables as one line
 // column with Athena's hidden "$path" and the Firehose hour partition dt).
 // Trino's JSON functions are translated (json_extract_scalar, json_format,
-// $["member"] paths). Only SELECT / WITH queries run; anything else FAILS
-// with an AthenaError, as an unsupported statement does in Athena.
+// $["member"] paths). SELECT / WITH queries write results; CREATE TABLE …
+// WITH (external_location, partitioned_by, …) AS SELECT writes zstd Parquet
+// (hive folders per partition) to an empty location and registers the table
+// in the Glue emulation; INSERT INTO adds files to a table's location
+// (UpdateCount is the rows written). Any other statement FAILS with an
+// AthenaError, as an unsupported statement does in Athena.
 //
 // States come from the endpoint's clock: QUEUED for QueueTime after
 // submission, RUNNING for RunTime, then SUCCEEDED or FAILED; the query is
@@ -86,6 +90,7 @@ type query struct {
 	scanned                              int64
 	columns                              []column
 	rows                                 [][]*string
+	updated                              int64 // rows a CREATE TABLE AS / INSERT INTO wrote
 }
 
 type column struct{ Name, Type string }
@@ -323,7 +328,10 @@ func (s *Server) getResults(r *http.Request, dec awsproto.Decoder) (any, error) 
 	for _, c := range q.columns {
 		info = append(info, columnInfo(c))
 	}
-	out := map[string]any{"UpdateCount": 0, "ResultSet": map[string]any{"Rows": page, "ResultSetMetadata": map[string]any{"ColumnInfo": info}}}
+	if q.columns == nil {
+		page = nil // a CREATE TABLE AS or INSERT INTO has no result rows
+	}
+	out := map[string]any{"UpdateCount": q.updated, "ResultSet": map[string]any{"Rows": page, "ResultSetMetadata": map[string]any{"ColumnInfo": info}}}
 	if next != "" {
 		out["NextToken"] = next
 	}
@@ -426,11 +434,56 @@ func splitS3(uri string) (bucket, prefix string) {
 	return b, p
 }
 
+// CREATE TABLE db.t WITH (…) AS SELECT … and INSERT INTO db.t SELECT …, the
+// two writing statements the Athena engine uses.
+var (
+	ctasRe   = regexp.MustCompile(`(?is)^\s*CREATE\s+TABLE\s+"?(\w+)"?\."?(\w+)"?\s+WITH\s*\((.*?)\)\s*AS\s+(.*)$`)
+	insertRe = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+"?(\w+)"?\."?(\w+)"?\s+(SELECT.*|WITH.*)$`)
+	propRe   = regexp.MustCompile(`(?i)(\w+)\s*=\s*(?:'([^']*)'|ARRAY\s*\[\s*'([^']*)'\s*\])`)
+)
+
+// write is what a CREATE TABLE AS or INSERT INTO writes.
+type write struct {
+	db, table, location, partition string
+	create                         bool
+}
+
 // execute runs q and records its final state.
 func (s *Server) execute(ctx context.Context, q *query) {
-	st := statementType(q.sql)
-	if st != "DML" || !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q.sql)), "SELECT") && !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q.sql)), "WITH") {
-		s.fail(q, "NOT_SUPPORTED: the local Athena emulation runs SELECT and WITH queries only")
+	sel := q.sql
+	var w *write
+	upper := strings.ToUpper(strings.TrimSpace(q.sql))
+	switch m, mi := ctasRe.FindStringSubmatch(q.sql), insertRe.FindStringSubmatch(q.sql); {
+	case m != nil:
+		w = &write{db: strings.ToLower(m[1]), table: strings.ToLower(m[2]), create: true}
+		for _, p := range propRe.FindAllStringSubmatch(m[3], -1) {
+			switch strings.ToLower(p[1]) {
+			case "external_location":
+				w.location = p[2]
+			case "partitioned_by":
+				w.partition = p[3]
+			}
+		}
+		sel = m[4]
+		if w.location == "" {
+			s.fail(q, "NOT_SUPPORTED: the local Athena emulation writes CREATE TABLE AS only to an external_location")
+			return
+		}
+	case mi != nil:
+		w = &write{db: strings.ToLower(mi[1]), table: strings.ToLower(mi[2])}
+		t, ok := s.b.Glue.LookupTable(w.db, w.table)
+		if !ok || t.StorageDescriptor == nil || t.StorageDescriptor.Location == nil {
+			s.fail(q, "TABLE_NOT_FOUND: line 1:13: Table 'awsdatacatalog.%s.%s' does not exist", w.db, w.table)
+			return
+		}
+		w.location = *t.StorageDescriptor.Location
+		if len(t.PartitionKeys) > 0 {
+			w.partition = aws.ToString(t.PartitionKeys[0].Name)
+		}
+		sel = mi[3]
+	case strings.HasPrefix(upper, "SELECT"), strings.HasPrefix(upper, "WITH"):
+	default:
+		s.fail(q, "NOT_SUPPORTED: the local Athena emulation runs SELECT, WITH, CREATE TABLE AS and INSERT INTO only")
 		return
 	}
 	if s.b.ModulesDir == nil || s.b.Glue == nil {
@@ -448,14 +501,34 @@ func (s *Server) execute(ctx context.Context, q *query) {
 		return
 	}
 	defer os.RemoveAll(tmp)
+	client := s.s3()
+	if w != nil {
+		w.location = strings.TrimSuffix(w.location, "/") + "/"
+		if w.create {
+			if _, ok := s.b.Glue.LookupTable(w.db, w.table); ok {
+				s.fail(q, "ALREADY_EXISTS: Table awsdatacatalog.%s.%s already exists", w.db, w.table)
+				return
+			}
+			// Athena refuses a CTAS into a location that holds objects.
+			b, p := splitS3(w.location)
+			out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String(p), MaxKeys: aws.Int32(1)})
+			if err != nil {
+				s.fail(q, "PERMISSION_DENIED: %v", err)
+				return
+			}
+			if len(out.Contents) > 0 {
+				s.fail(q, "HIVE_PATH_ALREADY_EXISTS: Target directory for table '%s.%s' already exists: %s", w.db, w.table, w.location)
+				return
+			}
+		}
+	}
 	setup := []string{
 		"CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)",
 		"CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)",
 	}
-	client := s.s3()
 	var scanned int64
 	seen := map[string]bool{}
-	for _, m := range tableRefRe.FindAllStringSubmatch(q.sql, -1) {
+	for _, m := range tableRefRe.FindAllStringSubmatch(sel, -1) {
 		db, name := strings.ToLower(m[1]), strings.ToLower(m[2])
 		if seen[db+"."+name] {
 			continue
@@ -474,7 +547,13 @@ func (s *Server) execute(ctx context.Context, q *query) {
 		setup = append(setup, "CREATE SCHEMA IF NOT EXISTS "+db, "CREATE VIEW "+db+"."+name+" AS "+view)
 	}
 	csvPath := filepath.Join(tmp, q.id+".csv")
-	job, _ := json.Marshal(map[string]any{"setup": setup, "query": translate(q.sql), "csv": csvPath})
+	spec := map[string]any{"setup": setup, "query": translate(sel), "csv": csvPath}
+	outDir := filepath.Join(tmp, "out")
+	if w != nil {
+		os.MkdirAll(outDir, 0o700)
+		spec["parquet"], spec["partition"] = outDir, w.partition
+	}
+	job, _ := json.Marshal(spec)
 	jobPath := filepath.Join(tmp, "job.json")
 	scriptPath := filepath.Join(tmp, "run.cjs")
 	if err := os.WriteFile(jobPath, job, 0o600); err != nil {
@@ -498,14 +577,26 @@ func (s *Server) execute(ctx context.Context, q *query) {
 		s.fail(q, "INTERNAL_ERROR_QUERY_ENGINE: %v", err)
 		return
 	}
-	cols, rows := res.Columns, res.Rows
+	if w != nil {
+		if err := s.publish(ctx, client, q, w, outDir, res.Columns); err != nil {
+			s.fail(q, "%v", err)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		q.state, q.scanned = "SUCCEEDED", scanned
+		if len(res.Rows) == 1 && len(res.Rows[0]) == 1 && res.Rows[0][0] != nil {
+			fmt.Sscan(*res.Rows[0][0], &q.updated)
+		}
+		return
+	}
 	body, err := os.ReadFile(csvPath)
 	if err != nil {
 		s.fail(q, "INTERNAL_ERROR_QUERY_ENGINE: %v", err)
 		return
 	}
 	bucket, prefix := splitS3(q.output)
-	meta, _ := json.Marshal(cols)
+	meta, _ := json.Marshal(res.Columns)
 	for key, b := range map[string][]byte{prefix + q.id + ".csv": body, prefix + q.id + ".csv.metadata": meta} {
 		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(b)}); err != nil {
 			s.fail(q, "PERMISSION_DENIED: cannot write the query results to %s: %v", q.output, err)
@@ -514,7 +605,68 @@ func (s *Server) execute(ctx context.Context, q *query) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q.state, q.columns, q.rows, q.scanned = "SUCCEEDED", cols, rows, scanned
+	q.state, q.columns, q.rows, q.scanned = "SUCCEEDED", res.Columns, res.Rows, scanned
+}
+
+// publish uploads the Parquet files a CREATE TABLE AS or INSERT INTO wrote
+// (named after the query, so INSERTs never replace earlier files) and
+// registers a created table in the Glue catalog.
+func (s *Server) publish(ctx context.Context, c *s3.Client, q *query, w *write, dir string, cols []column) error {
+	bucket, prefix := splitS3(w.location)
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		i := strings.LastIndexByte(rel, '/') + 1
+		rel = rel[:i] + q.id + "-" + rel[i:]
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + rel), Body: bytes.NewReader(b)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("PERMISSION_DENIED: writing to %s: %v", w.location, err)
+	}
+	if !w.create {
+		return nil
+	}
+	in := glueemu.TableInput{Name: aws.String(w.table), TableType: aws.String("EXTERNAL_TABLE"),
+		Parameters: map[string]string{"classification": "parquet", "EXTERNAL": "TRUE", "has_encrypted_data": "false"},
+		StorageDescriptor: &glueemu.StorageDescriptor{Location: aws.String(w.location),
+			InputFormat:  aws.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"),
+			OutputFormat: aws.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
+			SerdeInfo:    &glueemu.SerDeInfo{SerializationLibrary: aws.String("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")}}}
+	for _, c := range cols {
+		gc := glueemu.Column{Name: aws.String(c.Name), Type: aws.String(hiveType(c.Type))}
+		if c.Name == w.partition {
+			in.PartitionKeys = append(in.PartitionKeys, gc)
+		} else {
+			in.StorageDescriptor.Columns = append(in.StorageDescriptor.Columns, gc)
+		}
+	}
+	if err := s.b.Glue.CreateTableDirect(w.db, in); err != nil {
+		return fmt.Errorf("HIVE_METASTORE_ERROR: %v", err)
+	}
+	return nil
+}
+
+// hiveType is the Hive type of a DuckDB type.
+func hiveType(t string) string {
+	switch {
+	case t == "VARCHAR":
+		return "string"
+	case t == "INTEGER":
+		return "int"
+	case strings.HasPrefix(t, "DECIMAL"), t == "BIGINT", t == "SMALLINT", t == "TINYINT", t == "DOUBLE", t == "BOOLEAN", t == "DATE", t == "TIMESTAMP", t == "FLOAT":
+		return strings.ToLower(strings.ReplaceAll(t, " ", ""))
+	case t == "BLOB":
+		return "binary"
+	}
+	return "string"
 }
 
 // view downloads a Glue table's objects and returns the DuckDB SELECT that

@@ -244,3 +244,48 @@ func TestModelConstraintsAndErrors(t *testing.T) {
 	emutest.Must(e.a.GetWorkGroup(ctx, &athena.GetWorkGroupInput{WorkGroup: aws.String("primary")}))
 	emutest.WantCalls(t, e.srv, "athena", "GetWorkGroup", emutest.Calls{Faulted: 2, OK: 1})
 }
+
+// TestCreateTableAsAndInsertInto: a partitioned CTAS writes Parquet to its
+// external_location and registers the table in Glue; INSERT INTO adds rows;
+// a CTAS into a location that holds objects fails (HIVE_PATH_ALREADY_EXISTS).
+func TestCreateTableAsAndInsertInto(t *testing.T) {
+	needDuckDB(t)
+	e := start(t)
+	run := func(sql string) *atypes.QueryExecution {
+		t.Helper()
+		id := e.startQuery(t, sql)
+		e.clk.Advance(QueueAndRun)
+		return e.state(t, id)
+	}
+	s := run(`CREATE TABLE lake.t WITH (format = 'PARQUET', write_compression = 'ZSTD', external_location = 's3://lake/t/v1/', partitioned_by = ARRAY['c']) AS
+SELECT * FROM (VALUES (1, 'x'), (2, 'y')) v(n, c)`)
+	if s.Status.State != atypes.QueryExecutionStateSucceeded {
+		t.Fatalf("ctas: %+v %s", s.Status, aws.ToString(s.Status.StateChangeReason))
+	}
+	tb := emutest.Must(e.g.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String("lake"), Name: aws.String("t")})).Table
+	if aws.ToString(tb.StorageDescriptor.Location) != "s3://lake/t/v1/" || len(tb.PartitionKeys) != 1 || aws.ToString(tb.PartitionKeys[0].Name) != "c" ||
+		len(tb.StorageDescriptor.Columns) != 1 || aws.ToString(tb.StorageDescriptor.Columns[0].Type) != "int" {
+		t.Fatalf("registered table: %+v %+v", tb.StorageDescriptor, tb.PartitionKeys)
+	}
+	if s := run(`INSERT INTO lake.t SELECT 3 AS n, 'z' AS c`); s.Status.State != atypes.QueryExecutionStateSucceeded {
+		t.Fatalf("insert: %s", aws.ToString(s.Status.StateChangeReason))
+	}
+	id := e.startQuery(t, `SELECT c, sum(n) AS n FROM lake.t GROUP BY c ORDER BY c`)
+	e.clk.Advance(QueueAndRun)
+	res := emutest.Must(e.a.GetQueryResults(ctx, &athena.GetQueryResultsInput{QueryExecutionId: aws.String(id)}))
+	var got []string
+	for _, r := range res.ResultSet.Rows[1:] {
+		got = append(got, aws.ToString(r.Data[0].VarCharValue)+"="+aws.ToString(r.Data[1].VarCharValue))
+	}
+	if strings.Join(got, ",") != "x=1,y=2,z=3" {
+		t.Fatalf("rows after insert: %v", got)
+	}
+	objs := emutest.Must(e.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("lake"), Prefix: aws.String("t/v1/c=x/")}))
+	if len(objs.Contents) != 1 {
+		t.Fatalf("hive folder c=x: %d objects", len(objs.Contents))
+	}
+	if s := run(`CREATE TABLE lake.t2 WITH (external_location = 's3://lake/t/v1/') AS SELECT 1 AS n`); s.Status.State != atypes.QueryExecutionStateFailed ||
+		!strings.Contains(aws.ToString(s.Status.StateChangeReason), "HIVE_PATH_ALREADY_EXISTS") {
+		t.Fatalf("ctas into a used location: %+v", s.Status)
+	}
+}

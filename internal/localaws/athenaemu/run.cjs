@@ -16,6 +16,16 @@ const { DuckDBInstance } = require(path.join(process.argv[2], 'node_modules', '@
   for (const s of job.setup) await con.run(s);
   const d = await con.runAndReadAll('DESCRIBE ' + job.query);
   const cols = d.getRowObjectsJson().map((r) => ({ name: r.column_name, type: r.column_type }));
+  if (job.parquet) {
+    // CREATE TABLE AS / INSERT INTO: the rows as zstd Parquet (hive folders
+    // with a partition column); prints the columns and the row count.
+    const opts = job.partition ? ", PARTITION_BY (\"" + job.partition + "\"), FILENAME_PATTERN 'part-{i}'" : '';
+    const target = job.partition ? job.parquet : job.parquet + '/part-0.parquet';
+    const n = await con.runAndReadAll('SELECT count(*)::VARCHAR AS n FROM (' + job.query + ')');
+    await con.run('COPY (' + job.query + ") TO '" + target.replace(/'/g, "''") + "' (FORMAT PARQUET, COMPRESSION ZSTD" + opts + ')');
+    console.log(JSON.stringify({ Columns: cols.map((c) => ({ Name: c.name, Type: c.type })), Rows: n.getRows() }));
+    return;
+  }
   const lit = "'" + job.csv.replace(/'/g, "''") + "'";
   await con.run('COPY (' + job.query + ') TO ' + lit + ' (FORMAT CSV, HEADER, FORCE_QUOTE *)');
   // Every value as text (NULL stays null), as GetQueryResults serves it.
