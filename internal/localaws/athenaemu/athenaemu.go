@@ -525,6 +525,7 @@ func (s *Server) execute(ctx context.Context, q *query) {
 	setup := []string{
 		"CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)",
 		"CREATE MACRO json_format(j) AS CAST(j AS VARCHAR)",
+		"CREATE MACRO json_parse(j) AS CAST(j AS JSON)",
 	}
 	var scanned int64
 	seen := map[string]bool{}
