@@ -32,6 +32,7 @@ var Deviations = []string{
 	"records must be newline-delimited (one JSON record per line, as etl archive and Firehose with a newline delimiter write them); back-to-back records without a delimiter are not split",
 	"dynamodb keys are compared as the text of their S, N or B value (1 and 1.0 are two keys; the local engine compares numbers exactly)",
 	"a string column fed with numbers keeps each number's text as sent (the local engine writes the exact decimal text)",
+	"bad records (not JSON, no key, unknown op) are left out, neither quarantined nor counted; records, duplicates and bad records are not counted",
 }
 
 // Spec says what the SQL decodes.
