@@ -539,7 +539,7 @@ func (s *Server) execute(ctx context.Context, q *query) {
 			continue // a column reference such as c.name
 		}
 		seen[db+"."+name] = true
-		view, n, err := s.view(ctx, client, tmp, db, t)
+		view, n, err := s.view(ctx, client, tmp, db, t, minHour(sel))
 		if err != nil {
 			s.fail(q, "%v", err)
 			return
@@ -670,9 +670,25 @@ func hiveType(t string) string {
 	return "string"
 }
 
-// view downloads a Glue table's objects and returns the DuckDB SELECT that
+// dtFromRe is a query's lower bound on the hour partition (dt >= 'YYYY/MM/DD/HH').
+var dtFromRe = regexp.MustCompile(`(?i)"?\bdt"?\s*>=\s*'([0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2})'`)
+
+// minHour is the smallest hour a query asks for ("" for all): like Athena's
+// partition projection, hours below it are neither read nor billed.
+func minHour(sql string) string {
+	from := ""
+	for _, m := range dtFromRe.FindAllStringSubmatch(sql, -1) {
+		if from == "" || m[1] < from {
+			from = m[1]
+		}
+	}
+	return from
+}
+
+// view downloads a Glue table's objects (for a text table with hour
+// folders, only hours from fromHour on) and returns the DuckDB SELECT that
 // reads them, and the bytes read.
-func (s *Server) view(ctx context.Context, c *s3.Client, tmp, db string, t glueemu.Table) (string, int64, error) {
+func (s *Server) view(ctx context.Context, c *s3.Client, tmp, db string, t glueemu.Table, fromHour string) (string, int64, error) {
 	sd := t.StorageDescriptor
 	if sd == nil || sd.Location == nil {
 		return "", 0, fmt.Errorf("HIVE_METASTORE_ERROR: table %s.%s has no location", db, t.Name)
@@ -692,6 +708,9 @@ func (s *Server) view(ctx context.Context, c *s3.Client, tmp, db string, t gluee
 			rel := strings.TrimPrefix(aws.ToString(o.Key), prefix)
 			if rel == "" || strings.HasSuffix(rel, "/") || strings.HasPrefix(filepath.Base(rel), "_") || strings.HasPrefix(filepath.Base(rel), ".") {
 				continue // Athena ignores names starting with _ or .
+			}
+			if fromHour != "" && len(t.PartitionKeys) > 0 && aws.ToString(t.PartitionKeys[0].Name) == "dt" && len(rel) >= 13 && rel[:13] < fromHour {
+				continue // a pruned hour partition
 			}
 			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
 			if err != nil {

@@ -148,6 +148,13 @@ func TestQueryGoesQueuedRunningSucceededAndReadsS3(t *testing.T) {
 	if strings.Join(got, ";") != want || pages != 2 {
 		t.Fatalf("results (%d pages)\n%s\nwant\n%s", pages, strings.Join(got, ";"), want)
 	}
+	// A lower bound on the hour partition prunes the hours below it: only
+	// the 14h object is read and billed (Athena partition projection).
+	pruned := e.startQuery(t, `SELECT count(*) AS n FROM lake.raw WHERE dt >= '2026/11/24/14'`)
+	e.clk.Advance(QueueAndRun)
+	if s := e.state(t, pruned); aws.ToInt64(s.Statistics.DataScannedInBytes) != int64(len(b)) {
+		t.Fatalf("pruned query scanned %d bytes, want %d (%s)", aws.ToInt64(s.Statistics.DataScannedInBytes), len(b), aws.ToString(s.Status.StateChangeReason))
+	}
 	// The results CSV is in the output location (every field quoted).
 	obj := emutest.Must(e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("lake"), Key: aws.String("results/" + id + ".csv")}))
 	body, _ := io.ReadAll(obj.Body)
