@@ -23,7 +23,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/opsctl/opsctl/etl/athena"
 	"github.com/opsctl/opsctl/etl/source"
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/opserr"
 )
 
@@ -46,7 +48,11 @@ type Deps struct {
 	S3 S3API // needed only when the source or destination is on S3
 	// Glue is needed only with GlueTable.
 	Glue GlueAPI
-	Log  *slog.Logger
+	// Athena runs --engine athena; Clock is what its waits sleep on (nil:
+	// the real clock).
+	Athena athena.API
+	Clock  clock.Clock
+	Log    *slog.Logger
 	// Now returns the current time (tests fix it); nil means time.Now.
 	Now func() time.Time
 }
@@ -85,6 +91,9 @@ type Options struct {
 	// version (glue.go); GlueDatabaseCreate creates its database if missing.
 	GlueTable          string
 	GlueDatabaseCreate bool
+	// Engine is local (default) or athena (athena_engine.go), with the
+	// Athena workgroup and query result location.
+	Engine, Workgroup, AthenaOutput string
 	// Progress, when set, is called from the rebuild's goroutines (serially).
 	Progress func(Progress)
 }
@@ -147,6 +156,9 @@ func (o *Options) Validate() error {
 		return opserr.Usagef("--keep applies to versioned (directory or s3://) destinations only")
 	}
 	if err := o.validateGlue(dst.IsS3()); err != nil {
+		return err
+	}
+	if err := o.validateAthena(src, dst); err != nil {
 		return err
 	}
 	return validatePaths(src, dst, single)

@@ -69,6 +69,12 @@ type Result struct {
 	RecordsPerSec   float64            `json:"records_per_second"`
 	// Glue is what --glue-table planned or changed (glue.go).
 	Glue []plan.Change `json:"glue,omitempty"`
+	// --engine athena: the statements (dry run), the bytes Athena would
+	// scan, and where its SQL cannot follow RULES.md exactly.
+	Engine             string   `json:"engine,omitempty"`
+	SQL                []string `json:"sql,omitempty"`
+	EstimatedScanBytes int64    `json:"estimated_scan_bytes,omitempty"`
+	AthenaDeviations   []string `json:"athena_deviations,omitempty"`
 }
 
 // Errors a caller may test for.
@@ -200,6 +206,12 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 			r.res.BytesRead += p.Size
 		}
 		r.res.Version = r.prevPtr.Version
+		if o.Engine == "athena" {
+			r.res.Engine = o.Engine
+			if err := r.doAthena(ctx, objects, pending); err != nil {
+				return r.res, err
+			}
+		}
 		err := r.glueSwitch(ctx, r.prev, r.dataPath(r.prevPtr.Version))
 		r.finishStats()
 		return r.res, err
@@ -284,7 +296,12 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 			return r.res, err
 		}
 	}
-	err = r.build(ctx, pending)
+	if o.Engine == "athena" {
+		r.res.Engine = o.Engine
+		err = r.doAthena(ctx, objects, pending)
+	} else {
+		err = r.build(ctx, pending)
+	}
 	if err == nil && r.published != nil {
 		// After _current: a run killed before this leaves the table on
 		// the previous version.
@@ -345,6 +362,9 @@ func (r *run) plan(ctx context.Context, objects []source.Object) (_ []source.Obj
 	if m.Format != r.opts.Format || !slices.Equal(m.Key, r.opts.Key) || m.PartitionBy != r.opts.PartitionBy || m.Source != r.src.Loc.String() {
 		return nil, fmt.Errorf("current snapshot %s was built from %s (format %s, key %v, partition-by %q); this run asks for %s (format %s, key %v, partition-by %q): pass --full to rebuild",
 			ptr.Version, m.Source, m.Format, m.Key, m.PartitionBy, r.src.Loc.String(), r.opts.Format, r.opts.Key, r.opts.PartitionBy)
+	}
+	if m.State == AthenaStateDir && r.opts.Engine != "athena" {
+		return nil, fmt.Errorf("current snapshot %s was built by --engine athena, whose state the local engine cannot read: pass --full, or keep --engine athena", ptr.Version)
 	}
 	r.prev = m
 	consumed := make(map[string]struct{}, len(m.Consumed))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/athenaemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
 	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
@@ -86,6 +87,7 @@ func init() {
 		asg := autoscalingemu.New(s.Region, s.Account, s.Clock(), ec2)
 		// CreateCapacityProvider checks that its Auto Scaling group exists.
 		ecs.AutoScalingGroupExists = func(nameOrARN string) bool { _, _, _, ok := asg.Group(nameOrARN); return ok }
+		glue := glueemu.New(s.Region, s.Account, s.Clock())
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -118,8 +120,9 @@ func init() {
 			"acm":                  acm,
 			// KMS key and alias lookups, for etl archive --kms-key.
 			"kms": kms,
-			// Glue Data Catalog, for etl rebuild --glue-table.
-			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
+			// Glue Data Catalog and Athena, for etl rebuild --glue-table and --engine athena.
+			"glue":   glue,
+			"athena": athenaemu.New(s.Region, s.Account, s.Clock(), athenaemu.Backends{Glue: glue, EndpointURL: s.URL, ModulesDir: FindEmulatorsDir}),
 		}
 	}
 }

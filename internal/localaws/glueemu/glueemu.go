@@ -695,3 +695,41 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// LookupTable returns the current definition of db.name (for the Athena
+// emulation, which reads the tables a query names from this catalog).
+func (s *Server) LookupTable(db, name string) (Table, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.dbs[strings.ToLower(db)]
+	if !ok {
+		return Table{}, false
+	}
+	t, ok := d.tables[strings.ToLower(name)]
+	if !ok {
+		return Table{}, false
+	}
+	return t.cur, true
+}
+
+// CreateTableDirect creates db's table from in, as CreateTable does (for the
+// Athena emulation's CREATE TABLE AS, which registers its table in the
+// catalog like Athena does).
+func (s *Server) CreateTableDirect(db string, in TableInput) error {
+	if err := checkTableInput(&in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.dbs[strings.ToLower(db)]
+	if !ok {
+		return dbNotFound(db)
+	}
+	name := strings.ToLower(*in.Name)
+	if _, ok := d.tables[name]; ok {
+		return awsproto.Errf("AlreadyExistsException", "Table already exists.")
+	}
+	now := s.clk.Now()
+	d.tables[name] = &table{cur: s.definition(d, &in, now, now, 0), archived: map[int]Table{}, created: now}
+	return nil
+}
