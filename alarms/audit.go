@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -22,6 +25,7 @@ const (
 	FindFilterWithoutAlarm    = "metric-filter-without-alarm"
 	FindDLQWithoutAlarm       = "dlq-without-alarm"
 	FindStuckInsufficientData = "alarm-stuck-insufficient-data"
+	FindConfirmationExpired   = "email-confirmation-expired"
 )
 
 // Finding is one silent failure.
@@ -161,7 +165,10 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 			if confirmed == 0 {
 				add(FindTopicUnconfirmed, topicNameOf(arn),
 					fmt.Sprintf("no confirmed subscription (%d pending) on the topic of %v: alarm emails reach nobody", pending, topics[arn]),
-					"ask each subscriber to click the link in the confirmation email; SNS drops requests not confirmed within 3 days, after which re-running `opsctl alarm add ... --email ADDR` sends a new one")
+					"ask each subscriber to click the link in the confirmation email; SNS deletes requests not confirmed within 48 hours, after which re-running `opsctl alarm add ... --email ADDR` sends a new one")
+			}
+			if err := auditExpired(ctx, deps, arn, opts.Now, add); err != nil {
+				return res, err
 			}
 		}
 	}
@@ -234,4 +241,39 @@ func topicSubscriptionsAll(ctx context.Context, deps Deps, arn string) ([]string
 		return nil, err
 	}
 	return subs, nil
+}
+
+// auditExpired reports the addresses opsctl asked to confirm (the topic's
+// "opsctl:requested:ADDR" tags) that have no confirmed subscription more than
+// ConfirmationWindow later: SNS has deleted (or is about to delete) the
+// request, so nobody at that address gets alarm emails and nothing else says so.
+func auditExpired(ctx context.Context, deps Deps, arn string, now time.Time, add func(kind, resource, detail, fix string)) error {
+	tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("read tags of SNS topic %s: %w", topicNameOf(arn), err)
+	}
+	var subs map[string]snstypes.Subscription
+	for _, t := range tags.Tags {
+		email, ok := strings.CutPrefix(aws.ToString(t.Key), tagRequested)
+		if !ok {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, aws.ToString(t.Value))
+		if err != nil || now.Sub(at) < ConfirmationWindow {
+			continue
+		}
+		if subs == nil {
+			if subs, err = topicSubscriptions(ctx, deps.SNS, arn); err != nil {
+				return err
+			}
+		}
+		if s, ok := subs[email]; ok && isConfirmed(aws.ToString(s.SubscriptionArn)) {
+			continue
+		}
+		add(FindConfirmationExpired, topicNameOf(arn)+":"+email,
+			fmt.Sprintf("%s was asked to confirm on %s and has no confirmed subscription %s later: SNS deletes requests not confirmed within 48 hours, so alarm emails never reach %s",
+				email, at.UTC().Format(time.RFC3339), fmtDuration(now.Sub(at).Truncate(time.Hour)), email),
+			"re-run the `opsctl alarm add`/`apply` that names "+email+" to send a new confirmation email, and ask them to click it within 48 hours")
+	}
+	return nil
 }

@@ -44,15 +44,29 @@ type env struct {
 
 func newEnv(t *testing.T, emulators ...string) *env {
 	t.Helper()
+	return newEnvClock(t, nil, emulators...)
+}
+
+// newEnvClock is newEnv with a clock shared by the endpoint and opsctl (nil:
+// the endpoint's default).
+func newEnvClock(t *testing.T, clk *clock.Fake, emulators ...string) *env {
+	t.Helper()
 	if len(emulators) == 0 {
 		emulators = []string{localaws.EmulatorSNS}
 	}
-	srv := localawstest.Start(t, localaws.Options{Emulators: emulators})
+	opts := localaws.Options{Emulators: emulators}
+	if clk != nil {
+		opts.Clock = clk
+	}
+	srv := localawstest.Start(t, opts)
 	cfg := localawstest.Config(srv, 2) // few retries: faults are exhausted fast
 	e := &env{srv: srv, cw: cloudwatch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 		sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg)}
 	e.deps = alarms.Deps{CloudWatch: e.cw, Logs: e.logs, SNS: e.sns, SQS: e.sqs, IAM: e.iam,
 		STS: sts.NewFromConfig(cfg), Region: srv.Region}
+	if clk != nil {
+		e.deps.Clock = clk
+	}
 	return e
 }
 
@@ -195,7 +209,7 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 			s.Period = 10 * time.Minute
 			s.Patterns = []string{"FATAL"}
 			s.Emails = []string{"ops@example.com", "dev@example.com"}
-		}, []string{"sns:Subscribe"}, ""},
+		}, []string{"sns:Subscribe", "sns:TagResource"}, ""},
 	}
 	for _, tc := range tests {
 		s := spec("api-errors")
@@ -1183,5 +1197,58 @@ func TestDLQAlarmHasOneNameFromFileAndAddDLQ(t *testing.T) {
 	}
 	if names := e.dlqAlarms(t, "orders-dlq"); strings.Join(names, ",") != "opsctl-dlq-orders-dlq" {
 		t.Fatalf("alarms on the queue after re-runs = %v", names)
+	}
+}
+
+// SNS deletes an email subscription nobody confirmed within 48 hours
+// (snswrap.ExpireAfter cites AWS). audit reports the address opsctl asked
+// and that never confirmed; a re-run of add sends a new request.
+func TestAuditReportsExpiredConfirmations(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
+	e := newEnvClock(t, clk)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api")
+	s := spec("api-errors")
+	s.Emails = []string{"ops@example.com", "dev@example.com"}
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.confirm("dev@example.com")
+	expired := func() []string {
+		t.Helper()
+		deps := e.deps
+		deps.SQS = nil // no DLQs here
+		res, err := alarms.Audit(ctx, deps, alarms.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range res.Findings {
+			if f.Kind == alarms.FindConfirmationExpired {
+				out = append(out, f.Resource)
+			}
+		}
+		return out
+	}
+	clk.Advance(alarms.ConfirmationWindow - time.Minute)
+	if got := expired(); len(got) != 0 {
+		t.Fatalf("within 48 hours: %v", got)
+	}
+	clk.Advance(time.Minute)
+	if got := expired(); strings.Join(got, ",") != "opsctl-alarms:ops@example.com" {
+		t.Fatalf("after 48 hours: %v", got)
+	}
+	// add again: the deleted request is made anew (and recorded), so the
+	// finding goes until another 48 hours pass.
+	e.srv.ResetCalls()
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+	if err != nil || strings.Join(e.writes(), ",") != "sns:Subscribe,sns:TagResource" {
+		t.Fatalf("re-add: %v writes %v", err, e.writes())
+	}
+	if sub := res.Subscriptions[0]; sub.Email != "ops@example.com" || sub.State != alarms.SubPending || !strings.Contains(sub.Todo, "within 48 hours") {
+		t.Fatalf("re-add subscription = %+v", res.Subscriptions)
+	}
+	if got := expired(); len(got) != 0 {
+		t.Fatalf("after a new request: %v", got)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -53,9 +55,38 @@ type TopicResult struct {
 	Subscriptions []Subscription `json:"subscriptions"`
 }
 
+// ConfirmationWindow is how long SNS keeps an email subscription pending:
+// botocore sns service-2.json, Subscribe: "Confirmation tokens are valid for
+// two days"; AWS What's New, 10 May 2023: SNS deletes unconfirmed
+// subscriptions "once they have been in a pending confirmation state for 48
+// hours" (it was 72 hours before).
+const ConfirmationWindow = 48 * time.Hour
+
 // PendingTodo tells the person what to do about a pending subscription.
 func PendingTodo(email string) string {
-	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 3 days; until then no alarm email reaches them", email)
+	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 48 hours; until then no alarm email reaches them, and after that SNS deletes the request (re-run to send a new one)", email)
+}
+
+// tagRequested starts the topic tag that records when opsctl asked an
+// address to confirm: "opsctl:requested:ADDR" = RFC 3339 time. SNS does not
+// report when a subscription was requested, and deletes it unconfirmed after
+// ConfirmationWindow, so this tag is how audit tells an expired request from
+// one that was never made.
+const tagRequested = "opsctl:requested:"
+
+// tagKeyRe is what an SNS tag key may hold (letters, digits, spaces and
+// _ . : / = + - @; at most 128 characters: botocore sns service-2.json TagKey
+// max 128, and the SNS developer guide's tag restrictions).
+var tagKeyRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// requestedTagKey is the tag key that records a request to email, or "" when
+// the address cannot be a tag key (then expiry goes unreported).
+func requestedTagKey(email string) string {
+	k := tagRequested + strings.ToLower(email)
+	if !tagKeyRe.MatchString(k) {
+		return ""
+	}
+	return k
 }
 
 // identity is the caller's account and partition, looked up once per run
@@ -391,8 +422,14 @@ func subscribeStep(deps Deps, tp *topicPlan, i int) plan.Step {
 		}
 		if arn := aws.ToString(out.SubscriptionArn); isConfirmed(arn) {
 			tp.subs[i].State, tp.subs[i].ARN = SubConfirmed, arn
-		} else {
-			tp.subs[i].State, tp.subs[i].Todo = SubPending, PendingTodo(email)
+			return nil
+		}
+		tp.subs[i].State, tp.subs[i].Todo = SubPending, PendingTodo(email)
+		if key := requestedTagKey(email); key != "" {
+			if _, err := deps.SNS.TagResource(ctx, &sns.TagResourceInput{ResourceArn: aws.String(tp.arn), Tags: []snstypes.Tag{
+				{Key: aws.String(key), Value: aws.String(deps.clock().Now().UTC().Format(time.RFC3339))}}}); err != nil {
+				return fmt.Errorf("record the confirmation request of %s on SNS topic %s: %w", email, tp.name, err)
+			}
 		}
 		return nil
 	})

@@ -452,7 +452,7 @@ func alarmAuditCommand(st *state) *cli.Command {
 		Name:  "audit",
 		Usage: "find silent alarm failures; exit 3 when there are any (for cron)",
 		Description: "Checks every alarm of the account and region: alarms without (enabled) actions, topics with\n" +
-			"no confirmed subscription, metric filters whose metric has no alarm, dead-letter queues\n" +
+			"no confirmed subscription or expired confirmation requests, metric filters whose metric has no alarm, dead-letter queues\n" +
 			"without an alarm, alarms stuck in INSUFFICIENT_DATA.\n\n" +
 			"Example:\n   opsctl alarm audit\n   opsctl alarm audit --stuck-after 6h --output json",
 		Flags: []cli.Flag{&cli.DurationFlag{Name: "stuck-after", Value: 24 * time.Hour, Usage: "INSUFFICIENT_DATA longer than `DURATION` is a finding"}},
