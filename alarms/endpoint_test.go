@@ -103,6 +103,9 @@ func (e *env) writes() []string {
 	return out
 }
 
+// opsTopic is the topic of alarms that email ops@example.com alone.
+var opsTopic = alarms.RecipientTopic(alarms.DefaultTopic, []string{"ops@example.com"})
+
 var appLines = []string{
 	"INFO request ok id=1",
 	"ERROR payment failed id=2",
@@ -209,7 +212,9 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 			s.Period = 10 * time.Minute
 			s.Patterns = []string{"FATAL"}
 			s.Emails = []string{"ops@example.com", "dev@example.com"}
-		}, []string{"sns:Subscribe", "sns:TagResource"}, ""},
+		}, // another set of people: another topic; the old one, opsctl's and now unused, goes after the move
+			[]string{"sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Subscribe", "sns:TagResource",
+				"monitoring:PutMetricAlarm", "sns:DeleteTopic"}, ""},
 	}
 	for _, tc := range tests {
 		s := spec("api-errors")
@@ -537,7 +542,7 @@ func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
 	for _, l := range list.Alarms {
 		got[l.Name] = l
 	}
-	if l := got["api-errors"]; l.Kind != alarms.KindLogPattern || l.Target != "/app/api" || l.Pattern != "ERROR" || l.Topic != alarms.DefaultTopic || l.Confirmed != 1 || l.Pending != 0 || l.State == "" {
+	if l := got["api-errors"]; l.Kind != alarms.KindLogPattern || l.Target != "/app/api" || l.Pattern != "ERROR" || l.Topic != opsTopic || l.Confirmed != 1 || l.Pending != 0 || l.State == "" {
 		t.Errorf("api-errors = %+v", l)
 	}
 	if l := got["api-fatal"]; l.Kind != alarms.KindLogAlarm || l.Target != "/app/api" || l.Pattern != "FATAL" {
@@ -662,7 +667,7 @@ func TestAuditFindsEachSilentGap(t *testing.T) {
 	}
 	want := map[string]string{
 		alarms.FindAlarmWithoutActions:   "no-actions",
-		alarms.FindTopicUnconfirmed:      alarms.DefaultTopic,
+		alarms.FindTopicUnconfirmed:      opsTopic,
 		alarms.FindFilterWithoutAlarm:    "/app/api:orphan",
 		alarms.FindDLQWithoutAlarm:       "jobs-dlq",
 		alarms.FindStuckInsufficientData: "opsctl-api-errors",
@@ -1235,7 +1240,7 @@ func TestAuditReportsExpiredConfirmations(t *testing.T) {
 		t.Fatalf("within 48 hours: %v", got)
 	}
 	clk.Advance(time.Minute)
-	if got := expired(); strings.Join(got, ",") != "opsctl-alarms:ops@example.com" {
+	if got := expired(); strings.Join(got, ",") != alarms.RecipientTopic("", s.Emails)+":ops@example.com" {
 		t.Fatalf("after 48 hours: %v", got)
 	}
 	// add again: the deleted request is made anew (and recorded), so the
@@ -1250,5 +1255,127 @@ func TestAuditReportsExpiredConfirmations(t *testing.T) {
 	}
 	if got := expired(); len(got) != 0 {
 		t.Fatalf("after a new request: %v", got)
+	}
+}
+
+// topicEmails lists a topic's email subscriptions as "addr=confirmed|pending".
+func (e *env) topicEmails(t *testing.T, topic string) []string {
+	t.Helper()
+	ctx := context.Background()
+	arn := "arn:aws:sns:" + e.srv.Region + ":" + e.srv.Account + ":" + topic
+	out, err := e.sns.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("subscriptions of %s: %v", topic, err)
+	}
+	var got []string
+	for _, s := range out.Subscriptions {
+		st := "pending"
+		if strings.HasPrefix(aws.ToString(s.SubscriptionArn), "arn:") {
+			st = "confirmed"
+		}
+		got = append(got, aws.ToString(s.Endpoint)+"="+st)
+	}
+	sort.Strings(got)
+	return got
+}
+
+// Per-alarm emails: each distinct set of recipients gets its own topic, so
+// nobody gets the email of an alarm that does not name them.
+func TestEachSetOfRecipientsGetsItsOwnTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	f, err := alarms.ParseFile("alarms.yaml", strings.NewReader(`emails: [ops@example.com]
+alarms:
+  - name: api-errors
+    log_group: /app/api
+    patterns: [ERROR]
+  - name: api-fatal
+    log_group: /app/api
+    patterns: [FATAL]
+    emails: [oncall@example.com]
+  - name: api-timeouts
+    log_group: /app/api
+    patterns: ['"Task timed out"']
+    emails: [ONCALL@example.com]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f}); err != nil {
+		t.Fatal(err)
+	}
+	oncall := alarms.RecipientTopic("", []string{"oncall@example.com"})
+	if got := e.topicEmails(t, opsTopic); strings.Join(got, ",") != "ops@example.com=pending" {
+		t.Errorf("topic of api-errors emails %v", got)
+	}
+	if got := e.topicEmails(t, oncall); len(got) != 1 || !strings.HasPrefix(strings.ToLower(got[0]), "oncall@example.com=") {
+		t.Errorf("topic of api-fatal and api-timeouts emails %v", got)
+	}
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-api-errors", "opsctl-api-fatal", "opsctl-api-timeouts"}})
+	if err != nil || len(al.MetricAlarms) != 3 {
+		t.Fatalf("alarms: %v %+v", err, al)
+	}
+	for _, a := range al.MetricAlarms {
+		want := oncall
+		if aws.ToString(a.AlarmName) == "opsctl-api-errors" {
+			want = opsTopic
+		}
+		if len(a.AlarmActions) != 1 || !strings.HasSuffix(a.AlarmActions[0], ":"+want) {
+			t.Errorf("%s notifies %v, want topic %s", aws.ToString(a.AlarmName), a.AlarmActions, want)
+		}
+	}
+}
+
+// add makes its addresses the topic's whole list: a confirmed subscription
+// of an address no longer listed is removed; a pending one cannot be (SNS
+// lists it without an ARN) and is reported with what to do. Moving to another
+// topic deletes the old one when opsctl created it and nothing uses it.
+func TestAddKeepsOnlyTheListedRecipientsAndCleansUpTheOldTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	add := func(topic string, emails ...string) alarms.AlarmResult {
+		t.Helper()
+		s := spec("api-errors")
+		s.Topic, s.Emails = topic, emails
+		e.srv.ResetCalls()
+		res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	add("team", "ops@example.com", "dev@example.com", "new@example.com")
+	e.confirm("ops@example.com")
+	e.confirm("dev@example.com")
+	res := add("team", "ops@example.com")
+	if got := strings.Join(e.writes(), ","); got != "sns:Unsubscribe" {
+		t.Fatalf("writes = %s, want only the confirmed unlisted address unsubscribed", got)
+	}
+	states := map[string]alarms.Subscription{}
+	for _, s := range res.Subscriptions {
+		states[s.Email] = s
+	}
+	if states["dev@example.com"].State != alarms.SubRemoved || states["new@example.com"].State != alarms.SubUnlisted ||
+		!strings.Contains(states["new@example.com"].Todo, "cannot remove a pending subscription") {
+		t.Fatalf("subscriptions = %+v", res.Subscriptions)
+	}
+	if got := e.topicEmails(t, "team"); strings.Join(got, ",") != "new@example.com=pending,ops@example.com=confirmed" {
+		t.Fatalf("topic emails %v", got)
+	}
+	// Same again: nothing to write; the pending one is still reported.
+	res = add("team", "ops@example.com")
+	if len(e.writes()) != 0 || res.Summary != "no changes" {
+		t.Fatalf("repeat: writes %v, %q", e.writes(), res.Summary)
+	}
+	// --topic changes: the alarm moves, then the old topic (opsctl's, unused) goes.
+	add("team-2", "ops@example.com")
+	if got := strings.Join(e.writes(), ","); got != "sns:CreateTopic,sns:SetTopicAttributes,sns:Subscribe,sns:TagResource,monitoring:PutMetricAlarm,sns:DeleteTopic" {
+		t.Fatalf("move writes = %s", got)
+	}
+	topics, _ := e.sns.ListTopics(ctx, &sns.ListTopicsInput{})
+	if len(topics.Topics) != 1 || !strings.HasSuffix(aws.ToString(topics.Topics[0].TopicArn), ":team-2") {
+		t.Fatalf("topics after the move = %+v", topics.Topics)
 	}
 }

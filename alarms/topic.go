@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,15 +24,25 @@ const (
 	SubPending   = "pending confirmation"
 	SubPlanned   = "to be requested" // dry run: Subscribe would be called
 	SubFailed    = "failed"
+	// SubUnlisted is a subscription of an address no longer listed that
+	// opsctl does not remove (pending, or a topic opsctl did not create).
+	SubUnlisted = "not listed, kept"
+	// SubRemoved is an unlisted confirmed subscription that opsctl removes.
+	SubRemoved = "not listed, removed"
 )
 
 // TopicSpec is the desired SNS topic.
 type TopicSpec struct {
 	// Name of the topic (default DefaultTopic).
 	Name string
-	// Emails to subscribe. Existing subscriptions are never removed here: the
-	// topic is shared by every alarm that uses it.
+	// Emails to subscribe.
 	Emails []string
+	// Exclusive makes Emails the topic's whole list of email recipients: the
+	// confirmed email subscriptions of other addresses are removed, on a
+	// topic opsctl created (managed tag) only. A pending one cannot be removed
+	// through the API (SNS lists it without an ARN) and is reported instead.
+	// Without Exclusive, existing subscriptions are never removed.
+	Exclusive bool
 	// Component tags a topic opsctl creates (default "alarm").
 	Component string
 	// DryRun plans without writing.
@@ -333,6 +344,9 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 			}
 		}
 	}
+	if spec.Exclusive {
+		planUnlisted(deps, tp, spec.Emails, existing)
+	}
 	return tp, nil
 }
 
@@ -467,4 +481,43 @@ func EnsureTopic(ctx context.Context, deps Deps, spec TopicSpec) (TopicResult, e
 	}
 	changes, err := deps.execute(ctx, tp.steps, spec.DryRun, nil)
 	return TopicResult{Name: tp.name, ARN: tp.arn, Changes: changes, Subscriptions: tp.subs}, err
+}
+
+// planUnlisted removes (or reports) the email subscriptions of addresses not
+// in emails: only confirmed ones on a topic opsctl created can go.
+func planUnlisted(deps Deps, tp *topicPlan, emails []string, existing map[string]snstypes.Subscription) {
+	listed := map[string]bool{}
+	for _, e := range emails {
+		listed[strings.ToLower(e)] = true
+	}
+	keys := make([]string, 0, len(existing))
+	for k := range existing {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if listed[k] {
+			continue
+		}
+		sub := existing[k]
+		email, subARN := aws.ToString(sub.Endpoint), aws.ToString(sub.SubscriptionArn)
+		switch {
+		case !isConfirmed(subARN):
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubUnlisted,
+				Todo: "still pending confirmation: SNS cannot remove a pending subscription through its API (it has no ARN); it lapses 48 hours after the request unless " + email + " confirms, so ask them not to click the link (or re-run after they did, to remove it)"})
+		case !tp.managed:
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubUnlisted, ARN: subARN,
+				Todo: "topic " + tp.name + " was not created by opsctl: its other subscriptions are left alone"})
+		default:
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubRemoved, ARN: subARN})
+			tp.steps = append(tp.steps, plan.New(ResSubscription, email, plan.ActionDelete,
+				[]plan.FieldDiff{{Field: "reason", Old: "subscribed", New: "not listed in --email"}},
+				func(ctx context.Context) error {
+					if _, err := deps.SNS.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(subARN)}); err != nil {
+						return fmt.Errorf("unsubscribe %s from SNS topic %s: %w", email, tp.name, err)
+					}
+					return nil
+				}))
+		}
+	}
 }

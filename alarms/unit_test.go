@@ -179,6 +179,7 @@ func TestParseFileErrorsNameTheLine(t *testing.T) {
 		"over one day":            {head + "    period: 5m\n    evaluation_periods: 289\n", "alarms.yaml:7:"},
 		"overflowing periods":     {head + "    evaluation_periods: 9223372036854775807\n", "alarms.yaml:6:"},
 		"dlq is an SNS topic ARN": {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: arn:aws:sns:eu-west-1:123456789012:orders\n", "alarms.yaml:4: \"arn:aws:sns:eu-west-1:123456789012:orders\" is an SNS topic, not an SQS queue"},
+		"one topic, two sets":     {"topic: team\nemails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n  - name: b\n    log_group: /g\n    patterns: [E]\n    emails: [b@example.com]\n    topic: team\n", "alarms.yaml:7: alarm \"b\": topic team also emails the alarm of line 4, with other addresses"},
 		"dlq is a bare scheme":    {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: https://\n", "alarms.yaml:4: invalid queue URL \"https://\": no host"},
 	}
 	for name, tc := range tests {
