@@ -1379,3 +1379,69 @@ func TestAddKeepsOnlyTheListedRecipientsAndCleansUpTheOldTopic(t *testing.T) {
 		t.Fatalf("topics after the move = %+v", topics.Topics)
 	}
 }
+
+// --log-lines end to end: the scheduled query opsctl puts in the log alarm,
+// run by the Logs emulation over the group's events, matches exactly the
+// lines the filter pattern matches (FilterLogEvents, the pattern semantics).
+func TestLogLinesQueryMatchesWhatThePatternMatches(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", append(appLines, "ERROR db timeout after 3 retries", "error lower case")...)
+	for i, patterns := range [][]string{
+		{"ERROR -DEBUG"},
+		{`?FATAL ?"Task timed out"`},
+		{`%ERROR\s[a-z]+%`},
+		{"ERROR", "FATAL"},
+		{`"db" timeout`},
+	} {
+		s := spec(fmt.Sprintf("lines-%d", i))
+		s.Patterns, s.LogLines = patterns, 5
+		if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+			t.Fatalf("%v: %v", patterns, err)
+		}
+		al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarms.AlarmName(s.Name)}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeLogAlarm}})
+		if err != nil || len(al.LogAlarms) != 1 || al.LogAlarms[0].ScheduledQueryConfiguration == nil {
+			t.Fatalf("%v: log alarm %+v %v", patterns, al, err)
+		}
+		q := aws.ToString(al.LogAlarms[0].ScheduledQueryConfiguration.QueryString)
+		out, err := e.logs.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("/app/api"), QueryString: aws.String(q),
+			StartTime: aws.Int64(time.Now().Add(-2 * time.Hour).Unix()), EndTime: aws.Int64(time.Now().Unix())})
+		if err != nil {
+			t.Fatalf("%v: StartQuery(%q): %v", patterns, q, err)
+		}
+		var res *cloudwatchlogs.GetQueryResultsOutput
+		for res == nil || res.Status != logstypes.QueryStatusComplete {
+			time.Sleep(100 * time.Millisecond) // the endpoint's real clock: Complete after 0.5s
+			if res, err = e.logs.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: out.QueryId}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for _, row := range res.Results {
+			for _, f := range row {
+				if aws.ToString(f.Field) == "@message" {
+					got = append(got, aws.ToString(f.Value))
+				}
+			}
+		}
+		want := map[string]bool{}
+		for _, p := range patterns {
+			fl, err := e.logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/app/api"), FilterPattern: aws.String(p)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range fl.Events {
+				want[aws.ToString(ev.Message)] = true
+			}
+		}
+		var wantList []string
+		for m := range want {
+			wantList = append(wantList, m)
+		}
+		sort.Strings(got)
+		sort.Strings(wantList)
+		if len(got) == 0 || strings.Join(got, "\n") != strings.Join(wantList, "\n") {
+			t.Errorf("%v: query %q matched\n%q\nthe pattern matches\n%q", patterns, q, got, wantList)
+		}
+	}
+}
