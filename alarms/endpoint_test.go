@@ -364,7 +364,7 @@ func TestLogLinesModeCreatesLeastPrivilegeRoleAndLogAlarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
-	if canon(trust) != canon(alarms.QueryRoleTrustPolicy(localaws.DefaultAccount)) {
+	if canon(trust) != canon(alarms.QueryRoleTrustPolicy("aws", e.srv.Region, localaws.DefaultAccount, "opsctl-api-lines")) {
 		t.Errorf("trust policy = %s", trust)
 	}
 	pol, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(alarms.RoleName("api-lines")), PolicyName: aws.String("opsctl-query-log-group")})
@@ -1443,5 +1443,63 @@ func TestLogLinesQueryMatchesWhatThePatternMatches(t *testing.T) {
 		if len(got) == 0 || strings.Join(got, "\n") != strings.Join(wantList, "\n") {
 			t.Errorf("%v: query %q matched\n%q\nthe pattern matches\n%q", patterns, q, got, wantList)
 		}
+	}
+}
+
+// audit reports topic policy statements that let others publish: anyone, another
+// account, or a service principal without a source condition. opsctl's own
+// statements and SNS's default (scoped by AWS:SourceOwner) are not findings.
+func TestAuditReportsTopicPoliciesThatLetOthersPublish(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api")
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors"), NoPreview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.confirm("ops@example.com")
+	open := func() []string {
+		t.Helper()
+		deps := e.deps
+		deps.SQS = nil
+		a, err := alarms.Audit(ctx, deps, alarms.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range a.Findings {
+			if f.Kind == alarms.FindTopicOpenToPublish {
+				out = append(out, f.Detail)
+			}
+		}
+		return out
+	}
+	if got := open(); len(got) != 0 {
+		t.Fatalf("opsctl's own policy: %v", got)
+	}
+	attrs, err := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(res.TopicARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := e.srv.Account
+	extra := `[
+	  {"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Publish","SNS:Subscribe"],"Resource":"` + res.TopicARN + `","Condition":{"StringEquals":{"AWS:SourceOwner":"` + acct + `"}}},
+	  {"Sid":"Public","Effect":"Allow","Principal":"*","Action":"sns:Publish","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"SNS:*","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"Events","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sns:Publish","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"ReadOnly","Effect":"Allow","Principal":"*","Action":"sns:GetTopicAttributes","Resource":"` + res.TopicARN + `"}]`
+	pol := strings.Replace(attrs.Attributes["Policy"], `"Statement": [`, `"Statement": `+extra[:len(extra)-1]+",", 1)
+	if _, err := e.sns.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(res.TopicARN), AttributeName: aws.String("Policy"), AttributeValue: aws.String(pol)}); err != nil {
+		t.Fatal(err)
+	}
+	got := open()
+	sort.Strings(got)
+	want := []string{
+		"statement Events lets events.amazonaws.com publish for any account (no aws:SourceAccount or aws:SourceArn condition)",
+		"statement Partner lets arn:aws:iam::999988887777:root (another account) publish",
+		"statement Public lets anyone (Principal *) publish",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -225,9 +225,14 @@ func TopicPolicy(topicARN, account, partition, region string) string {
 				},
 			},
 			{
+				// Every action, not only Publish: the SNS security best
+				// practice "Enforce encryption of data in transit" denies
+				// sns:Publish only, which leaves Subscribe, SetTopicAttributes
+				// and the rest open over plain HTTP. "SNS:*" is the service
+				// wildcard of IAM's policy grammar (action = service:pattern).
 				Sid: "DenyInsecureTransport", Effect: "Deny",
 				Principal: "*",
-				Action:    "SNS:Publish",
+				Action:    "SNS:*",
 				Resource:  topicARN,
 				Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			},

@@ -36,7 +36,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestGeneratedPolicyDocuments(t *testing.T) {
 	golden(t, "topic-policy", TopicPolicy("arn:aws:sns:eu-west-1:123456789012:opsctl-alarms", "123456789012", "aws", "eu-west-1"))
-	golden(t, "query-role-trust", QueryRoleTrustPolicy("123456789012"))
+	golden(t, "query-role-trust", QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines"))
 	golden(t, "query-role-policy", QueryRolePolicy("aws", "eu-west-1", "123456789012", "/aws/lambda/api"))
 }
 
@@ -51,8 +51,9 @@ func TestQueryRolePolicyIsLeastPrivilege(t *testing.T) {
 	if !strings.Contains(doc, "log-group:/aws/lambda/api:*") {
 		t.Errorf("policy does not scope to the log group:\n%s", doc)
 	}
-	if !strings.Contains(QueryRoleTrustPolicy("123456789012"), `"aws:SourceAccount": "123456789012"`) {
-		t.Error("trust policy lacks the confused-deputy condition")
+	trust := QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines")
+	if !strings.Contains(trust, `"aws:SourceAccount": "123456789012"`) || !strings.Contains(trust, `"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:opsctl-api-lines"`) {
+		t.Errorf("trust policy does not name the account and the alarm:\n%s", trust)
 	}
 }
 
