@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
@@ -62,7 +63,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 	// Plan everything before writing anything.
 	topics := map[string]*topicPlan{}
 	for _, name := range topicOrder {
-		tp, err := planTopic(ctx, deps, id, TopicSpec{Name: name, Emails: emails[name], DryRun: dryRun})
+		tp, err := planTopic(ctx, deps, id, TopicSpec{Name: name, Emails: emails[name], DryRun: dryRun, Exclusive: len(emails[name]) > 0})
 		if err != nil {
 			return res, err
 		}
@@ -72,10 +73,14 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 	if err != nil {
 		return res, err
 	}
+	keepTopics := map[string]bool{}
+	for _, t := range topicOrder {
+		keepTopics[t] = true
+	}
 	alarmSteps := make([][]plan.Step, len(specs))
 	for i, s := range specs {
 		tp := topics[s.Topic]
-		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn })
+		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn }, keepTopics)
 		if err != nil {
 			return res, fmt.Errorf("plan alarm %s: %w", s.Name, err)
 		}
@@ -85,10 +90,6 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 	}
 	var pruneSteps []plan.Step
 	if prune != nil && prune.Enabled {
-		keepTopics := map[string]bool{}
-		for _, t := range topicOrder {
-			keepTopics[t] = true
-		}
 		keep := map[string]bool{}
 		for n := range prune.Keep {
 			keep[n] = true
@@ -281,66 +282,19 @@ func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics 
 	default:
 		r.steps = append(r.steps, rs...)
 	}
-	actions := m.live().actions()
-	for _, a := range actions {
-		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":sns:") {
+	for _, a := range m.live().actions() {
+		if !isSNS(a) {
 			continue
 		}
 		r.topicARN, r.topic = a, topicNameOf(a)
-		if keepTopics[r.topic] {
-			r.topicNote = fmt.Sprintf("topic %s stays: the file's alarms use it", r.topic)
-			break
-		}
-		users, err := alarmsUsingTopic(ctx, deps.CloudWatch, a)
+		step, note, err := planTopicDelete(ctx, deps, a, m.name, keepTopics)
 		if err != nil {
 			return r, plan.Step{}, err
 		}
-		delete(users, m.name)
-		if len(users) > 0 {
-			names := make([]string, 0, len(users))
-			for u := range users {
-				names = append(names, u)
-			}
-			sort.Strings(names)
-			r.topicNote = fmt.Sprintf("topic %s stays: used by %s", r.topic, strings.Join(names, ", "))
-			break
+		r.topicNote = note
+		if step != nil {
+			r.steps = append(r.steps, *step)
 		}
-		if deps.SNS == nil {
-			break
-		}
-		tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(a)})
-		if err != nil {
-			r.topicNote = fmt.Sprintf("topic %s stays: could not read its tags (%v)", r.topic, err)
-			break
-		}
-		ours := false
-		for _, t := range tags.Tags {
-			if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
-				ours = true
-			}
-		}
-		if !ours {
-			r.topicNote = fmt.Sprintf("topic %s stays: opsctl did not create it", r.topic)
-			break
-		}
-		arn := a
-		r.steps = append(r.steps, plan.New(ResTopic, r.topic, plan.ActionDelete,
-			[]plan.FieldDiff{{Field: "reason", Old: "used by " + m.name, New: "used by no alarm"}},
-			func(ctx context.Context) error {
-				// Re-check: another alarm may have started using it meanwhile.
-				users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
-				if err != nil {
-					return err
-				}
-				delete(users, m.name)
-				if len(users) > 0 {
-					return nil
-				}
-				if _, err := deps.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
-					return fmt.Errorf("delete SNS topic %s: %w", arn, err)
-				}
-				return nil
-			}))
 		break
 	}
 	return r, alarmStep, nil
@@ -467,4 +421,66 @@ func planDLQRenames(ctx context.Context, deps Deps, specs []Spec) ([][]plan.Step
 			}))
 	}
 	return out, nil
+}
+
+// planTopicDelete plans deleting the topic arn once the alarm except stops
+// using it: only when opsctl created it (its managed tag), no other alarm of
+// anyone uses it, and it is not in keepTopics. Otherwise it returns why the
+// topic stays. The step checks the users again when it runs.
+func planTopicDelete(ctx context.Context, deps Deps, arn, except string, keepTopics map[string]bool) (*plan.Step, string, error) {
+	topic := topicNameOf(arn)
+	if keepTopics[topic] {
+		return nil, fmt.Sprintf("topic %s stays: the file's alarms use it", topic), nil
+	}
+	users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
+	if err != nil {
+		return nil, "", err
+	}
+	delete(users, except)
+	if len(users) > 0 {
+		names := make([]string, 0, len(users))
+		for u := range users {
+			names = append(names, u)
+		}
+		sort.Strings(names)
+		return nil, fmt.Sprintf("topic %s stays: used by %s", topic, strings.Join(names, ", ")), nil
+	}
+	if deps.SNS == nil {
+		return nil, "", nil
+	}
+	tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		var nf *snstypes.NotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Sprintf("topic %s is gone already", topic), nil
+		}
+		return nil, fmt.Sprintf("topic %s stays: could not read its tags (%v)", topic, err), nil
+	}
+	ours := false
+	for _, t := range tags.Tags {
+		if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
+			ours = true
+		}
+	}
+	if !ours {
+		return nil, fmt.Sprintf("topic %s stays: opsctl did not create it", topic), nil
+	}
+	step := plan.New(ResTopic, topic, plan.ActionDelete,
+		[]plan.FieldDiff{{Field: "reason", Old: "used by " + except, New: "used by no alarm"}},
+		func(ctx context.Context) error {
+			// Re-check: another alarm may have started using it meanwhile.
+			users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
+			if err != nil {
+				return err
+			}
+			delete(users, except)
+			if len(users) > 0 {
+				return nil
+			}
+			if _, err := deps.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+				return fmt.Errorf("delete SNS topic %s: %w", arn, err)
+			}
+			return nil
+		})
+	return &step, "", nil
 }

@@ -91,6 +91,10 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 	f := &File{Path: path}
 	seen := map[string]int{}
 	seenAlarm := map[string]int{} // DLQ alarm names, derived from the queue
+	topicEmails := map[string]struct {
+		emails []string
+		line   int
+	}{}
 	for i, a := range doc.Alarms {
 		node := alarmsNode.Content[i]
 		line := func(field string) int {
@@ -120,11 +124,19 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 			}
 			s.EvaluationPeriods = *a.EvaluationPeriods
 		}
-		if s.Topic == "" {
-			s.Topic = doc.Topic
-		}
+		// One topic per set of recipients: an alarm with its own emails gets
+		// its own topic unless it names one; alarms on the file's defaults
+		// share the file's topic (or the one of the default emails).
+		ownEmails := len(s.Emails) > 0 && !sameEmails(s.Emails, doc.Emails)
 		if len(s.Emails) == 0 {
 			s.Emails = doc.Emails
+		}
+		switch {
+		case s.Topic != "":
+		case doc.Topic != "" && !ownEmails:
+			s.Topic = doc.Topic
+		default:
+			s.Topic = RecipientTopic(doc.Topic, s.Emails)
 		}
 		if a.Period != nil {
 			d, err := time.ParseDuration(*a.Period)
@@ -156,9 +168,34 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 			return nil, bad(line("name"), "alarm %q: the DLQ alarm of line %d is named %s already", a.Name, prev, AlarmName(s.Name))
 		}
 		seenAlarm[s.Name] = node.Line
+		if prev, ok := topicEmails[s.Topic]; ok && !sameEmails(prev.emails, s.Emails) {
+			return nil, bad(node.Line, "alarm %q: topic %s also emails the alarm of line %d, with other addresses: a topic emails one set of people (drop topic: to get one per set)", a.Name, s.Topic, prev.line)
+		}
+		topicEmails[s.Topic] = struct {
+			emails []string
+			line   int
+		}{s.Emails, node.Line}
 		f.Specs = append(f.Specs, s)
 	}
 	return f, nil
+}
+
+// sameEmails reports whether two address lists name the same people.
+func sameEmails(a, b []string) bool {
+	a, b = splitEmails(a), splitEmails(b)
+	if len(a) != len(b) {
+		return false
+	}
+	in := map[string]bool{}
+	for _, e := range a {
+		in[strings.ToLower(e)] = true
+	}
+	for _, e := range b {
+		if !in[strings.ToLower(e)] {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldOf guesses which field a validation error is about, for its line.

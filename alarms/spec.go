@@ -33,7 +33,9 @@ type Spec struct {
 	// Normalize reduces to the name.
 	Queue string `json:"queue,omitempty"`
 
-	Emails            []string      `json:"emails,omitempty"`
+	Emails []string `json:"emails,omitempty"`
+	// Topic is the SNS topic; "" (not set) means RecipientTopic(DefaultTopic,
+	// Emails), one topic per set of recipients (set by Normalize).
 	Topic             string        `json:"topic"`
 	Threshold         float64       `json:"threshold"`
 	Period            time.Duration `json:"-"`
@@ -42,8 +44,9 @@ type Spec struct {
 
 // Normalize fills defaults and derives Kind.
 func (s *Spec) Normalize() {
+	s.Emails = splitEmails(s.Emails)
 	if s.Topic == "" {
-		s.Topic = DefaultTopic
+		s.Topic = RecipientTopic(DefaultTopic, s.Emails)
 	}
 	if s.Period == 0 {
 		s.Period = DefaultPeriod

@@ -36,7 +36,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestGeneratedPolicyDocuments(t *testing.T) {
 	golden(t, "topic-policy", TopicPolicy("arn:aws:sns:eu-west-1:123456789012:opsctl-alarms", "123456789012", "aws", "eu-west-1"))
-	golden(t, "query-role-trust", QueryRoleTrustPolicy("123456789012"))
+	golden(t, "query-role-trust", QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines"))
 	golden(t, "query-role-policy", QueryRolePolicy("aws", "eu-west-1", "123456789012", "/aws/lambda/api"))
 }
 
@@ -51,8 +51,9 @@ func TestQueryRolePolicyIsLeastPrivilege(t *testing.T) {
 	if !strings.Contains(doc, "log-group:/aws/lambda/api:*") {
 		t.Errorf("policy does not scope to the log group:\n%s", doc)
 	}
-	if !strings.Contains(QueryRoleTrustPolicy("123456789012"), `"aws:SourceAccount": "123456789012"`) {
-		t.Error("trust policy lacks the confused-deputy condition")
+	trust := QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines")
+	if !strings.Contains(trust, `"aws:SourceAccount": "123456789012"`) || !strings.Contains(trust, `"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:opsctl-api-lines"`) {
+		t.Errorf("trust policy does not name the account and the alarm:\n%s", trust)
 	}
 }
 
@@ -179,6 +180,7 @@ func TestParseFileErrorsNameTheLine(t *testing.T) {
 		"over one day":            {head + "    period: 5m\n    evaluation_periods: 289\n", "alarms.yaml:7:"},
 		"overflowing periods":     {head + "    evaluation_periods: 9223372036854775807\n", "alarms.yaml:6:"},
 		"dlq is an SNS topic ARN": {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: arn:aws:sns:eu-west-1:123456789012:orders\n", "alarms.yaml:4: \"arn:aws:sns:eu-west-1:123456789012:orders\" is an SNS topic, not an SQS queue"},
+		"one topic, two sets":     {"topic: team\nemails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n  - name: b\n    log_group: /g\n    patterns: [E]\n    emails: [b@example.com]\n    topic: team\n", "alarms.yaml:7: alarm \"b\": topic team also emails the alarm of line 4, with other addresses"},
 		"dlq is a bare scheme":    {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: https://\n", "alarms.yaml:4: invalid queue URL \"https://\": no host"},
 	}
 	for name, tc := range tests {

@@ -149,7 +149,7 @@ func alarmAddCommand(st *state) *cli.Command {
 			&cli.Float64Flag{Name: "threshold", Value: alarms.DefaultThreshold, Usage: "alarm when at least `N` lines match in a period"},
 			&cli.DurationFlag{Name: "period", Value: alarms.DefaultPeriod, Usage: "evaluation `PERIOD` (10s, 30s or whole minutes)"},
 			&cli.IntFlag{Name: "evaluation-periods", Value: alarms.DefaultEvaluationPeriods, Usage: "`N` breaching periods in a row before ALARM"},
-			&cli.StringFlag{Name: "topic", Value: alarms.DefaultTopic, Usage: "SNS `TOPIC` name to notify"},
+			&cli.StringFlag{Name: "topic", Usage: "SNS `TOPIC` name to notify (default: opsctl-alarms-HASH, one topic per set of --email addresses)"},
 			&cli.IntFlag{Name: "log-lines", Usage: "use a CloudWatch log alarm whose email includes `N` (1-50) matching lines"},
 			&cli.DurationFlag{Name: "preview-window", Value: alarms.DefaultPreviewWindow, Usage: "preview the patterns against events of the last `DURATION`"},
 			&cli.BoolFlag{Name: "no-preview", Usage: "skip the pattern preview"},
@@ -265,7 +265,7 @@ func alarmAddDLQCommand(st *state) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "alarm on every queue named as a dead-letter target by a RedrivePolicy"},
 			&cli.StringSliceFlag{Name: "email", Usage: "email `ADDR` to notify (repeatable or comma-separated)"},
-			&cli.StringFlag{Name: "topic", Value: alarms.DefaultTopic, Usage: "SNS `TOPIC` name to notify"},
+			&cli.StringFlag{Name: "topic", Usage: "SNS `TOPIC` name to notify (default: opsctl-alarms-HASH, one topic per set of --email addresses)"},
 			&cli.DurationFlag{Name: "period", Value: time.Minute, Usage: "evaluation `PERIOD`"},
 			&cli.IntFlag{Name: "evaluation-periods", Value: 1, Usage: "`N` periods with messages before ALARM"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the plan and diff; write nothing"},
@@ -452,7 +452,7 @@ func alarmAuditCommand(st *state) *cli.Command {
 		Name:  "audit",
 		Usage: "find silent alarm failures; exit 3 when there are any (for cron)",
 		Description: "Checks every alarm of the account and region: alarms without (enabled) actions, topics with\n" +
-			"no confirmed subscription, metric filters whose metric has no alarm, dead-letter queues\n" +
+			"no confirmed subscription or expired confirmation requests, metric filters whose metric has no alarm, dead-letter queues\n" +
 			"without an alarm, alarms stuck in INSUFFICIENT_DATA.\n\n" +
 			"Example:\n   opsctl alarm audit\n   opsctl alarm audit --stuck-after 6h --output json",
 		Flags: []cli.Flag{&cli.DurationFlag{Name: "stuck-after", Value: 24 * time.Hour, Usage: "INSUFFICIENT_DATA longer than `DURATION` is a finding"}},

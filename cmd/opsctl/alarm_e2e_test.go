@@ -192,7 +192,7 @@ func TestBinaryAlarmCommands(t *testing.T) {
 		t.Fatalf("rm without --yes: exit %d\n%s", r.Code, r.Stderr)
 	}
 	r = localawstest.Run(t, env, "alarm", "rm", "api-errors", "--yes")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "topic opsctl-alarms stays") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "topic "+alarms.RecipientTopic(alarms.DefaultTopic, []string{"ops@example.com"})+" stays") {
 		t.Fatalf("rm: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	// rm again: already gone, a successful no-op without writes.

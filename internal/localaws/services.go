@@ -59,6 +59,7 @@ func init() {
 		// Log events that match a metric filter become CloudWatch datapoints,
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
+		logs.Clock = s.Clock() // Logs Insights query states
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
 		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
 		pipelines.Service = s.Service
