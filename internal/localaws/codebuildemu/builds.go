@@ -217,7 +217,9 @@ func (s *Server) plan(b *build) {
 	stamp(t, "Waiting for DOWNLOAD_SOURCE")
 	stamp(t, "Phase is DOWNLOAD_SOURCE")
 
-	sh := &shell{vars: s.baseVars(b), files: map[string][]byte{}}
+	sh := &shell{vars: s.baseVars(b), files: map[string][]byte{}, call: func(service, target, op string, in, out any) error {
+		return CallJSON(s.service(service), target, op, in, out)
+	}}
 	spec, srcErr := s.source(b, sh)
 	final := "SUCCEEDED"
 	if srcErr != nil {
