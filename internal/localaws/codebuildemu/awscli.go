@@ -267,7 +267,7 @@ func jmesTokens(v any, s string) any {
 	return v
 }
 
-// jmesFilter evaluates `field==`literal`` and `!=`.
+// jmesFilter evaluates `field==`literal“ and `!=`.
 func jmesFilter(e any, cond string) bool {
 	op := "=="
 	l, r, ok := strings.Cut(cond, "==")
