@@ -262,7 +262,9 @@ func (s *Server) plan(b *build) {
 				res := sh.run(cmd)
 				t = t.Add(res.took)
 				for _, o := range res.output {
-					b.logs = append(b.logs, logLine{t, o})
+					if o != "" { // CloudWatch Logs takes no empty event
+						b.logs = append(b.logs, logLine{t, o})
+					}
 				}
 				if res.status != 0 {
 					stamp(t, fmt.Sprintf("Command did not exit successfully %s exit status %d", cmd, res.status))

@@ -401,6 +401,22 @@ func matchParen(s string, open int) int {
 	return len(s)
 }
 
+// closeDQ is the index of the " closing the one at s[open], skipping
+// $(...) and \" inside; len(s) when unterminated.
+func closeDQ(s string, open int) int {
+	for j := open + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\':
+			j++
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '(':
+			j = matchParen(s, j+1)
+		case s[j] == '"':
+			return j
+		}
+	}
+	return len(s)
+}
+
 // words splits a simple command into words, honouring quotes (nothing is
 // expanded in single quotes) and expanding variables elsewhere.
 func (sh *shell) words(s string) []string {
@@ -419,10 +435,7 @@ func (sh *shell) words(s string) []string {
 			i += j + 1
 			in = true
 		case c == '"':
-			j := i + 1
-			for j < len(s) && (s[j] != '"' || s[j-1] == '\\') {
-				j++
-			}
+			j := closeDQ(s, i)
 			cur.WriteString(sh.expand(strings.ReplaceAll(s[i+1:min(j, len(s))], `\"`, `"`)))
 			i = j
 			in = true
