@@ -349,6 +349,15 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 	if aws.ToString(st["Build"].LatestExecution.PipelineExecutionId) != ids[0] {
 		t.Fatalf("Build runs %s, want the first execution", aws.ToString(st["Build"].LatestExecution.PipelineExecutionId))
 	}
+	// GetPipelineState inboundExecutions: the executions waiting to enter
+	// (each moves one step per request: poll, as a client does).
+	for i := 0; i < 2; i++ {
+		f.clk.Advance(5 * time.Second)
+		st = f.state(t)
+	}
+	if in := st["Build"].InboundExecutions; len(in) != 2 || aws.ToString(in[0].PipelineExecutionId) != ids[1] || aws.ToString(in[1].PipelineExecutionId) != ids[2] {
+		t.Fatalf("Build inbound executions %+v, want the second and third", in)
+	}
 	for _, id := range ids {
 		if ex := f.wait(t, id); ex.Status != types.PipelineExecutionStatusSucceeded {
 			t.Fatalf("execution %s: %s %s", id, ex.Status, aws.ToString(ex.StatusSummary))
