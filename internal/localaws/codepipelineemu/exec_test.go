@@ -155,6 +155,23 @@ func (f *pipe) state(t *testing.T) map[string]types.StageState {
 	return m
 }
 
+// buildLog reads a build's whole log from the Logs emulation.
+func (f *pipe) buildLog(t *testing.T, b cbtypes.Build) string {
+	t.Helper()
+	var log strings.Builder
+	in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
+	for {
+		out := emutest.Must(f.logs.GetLogEvents(ctx, in))
+		for _, e := range out.Events {
+			log.WriteString(aws.ToString(e.Message) + "\n")
+		}
+		if len(out.Events) == 0 {
+			return log.String()
+		}
+		in.NextToken = out.NextForwardToken
+	}
+}
+
 func (f *pipe) image(t *testing.T) string {
 	t.Helper()
 	svc := emutest.Must(f.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})).Services[0]
@@ -264,22 +281,11 @@ func TestFailingBuildFailsTheExecutionWithItsLog(t *testing.T) {
 		t.Fatalf("build %s logs %+v", b.BuildStatus, b.Logs)
 	}
 	// The log's tail names the failed command, as CodeBuild's does.
-	var log strings.Builder
-	in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
-	for {
-		out := emutest.Must(f.logs.GetLogEvents(ctx, in))
-		for _, e := range out.Events {
-			log.WriteString(aws.ToString(e.Message) + "\n")
-		}
-		if len(out.Events) == 0 {
-			break
-		}
-		in.NextToken = out.NextForwardToken
-	}
+	log := f.buildLog(t, b)
 	for _, w := range []string{"Running command OPSCTL_FAIL docker push $REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION",
 		"Command did not exit successfully OPSCTL_FAIL docker push", "Phase complete: BUILD State: FAILED"} {
-		if !strings.Contains(log.String(), w) {
-			t.Fatalf("build log lacks %q:\n%s", w, log.String())
+		if !strings.Contains(log, w) {
+			t.Fatalf("build log lacks %q:\n%s", w, log)
 		}
 	}
 	// The service still runs the old image.
@@ -539,20 +545,8 @@ func TestGeneratedBuildspecChecksTheContainerAndDeploys(t *testing.T) {
 			}
 			build := f.state(t)["Build"].ActionStates[0].LatestExecution
 			b := emutest.Must(f.cb.BatchGetBuilds(ctx, &cb.BatchGetBuildsInput{Ids: []string{aws.ToString(build.ExternalExecutionId)}})).Builds[0]
-			var log strings.Builder
-			in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
-			for {
-				out := emutest.Must(f.logs.GetLogEvents(ctx, in))
-				for _, e := range out.Events {
-					log.WriteString(aws.ToString(e.Message) + "\n")
-				}
-				if len(out.Events) == 0 {
-					break
-				}
-				in.NextToken = out.NextForwardToken
-			}
-			if !strings.Contains(log.String(), pipelines.ContainerCheckFailure+": container api is not in") {
-				t.Fatalf("log lacks the container check:\n%s", log.String())
+			if log := f.buildLog(t, b); !strings.Contains(log, pipelines.ContainerCheckFailure+": container api is not in") {
+				t.Fatalf("log lacks the container check:\n%s", log)
 			}
 		})
 	}
