@@ -135,8 +135,24 @@ func TestCreateGetUpdateListDeletePipeline(t *testing.T) {
 	if len(tags.Tags) != 2 {
 		t.Fatalf("tags after TagResource %+v", tags.Tags)
 	}
+	emutest.Must(e.c.UntagResource(ctx, &cp.UntagResourceInput{ResourceArn: got.Metadata.PipelineArn, TagKeys: []string{"team", "absent"}}))
+	if tags := emutest.Must(e.c.ListTagsForResource(ctx, &cp.ListTagsForResourceInput{ResourceArn: got.Metadata.PipelineArn})); len(tags.Tags) != 1 {
+		t.Fatalf("tags after UntagResource %+v", tags.Tags)
+	}
+	// botocore codepipeline TagResource errors: InvalidArnException,
+	// ResourceNotFoundException.
+	_, err := e.c.TagResource(ctx, &cp.TagResourceInput{ResourceArn: aws.String("web"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	var badArn *types.InvalidArnException
+	if !errors.As(err, &badArn) {
+		t.Fatalf("TagResource with a name: %v", err)
+	}
+	_, err = e.c.ListTagsForResource(ctx, &cp.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:codepipeline:us-east-1:000000000000:absent")})
+	var rnf *types.ResourceNotFoundException
+	if !errors.As(err, &rnf) {
+		t.Fatalf("ListTagsForResource of an unknown pipeline: %v", err)
+	}
 	emutest.Must(e.c.DeletePipeline(ctx, &cp.DeletePipelineInput{Name: aws.String("web")}))
-	_, err := e.c.GetPipeline(ctx, &cp.GetPipelineInput{Name: aws.String("web")})
+	_, err = e.c.GetPipeline(ctx, &cp.GetPipelineInput{Name: aws.String("web")})
 	// botocore codepipeline GetPipeline errors: PipelineNotFoundException.
 	var nf *types.PipelineNotFoundException
 	if !errors.As(err, &nf) {

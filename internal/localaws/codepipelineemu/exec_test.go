@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/pipelines"
 )
 
 // The repository's buildspec.yml (the build project reads it from the
@@ -154,6 +155,23 @@ func (f *pipe) state(t *testing.T) map[string]types.StageState {
 	return m
 }
 
+// buildLog reads a build's whole log from the Logs emulation.
+func (f *pipe) buildLog(t *testing.T, b cbtypes.Build) string {
+	t.Helper()
+	var log strings.Builder
+	in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
+	for {
+		out := emutest.Must(f.logs.GetLogEvents(ctx, in))
+		for _, e := range out.Events {
+			log.WriteString(aws.ToString(e.Message) + "\n")
+		}
+		if len(out.Events) == 0 {
+			return log.String()
+		}
+		in.NextToken = out.NextForwardToken
+	}
+}
+
 func (f *pipe) image(t *testing.T) string {
 	t.Helper()
 	svc := emutest.Must(f.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})).Services[0]
@@ -263,22 +281,11 @@ func TestFailingBuildFailsTheExecutionWithItsLog(t *testing.T) {
 		t.Fatalf("build %s logs %+v", b.BuildStatus, b.Logs)
 	}
 	// The log's tail names the failed command, as CodeBuild's does.
-	var log strings.Builder
-	in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
-	for {
-		out := emutest.Must(f.logs.GetLogEvents(ctx, in))
-		for _, e := range out.Events {
-			log.WriteString(aws.ToString(e.Message) + "\n")
-		}
-		if len(out.Events) == 0 {
-			break
-		}
-		in.NextToken = out.NextForwardToken
-	}
+	log := f.buildLog(t, b)
 	for _, w := range []string{"Running command OPSCTL_FAIL docker push $REPO:$CODEBUILD_RESOLVED_SOURCE_VERSION",
 		"Command did not exit successfully OPSCTL_FAIL docker push", "Phase complete: BUILD State: FAILED"} {
-		if !strings.Contains(log.String(), w) {
-			t.Fatalf("build log lacks %q:\n%s", w, log.String())
+		if !strings.Contains(log, w) {
+			t.Fatalf("build log lacks %q:\n%s", w, log)
 		}
 	}
 	// The service still runs the old image.
@@ -347,6 +354,15 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 	st := f.state(t)
 	if aws.ToString(st["Build"].LatestExecution.PipelineExecutionId) != ids[0] {
 		t.Fatalf("Build runs %s, want the first execution", aws.ToString(st["Build"].LatestExecution.PipelineExecutionId))
+	}
+	// GetPipelineState inboundExecutions: the executions waiting to enter
+	// (each moves one step per request: poll, as a client does).
+	for i := 0; i < 2; i++ {
+		f.clk.Advance(5 * time.Second)
+		st = f.state(t)
+	}
+	if in := st["Build"].InboundExecutions; len(in) != 2 || aws.ToString(in[0].PipelineExecutionId) != ids[1] || aws.ToString(in[1].PipelineExecutionId) != ids[2] {
+		t.Fatalf("Build inbound executions %+v, want the second and third", in)
 	}
 	for _, id := range ids {
 		if ex := f.wait(t, id); ex.Status != types.PipelineExecutionStatusSucceeded {
@@ -496,5 +512,42 @@ func TestSupersededModeReplacesAWaitingExecution(t *testing.T) {
 	}
 	if f.image(t) != repo+":s000003" {
 		t.Fatalf("final image %s", f.image(t))
+	}
+}
+
+// opsctl's own generated buildspec (pipelines.Buildspec) runs here as
+// CodeBuild would run it: its aws CLI calls read the live service, a wrong
+// container name fails the build with opsctl's message, a right one deploys.
+func TestGeneratedBuildspecChecksTheContainerAndDeploys(t *testing.T) {
+	cases := []struct {
+		container string
+		want      types.PipelineExecutionStatus
+	}{
+		{"web", types.PipelineExecutionStatusSucceeded},
+		{"api", types.PipelineExecutionStatusFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.container, func(t *testing.T) {
+			f := setup(t, pipelineDecl())
+			spec := pipelines.Buildspec(pipelines.BuildspecSpec{RepositoryURI: repo, RepositoryName: "web", Cluster: "prod", Service: "web",
+				Container: tc.container, Dockerfile: "Dockerfile"})
+			emutest.Must(f.cb.UpdateProject(ctx, &cb.UpdateProjectInput{Name: aws.String("web-build"),
+				Source: &cbtypes.ProjectSource{Type: cbtypes.SourceTypeCodepipeline, Buildspec: aws.String(spec)}}))
+			ex := f.wait(t, f.push("main", "9f8e7d6c5b4a", "release", map[string]string{"Dockerfile": "FROM scratch\n"})[0])
+			if ex.Status != tc.want {
+				t.Fatalf("execution %s (%s), want %s", ex.Status, aws.ToString(ex.StatusSummary), tc.want)
+			}
+			if tc.want == types.PipelineExecutionStatusSucceeded {
+				if got := f.image(t); got != repo+":9f8e7d6c5b4a" {
+					t.Fatalf("service runs %s", got)
+				}
+				return
+			}
+			build := f.state(t)["Build"].ActionStates[0].LatestExecution
+			b := emutest.Must(f.cb.BatchGetBuilds(ctx, &cb.BatchGetBuildsInput{Ids: []string{aws.ToString(build.ExternalExecutionId)}})).Builds[0]
+			if log := f.buildLog(t, b); !strings.Contains(log, pipelines.ContainerCheckFailure+": container api is not in") {
+				t.Fatalf("log lacks the container check:\n%s", log)
+			}
+		})
 	}
 }
