@@ -150,8 +150,10 @@ func archiveCreateCommand(st *state) *cli.Command {
 				if err != nil && res.Changes == nil {
 					return err // failed before applying anything: nothing to show
 				}
-				if err == nil && c.Bool("backfill") {
-					bf, berr := archive.Backfill(c.Context, deps, archive.BackfillOptions{Name: opts.Name, EnablePITR: c.Bool("enable-pitr"), DryRun: opts.DryRun})
+				// A dry run creates no stream to export for: backfill is planned
+				// only once the archive exists.
+				if err == nil && c.Bool("backfill") && !opts.DryRun {
+					bf, berr := archive.Backfill(c.Context, deps, archive.BackfillOptions{Name: opts.Name, EnablePITR: c.Bool("enable-pitr")})
 					res.Changes = append(res.Changes, bf.Changes...)
 					if berr != nil {
 						err = opserr.Partialf("archive created; backfill: %w", berr)

@@ -114,6 +114,9 @@ func TestBinaryEtlArchiveCreateDryRunRerunAndChange(t *testing.T) {
 		// botocore logs service-2.json shape Days: 1, 3, 5, 7, 14, 30, ...
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "0"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "10"},
+		// Backfill is for DynamoDB; --enable-pitr only with it.
+		{"etl", "archive", "create", "users", "--source-kind", "postgres", "--bucket", "acme-cdc", "--backfill"},
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--enable-pitr"},
 		// S3 bucket naming rules: not an IP address, not xn--.
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "10.0.0.1"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "xn--cdc"},
@@ -178,6 +181,17 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	runOK(t, env, "etl", "archive", "alarm", "orders", "--email", "data@example.com")
 	if w := archiveWrites(srv); len(w) != 0 {
 		t.Fatalf("second alarm run wrote %v", w)
+	}
+
+	// Backfill without point-in-time recovery and without consent: exit 1,
+	// the exact command to enable it, nothing written.
+	srv.ResetCalls()
+	r = localawstest.Run(t, env, "etl", "archive", "backfill", "orders")
+	if r.Code != 1 || !strings.Contains(r.Stderr, archive.PITRCommand("orders")) {
+		t.Fatalf("backfill without PITR: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if w := archiveWrites(srv); len(w) != 0 {
+		t.Fatalf("backfill without consent wrote %v", w)
 	}
 
 	// rm needs confirmation without a terminal.
