@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -42,8 +41,7 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 		IAM:         iam.NewFromConfig(cfg),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
-		Region:      cfg.Region,
-		Partition:   partitionOf(cfg.Region),
+		Region:      cfg.Region, // the deploy package derives the ARN partition from it
 		Log:         st.log,
 		Alarms: alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
 			IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log},
@@ -51,15 +49,4 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 			st.log.Debug("applied", "resource", c.Resource, "name", c.Name, "action", c.Action, "status", c.Status)
 		},
 	}, nil
-}
-
-// partitionOf is the ARN partition of a region.
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
 }
