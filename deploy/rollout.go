@@ -191,9 +191,14 @@ type RolloutResult struct {
 	Events []string `json:"events,omitempty"`
 	// StoppedTasks are the reasons of this deployment's stopped tasks.
 	StoppedTasks []string `json:"stopped_tasks,omitempty"`
+	// Targets are this deployment's load balancer targets (lb_health.go).
+	Targets []TargetStatus `json:"targets,omitempty"`
 	// SpotFallback says why the service moved to on-demand while this
 	// deployment could not place its tasks on spot (empty: it did not).
 	SpotFallback string `json:"spot_fallback,omitempty"`
+	// Stages are the lifecycle stages of a blue-green, canary or linear
+	// deployment, in the order seen (strategy_follow.go).
+	Stages []string `json:"stages,omitempty"`
 }
 
 // revisionOf returns the revision number of a task definition ARN or
@@ -445,8 +450,12 @@ type follower struct {
 	seenEvent map[string]bool
 	seenTask  map[string]bool
 	failed    int32
-	since     time.Time
-	spot      spotWatch
+	// seenTarget: unhealthy targets already logged; unhealthy: the last
+	// one's reason in plain words (lb_health.go).
+	seenTarget map[string]bool
+	unhealthy  string
+	since      time.Time
+	spot       spotWatch
 }
 
 // Follow polls the service until the deployment res.DeploymentID completes
@@ -461,7 +470,8 @@ func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.D
 	if poll > 0 {
 		interval, maxInterval = poll, poll
 	}
-	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, since: since, spot: newSpotWatch(spotAfter)}
+	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, seenTarget: map[string]bool{}, since: since,
+		spot: newSpotWatch(spotAfter)}
 	clk := d.clock()
 	start := clk.Now()
 	var outcome error
@@ -536,7 +546,18 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if mine.DesiredCount > 0 {
 		fraction = min(float64(mine.RunningCount)/float64(mine.DesiredCount), 1)
 	}
+	lbDone, lbState, err := f.healthyTargets(ctx, svc, mine)
+	if err != nil {
+		return wait.Status{}, false, err
+	}
+	if stage, err := f.followStage(ctx, svc); err != nil {
+		return wait.Status{}, false, err
+	} else if stage != "" {
+		state += ", " + stage
+	}
 	switch {
+	case mine.RolloutState == types.DeploymentRolloutStateCompleted && !lbDone:
+		return wait.Status{State: "waiting for healthy targets: " + lbState, Fraction: 0.95}, false, nil
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted:
 		res.State = StateCompleted
 		f.d.log().Info("deployment completed", "deployment", res.DeploymentID, "revision", res.Revision)
@@ -570,6 +591,9 @@ func (f *follower) failedState(mine, primary *types.Deployment) (wait.Status, bo
 	why := plainReason(aws.ToString(mine.RolloutStateReason))
 	if len(res.StoppedTasks) > 0 {
 		why += ": " + res.StoppedTasks[len(res.StoppedTasks)-1]
+	}
+	if u := f.unhealthyReason(); u != "" {
+		why += "; " + u
 	}
 	if primary != nil && primary != mine {
 		res.State = StateRolledBack

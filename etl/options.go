@@ -23,7 +23,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/opsctl/opsctl/etl/athena"
 	"github.com/opsctl/opsctl/etl/source"
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/opserr"
 )
 
@@ -43,8 +45,14 @@ type S3API interface {
 
 // Deps are the rebuild's collaborators.
 type Deps struct {
-	S3  S3API // needed only when the source or destination is on S3
-	Log *slog.Logger
+	S3 S3API // needed only when the source or destination is on S3
+	// Glue is needed only with GlueTable.
+	Glue GlueAPI
+	// Athena runs --engine athena; Clock is what its waits sleep on (nil:
+	// the real clock).
+	Athena athena.API
+	Clock  clock.Clock
+	Log    *slog.Logger
 	// Now returns the current time (tests fix it); nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +87,13 @@ type Options struct {
 	AllowUnprotectedLock bool
 	// LockLease is an S3 lock's lease (snapshot.DefaultLease when 0).
 	LockLease time.Duration
+	// GlueTable (DB.TABLE) is created or re-pointed at each published
+	// version (glue.go); GlueDatabaseCreate creates its database if missing.
+	GlueTable          string
+	GlueDatabaseCreate bool
+	// Engine is local (default) or athena (athena_engine.go), with the
+	// Athena workgroup and query result location.
+	Engine, Workgroup, AthenaOutput string
 	// Progress, when set, is called from the rebuild's goroutines (serially).
 	Progress func(Progress)
 }
@@ -139,6 +154,12 @@ func (o *Options) Validate() error {
 	}
 	if single && o.Keep > 0 {
 		return opserr.Usagef("--keep applies to versioned (directory or s3://) destinations only")
+	}
+	if err := o.validateGlue(dst.IsS3()); err != nil {
+		return err
+	}
+	if err := o.validateAthena(src, dst); err != nil {
+		return err
 	}
 	return validatePaths(src, dst, single)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/opsctl/opsctl/etl/snapshot"
 	"github.com/opsctl/opsctl/etl/source"
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // Result is the run report (--output json).
@@ -66,6 +67,14 @@ type Result struct {
 	PrunedVersions  []string           `json:"pruned_versions,omitempty"`
 	DurationSeconds float64            `json:"duration_seconds"`
 	RecordsPerSec   float64            `json:"records_per_second"`
+	// Glue is what --glue-table planned or changed (glue.go).
+	Glue []plan.Change `json:"glue,omitempty"`
+	// --engine athena: the statements (dry run), the bytes Athena would
+	// scan, and where its SQL cannot follow RULES.md exactly.
+	Engine             string   `json:"engine,omitempty"`
+	SQL                []string `json:"sql,omitempty"`
+	EstimatedScanBytes int64    `json:"estimated_scan_bytes,omitempty"`
+	AthenaDeviations   []string `json:"athena_deviations,omitempty"`
 }
 
 // Errors a caller may test for.
@@ -111,8 +120,9 @@ type run struct {
 
 	tmp string // private temp dir (spills, staging), removed at the end
 
-	prevPtr snapshot.Pointer
-	prev    *snapshot.Manifest
+	prevPtr   snapshot.Pointer
+	prev      *snapshot.Manifest
+	published *snapshot.Manifest // the version this run switched _current to
 
 	// file ranks
 	names []string // all consumed object keys (previous + new), sorted; rank = index
@@ -184,8 +194,11 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		r.res.DataPath = r.dataPath(r.prevPtr.Version)
 		r.res.LiveKeys = r.prev.RowCount
 		r.res.Columns = r.prev.Schema
+		// Nothing new to read; a Glue switch a failed run left undone is
+		// made now.
+		err := r.glueSwitch(ctx, r.prev, r.res.DataPath)
 		r.finishStats()
-		return r.res, nil
+		return r.res, err
 	}
 	if o.DryRun {
 		for _, p := range pending {
@@ -193,8 +206,15 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 			r.res.BytesRead += p.Size
 		}
 		r.res.Version = r.prevPtr.Version
+		if o.Engine == "athena" {
+			r.res.Engine = o.Engine
+			if err := r.doAthena(ctx, objects, pending); err != nil {
+				return r.res, err
+			}
+		}
+		err := r.glueSwitch(ctx, r.prev, r.dataPath(r.prevPtr.Version))
 		r.finishStats()
-		return r.res, nil
+		return r.res, err
 	}
 
 	if r.store != nil && !r.marked {
@@ -271,11 +291,22 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		if len(pending) == 0 {
 			r.res.UpToDate = true
 			r.res.Version = r.prevPtr.Version
+			err = r.glueSwitch(ctx, r.prev, r.dataPath(r.prevPtr.Version))
 			r.finishStats()
-			return r.res, nil
+			return r.res, err
 		}
 	}
-	err = r.build(ctx, pending)
+	if o.Engine == "athena" {
+		r.res.Engine = o.Engine
+		err = r.doAthena(ctx, objects, pending)
+	} else {
+		err = r.build(ctx, pending)
+	}
+	if err == nil && r.published != nil {
+		// After _current: a run killed before this leaves the table on
+		// the previous version.
+		err = r.glueSwitch(ctx, r.published, r.res.DataPath)
+	}
 	r.finishStats()
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %v", context.Canceled, err)
@@ -331,6 +362,9 @@ func (r *run) plan(ctx context.Context, objects []source.Object) (_ []source.Obj
 	if m.Format != r.opts.Format || !slices.Equal(m.Key, r.opts.Key) || m.PartitionBy != r.opts.PartitionBy || m.Source != r.src.Loc.String() {
 		return nil, fmt.Errorf("current snapshot %s was built from %s (format %s, key %v, partition-by %q); this run asks for %s (format %s, key %v, partition-by %q): pass --full to rebuild",
 			ptr.Version, m.Source, m.Format, m.Key, m.PartitionBy, r.src.Loc.String(), r.opts.Format, r.opts.Key, r.opts.PartitionBy)
+	}
+	if m.State == AthenaStateDir && r.opts.Engine != "athena" {
+		return nil, fmt.Errorf("current snapshot %s was built by --engine athena, whose state the local engine cannot read: pass --full, or keep --engine athena", ptr.Version)
 	}
 	r.prev = m
 	consumed := make(map[string]struct{}, len(m.Consumed))
@@ -679,6 +713,7 @@ func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, sta
 	r.res.Version = version
 	r.res.DataPath = r.dataPath(version)
 	r.res.OutputFiles = files
+	r.published = m
 	keep := r.opts.Keep
 	if keep == 0 {
 		keep = DefaultKeep

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/deploy"
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -41,6 +44,8 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 		IAM:         iam.NewFromConfig(cfg),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
+		ELB:         elbv2.NewFromConfig(cfg),
+		ACM:         acm.NewFromConfig(cfg),
 		Region:      cfg.Region, // the deploy package derives the ARN partition from it
 		Log:         st.log,
 		Alarms: alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
@@ -50,3 +55,6 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 		},
 	}, nil
 }
+
+// partitionOf is the ARN partition of a region.
+func partitionOf(region string) string { return awsx.PartitionOf("", region) }

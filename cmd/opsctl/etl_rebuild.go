@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/urfave/cli/v2"
 
 	"github.com/opsctl/opsctl/etl"
@@ -48,6 +50,11 @@ func init() {
 				&cli.IntFlag{Name: "workers", Usage: "`N` objects decoded in parallel", DefaultText: "number of CPUs"},
 				&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock first (only when no other run is active)"},
 				&cli.BoolFlag{Name: "allow-unprotected-lock", Usage: "run even on an S3 server that ignores conditional writes (s3rver), where the lock cannot keep two runs apart"},
+				&cli.StringFlag{Name: "glue-table", Usage: "after each published version, create or re-point the Glue (Athena) table `DB.TABLE` at it (s3:// --dest)"},
+				&cli.BoolFlag{Name: "glue-database-create", Usage: "create the --glue-table database when it does not exist"},
+				&cli.StringFlag{Name: "engine", Usage: "`ENGINE`: local (this machine) or athena (the rebuild as Athena SQL; needs s3:// --source/--dest, --glue-table and --key)", Value: "local"},
+				&cli.StringFlag{Name: "workgroup", Usage: "Athena `WORKGROUP` for --engine athena (default primary)"},
+				&cli.StringFlag{Name: "athena-output", Usage: "Athena query result `LOCATION` (s3://…; default DEST/_athena_results/)"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.Args().Present() {
@@ -60,6 +67,8 @@ func init() {
 					Workers: c.Int("workers"), BreakLock: c.Bool("break-lock"),
 				}
 				opts.AllowUnprotectedLock = c.Bool("allow-unprotected-lock")
+				opts.GlueTable, opts.GlueDatabaseCreate = c.String("glue-table"), c.Bool("glue-database-create")
+				opts.Engine, opts.Workgroup, opts.AthenaOutput = c.String("engine"), c.String("workgroup"), c.String("athena-output")
 				if k := c.String("key"); k != "" {
 					for _, p := range strings.Split(k, ",") {
 						opts.Key = append(opts.Key, strings.TrimSpace(p))
@@ -104,6 +113,16 @@ func runEtlRebuild(c *cli.Context, st *state, opts etl.Options) error {
 		}
 		deps.S3 = client
 	}
+	if opts.GlueTable != "" {
+		cfg, err := st.aws.Config(ctx)
+		if err != nil {
+			return err
+		}
+		deps.Glue = glue.NewFromConfig(cfg)
+		if opts.Engine == "athena" {
+			deps.Athena = athena.NewFromConfig(cfg)
+		}
+	}
 	prog := output.NewProgress(st.stderr, st.tty, "etl rebuild")
 	opts.Progress = func(p etl.Progress) {
 		switch p.Phase {
@@ -134,8 +153,19 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 		if err := output.WriteTable(w, []string{"WOULD CONSUME"}, rows); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(w, "%d objects, %d bytes; current version %q\n", len(r.PendingObjects), r.BytesRead, r.Version)
-		return err
+		if _, err := fmt.Fprintf(w, "%d objects, %d bytes; current version %q\n", len(r.PendingObjects), r.BytesRead, r.Version); err != nil {
+			return err
+		}
+		for _, s := range r.SQL {
+			if _, err := fmt.Fprintf(w, "\n%s;\n", s); err != nil {
+				return err
+			}
+		}
+		if r.Engine == "athena" {
+			_, err := fmt.Fprintf(w, "\nAthena would scan about %d bytes (%.4f USD at 5 USD per TB)\n", r.EstimatedScanBytes, float64(r.EstimatedScanBytes)/1e12*5)
+			return err
+		}
+		return nil
 	}
 	var pairs [][2]string
 	if r.Version != "" {
@@ -155,6 +185,9 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 	}
 	if r.SpilledRuns > 0 {
 		pairs = append(pairs, [2]string{"Spilled", fmt.Sprintf("%d runs, %d bytes", r.SpilledRuns, r.SpilledBytes)})
+	}
+	for _, g := range r.Glue {
+		pairs = append(pairs, [2]string{"Glue " + g.Resource, g.Name + ": " + g.Action + " (" + g.Status + ")"})
 	}
 	return output.WriteKV(w, pairs)
 }

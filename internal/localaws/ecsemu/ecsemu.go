@@ -114,6 +114,7 @@ type Server struct {
 	// fire. Set it before the server handles requests.
 	AlarmState func(name string) string
 
+	lb LoadBalancing // the ELBv2 emulation (lb.go); nil: load balancers unused
 	// TaskLog, when set, receives what an emulated container writes (see
 	// tasklogs.go) for each container with the awslogs driver; the endpoint
 	// sets it to the Logs emulation's AppendContainerLog. Nil: no logs.
