@@ -283,7 +283,7 @@ func (d Deps) partition() string {
 	if d.Partition != "" {
 		return d.Partition
 	}
-	return partitionOf(d.Region)
+	return awsx.PartitionOf("", d.Region)
 }
 
 // resolveNetwork finds the subnets: the given ones (which must exist and

@@ -2,7 +2,7 @@ package deploy
 
 import "testing"
 
-// The partition of each region family (aws-sdk-go-v2
+// The partition of each region family (awsx.PartitionOf; aws-sdk-go-v2
 // internal/endpoints/awsrulesfn/partitions.json regionRegex).
 func TestPartitionOfRegion(t *testing.T) {
 	for region, want := range map[string]string{

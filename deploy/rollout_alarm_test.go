@@ -34,13 +34,7 @@ func TestDeploymentAlarmInAlarmFailsTheRolloutAndRollsBack(t *testing.T) {
 			f := newRolloutFixture(t)
 			f.setup(2, true)
 			cw := cloudwatch.NewFromConfig(localawstest.Config(f.srv, 0))
-			// botocore cloudwatch PutMetricAlarm: AlarmName, EvaluationPeriods and ComparisonOperator are required.
-			if _, err := cw.PutMetricAlarm(f.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"),
-				Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum,
-				Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
-				ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
-				t.Fatal(err)
-			}
+			putAlarm(t, f, cw)
 			if _, err := f.ecs.UpdateService(f.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
 				DeploymentConfiguration: &types.DeploymentConfiguration{
 					DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
@@ -88,12 +82,7 @@ func TestDeploymentAlarmAlreadyInAlarmIsIgnored(t *testing.T) {
 	f := newRolloutFixture(t)
 	f.setup(2, true)
 	cw := cloudwatch.NewFromConfig(localawstest.Config(f.srv, 0))
-	if _, err := cw.PutMetricAlarm(f.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"),
-		Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum,
-		Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
-		t.Fatal(err)
-	}
+	putAlarm(t, f, cw)
 	if _, err := cw.SetAlarmState(f.ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"),
 		StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("before the deploy")}); err != nil {
 		t.Fatal(err)
@@ -107,5 +96,17 @@ func TestDeploymentAlarmAlreadyInAlarmIsIgnored(t *testing.T) {
 	res, err := Rollout(f.ctx, f.deps, RolloutOptions{Cluster: "prod", Service: "web", Image: "example/web:v2", Container: "app"})
 	if err != nil || res.State != StateCompleted {
 		t.Fatalf("rollout = %s, %v; want completed", res.State, err)
+	}
+}
+
+// putAlarm creates the web-5xx metric alarm (OK until set otherwise).
+func putAlarm(t *testing.T, f *rolloutFixture, cw *cloudwatch.Client) {
+	t.Helper()
+	// botocore cloudwatch PutMetricAlarm: AlarmName, EvaluationPeriods and ComparisonOperator are required.
+	if _, err := cw.PutMetricAlarm(f.ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"),
+		Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: cwtypes.StatisticSum,
+		Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+		t.Fatal(err)
 	}
 }

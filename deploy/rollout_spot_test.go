@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/opsctl/opsctl/deploy"
 )
@@ -17,14 +18,8 @@ import (
 // after --spot-after, as spot-check would, completes there, says so in the
 // result, and spot-check moves the service back once spot places tasks.
 func TestRolloutFallsBackToOnDemandWhenSpotCannotPlaceItsTasks(t *testing.T) {
-	e := svcSetup(t, true)
+	e, _ := spotService(t)
 	ctx := context.Background()
-	o := e.opts("v1")
-	o.Min, o.Max, o.CPUTarget = 0, 0, 0
-	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
-		t.Fatal(err)
-	}
-	e.settle(3 * time.Minute)
 	e.ecsEmu(t).SetSpotAvailable("prod", false)
 
 	res, err := deploy.Rollout(ctx, e.deps, deploy.RolloutOptions{Cluster: "prod", Service: "api", Image: e.image("v2"),
@@ -40,11 +35,8 @@ func TestRolloutFallsBackToOnDemandWhenSpotCannotPlaceItsTasks(t *testing.T) {
 	if res.ElapsedSeconds < 300 {
 		t.Fatalf("fell back after %d s, want at least --spot-after (300 s)", res.ElapsedSeconds)
 	}
-	svc := describeAPI(t, e)
-	if len(svc.CapacityProviderStrategy) != 1 || aws.ToString(svc.CapacityProviderStrategy[0].CapacityProvider) != "FARGATE" {
-		t.Fatalf("strategy after fallback %+v", svc.CapacityProviderStrategy)
-	}
-	if svc.RunningCount != 2 || !strings.HasSuffix(aws.ToString(svc.TaskDefinition), ":2") || aws.ToString(svc.Deployments[0].Id) != res.DeploymentID {
+	svc := onDemandOnly(t, e)
+	if !strings.HasSuffix(aws.ToString(svc.TaskDefinition), ":2") || aws.ToString(svc.Deployments[0].Id) != res.DeploymentID {
 		t.Fatalf("service after rollout: %d running, %s, primary %s (followed %s)", svc.RunningCount, aws.ToString(svc.TaskDefinition), aws.ToString(svc.Deployments[0].Id), res.DeploymentID)
 	}
 	tags, _ := e.ecs.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: svc.ServiceArn})
@@ -81,14 +73,8 @@ func TestRolloutFallsBackToOnDemandWhenSpotCannotPlaceItsTasks(t *testing.T) {
 // A healthy rollout on spot makes no spot-fallback call: no tag write, no
 // extra DescribeServices with tags.
 func TestRolloutOnHealthySpotWritesNoSpotTags(t *testing.T) {
-	e := svcSetup(t, true)
+	e, _ := spotService(t)
 	ctx := context.Background()
-	o := e.opts("v1")
-	o.Min, o.Max, o.CPUTarget = 0, 0, 0
-	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
-		t.Fatal(err)
-	}
-	e.settle(3 * time.Minute)
 	e.srv.ResetCalls()
 	res, err := deploy.Rollout(ctx, e.deps, deploy.RolloutOptions{Cluster: "prod", Service: "api", Image: e.image("v2")})
 	if err != nil || res.SpotFallback != "" {
@@ -106,14 +92,8 @@ func TestRolloutOnHealthySpotWritesNoSpotTags(t *testing.T) {
 // moves the service to on-demand (dry-run: only planned) instead of starting
 // another spot deployment.
 func TestServiceUpdateFallsBackWhenSpotCannotPlaceTasks(t *testing.T) {
-	e := svcSetup(t, true)
+	e, o := spotService(t)
 	ctx := context.Background()
-	o := e.opts("v1")
-	o.Min, o.Max, o.CPUTarget = 0, 0, 0
-	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
-		t.Fatal(err)
-	}
-	e.settle(3 * time.Minute)
 	e.ecsEmu(t).SetSpotAvailable("prod", false)
 	e.settle(time.Minute)
 
@@ -138,17 +118,37 @@ func TestServiceUpdateFallsBackWhenSpotCannotPlaceTasks(t *testing.T) {
 	if err != nil || !up.SpotFallback || !strings.Contains(up.SpotCheck, "moved the service to on-demand") {
 		t.Fatalf("fallback update: fallback %v, spot check %q, %v", up.SpotFallback, up.SpotCheck, err)
 	}
-	svc := describeAPI(t, e)
-	if len(svc.CapacityProviderStrategy) != 1 || aws.ToString(svc.CapacityProviderStrategy[0].CapacityProvider) != "FARGATE" {
-		t.Fatalf("strategy %+v", svc.CapacityProviderStrategy)
-	}
 	e.settle(5 * time.Minute)
-	if svc := describeAPI(t, e); svc.RunningCount != 2 {
-		t.Fatalf("%d running on on-demand", svc.RunningCount)
-	}
+	onDemandOnly(t, e)
 	// A re-run changes nothing (and does not probe: that is spot-check's job).
 	e.srv.ResetCalls()
 	if _, err := deploy.UpdateService(ctx, e.deps, o); err != nil || len(e.writeOps()) != 0 {
 		t.Fatalf("re-run: %v writes %v", err, e.writeOps())
 	}
+}
+
+// spotService creates the api service on the Fargate spot cluster without
+// auto scaling and lets its first deployment complete (2 tasks: one on
+// FARGATE as the base, one on FARGATE_SPOT).
+func spotService(t *testing.T) (svcEnv, deploy.ServiceOptions) {
+	t.Helper()
+	e := svcSetup(t, true)
+	o := e.opts("v1")
+	o.Min, o.Max, o.CPUTarget = 0, 0, 0
+	if _, err := deploy.CreateService(context.Background(), e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(3 * time.Minute)
+	return e, o
+}
+
+// onDemandOnly asserts the service runs its 2 tasks on FARGATE alone (the
+// cluster's strategy without its spot provider) and returns it.
+func onDemandOnly(t *testing.T, e svcEnv) ecstypes.Service {
+	t.Helper()
+	svc := describeAPI(t, e)
+	if len(svc.CapacityProviderStrategy) != 1 || aws.ToString(svc.CapacityProviderStrategy[0].CapacityProvider) != "FARGATE" || svc.RunningCount != 2 {
+		t.Fatalf("want 2 tasks on FARGATE only: strategy %+v, %d running", svc.CapacityProviderStrategy, svc.RunningCount)
+	}
+	return svc
 }

@@ -79,14 +79,8 @@ func TestStatusReportsTasksDeploymentsCapacityAndScaling(t *testing.T) {
 }
 
 func TestSpotFallbackAndReturn(t *testing.T) {
-	e := svcSetup(t, true)
+	e, o := spotService(t)
 	ctx := context.Background()
-	o := e.opts("v1")
-	o.Min, o.Max, o.CPUTarget = 0, 0, 0
-	if _, err := deploy.CreateService(ctx, e.deps, o); err != nil {
-		t.Fatal(err)
-	}
-	e.settle(3 * time.Minute)
 	check := func() deploy.SpotServiceResult {
 		t.Helper()
 		r, err := deploy.SpotCheck(ctx, e.deps, deploy.SpotCheckOptions{Cluster: "prod", After: 10 * time.Minute})
@@ -119,14 +113,8 @@ func TestSpotFallbackAndReturn(t *testing.T) {
 	if r.State != deploy.SpotFallback || !strings.Contains(r.Message, "moved the service to on-demand") {
 		t.Fatalf("fallback: %+v", r)
 	}
-	svc := describeAPI(t, e)
-	if len(svc.CapacityProviderStrategy) != 1 || aws.ToString(svc.CapacityProviderStrategy[0].CapacityProvider) != "FARGATE" {
-		t.Fatalf("strategy after fallback %+v", svc.CapacityProviderStrategy)
-	}
 	e.settle(3 * time.Minute)
-	if svc := describeAPI(t, e); svc.RunningCount != 2 {
-		t.Fatalf("on-demand did not restore the tasks: %d running", svc.RunningCount)
-	}
+	onDemandOnly(t, e) // on-demand restored the tasks
 	// A service update during the shortage keeps the service on on-demand.
 	e.srv.ResetCalls()
 	up, err := deploy.UpdateService(ctx, e.deps, o)
@@ -148,7 +136,7 @@ func TestSpotFallbackAndReturn(t *testing.T) {
 	if r := check(); r.State != deploy.SpotReturned {
 		t.Fatalf("return: %+v", r)
 	}
-	svc = describeAPI(t, e)
+	svc := describeAPI(t, e)
 	if len(svc.CapacityProviderStrategy) != 2 {
 		t.Fatalf("strategy after return %+v", svc.CapacityProviderStrategy)
 	}

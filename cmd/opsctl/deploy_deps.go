@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/deploy"
+	"github.com/opsctl/opsctl/internal/awsx"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -46,8 +46,7 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 		STS:         sts.NewFromConfig(cfg),
 		ELB:         elbv2.NewFromConfig(cfg),
 		ACM:         acm.NewFromConfig(cfg),
-		Region:      cfg.Region,
-		Partition:   partitionOf(cfg.Region),
+		Region:      cfg.Region, // the deploy package derives the ARN partition from it
 		Log:         st.log,
 		Alarms: alarms.Deps{CloudWatch: cloudwatch.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
 			IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log},
@@ -58,12 +57,4 @@ func deployDeps(ctx context.Context, st *state) (deploy.Deps, error) {
 }
 
 // partitionOf is the ARN partition of a region.
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
+func partitionOf(region string) string { return awsx.PartitionOf("", region) }

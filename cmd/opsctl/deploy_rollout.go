@@ -124,6 +124,24 @@ func uniqueStrings(in []string) []string {
 	return out
 }
 
+// runFollow validates opts (no AWS call before that), then runs a command
+// that follows a deployment with a progress bar labelled label and prints
+// its result (rollout, wait and rollback share this).
+func runFollow[O interface{ Validate() error }](st *state, c *cli.Context, opts O, label string,
+	run func(context.Context, deploy.Deps, O) (deploy.RolloutResult, error)) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	return st.do(opts, func() error {
+		d, bar, err := followDeps(c.Context, st, label)
+		if err != nil {
+			return err
+		}
+		res, err := run(c.Context, d, opts)
+		return emitRollout(st, bar, res, err)
+	})
+}
+
 // emitRollout prints the result (also on failure: the reason is the point)
 // and returns the command's error.
 func emitRollout(st *state, bar *output.Progress, res deploy.RolloutResult, err error) error {
@@ -163,17 +181,7 @@ func deployRolloutCommand(st *state) *cli.Command {
 			if opts.SpotAfter, err = spotAfter(c); err != nil {
 				return err
 			}
-			if err := opts.Validate(); err != nil {
-				return err
-			}
-			return st.do(opts, func() error {
-				d, bar, err := followDeps(c.Context, st, "rollout")
-				if err != nil {
-					return err
-				}
-				res, err := deploy.Rollout(c.Context, d, opts)
-				return emitRollout(st, bar, res, err)
-			})
+			return runFollow(st, c, opts, "rollout", deploy.Rollout)
 		},
 	}
 }
@@ -199,17 +207,7 @@ func deployWaitCommand(st *state) *cli.Command {
 			if opts.SpotAfter, err = spotAfter(c); err != nil {
 				return err
 			}
-			if err := opts.Validate(); err != nil {
-				return err
-			}
-			return st.do(opts, func() error {
-				d, bar, err := followDeps(c.Context, st, "deployment")
-				if err != nil {
-					return err
-				}
-				res, err := deploy.Wait(c.Context, d, opts)
-				return emitRollout(st, bar, res, err)
-			})
+			return runFollow(st, c, opts, "deployment", deploy.Wait)
 		},
 	}
 }
@@ -237,17 +235,7 @@ func deployRollbackCommand(st *state) *cli.Command {
 			}
 			opts := deploy.RollbackOptions{Cluster: c.String("cluster"), Service: c.String("service"), ToRevision: c.Int("to-revision"),
 				Timeout: c.Duration("timeout"), NoWait: c.Bool("no-wait"), PollInterval: c.Duration("poll-interval")}
-			if err := opts.Validate(); err != nil {
-				return err
-			}
-			return st.do(opts, func() error {
-				d, bar, err := followDeps(c.Context, st, "rollback")
-				if err != nil {
-					return err
-				}
-				res, err := deploy.Rollback(c.Context, d, opts)
-				return emitRollout(st, bar, res, err)
-			})
+			return runFollow(st, c, opts, "rollback", deploy.Rollback)
 		},
 	}
 }

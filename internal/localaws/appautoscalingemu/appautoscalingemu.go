@@ -347,15 +347,7 @@ func (s *Server) describeScalableTargets(_ *http.Request, dec awsproto.Decoder) 
 		list = append(list, targetOut{t.ns, t.id, t.dim, t.min, t.max, t.role, awsproto.EpochTime(t.created), ss, t.arn})
 	}
 	s.mu.Unlock()
-	page, next, err := awsproto.Paginate(list, req.NextToken, limit(req.MaxResults), pageSize, "InvalidNextTokenException")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"ScalableTargets": append([]targetOut{}, page...)}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return pageOut("ScalableTargets", list, req.NextToken, req.MaxResults)
 }
 
 func (s *Server) deregisterScalableTarget(_ *http.Request, dec awsproto.Decoder) (any, error) {
@@ -539,15 +531,7 @@ func (s *Server) describeScalingPolicies(_ *http.Request, dec awsproto.Decoder) 
 		}
 	}
 	s.mu.Unlock()
-	page, next, err := awsproto.Paginate(list, req.NextToken, limit(req.MaxResults), pageSize, "InvalidNextTokenException")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"ScalingPolicies": append([]policyOut{}, page...)}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return pageOut("ScalingPolicies", list, req.NextToken, req.MaxResults)
 }
 
 func (s *Server) deleteScalingPolicy(_ *http.Request, dec awsproto.Decoder) (any, error) {
@@ -615,15 +599,7 @@ func (s *Server) describeScalingActivities(_ *http.Request, dec awsproto.Decoder
 		list = append(list, activityOut{a.ID, a.NS, a.ResourceID, a.Dim, a.Description, a.Cause, awsproto.EpochTime(a.Start), &end, a.Status, a.Message})
 	}
 	s.mu.Unlock()
-	page, next, err := awsproto.Paginate(list, req.NextToken, limit(req.MaxResults), pageSize, "InvalidNextTokenException")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"ScalingActivities": append([]activityOut{}, page...)}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+	return pageOut("ScalingActivities", list, req.NextToken, req.MaxResults)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -636,3 +612,17 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 var _ http.Handler = (*Server)(nil)
+
+// pageOut answers one page of list under key (an empty list, never null),
+// with NextToken while more remain: the Describe* calls' shared tail.
+func pageOut[T any](key string, list []T, token string, max *int) (any, error) {
+	page, next, err := awsproto.Paginate(list, token, limit(max), pageSize, "InvalidNextTokenException")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{key: append([]T{}, page...)}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}

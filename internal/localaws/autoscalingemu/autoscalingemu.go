@@ -165,6 +165,18 @@ func validation(format string, args ...any) error {
 	return awsproto.Errf("ValidationError", format, args...)
 }
 
+// maxRecords is a Describe call's page size: MaxRecords when given (1 to
+// 100, as Auto Scaling answers), else the operation's default.
+func maxRecords(max *int32, def int) (int, error) {
+	if max == nil {
+		return def, nil
+	}
+	if *max < 1 || *max > 100 {
+		return 0, validation("MaxRecords must be between 1 and 100.")
+	}
+	return int(*max), nil
+}
+
 func (s *Server) hash(prefix string) string {
 	s.seq++
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%s/%d", s.account, s.region, prefix, s.seq)))
@@ -812,12 +824,9 @@ func (s *Server) describeGroups(r *http.Request, dec awsproto.Decoder) (any, err
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	limit := 50
-	if in.MaxRecords != nil {
-		if *in.MaxRecords < 1 || *in.MaxRecords > 100 {
-			return nil, validation("MaxRecords must be between 1 and 100.")
-		}
-		limit = int(*in.MaxRecords)
+	limit, err := maxRecords(in.MaxRecords, 50)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -891,12 +900,9 @@ func (s *Server) describeActivities(r *http.Request, dec awsproto.Decoder) (any,
 	if err := dec(&in); err != nil {
 		return nil, err
 	}
-	limit := 100
-	if in.MaxRecords != nil {
-		if *in.MaxRecords < 1 || *in.MaxRecords > 100 {
-			return nil, validation("MaxRecords must be between 1 and 100.")
-		}
-		limit = int(*in.MaxRecords)
+	limit, err := maxRecords(in.MaxRecords, 100)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
