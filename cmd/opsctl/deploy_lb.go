@@ -153,3 +153,22 @@ func writeServiceRm(w io.Writer, r deploy.ServiceRemoveResult) error {
 	}
 	return nil
 }
+
+// rolloutLBPairs: a blue-green, canary or linear deployment's stages and a
+// load-balanced one's targets.
+func rolloutLBPairs(r deploy.RolloutResult) [][2]string {
+	var out [][2]string
+	if len(r.Stages) > 0 {
+		out = append(out, [2]string{"Stages", strings.Join(r.Stages, " → ")})
+	}
+	if len(r.Targets) > 0 {
+		healthy := 0
+		for _, t := range r.Targets {
+			if t.State == "healthy" {
+				healthy++
+			}
+		}
+		out = append(out, [2]string{"Targets", fmt.Sprintf("%d of %d healthy (%s)", healthy, len(r.Targets), r.Targets[0].TargetGroup)})
+	}
+	return out
+}
