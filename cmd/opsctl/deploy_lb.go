@@ -22,7 +22,7 @@ func lbFlags() []cli.Flag {
 		&cli.StringFlag{Name: "certificate", Usage: "ACM certificate `ARN`: HTTPS on 443, HTTP redirected to HTTPS"},
 		&cli.StringFlag{Name: "health-path", Value: deploy.DefaultHealthPath, Usage: "target group health check `PATH`"},
 		&cli.IntFlag{Name: "priority", Usage: "listener rule `PRIORITY` 1-50000 (default: opsctl keeps the lowest free one)"},
-		&cli.BoolFlag{Name: "access-logs", Usage: "write the load balancer's access logs to an encrypted S3 bucket"},
+		&cli.BoolFlag{Name: "access-logs", Usage: "(not supported yet: refused) write the load balancer's access logs to an encrypted S3 bucket"},
 		&cli.StringFlag{Name: "strategy", Value: deploy.StrategyRolling, Usage: "deployment `STRATEGY`: rolling, canary, linear or blue-green (ECS native)"},
 		&cli.IntFlag{Name: "bake-time", Value: deploy.DefaultBakeMinutes, Usage: "`MINUTES` both revisions run after production traffic moved (0-1440)"},
 		&cli.Float64Flag{Name: "canary-percent", Value: deploy.DefaultCanaryPercent, Usage: "canary: `PERCENT` of traffic shifted first (0.1-100)"},
