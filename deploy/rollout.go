@@ -59,6 +59,10 @@ type RolloutOptions struct {
 	NoWait bool
 	// PollInterval between looks at the deployment (0: 10 s backing off to 15 s).
 	PollInterval time.Duration
+	// SpotAfter is how long the deployment's tasks may fail to be placed on
+	// spot before the service moves to on-demand (0: DefaultSpotAfter;
+	// negative: never), as `deploy spot-check --after` decides it.
+	SpotAfter time.Duration
 }
 
 // resourceNameRe is ECS's rule for cluster and service names (botocore ecs
@@ -189,6 +193,9 @@ type RolloutResult struct {
 	StoppedTasks []string `json:"stopped_tasks,omitempty"`
 	// Targets are this deployment's load balancer targets (lb_health.go).
 	Targets []TargetStatus `json:"targets,omitempty"`
+	// SpotFallback says why the service moved to on-demand while this
+	// deployment could not place its tasks on spot (empty: it did not).
+	SpotFallback string `json:"spot_fallback,omitempty"`
 	// Stages are the lifecycle stages of a blue-green, canary or linear
 	// deployment, in the order seen (strategy_follow.go).
 	Stages []string `json:"stages,omitempty"`
@@ -350,7 +357,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 			return res, nil
 		}
 		d.log().Info("a deployment of this image is already in progress; following it", "deployment", res.DeploymentID)
-		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
+		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{}, o.SpotAfter)
 	}
 
 	if err := checkImageExists(ctx, d, o.Image); err != nil {
@@ -393,7 +400,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started, o.SpotAfter)
 }
 
 // reuseOrRegister returns the family's latest ACTIVE revision when it is
@@ -448,13 +455,14 @@ type follower struct {
 	seenTarget map[string]bool
 	unhealthy  string
 	since      time.Time
+	spot       spotWatch
 }
 
 // Follow polls the service until the deployment res.DeploymentID completes
 // (nil error, State completed), fails (an error that says why: rolled back,
 // failed, superseded), or the timeout passes. It logs new service events and
 // stopped-task reasons as it goes and reports each poll to Deps.OnTick.
-func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.Duration, since time.Time) (RolloutResult, error) {
+func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.Duration, since time.Time, spotAfter time.Duration) (RolloutResult, error) {
 	if timeout <= 0 {
 		timeout = DefaultRolloutTimeout
 	}
@@ -462,7 +470,8 @@ func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.D
 	if poll > 0 {
 		interval, maxInterval = poll, poll
 	}
-	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, seenTarget: map[string]bool{}, since: since}
+	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, seenTarget: map[string]bool{}, since: since,
+		spot: newSpotWatch(spotAfter)}
 	clk := d.clock()
 	start := clk.Now()
 	var outcome error
@@ -512,10 +521,14 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if f.since.IsZero() && mine != nil && mine.CreatedAt != nil {
 		f.since = *mine.CreatedAt // wait: show the events of this deployment only
 	}
+	if p := f.followNewPrimary(ctx, primary); p != nil {
+		mine = p
+	}
 	f.logEvents(svc)
 	if mine == nil {
 		return f.vanished(ctx)
 	}
+	f.spotCheck(ctx, svc, mine)
 	res.RunningCount, res.FailedTasks = mine.RunningCount, mine.FailedTasks
 	if res.TaskDefinition == "" {
 		res.TaskDefinition = aws.ToString(mine.TaskDefinition)
@@ -730,6 +743,8 @@ type WaitOptions struct {
 	Deployment   string
 	Timeout      time.Duration
 	PollInterval time.Duration
+	// SpotAfter: as RolloutOptions.SpotAfter.
+	SpotAfter time.Duration
 }
 
 var deploymentIDRe = regexp.MustCompile(`^ecs-svc/[0-9]{1,30}$`)
@@ -789,5 +804,5 @@ func Wait(ctx context.Context, d Deps, o WaitOptions) (RolloutResult, error) {
 	default:
 		res.DeploymentID = o.Deployment
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{}, o.SpotAfter)
 }

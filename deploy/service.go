@@ -89,6 +89,7 @@ type ServiceResult struct {
 	ExecutionRole  string          `json:"execution_role"`
 	Strategy       []StrategyItem  `json:"capacity_provider_strategy"`
 	SpotFallback   bool            `json:"spot_fallback"`
+	SpotCheck      string          `json:"spot_check,omitempty"` // what the spot check before the update saw or did
 	Scaling        *Scaling        `json:"auto_scaling,omitempty"`
 	Alarm          string          `json:"alarm,omitempty"`
 	DryRun         bool            `json:"dry_run"`
@@ -233,6 +234,8 @@ type serviceBuilder struct {
 	res     *ServiceResult
 	tdArn   string   // the revision the service should run (known, or set by its register step)
 	lb      *lbState // --public: the load balancer's side (lb.go)
+	// spotFallbackNow: this run's spot check moved the service to on-demand.
+	spotFallbackNow bool
 }
 
 func (b *serviceBuilder) arn(service, resource string) string {
@@ -274,12 +277,16 @@ func applyService(ctx context.Context, d Deps, o ServiceOptions) (ServiceResult,
 	if err := b.preflight(ctx); err != nil {
 		return res, err
 	}
+	if err := b.spotCheck(ctx); err != nil {
+		return res, fmt.Errorf("service %s: spot fallback: %w", o.Name, err)
+	}
 	steps, err := b.plan(ctx)
 	if err != nil {
 		return res, err
 	}
 	changes, err := plan.Execute(ctx, steps, plan.Options{DryRun: o.DryRun, OnChange: d.OnChange, Log: d.log()})
-	res.Changes, res.Counts = changes, plan.Count(changes)
+	res.Changes = append(res.Changes, changes...)
+	res.Counts = plan.Count(res.Changes)
 	if b.tdArn != "" {
 		res.TaskDefinition = b.tdArn
 	}
@@ -338,6 +345,9 @@ func (b *serviceBuilder) preflight(ctx context.Context) error {
 			}
 			return fmt.Errorf("check secret %s: %w", s.Ref, err)
 		}
+	}
+	if len(params) > 0 && b.d.SSM == nil {
+		return missingClient("SSM", "checking the SSM parameters named by --secret")
 	}
 	for i := 0; i < len(params); i += 10 { // GetParameters takes at most 10 names
 		chunk := params[i:min(i+10, len(params))]
@@ -721,7 +731,7 @@ func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error
 }
 
 func (b *serviceBuilder) desiredStrategy() ([]ecstypes.CapacityProviderStrategyItem, bool) {
-	if serviceTags(b.live)[TagSpotFallback] != "" && usesSpot(b.cl.strategy) {
+	if (serviceTags(b.live)[TagSpotFallback] != "" || b.spotFallbackNow) && usesSpot(b.cl.strategy) {
 		return onDemandStrategy(b.cl.strategy), true
 	}
 	return b.cl.strategy, false

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -70,6 +71,10 @@ type ServiceOptions struct {
 	// deployment strategy (lb_input.go); LBSet says which flags were given.
 	LB    LBOptions `json:"load_balancer"`
 	LBSet LBSet     `json:"-"`
+	// SpotAfter is how long spot may fail to place the service's tasks
+	// before the update moves it to on-demand, as spot-check decides (0:
+	// DefaultSpotAfter; negative: never).
+	SpotAfter time.Duration `json:"-"`
 }
 
 var (

@@ -45,6 +45,7 @@ func serviceFlags(diff bool) []cli.Flag {
 		&cli.IntFlag{Name: "failure-threshold", Usage: "circuit breaker: roll back after `N` failed tasks (default: AWS's 50% of desired, 3-200)"},
 		&cli.IntFlag{Name: "log-retention", Value: deploy.DefaultLogRetention, Usage: "log retention in `DAYS`"},
 		&cli.StringFlag{Name: "alarm-email", Usage: "email `ADDR` for the service's error-log alarm; the alarm also rolls back deployments"},
+		spotAfterFlag(),
 	}
 	fl = append(fl, lbFlags()...)
 	if !diff {
@@ -79,6 +80,9 @@ func serviceOptions(c *cli.Context) (deploy.ServiceOptions, error) {
 	}
 	o.LB, o.LBSet = lbOptions(c)
 	o = o.WithDefaults()
+	if o.SpotAfter, err = spotAfter(c); err != nil {
+		return o, err
+	}
 	if c.IsSet("min") && !c.IsSet("desired") && o.Desired < o.Min {
 		o.Desired = o.Min
 	}
@@ -163,6 +167,9 @@ func writeService(w io.Writer, r deploy.ServiceResult, verb string) error {
 		pairs = append(pairs, [2]string{"Alarm", r.Alarm})
 	}
 	pairs = append(pairs, lbResultPairs(r.LoadBalancer)...)
+	if r.SpotCheck != "" {
+		pairs = append(pairs, [2]string{"Spot", r.SpotCheck})
+	}
 	if err := output.WriteKV(w, pairs); err != nil {
 		return err
 	}

@@ -323,21 +323,33 @@ func (s *Server) inUse(arn string) []string {
 	return s.InUseBy(arn)
 }
 
-func (s *Server) describeCertificate(r *http.Request, dec awsproto.Decoder) (any, error) {
+// resolve decodes a request naming a CertificateArn, asks who uses the
+// certificate, then locks the emulation and finds it. On success the caller
+// holds the lock and must unlock it.
+func (s *Server) resolve(dec awsproto.Decoder) (*cert, []string, error) {
 	var in struct{ CertificateArn *string }
 	if err := dec(&in); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var users []string
 	if in.CertificateArn != nil {
 		users = s.inUse(*in.CertificateArn)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, err := s.lookup(in.CertificateArn)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return c, users, nil
+}
+
+func (s *Server) describeCertificate(r *http.Request, dec awsproto.Decoder) (any, error) {
+	c, users, err := s.resolve(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	return map[string]any{"Certificate": s.detail(c, s.clock.Now(), users)}, nil
 }
 
@@ -449,20 +461,11 @@ func contains(list []string, v string) bool {
 }
 
 func (s *Server) deleteCertificate(r *http.Request, dec awsproto.Decoder) (any, error) {
-	var in struct{ CertificateArn *string }
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	var users []string
-	if in.CertificateArn != nil {
-		users = s.inUse(*in.CertificateArn)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.lookup(in.CertificateArn)
+	c, users, err := s.resolve(dec)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	// botocore acm DeleteCertificate errors: ResourceInUseException; "You
 	// cannot delete an ACM certificate that is being used by another AWS
 	// service."

@@ -32,8 +32,9 @@ type LoadBalancing interface {
 	// image; it returns when the target becomes healthy, or unhealthy and
 	// why (zero: never).
 	RegisterTargetForECS(arn, id string, port int32, image string, at time.Time) (healthyAt, unhealthyAt time.Time, why string)
-	// DeregisterTargetForECS starts draining id:port at "at".
-	DeregisterTargetForECS(arn, id string, port int32, at time.Time)
+	// DeregisterTargetForECS starts draining id:port at "at" and returns
+	// how long it drains (the group's deregistration delay).
+	DeregisterTargetForECS(arn, id string, port int32, at time.Time) time.Duration
 }
 
 // SetLoadBalancing connects the ELBv2 emulation. Without it, a service's
@@ -127,6 +128,15 @@ func (s *Server) checkLoadBalancers(td *taskDef, lbs []types.LoadBalancer, grace
 	return nil
 }
 
+// drainedAt is when a stopping task's targets finished draining (its stop
+// when it has none): its STOPPING and DEPROVISIONING follow.
+func (t *task) drainedAt() time.Time {
+	if t.drainUntil != nil {
+		return *t.drainUntil
+	}
+	return *t.stopAt
+}
+
 // privateIP is an awsvpc task's private IPv4 address.
 func (t *task) privateIP() string {
 	return fmt.Sprintf("10.0.%d.%d", hexByte(t.id[0:2])%200, hexByte(t.id[2:4])%250+2)
@@ -161,34 +171,34 @@ func (s *Server) syncTargets(svc *service, t time.Time) {
 			svc.event(*tk.stopAt, fmt.Sprintf("(service %s) has stopped 1 running tasks: (task %s).", svc.name, tk.id))
 		}
 		if tk.stopping(t) {
-			n := 0
+			n, drain := 0, time.Duration(0)
 			for i := range st.targets {
 				if r := &st.targets[i]; !r.dereg {
 					r.dereg = true
-					s.lb.DeregisterTargetForECS(r.tg, r.id, r.port, *tk.stopAt)
+					drain = max(drain, s.lb.DeregisterTargetForECS(r.tg, r.id, r.port, *tk.stopAt))
 					deregistered[r.tg]++
 					n++
 				}
 			}
 			if n > 0 {
 				draining++
+				// The task stays DEACTIVATING while its targets drain, and
+				// stops once the deregistration delay is over.
+				if end := tk.stopAt.Add(drain); end.After(*tk.stopAt) {
+					tk.drainUntil = ptr(end)
+					tk.stoppedAt = ptr(end.Add(stopDuration))
+				}
 			}
 		}
 	}
-	for _, lb := range svc.in.LoadBalancers {
-		tg := str(lb.TargetGroupArn)
-		if n := registered[tg]; n > 0 {
-			svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, n, tg))
-		}
+	for _, tg := range sortedKeys(registered) { // the alternate target groups too
+		svc.event(t, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", svc.name, registered[tg], tg))
 	}
 	if draining > 0 {
 		svc.event(t, fmt.Sprintf("(service %s) has begun draining connections on %d tasks.", svc.name, draining))
 	}
-	for _, lb := range svc.in.LoadBalancers {
-		tg := str(lb.TargetGroupArn)
-		if n := deregistered[tg]; n > 0 {
-			svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, n, tg))
-		}
+	for _, tg := range sortedKeys(deregistered) {
+		svc.event(t, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", svc.name, deregistered[tg], tg))
 	}
 }
 

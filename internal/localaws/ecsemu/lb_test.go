@@ -148,9 +148,24 @@ func TestServiceTasksBecomeHealthyTargetsBeforeTheRolloutCompletes(t *testing.T)
 	if want := "(service web) deregistered 2 targets in (target-group " + f.tg + ")"; !strings.Contains(events(svc), want) {
 		t.Errorf("events lack %q:\n%s", want, events(svc))
 	}
+	// The tasks stay DEACTIVATING while their targets drain.
+	if n := len(f.tasks("prod", types.DesiredStatusStopped)); n != 2 {
+		t.Fatalf("%d stopping tasks, want 2", n)
+	}
+	for _, tk := range f.tasks("prod", types.DesiredStatusStopped) {
+		if got := aws.ToString(tk.LastStatus); got != "DEACTIVATING" {
+			t.Errorf("task %s while its target drains, want DEACTIVATING", got)
+		}
+	}
 	f.clk.Advance(300 * time.Second) // deregistration_delay.timeout_seconds default 300
 	if got := f.targets(); len(got) != 0 {
 		t.Errorf("targets after the deregistration delay: %v", got)
+	}
+	f.clk.Advance(10 * time.Second)
+	for _, tk := range f.tasks("prod", types.DesiredStatusStopped) {
+		if got := aws.ToString(tk.LastStatus); got != "STOPPED" {
+			t.Errorf("task %s after draining, want STOPPED", got)
+		}
 	}
 }
 

@@ -358,6 +358,9 @@ func (s *Server) startDeployment(svc *service, td *taskDef, now time.Time, rollb
 	}
 	d.reason = reason
 	if d.reason == "" {
+		// rolloutStateReason "ECS deployment ecs-svc/N in progress." as real
+		// DescribeServices output shows it (quoted in public reports; no AWS
+		// reference page states the text).
 		d.reason = "ECS deployment " + d.id + " in progress."
 	}
 	var sources []*deployment

@@ -70,11 +70,15 @@ func (s *Server) RegisterTargetForECS(arn, id string, port int32, image string, 
 }
 
 // DeregisterTargetForECS starts draining the target id:port of the target
-// group arn at the time "at" (the task's stop).
-func (s *Server) DeregisterTargetForECS(arn, id string, port int32, at time.Time) {
+// group arn at the time "at" (the task's stop) and returns how long it
+// drains: the group's deregistration_delay.timeout_seconds.
+func (s *Server) DeregisterTargetForECS(arn, id string, port int32, at time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if tg := s.tgs[arn]; tg != nil {
-		s.deregister(tg, id, port, at)
+	tg := s.tgs[arn]
+	if tg == nil {
+		return 0
 	}
+	s.deregister(tg, id, port, at)
+	return s.deregDelay(tg)
 }

@@ -284,3 +284,19 @@ func decodeBoth(dec awsproto.Decoder, own, shared any) error {
 	}
 	return dec(shared)
 }
+
+// find decodes a request into in, locks the emulation and resolves the
+// resource *arn names in m (a map of the emulation's), or answers notFound.
+// On success the caller holds the lock and must unlock it.
+func find[T any](s *Server, dec awsproto.Decoder, in any, m map[string]*T, arn *string, notFound func() error) (*T, error) {
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	x := m[*arn]
+	if x == nil {
+		s.mu.Unlock()
+		return nil, notFound()
+	}
+	return x, nil
+}

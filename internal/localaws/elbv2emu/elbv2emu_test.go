@@ -108,6 +108,13 @@ func TestLoadBalancerIsProvisioningThenActiveAndPages(t *testing.T) {
 		!strings.Contains(aws.ToString(lb.LoadBalancerArn), ":loadbalancer/app/web/") {
 		t.Errorf("arn %s", aws.ToString(lb.LoadBalancerArn))
 	}
+	// Without security groups an Application Load Balancer gets its VPC's
+	// default group.
+	def := emutest.Must(ec2.NewFromConfig(localawstest.Config(f.srv, 1)).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{f.vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})).SecurityGroups
+	if len(lb.SecurityGroups) != 1 || lb.SecurityGroups[0] != aws.ToString(def[0].GroupId) {
+		t.Errorf("security groups %v, want the default group %s", lb.SecurityGroups, aws.ToString(def[0].GroupId))
+	}
 	if lb.Scheme != types.LoadBalancerSchemeEnumInternetFacing || lb.Type != types.LoadBalancerTypeEnumApplication ||
 		len(lb.AvailabilityZones) != 2 || aws.ToString(lb.VpcId) != f.vpc || !strings.HasSuffix(aws.ToString(lb.DNSName), ".elb.amazonaws.com") {
 		t.Errorf("load balancer %+v", lb)
@@ -172,6 +179,8 @@ func TestCreateLoadBalancerRejectsBadInput(t *testing.T) {
 		// botocore elbv2 CreateLoadBalancer errors: SubnetNotFoundException.
 		{"unknown subnet", elb.CreateLoadBalancerInput{Name: aws.String("a"), Subnets: []string{f.subnets[0], "subnet-0123456789abcdef0"}}, "SubnetNotFound", "subnet-0123456789abcdef0"},
 		{"same zone twice", elb.CreateLoadBalancerInput{Name: aws.String("a"), Subnets: []string{f.subnets[0], f.subnets[0]}}, "InvalidConfigurationRequest", ""},
+		// botocore elbv2 CreateLoadBalancer errors: InvalidSecurityGroupException.
+		{"unknown security group", elb.CreateLoadBalancerInput{Name: aws.String("a"), Subnets: f.subnets[:2], SecurityGroups: []string{"sg-0123456789abcdef0"}}, "InvalidSecurityGroup", "sg-0123456789abcdef0"},
 		// botocore elbv2 LoadBalancerSchemeEnum.
 		{"scheme enum", elb.CreateLoadBalancerInput{Name: aws.String("a"), Subnets: f.subnets[:2], Scheme: "public"}, "ValidationError", "Member must satisfy enum value set: [internet-facing, internal]"},
 		// botocore elbv2 Tag.Key: min 1... and TagList keys unique (DuplicateTagKeysException).
@@ -286,6 +295,7 @@ func TestTargetGroupDefaultsValidationAndAttributes(t *testing.T) {
 		// Port: 1-65535.
 		{"port 0", func(in *elb.CreateTargetGroupInput) { in.Port = aws.Int32(0) }, "ValidationError", "greater than or equal to 1"},
 		{"no vpc", func(in *elb.CreateTargetGroupInput) { in.VpcId = nil }, "ValidationError", "VPC"},
+		{"unknown vpc", func(in *elb.CreateTargetGroupInput) { in.VpcId = aws.String("vpc-0123456789abcdef0") }, "ValidationError", "vpc-0123456789abcdef0"},
 		// TargetTypeEnum.
 		{"target type", func(in *elb.CreateTargetGroupInput) { in.TargetType = "container" }, "ValidationError", "enum"},
 		{"bad name", func(in *elb.CreateTargetGroupInput) { in.Name = aws.String("-api") }, "ValidationError", ""},

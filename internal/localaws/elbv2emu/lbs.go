@@ -134,6 +134,10 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 	if err != nil {
 		return nil, err
 	}
+	sgs, err := s.securityGroups(in.SecurityGroups, vpc)
+	if err != nil {
+		return nil, err
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,7 +148,7 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 		}
 		// CreateLoadBalancer is idempotent: the same settings return the
 		// existing load balancer (botocore elbv2 CreateLoadBalancer doc).
-		if lb.scheme == in.Scheme && slices.Equal(sortedCopy(lb.subnets), sortedCopy(subnets)) && slices.Equal(sortedCopy(lb.sgs), sortedCopy(in.SecurityGroups)) {
+		if lb.scheme == in.Scheme && slices.Equal(sortedCopy(lb.subnets), sortedCopy(subnets)) && slices.Equal(sortedCopy(lb.sgs), sortedCopy(sgs)) {
 			return &struct {
 				LoadBalancers []LoadBalancer `xml:"LoadBalancers>member"`
 			}{[]LoadBalancer{s.lbOut(lb, now)}}, nil
@@ -157,11 +161,8 @@ func (s *Server) createLoadBalancer(r *http.Request, dec awsproto.Decoder) (any,
 	id := s.hexID(16)
 	lb := &loadBalancer{
 		arn: s.arn("loadbalancer/app/" + in.Name + "/" + id), name: in.Name, id: id, scheme: in.Scheme, typ: in.Type,
-		ipType: in.IpAddressType, vpc: vpc, created: now, zones: zones, subnets: subnets, sgs: in.SecurityGroups,
+		ipType: in.IpAddressType, vpc: vpc, created: now, zones: zones, subnets: subnets, sgs: sgs,
 		attrs: defaultLBAttrs(), tags: tags,
-	}
-	if lb.sgs == nil {
-		lb.sgs = []string{}
 	}
 	s.lbs[lb.arn] = lb
 	return &struct {
@@ -316,16 +317,19 @@ func (s *Server) setSecurityGroups(r *http.Request, dec awsproto.Decoder) (any, 
 		LoadBalancerArn string   `query:",required"`
 		SecurityGroups  []string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
+	if len(in.SecurityGroups) == 0 {
+		return nil, validation("An Application Load Balancer must have at least one security group")
 	}
-	lb.sgs = append([]string{}, in.SecurityGroups...)
+	sgs, err := s.securityGroups(in.SecurityGroups, lb.vpc)
+	if err != nil {
+		return nil, err
+	}
+	lb.sgs = sgs
 	return &struct {
 		SecurityGroupIds []string `xml:"SecurityGroupIds>member"`
 	}{lb.sgs}, nil
@@ -468,15 +472,11 @@ func (s *Server) modifyLoadBalancerAttributes(r *http.Request, dec awsproto.Deco
 		LoadBalancerArn string      `query:",required"`
 		Attributes      []Attribute `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
-	}
 	if err := applyAttrs("Load balancer", lb.attrs, in.Attributes); err != nil {
 		return nil, err
 	}
@@ -487,14 +487,10 @@ func (s *Server) describeLoadBalancerAttributes(r *http.Request, dec awsproto.De
 	var in struct {
 		LoadBalancerArn string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	lb, err := find(s, dec, &in, s.lbs, &in.LoadBalancerArn, lbNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	lb := s.lbs[in.LoadBalancerArn]
-	if lb == nil {
-		return nil, lbNotFound()
-	}
 	return &attrsOut{attrList(lb.attrs)}, nil
 }

@@ -520,25 +520,11 @@ func (s *Server) describeListeners(r *http.Request, dec awsproto.Decoder) (any, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var list []*listener
-	if in.LoadBalancerArn != "" {
-		lb := s.lbs[in.LoadBalancerArn]
-		if lb == nil {
-			return nil, lbNotFound()
-		}
-		for _, a := range sortedKeys(s.listeners) {
-			if l := s.listeners[a]; l.lb == lb {
-				list = append(list, l)
-			}
-		}
-		sort.SliceStable(list, func(i, j int) bool { return list[i].port < list[j].port })
-	}
-	for _, a := range in.ListenerArns {
-		l := s.listeners[a]
-		if l == nil {
-			return nil, listenerNotFound()
-		}
-		list = append(list, l)
+	list, err := children(s.lbs, in.LoadBalancerArn, lbNotFound, s.listeners, in.ListenerArns, listenerNotFound,
+		func(l *listener) *loadBalancer { return l.lb },
+		func(a, b *listener) bool { return a.port < b.port })
+	if err != nil {
+		return nil, err
 	}
 	pg, next, err := page(list, in.Marker, in.PageSize)
 	if err != nil {
@@ -551,6 +537,33 @@ func (s *Server) describeListeners(r *http.Request, dec awsproto.Decoder) (any, 
 	return out, nil
 }
 
+// children lists the children of the parent named parentArn (in the order
+// less gives), or else the children named in arns; an unknown parent or
+// child is its resource type's not-found error.
+func children[P, C any](parents map[string]*P, parentArn string, parentNF func() error, all map[string]*C, arns []string,
+	childNF func() error, of func(*C) *P, less func(a, b *C) bool) ([]*C, error) {
+	var list []*C
+	if parentArn != "" {
+		p := parents[parentArn]
+		if p == nil {
+			return nil, parentNF()
+		}
+		for _, a := range sortedKeys(all) {
+			if c := all[a]; of(c) == p {
+				list = append(list, c)
+			}
+		}
+		sort.SliceStable(list, func(i, j int) bool { return less(list[i], list[j]) })
+	}
+	for _, a := range arns {
+		c := all[a]
+		if c == nil {
+			return nil, childNF()
+		}
+		list = append(list, c)
+	}
+	return list, nil
+}
 func (s *Server) modifyListener(r *http.Request, dec awsproto.Decoder) (any, error) {
 	var in struct {
 		ListenerArn string `query:",required"`
@@ -600,15 +613,11 @@ func (s *Server) deleteListener(r *http.Request, dec awsproto.Decoder) (any, err
 	var in struct {
 		ListenerArn string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	l, err := find(s, dec, &in, s.listeners, &in.ListenerArn, listenerNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.listeners[in.ListenerArn]
-	if l == nil {
-		return nil, listenerNotFound()
-	}
 	s.dropListener(l)
 	return &empty{}, nil
 }
@@ -791,32 +800,12 @@ func (s *Server) describeRules(r *http.Request, dec awsproto.Decoder) (any, erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var list []*rule
-	if in.ListenerArn != "" {
-		l := s.listeners[in.ListenerArn]
-		if l == nil {
-			return nil, listenerNotFound()
-		}
-		for _, ru := range s.rules {
-			if ru.l == l {
-				list = append(list, ru)
-			}
-		}
-		// By priority, the default rule last.
-		sort.Slice(list, func(i, j int) bool {
-			pi, pj := list[i].priority, list[j].priority
-			if pi == 0 || pj == 0 {
-				return pj == 0 && pi != 0
-			}
-			return pi < pj
-		})
-	}
-	for _, a := range in.RuleArns {
-		ru := s.rules[a]
-		if ru == nil {
-			return nil, ruleNotFound()
-		}
-		list = append(list, ru)
+	// By priority, the default rule last.
+	list, err := children(s.listeners, in.ListenerArn, listenerNotFound, s.rules, in.RuleArns, ruleNotFound,
+		func(r *rule) *listener { return r.l },
+		func(a, b *rule) bool { return a.priority != 0 && (b.priority == 0 || a.priority < b.priority) })
+	if err != nil {
+		return nil, err
 	}
 	pg, next, err := page(list, in.Marker, in.PageSize)
 	if err != nil {
@@ -828,22 +817,17 @@ func (s *Server) describeRules(r *http.Request, dec awsproto.Decoder) (any, erro
 	}
 	return out, nil
 }
-
 func (s *Server) modifyRule(r *http.Request, dec awsproto.Decoder) (any, error) {
 	var in struct {
 		RuleArn    string `query:",required"`
 		Conditions []Condition
 		Actions    []Action
 	}
-	if err := dec(&in); err != nil {
+	ru, err := find(s, dec, &in, s.rules, &in.RuleArn, ruleNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	ru := s.rules[in.RuleArn]
-	if ru == nil {
-		return nil, ruleNotFound()
-	}
 	if in.Conditions != nil {
 		if ru.priority == 0 {
 			return nil, errf("OperationNotPermitted", "The conditions of the default rule '%s' cannot be modified", ru.arn)
@@ -927,15 +911,11 @@ func (s *Server) deleteRule(r *http.Request, dec awsproto.Decoder) (any, error) 
 	var in struct {
 		RuleArn string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	ru, err := find(s, dec, &in, s.rules, &in.RuleArn, ruleNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	ru := s.rules[in.RuleArn]
-	if ru == nil {
-		return nil, ruleNotFound()
-	}
 	if ru.priority == 0 {
 		return nil, errf("OperationNotPermitted", "Default rule '%s' cannot be deleted", ru.arn)
 	}

@@ -239,6 +239,8 @@ func (s *Server) createTargetGroup(r *http.Request, dec awsproto.Decoder) (any, 
 			return nil, validation("A port must be specified")
 		case in.VpcId == "":
 			return nil, validation("A VPC ID must be specified")
+		case !s.vpcExists(in.VpcId):
+			return nil, validation("The VPC ID '%s' is not found", in.VpcId)
 		}
 	} else {
 		return nil, validation("Target type '%s' is not supported by this endpoint", in.TargetType)
@@ -436,15 +438,11 @@ func (s *Server) modifyTargetGroupAttributes(r *http.Request, dec awsproto.Decod
 		TargetGroupArn string      `query:",required"`
 		Attributes     []Attribute `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	tg, err := find(s, dec, &in, s.tgs, &in.TargetGroupArn, tgNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	tg := s.tgs[in.TargetGroupArn]
-	if tg == nil {
-		return nil, tgNotFound()
-	}
 	if err := applyAttrs("Target group", tg.attrs, in.Attributes); err != nil {
 		return nil, err
 	}
@@ -455,15 +453,11 @@ func (s *Server) describeTargetGroupAttributes(r *http.Request, dec awsproto.Dec
 	var in struct {
 		TargetGroupArn string `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	tg, err := find(s, dec, &in, s.tgs, &in.TargetGroupArn, tgNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	tg := s.tgs[in.TargetGroupArn]
-	if tg == nil {
-		return nil, tgNotFound()
-	}
 	return &attrsOut{attrList(tg.attrs)}, nil
 }
 
@@ -500,25 +494,29 @@ func checkTargets(tg *targetGroup, list []TargetDescription) error {
 }
 
 func (s *Server) registerTargets(r *http.Request, dec awsproto.Decoder) (any, error) {
+	return s.onTargets(dec, func(tg *targetGroup, t TargetDescription, now time.Time) error {
+		return s.register(tg, t.Id, i32(t.Port, tg.port), t.AvailabilityZone, "", now)
+	})
+}
+
+// onTargets decodes a RegisterTargets or DeregisterTargets request, checks
+// its targets and applies f to each, at the clock's now.
+func (s *Server) onTargets(dec awsproto.Decoder, f func(*targetGroup, TargetDescription, time.Time) error) (any, error) {
 	var in struct {
 		TargetGroupArn string              `query:",required"`
 		Targets        []TargetDescription `query:",required"`
 	}
-	if err := dec(&in); err != nil {
+	tg, err := find(s, dec, &in, s.tgs, &in.TargetGroupArn, tgNotFound)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	tg := s.tgs[in.TargetGroupArn]
-	if tg == nil {
-		return nil, tgNotFound()
-	}
 	if err := checkTargets(tg, in.Targets); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
 	for _, t := range in.Targets {
-		if err := s.register(tg, t.Id, i32(t.Port, tg.port), t.AvailabilityZone, "", now); err != nil {
+		if err := f(tg, t, now); err != nil {
 			return nil, err
 		}
 	}
@@ -576,27 +574,10 @@ func (s *Server) deregDelay(tg *targetGroup) time.Duration {
 }
 
 func (s *Server) deregisterTargets(r *http.Request, dec awsproto.Decoder) (any, error) {
-	var in struct {
-		TargetGroupArn string              `query:",required"`
-		Targets        []TargetDescription `query:",required"`
-	}
-	if err := dec(&in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg := s.tgs[in.TargetGroupArn]
-	if tg == nil {
-		return nil, tgNotFound()
-	}
-	if err := checkTargets(tg, in.Targets); err != nil {
-		return nil, err
-	}
-	now := s.clock.Now()
-	for _, t := range in.Targets {
+	return s.onTargets(dec, func(tg *targetGroup, t TargetDescription, now time.Time) error {
 		s.deregister(tg, t.Id, i32(t.Port, tg.port), now)
-	}
-	return &empty{}, nil
+		return nil
+	})
 }
 
 // deregister starts draining a target at "at"; an unknown target is not an
