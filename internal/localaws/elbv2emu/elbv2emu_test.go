@@ -619,3 +619,39 @@ func TestFaultsAccessDeniedAndThrottling(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func TestModifyListenerChecksLikeCreate(t *testing.T) {
+	f := newFixture(t)
+	lb := f.lb("web")
+	a := f.listener(aws.ToString(lb.LoadBalancerArn), 80, fixed("404"))
+	f.listener(aws.ToString(lb.LoadBalancerArn), 8080, fixed("404"))
+	pending := f.srv.Service("acm").(*acmemu.Server).AddCertificate("api.example.com", "PENDING_VALIDATION")
+	cases := []struct {
+		name string
+		in   elb.ModifyListenerInput
+		code string
+		msg  string
+	}{
+		{"https without a certificate", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443)},
+			"ValidationError", "A certificate must be specified for HTTPS listeners"},
+		// botocore elbv2 ModifyListener errors: CertificateNotFoundException.
+		{"certificate not issued", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443),
+			Certificates: []types.Certificate{{CertificateArn: aws.String(pending)}}}, "CertificateNotFound", ""},
+		// DuplicateListenerException.
+		{"port taken", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Port: aws.Int32(8080)}, "DuplicateListener", ""},
+		// ListenerNotFoundException.
+		{"unknown listener", elb.ModifyListenerInput{ListenerArn: aws.String(aws.ToString(a.ListenerArn) + "0"), Port: aws.Int32(81)}, "ListenerNotFound", ""},
+		{"redirect without config", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, DefaultActions: []types.Action{{Type: types.ActionTypeEnumRedirect}}},
+			"ValidationError", "redirect"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.elb.ModifyListener(ctx, &tc.in)
+			emutest.WantCode(t, err, tc.code, tc.msg)
+		})
+	}
+	got := emutest.Must(f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{aws.ToString(a.ListenerArn)}})).Listeners[0]
+	if aws.ToInt32(got.Port) != 80 || got.Protocol != types.ProtocolEnumHttp {
+		t.Errorf("a rejected change altered the listener: %+v", got)
+	}
+}
