@@ -120,6 +120,8 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 		{"deploy", "rollback", "--cluster", "prod", "--service", "web", "--to-revision", "0"},
 		{"deploy", "run", "--cluster", "prod", "--service", "web"},
 		{"deploy", "rollout", "--cluster", "prod", "--service", "web", "--image", "x:1", "--poll-interval", "10ms"},
+		{"deploy", "rollout", "--cluster", "prod", "--service", "web", "--image", "x:1", "--spot-after", "-1m"},
+		{"deploy", "wait", "--cluster", "prod", "--service", "web", "--spot-after", "-5s"},
 	} {
 		if r := localawstest.Run(t, env, args...); r.Code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, r.Code, r.Stderr)

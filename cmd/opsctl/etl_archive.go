@@ -95,12 +95,20 @@ func archiveCreateCommand(st *state) *cli.Command {
 			&cli.DurationFlag{Name: "buffer-interval", Value: 300 * time.Second, Usage: "Firehose buffer `DURATION` before writing an object (0s-900s)"},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this key `ARN` (default SSE-S3)"},
 			&cli.IntFlag{Name: "retention-days", Usage: "expire archived objects after `N` days (bucket created by opsctl only; default keep)"},
-			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS`"},
+			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS` (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the IAM policies; write nothing"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := archiveName(c)
 			if err != nil {
+				return err
+			}
+			// 0 is not "the default" here: WithDefaults would turn it into
+			// 64 MiB / 14 days, which is not what was asked for.
+			if n := c.Int("buffer-mb"); n < archive.MinBufferMB || n > archive.MaxBufferMB {
+				return usage("invalid --buffer-mb %d: Firehose buffers 1-128 MiB", n)
+			}
+			if err := archive.ValidateLogRetentionDays(c.Int("log-retention-days")); err != nil {
 				return err
 			}
 			var keys []string
@@ -180,8 +188,9 @@ func archiveStatusCommand(st *state) *cli.Command {
 		Description: "Per archive (all archives opsctl created when NAME is omitted): the Kinesis stream's state and\n" +
 			"IteratorAge, the Firehose stream's state and DeliveryToS3.DataFreshness, the newest object under\n" +
 			"the data prefix and its age, and the objects under the error prefix (records that were not\n" +
-			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy, so it\n" +
-			"can run from cron or CI.\n\n" +
+			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy or\n" +
+			"could not be fully checked (metrics unreadable, AccessDenied: listed as NOT CHECKED, health\n" +
+			"UNKNOWN), so it can run from cron or CI.\n\n" +
 			"Example:\n   opsctl etl archive status\n   opsctl etl archive status orders --max-age 2h -o json",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "max-age", Value: 6 * time.Hour, Usage: "unhealthy when the newest object (or the oldest undelivered record) is older than `DURATION`"},
@@ -207,7 +216,14 @@ func archiveStatusCommand(st *state) *cli.Command {
 					return err
 				}
 				if err == nil && !res.Healthy {
-					err = opserr.Partialf("unhealthy archive(s): %s", strings.Join(res.Unhealthy(), ", "))
+					var why []string
+					if u := res.Unhealthy(); len(u) > 0 {
+						why = append(why, "unhealthy archive(s): "+strings.Join(u, ", "))
+					}
+					if u := res.Unknown(); len(u) > 0 {
+						why = append(why, "not fully checked, health unknown: "+strings.Join(u, ", "))
+					}
+					err = opserr.Partialf("%s", strings.Join(why, "; "))
 				}
 				return emitThen(st, res, func(w io.Writer) error { return writeStatus(w, res) }, err)
 			})
@@ -223,9 +239,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	age := func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() }
 	rows := [][]string{}
 	for _, a := range r.Archives {
-		health := "healthy"
+		health := a.Health
 		if !a.Healthy {
-			health = "UNHEALTHY"
+			health = strings.ToUpper(a.Health)
 		}
 		errs := strconv.Itoa(a.ErrorObjects)
 		if a.ErrorObjectsCapped {
@@ -240,6 +256,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	for _, a := range r.Archives {
 		for _, p := range a.Problems {
 			fmt.Fprintf(w, "%s: %s\n", a.Name, p)
+		}
+		for _, p := range a.Unchecked {
+			fmt.Fprintf(w, "%s: NOT CHECKED: %s\n", a.Name, p)
 		}
 		for _, p := range a.Warnings {
 			fmt.Fprintf(w, "%s: note: %s\n", a.Name, p)
@@ -304,10 +323,11 @@ func archiveRmCommand(st *state) *cli.Command {
 		Usage:     "remove an archive: streaming destination, alarms, Firehose, Kinesis, role, logs and (unless --keep-data) its data",
 		ArgsUsage: "NAME",
 		Description: "Stops the producer side first (the DynamoDB streaming destination), then deletes the alarms, the\n" +
-			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost), the role\n" +
-			"and the log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
+			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost) and the\n" +
+			"log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
 			"prefixes and, when opsctl created the bucket for this archive and nothing else is in it, the bucket.\n" +
-			"Asks for confirmation unless --yes.\n\n" +
+			"The role goes last: its policy names the bucket and prefix, so after a failure (exit 3) a re-run\n" +
+			"finishes the job. Asks for confirmation unless --yes.\n\n" +
 			"Example:\n   opsctl etl archive rm orders --keep-data --yes\n   opsctl etl archive rm scratch --dry-run",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep-data", Usage: "keep the archived objects and the bucket"},

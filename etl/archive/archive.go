@@ -106,7 +106,6 @@ type Options struct {
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,44}$`)
-var bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 var kmsRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+$`)
 var tableRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 var sqlTableRe = regexp.MustCompile(`^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$`)
@@ -154,8 +153,10 @@ func (o Options) Validate() error {
 	}
 	switch o.SourceKind {
 	case SourceDynamoDB:
+		// botocore dynamodb service-2.json: TableName min 3, max 255,
+		// pattern [a-zA-Z0-9_.-]+.
 		if !tableRe.MatchString(o.DynamoDBTable) {
-			return opserr.Usagef("invalid --dynamodb-table %q: 3-255 characters of letters, digits, '_', '.', '-'", o.DynamoDBTable)
+			return opserr.Usagef("invalid --dynamodb-table %q (%d characters): 3-255 characters of letters, digits, '_', '.', '-'", o.DynamoDBTable, len(o.DynamoDBTable))
 		}
 	case SourceMySQL, SourcePostgres:
 		if o.DynamoDBTable != "" {
@@ -164,9 +165,15 @@ func (o Options) Validate() error {
 		if !sqlTableRe.MatchString(o.SourceTable) {
 			return opserr.Usagef("invalid --source-table %q: want table, db.table or schema.table", o.SourceTable)
 		}
+		if err := validateSQLName(o.SourceKind, "--source-table", o.SourceTable); err != nil {
+			return err
+		}
 		for _, k := range o.KeyColumns {
 			if !sqlTableRe.MatchString(k) || strings.Contains(k, ".") {
 				return opserr.Usagef("invalid key column %q", k)
+			}
+			if err := validateSQLName(o.SourceKind, "--key", k); err != nil {
+				return err
 			}
 		}
 	case "":
@@ -174,11 +181,11 @@ func (o Options) Validate() error {
 	default:
 		return opserr.Usagef("invalid --source-kind %q: want dynamodb, mysql or postgres", o.SourceKind)
 	}
-	if !bucketRe.MatchString(o.Bucket) || strings.Contains(o.Bucket, "..") {
-		return opserr.Usagef("invalid --bucket %q: 3-63 lowercase letters, digits, '.', '-'", o.Bucket)
+	if err := ValidateBucketName(o.Bucket); err != nil {
+		return err
 	}
-	if strings.HasPrefix(o.Prefix, "/") || strings.Contains(o.Prefix, "!{") || len(o.Prefix) > 900 {
-		return opserr.Usagef("invalid --prefix %q: a key prefix without a leading '/' or Firehose expressions", o.Prefix)
+	if err := validatePrefix(o.Prefix); err != nil {
+		return err
 	}
 	if o.BufferMB < MinBufferMB || o.BufferMB > MaxBufferMB {
 		return opserr.Usagef("invalid --buffer-mb %d: Firehose buffers 1-128 MiB", o.BufferMB)
@@ -192,7 +199,7 @@ func (o Options) Validate() error {
 	if o.RetentionDays < 0 || o.RetentionDays > 36500 {
 		return opserr.Usagef("invalid --retention-days %d: 0 (keep forever) to 36500", o.RetentionDays)
 	}
-	return nil
+	return ValidateLogRetentionDays(o.LogRetentionDays)
 }
 
 // Names are the AWS names an archive uses, all derived from its name.
@@ -350,9 +357,21 @@ func (d Deps) waitFor(ctx context.Context, what string, check wait.Check) error 
 }
 
 // execute runs the steps through the plan engine: in order, nothing in a dry
-// run, the rest skipped after the first failure.
-func (d Deps) execute(ctx context.Context, steps []plan.Step, dryRun bool) ([]plan.Change, error) {
-	return plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, OnChange: d.Progress, Log: d.Log})
+// run, the rest skipped after the first failure. A failure after some
+// writes is partial (exit 3): the error says what was already applied, and a
+// re-run of the same command plans only what is left.
+func (d Deps) execute(ctx context.Context, what string, steps []plan.Step, dryRun bool) ([]plan.Change, error) {
+	cs, err := plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, OnChange: d.Progress, Log: d.Log})
+	if err == nil || !plan.Partial(cs) {
+		return cs, err
+	}
+	var done []string
+	for _, c := range cs {
+		if c.Status == plan.StatusApplied {
+			done = append(done, c.Action+" "+c.Resource+" "+c.Name)
+		}
+	}
+	return cs, &opserr.PartialError{Err: fmt.Errorf("%s: %w (already done: %s; re-run the same command to finish)", what, err, strings.Join(done, ", "))}
 }
 
 func (d Deps) waitTimeout() time.Duration {

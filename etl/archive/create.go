@@ -133,7 +133,7 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	for _, w := range p.warnings {
 		deps.log().Warn(w)
 	}
-	res.Changes, err = deps.execute(ctx, p.steps, opts.DryRun)
+	res.Changes, err = deps.execute(ctx, "create archive "+opts.Name, p.steps, opts.DryRun)
 	return res, err
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -609,5 +610,126 @@ func TestUpdateWaitsForAFirehoseStreamStillCreating(t *testing.T) {
 	}
 	if w := writes(e.srv); len(w) != 1 || w[0] != "firehose.UpdateDestination" {
 		t.Fatalf("wrote %v", w)
+	}
+}
+
+// A check that cannot run is reported, and the archive is never healthy
+// because of it (issue 16 item 3). The faults are permanent (Times: -1):
+// AccessDenied is what AWS answers a caller without the permission (IAM
+// user guide, "Troubleshoot access denied error messages"), and the SDK does
+// not retry it.
+func TestStatusReportsWhatCouldNotBeCheckedAndIsNeverHealthyThen(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"eventName":"INSERT"}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	denied := func(service, op string) localaws.Fault {
+		return localaws.Fault{Service: service, Operation: op, Kind: localaws.FaultError, Times: -1, Code: "AccessDenied", Status: 403,
+			Message: "User: arn:aws:iam::000000000000:user/ops is not authorized to perform: " + op}
+	}
+	cases := []struct {
+		name      string
+		fault     *localaws.Fault
+		noCW      bool
+		unchecked string
+	}{
+		{"metrics AccessDenied", ptr(denied("monitoring", "GetMetricData")), false, "DeliveryToS3.DataFreshness (CloudWatch GetMetricData): "},
+		{"no CloudWatch client", nil, true, "no CloudWatch client"},
+		{"data listing AccessDenied", ptr(denied("s3", "ListObjectsV2")), false, "the newest delivered object (list s3://acme-cdc/cdc/orders/data/)"},
+		{"kinesis AccessDenied", ptr(denied("kinesis", "DescribeStreamSummary")), false, "kinesis stream orders (describe stream)"},
+		{"firehose AccessDenied", ptr(denied("firehose", "DescribeDeliveryStream")), false, "the firehose stream"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.srv.ClearFaults()
+			// Healthy while every check runs.
+			st, err := archive.Status(ctx, e.deps, archive.StatusOptions{Name: "orders"})
+			if err != nil || !st.Healthy || st.Archives[0].Health != archive.HealthHealthy {
+				t.Fatalf("before the fault: %+v %v", st, err)
+			}
+			deps := e.deps
+			if c.fault != nil {
+				e.srv.InjectFault(*c.fault)
+				defer e.srv.ClearFaults()
+			}
+			if c.noCW {
+				deps.CloudWatch = nil
+			}
+			st, err = archive.Status(ctx, deps, archive.StatusOptions{Name: "orders"})
+			if err != nil {
+				t.Fatalf("status failed instead of reporting what it could not check: %v", err)
+			}
+			a := st.Archives[0]
+			if st.Healthy || a.Healthy || a.Health != archive.HealthUnknown || len(a.Problems) != 0 {
+				t.Fatalf("health %q healthy=%v problems=%v: want unknown", a.Health, a.Healthy, a.Problems)
+			}
+			if got := strings.Join(a.Unchecked, "\n"); !strings.Contains(got, c.unchecked) {
+				t.Fatalf("unchecked %q, want it to name %q", got, c.unchecked)
+			}
+			if c.fault != nil && !strings.Contains(strings.Join(a.Unchecked, "\n"), "AccessDenied") {
+				t.Errorf("unchecked %v does not say why (AccessDenied)", a.Unchecked)
+			}
+			if u := st.Unknown(); len(u) != 1 || u[0] != "orders" || len(st.Unhealthy()) != 0 {
+				t.Errorf("unknown %v unhealthy %v", u, st.Unhealthy())
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// rm deletes the Firehose stream before the objects (so nothing lands after
+// them); when deleting the objects then fails, the re-run still knows the
+// bucket and prefix from the role opsctl wrote and finishes the job, and an
+// object opsctl did not write survives (issue 16 item 6).
+func TestRmReRunAfterFailedObjectDeleteFinishesTheJob(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"x":1}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	// The user's own object in the same bucket, outside the archive's prefixes.
+	if _, err := e.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acme-cdc"), Key: aws.String("cdc/orders-notes.txt"), Body: strings.NewReader("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.InjectFault(localaws.Fault{Service: "s3", Operation: "DeleteObjects", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Message: "Access Denied"})
+	res, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if opserr.ExitCode(err) != opserr.ExitPartial || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("rm with a failing object delete: err %v (exit %d), want partial", err, opserr.ExitCode(err))
+	}
+	if _, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")}); err == nil {
+		t.Fatal("the Firehose stream survived: the failure is not the one this test is about")
+	}
+	if n := plan.Count(res.Changes); n.Failed != 1 {
+		t.Fatalf("changes %+v", res.Changes)
+	}
+	again, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if err != nil {
+		t.Fatalf("re-run: %v %+v", err, again.Changes)
+	}
+	if len(again.Warnings) != 0 && strings.Contains(strings.Join(again.Warnings, " "), "unknown") {
+		t.Fatalf("re-run did not know the bucket and prefix: %v", again.Warnings)
+	}
+	if again.ObjectsDeleted != 1 {
+		t.Fatalf("re-run deleted %d objects, want the 1 delivered", again.ObjectsDeleted)
+	}
+	out, err := e.s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("acme-cdc")})
+	if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "cdc/orders-notes.txt" {
+		t.Fatalf("left in the bucket: %+v %v (want only the user's object)", out, err)
+	}
+	if _, err := e.iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")}); err == nil {
+		t.Error("role still there after the re-run")
+	}
+	// Nothing left: a third run writes nothing.
+	e.srv.ResetCalls()
+	if _, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"}); err != nil || len(writes(e.srv)) != 0 {
+		t.Fatalf("third rm: %v %v", err, writes(e.srv))
 	}
 }

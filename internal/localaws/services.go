@@ -7,15 +7,21 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/appautoscalingemu"
 	"github.com/opsctl/opsctl/internal/localaws/autoscalingemu"
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
+	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
+	"github.com/opsctl/opsctl/internal/localaws/codepipelineemu"
 	"github.com/opsctl/opsctl/internal/localaws/cwemu"
 	"github.com/opsctl/opsctl/internal/localaws/dynamodbemu"
 	"github.com/opsctl/opsctl/internal/localaws/ec2emu"
 	"github.com/opsctl/opsctl/internal/localaws/ecremu"
 	"github.com/opsctl/opsctl/internal/localaws/ecsemu"
 	"github.com/opsctl/opsctl/internal/localaws/elbv2emu"
+	"github.com/opsctl/opsctl/internal/localaws/eventsemu"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/glueemu"
 	"github.com/opsctl/opsctl/internal/localaws/iamemu"
 	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
+	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
 	"github.com/opsctl/opsctl/internal/localaws/lambdaemu"
 	"github.com/opsctl/opsctl/internal/localaws/logsemu"
 	"github.com/opsctl/opsctl/internal/localaws/s3emu"
@@ -32,7 +38,8 @@ func init() {
 		// IAM as the emulated services meet it (README: "IAM on the local
 		// endpoint"): roles' policies and bucket policies, evaluated by
 		// iampolicy on the enforced paths.
-		authz := &iampolicy.Store{Role: iam.RolePolicies, ResourcePolicy: func(arn string) (string, bool) {
+		kms := kmsemu.New(s.Region, s.Account, s.Clock())
+		authz := &iampolicy.Store{Role: iam.RolePolicies, KeyPolicy: kms.KeyPolicy, ResourcePolicy: func(arn string) (string, bool) {
 			if b := iampolicy.BucketOf(arn); b != "" {
 				return s3srv.BucketPolicy(b)
 			}
@@ -50,8 +57,15 @@ func init() {
 		// as in AWS, so a log-pattern alarm can be exercised end to end.
 		logs.MetricSink = cw.RecordMetric
 		ec2 := ec2emu.New(s.Region, s.Account, s.Clock())
+		pipelines := codepipelineemu.New(s.Region, s.Account, s.Clock())
+		pipelines.Service = s.Service
+		builds := codebuildemu.New(s.Region, s.Account, s.Clock())
+		builds.Service = s.Service
 		lam := lambdaemu.New(s.Region, s.Account)
 		lam.Connect(s.Clock(), s.URL) // async invokes: retries on the clock, failures to SQS
+		events := eventsemu.New(s.Region, s.Account, s.Clock())
+		events.Connect(s.URL) // SNS targets are published to through the endpoint
+		pipelines.Events = events.Deliver
 		// HTTPS listeners take ACM's ISSUED certificates; ACM reports the
 		// load balancers that use one (InUseBy).
 		acm := acmemu.New(s.Region, s.Account, s.Clock())
@@ -63,6 +77,8 @@ func init() {
 		ecs := ecsemu.New(s.Region, s.Account, s.Clock())
 		ecs.SetLoadBalancing(elb)
 		elb.Sync = ecs.Advance
+		// ECS deployment alarms read the CloudWatch emulation's alarm state.
+		ecs.AlarmState = cw.AlarmStateValue
 		return map[string]http.Handler{
 			"s3":         s3srv,
 			"firehose":   firehose,
@@ -83,9 +99,20 @@ func init() {
 			"ecr":                     ecremu.New(s.Region, s.Account, s.Clock()),
 			"application-autoscaling": appautoscalingemu.NewWithECS(s.Region, s.Account, s.Clock(), func() http.Handler { return s.Service("ecs") }),
 
+			// CodeConnections, for pipeline create (connections stay PENDING until the handshake control).
+			"codeconnections": codeconnectionsemu.New(s.Region, s.Account),
+			// EventBridge, for pipeline failure notifications (rules → SNS).
+			"events": events,
+			// CodePipeline and CodeBuild, for pipeline.
+			"codepipeline": pipelines,
+			"codebuild":    builds,
 			// Elastic Load Balancing v2, for load-balanced deploys.
 			"elasticloadbalancing": elb,
 			"acm":                  acm,
+			// KMS key and alias lookups, for etl archive --kms-key.
+			"kms": kms,
+			// Glue Data Catalog, for etl rebuild --glue-table.
+			"glue": glueemu.New(s.Region, s.Account, s.Clock()),
 		}
 	}
 }

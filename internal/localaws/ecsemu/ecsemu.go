@@ -32,8 +32,11 @@
 // (DeploymentCircuitBreaker.thresholdConfiguration). With rollback on, a new
 // PRIMARY deployment of the last COMPLETED task definition follows ("(service
 // S) rolling back to deployment ecs-svc/N."). Deployment alarms fire when
-// the AlarmState hook reports one of them in ALARM ("deployment failed:
-// alarm detected."), with the same rollback; without the hook they never do.
+// the AlarmState getter reports one of them in ALARM ("deployment failed:
+// alarm detected."), with the same rollback. The endpoint wires AlarmState
+// to the CloudWatch emulation (cwemu.Server.AlarmStateValue), so an alarm
+// put into ALARM by SetAlarmState or by evaluation fails the deployment;
+// without a getter they never fire.
 //
 // # Test control
 //
@@ -107,10 +110,12 @@ type Server struct {
 	clk clock.Clock
 
 	// AlarmState, when set, tells the state ("OK", "ALARM",
-	// "INSUFFICIENT_DATA") of a CloudWatch alarm named in a service's
-	// deployment alarms. A deployment fails when one of them is in ALARM,
-	// unless it already was when the deployment started. Nil: deployment
-	// alarms never fire. Set it before the server handles requests.
+	// "INSUFFICIENT_DATA"; "" for no such alarm) of a CloudWatch alarm named
+	// in a service's deployment alarms. A deployment fails when one of them
+	// is in ALARM, unless it already was when the deployment started. The
+	// endpoint (internal/localaws/services.go) sets it to the CloudWatch
+	// emulation's cwemu.Server.AlarmStateValue. Nil: deployment alarms never
+	// fire. Set it before the server handles requests.
 	AlarmState func(name string) string
 
 	lb LoadBalancing // the ELBv2 emulation (lb.go); nil: load balancers unused

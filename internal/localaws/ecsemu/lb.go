@@ -217,7 +217,7 @@ func (s *Server) registerTask(svc *service, tk *task, counts map[string]int) {
 	var healthy, unhealthy time.Time
 	never := false
 	for _, lb := range svc.in.LoadBalancers {
-		tg, port := str(lb.TargetGroupArn), *lb.ContainerPort
+		tg, port := targetGroupOf(tk.dep, lb), *lb.ContainerPort
 		h, u, why := s.lb.RegisterTargetForECS(tg, id, port, image, started)
 		tk.lbs.targets = append(tk.lbs.targets, targetReg{tg: tg, id: id, port: port})
 		counts[tg]++

@@ -202,6 +202,9 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	desired := svc.desired
 	maxTotal := int(math.Floor(float64(desired) * float64(i32(svc.cfg.MaximumPercent, 200)) / 100))
 	minHealthy := int(math.Ceil(float64(desired) * float64(i32(svc.cfg.MinimumHealthyPercent, 100)) / 100))
+	if holdsBlue(p, t) {
+		maxTotal = max(maxTotal, 2*int(desired)) // green scales up next to blue
+	}
 
 	// 3. Stop what the service no longer needs.
 	healthy := 0
@@ -214,8 +217,8 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	reason := fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id)
 	failedPrimary := p.rollout == types.DeploymentRolloutStateFailed
 	for _, d := range svc.deployments[1:] {
-		if failedPrimary {
-			break // a FAILED deployment launches nothing and keeps the old ones
+		if failedPrimary || holdsBlue(p, t) {
+			break // a FAILED deployment launches nothing and keeps the old ones; blue stays until the bake is over
 		}
 		for _, tk := range svc.depTasks(d) {
 			if !tk.active(t) {
@@ -340,6 +343,7 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			healthyP++
 		}
 	}
+	s.advanceShift(svc, p, t, healthyP == int(desired) && running == int(desired))
 	if p.rollout == types.DeploymentRolloutStateInProgress {
 		busy = true
 		othersLeft := false
@@ -432,8 +436,10 @@ func (s *Server) failDeployment(svc *service, p *deployment, t time.Time, rollba
 // service deployment sd.
 func (s *Server) rollBack(svc *service, sd *svcDeployment, target *deployment, t time.Time, rolloutReason, why string) {
 	svc.lt, svc.strategy, svc.netcfg, svc.platformVersion = target.lt, target.strategy, target.netcfg, target.platformVersion
+	failed := svc.primary()
 	rb := s.startDeployment(svc, target.td, t, true, rolloutReason)
 	rb.sd = sd
+	s.rollbackShift(svc, failed, target, rb, t)
 	svc.event(t, fmt.Sprintf("(service %s) rolling back to deployment %s.", svc.name, target.id))
 	if sd != nil {
 		sd.status = types.ServiceDeploymentStatusRollbackInProgress

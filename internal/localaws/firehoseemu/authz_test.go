@@ -7,8 +7,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 )
 
 // The endpoint enforces IAM on delivery (README, "IAM on the local
@@ -92,5 +97,51 @@ func TestBucketPolicyDenyStopsDelivery(t *testing.T) {
 		if got := len(e.objects("raw/")); got != want {
 			t.Fatalf("%s: %d objects, want %d", c.name, got, want)
 		}
+	}
+}
+
+// With a customer managed key on the stream, Firehose needs
+// kms:GenerateDataKey, and KMS allows it only if the key policy allows the
+// role or delegates to the account's IAM policies (AWS KMS Developer Guide,
+// "Key policies in AWS KMS": "Unless the key policy explicitly allows it, you
+// cannot use IAM policies to allow access to a KMS key").
+func TestDeliveryWithAKMSKeyNeedsTheKeyPolicy(t *testing.T) {
+	e := startDelivery(t, "raw/", true, false)
+	ctx := context.Background()
+	kc := kms.NewFromConfig(localawstest.Config(e.srv, 0))
+	notUs := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/other"},"Action":"kms:*","Resource":"*"}]}`
+	key, err := kc.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(notUs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyARN := aws.ToString(key.KeyMetadata.Arn)
+	withKMS := strings.TrimSuffix(firehoseS3Policy, `]}`) + `,{"Effect":"Allow","Action":"kms:GenerateDataKey","Resource":"` + keyARN + `"}]}`
+	putRolePolicy(t, e.iamc, withKMS)
+	d := dest("lake", "enc/", true, false)
+	d.EncryptionConfiguration = &fhtypes.EncryptionConfiguration{KMSEncryptionConfig: &fhtypes.KMSEncryptionConfig{AWSKMSKeyARN: aws.String(keyARN)}}
+	if _, err := e.fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("enc"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &fhtypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/src"), RoleARN: aws.String(role)},
+		ExtendedS3DestinationConfiguration: d}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(10 * time.Second) // the stream becomes ACTIVE
+	e.put(`{"a":1}`)
+	e.clk.Advance(2 * time.Minute)
+	if keys := e.objects("enc/"); len(keys) != 0 {
+		t.Fatalf("delivered %v although the key policy does not allow the role", keys)
+	}
+	// The default key policy delegates to IAM, whose policy allows the role.
+	def := `{"Version":"2012-10-17","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*"}]}`
+	if _, err := kc.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: key.KeyMetadata.KeyId, Policy: aws.String(def)}); err != nil {
+		t.Fatal(err)
+	}
+	e.put(`{"a":2}`)
+	e.clk.Advance(2 * time.Minute)
+	var body string
+	for _, k := range e.objects("enc/") {
+		body += e.get(k, false)
+	}
+	if body != "{\"a\":1}\n{\"a\":2}\n" {
+		t.Fatalf("after the key policy allowed it: %q", body)
 	}
 }

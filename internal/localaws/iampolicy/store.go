@@ -18,6 +18,10 @@ type Store struct {
 	// ResourcePolicy returns the policy attached to a resource (a bucket
 	// policy for an S3 bucket or object ARN); ok false when it has none.
 	ResourcePolicy func(resourceARN string) (doc string, ok bool)
+	// KeyPolicy returns a KMS key's key policy; ok false when the key does
+	// not exist. With it set, kms: actions need the key policy to allow
+	// the role or to delegate to the account's IAM policies.
+	KeyPolicy func(keyARN string) (doc string, ok bool)
 }
 
 // AssumeRole checks that service (e.g. "firehose.amazonaws.com") may
@@ -49,7 +53,19 @@ func (s Store) RoleMay(roleARN, action, resource string, ctx map[string][]string
 		return fmt.Errorf("policies of %s: %w", roleARN, err)
 	}
 	set := Set{Identity: ids}
-	if s.ResourcePolicy != nil {
+	full := map[string][]string{"aws:PrincipalArn": {roleARN}, "aws:PrincipalAccount": {accountOf(roleARN)}}
+	if strings.HasPrefix(strings.ToLower(action), "kms:") && s.KeyPolicy != nil {
+		doc, ok := s.KeyPolicy(resource)
+		if !ok {
+			return fmt.Errorf("%s on %s: the key does not exist", action, resource)
+		}
+		kp, err := Parse(doc)
+		if err != nil {
+			return fmt.Errorf("key policy of %s: %w", resource, err)
+		}
+		set.Resource, set.KeyPolicy = kp, true
+		full["kms:CallerAccount"] = []string{accountOf(roleARN)}
+	} else if s.ResourcePolicy != nil {
 		if doc, ok := s.ResourcePolicy(resource); ok {
 			rp, err := Parse(doc)
 			if err != nil {
@@ -58,7 +74,6 @@ func (s Store) RoleMay(roleARN, action, resource string, ctx map[string][]string
 			set.Resource = rp
 		}
 	}
-	full := map[string][]string{"aws:PrincipalArn": {roleARN}, "aws:PrincipalAccount": {accountOf(roleARN)}}
 	for k, v := range ctx {
 		full[k] = v
 	}
