@@ -20,28 +20,8 @@ import (
 // TestBinaryDeployPublicServiceCommands runs service create --public,
 // status and service rm as a user would, against the local endpoint.
 func TestBinaryDeployPublicServiceCommands(t *testing.T) {
-	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS}})
-	env := localawstest.Env(t, srv, "AWS_MAX_ATTEMPTS=2")
-	ctx := context.Background()
-	cfg := localawstest.Config(srv, 1)
-	run := func(want int, args ...string) localawstest.Result {
-		t.Helper()
-		r := localawstest.Run(t, env, args...)
-		if r.Code != want {
-			t.Fatalf("opsctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, want, r.Stdout, r.Stderr)
-		}
-		return r
-	}
-	run(0, "deploy", "cluster", "create", "prod", "--fargate")
-	ecrc := ecr.NewFromConfig(cfg)
-	if _, err := ecrc.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("api")}); err != nil {
-		t.Fatal(err)
-	}
-	m := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:v1"}}`
-	if _, err := ecrc.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: aws.String(m), ImageTag: aws.String("v1")}); err != nil {
-		t.Fatal(err)
-	}
-	image := srv.Account + ".dkr.ecr." + srv.Region + ".amazonaws.com/api:v1"
+	srv, run, image := publicEndpoint(t, nil)
+	image += "v1"
 	base := []string{"deploy", "service", "create", "api", "--cluster", "prod", "--image", image, "--port", "8080", "--public"}
 
 	// Bad input: exit 2, nothing called.
@@ -122,30 +102,8 @@ func TestBinaryDeployPublicServiceCommands(t *testing.T) {
 // times faster than real time (two minutes per second), so its one-second
 // polls see the stages move.
 func TestBinaryDeployBlueGreenRolloutAndRollback(t *testing.T) {
-	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS}, Clock: clock.NewOffset(clock.Real(), 120)})
-	env := localawstest.Env(t, srv, "AWS_MAX_ATTEMPTS=2")
-	ctx := context.Background()
-	cfg := localawstest.Config(srv, 1)
-	run := func(want int, args ...string) localawstest.Result {
-		t.Helper()
-		r := localawstest.Run(t, env, args...)
-		if r.Code != want {
-			t.Fatalf("opsctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, want, r.Stdout, r.Stderr)
-		}
-		return r
-	}
-	run(0, "deploy", "cluster", "create", "prod", "--fargate")
-	ecrc := ecr.NewFromConfig(cfg)
-	if _, err := ecrc.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("api")}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tag := range []string{"v1", "v2"} {
-		m := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:` + tag + `"}}`
-		if _, err := ecrc.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: aws.String(m), ImageTag: aws.String(tag)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	image := srv.Account + ".dkr.ecr." + srv.Region + ".amazonaws.com/api:"
+	srv, run, image := publicEndpoint(t, clock.NewOffset(clock.Real(), 120))
+	ctx, cfg := context.Background(), localawstest.Config(srv, 1)
 	create := func(bake, tag string) {
 		run(0, "deploy", "service", "create", "api", "--cluster", "prod", "--image", image+tag, "--port", "8080", "--public",
 			"--strategy", "blue-green", "--bake-time", bake)
@@ -185,4 +143,34 @@ func TestBinaryDeployBlueGreenRolloutAndRollback(t *testing.T) {
 	if !strings.Contains(r.Stdout, `"state": "completed"`) || !strings.Contains(r.Stdout, `"revision": 2`) {
 		t.Fatalf("rollback during the bake:\n%s", r.Stdout)
 	}
+}
+
+// publicEndpoint starts an endpoint on clk (nil: the default fake clock)
+// with STS, an opsctl Fargate cluster "prod" and an ECR repository "api"
+// holding api:v1 and api:v2; run runs the binary and checks its exit code.
+func publicEndpoint(t *testing.T, clk clock.Clock) (*localaws.Server, func(want int, args ...string) localawstest.Result, string) {
+	t.Helper()
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS}, Clock: clk})
+	env := localawstest.Env(t, srv, "AWS_MAX_ATTEMPTS=2")
+	run := func(want int, args ...string) localawstest.Result {
+		t.Helper()
+		r := localawstest.Run(t, env, args...)
+		if r.Code != want {
+			t.Fatalf("opsctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, want, r.Stdout, r.Stderr)
+		}
+		return r
+	}
+	run(0, "deploy", "cluster", "create", "prod", "--fargate")
+	ctx := context.Background()
+	ecrc := ecr.NewFromConfig(localawstest.Config(srv, 1))
+	if _, err := ecrc.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("api")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"v1", "v2"} {
+		m := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:` + tag + `"}}`
+		if _, err := ecrc.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: aws.String(m), ImageTag: aws.String(tag)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv, run, srv.Account + ".dkr.ecr." + srv.Region + ".amazonaws.com/api:"
 }
