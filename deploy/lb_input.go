@@ -189,6 +189,10 @@ func (l LBOptions) Validate(port int, set LBSet) error {
 			return err
 		}
 	}
+	if l.AccessLogs {
+		// Not built yet: refused rather than accepted and ignored.
+		return opserr.Usagef("--access-logs is not supported yet: enable the load balancer's access_logs.s3.* attributes yourself (the bucket needs SSE-S3 and the ELB log delivery policy)")
+	}
 	if l.Public && port <= 0 {
 		return opserr.Usagef("--public needs --port: the container port the load balancer sends traffic to")
 	}

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/acmemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/opserr"
 )
 
 // lbSetup is svcSetup with the ELBv2 client in the deps.
@@ -386,5 +388,35 @@ func TestPublicRolloutWaitsForHealthyTargetsAndFailingHealthChecksRollBack(t *te
 	// Target.ResponseCodeMismatch: "Health checks failed with these codes: [500]").
 	if !strings.Contains(res.Reason, "health checks failed on port 8080") || !strings.Contains(res.Reason, "[500]") {
 		t.Fatalf("reason %q does not say the health checks failed", res.Reason)
+	}
+}
+
+func TestServiceRmAfterAFailedStepFinishesOnReRun(t *testing.T) {
+	for _, op := range []string{"DeleteRule", "DeleteTargetGroup", "DeleteListener", "DeleteLoadBalancer"} {
+		t.Run(op, func(t *testing.T) {
+			e, elb, _ := lbSetup(t)
+			ctx := context.Background()
+			if _, err := deploy.CreateService(ctx, e.deps, publicOpts(e, "api", nil)); err != nil {
+				t.Fatal(err)
+			}
+			// A permanent error on one delete (botocore elbv2: AccessDenied is not retried).
+			e.srv.InjectFault(localaws.Fault{Service: "elasticloadbalancing", Operation: op, Kind: localaws.FaultError, Code: "AccessDenied", Message: "injected", Status: 403})
+			res, err := deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "api"})
+			var p *opserr.PartialError
+			if err == nil || (!errors.As(err, &p) && res.Counts.Applied > 0) {
+				t.Fatalf("%s failing: err = %v (%+v)", op, err, res.Counts)
+			}
+			res, err = deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "api"})
+			if err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if _, err := elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"opsctl-prod"}}); err == nil {
+				t.Fatalf("load balancer left after the re-run (%+v)", res.Changes)
+			}
+			e.srv.ResetCalls()
+			if _, err := deploy.RemoveService(ctx, e.deps, deploy.ServiceRemoveOptions{Cluster: "prod", Name: "api"}); err != nil || len(e.writeOps()) != 0 {
+				t.Fatalf("third run: %v, wrote %v", err, e.writeOps())
+			}
+		})
 	}
 }

@@ -22,7 +22,7 @@ func lbFlags() []cli.Flag {
 		&cli.StringFlag{Name: "certificate", Usage: "ACM certificate `ARN`: HTTPS on 443, HTTP redirected to HTTPS"},
 		&cli.StringFlag{Name: "health-path", Value: deploy.DefaultHealthPath, Usage: "target group health check `PATH`"},
 		&cli.IntFlag{Name: "priority", Usage: "listener rule `PRIORITY` 1-50000 (default: opsctl keeps the lowest free one)"},
-		&cli.BoolFlag{Name: "access-logs", Usage: "write the load balancer's access logs to an encrypted S3 bucket"},
+		&cli.BoolFlag{Name: "access-logs", Usage: "(not supported yet: refused) write the load balancer's access logs to an encrypted S3 bucket"},
 		&cli.StringFlag{Name: "strategy", Value: deploy.StrategyRolling, Usage: "deployment `STRATEGY`: rolling, canary, linear or blue-green (ECS native)"},
 		&cli.IntFlag{Name: "bake-time", Value: deploy.DefaultBakeMinutes, Usage: "`MINUTES` both revisions run after production traffic moved (0-1440)"},
 		&cli.Float64Flag{Name: "canary-percent", Value: deploy.DefaultCanaryPercent, Usage: "canary: `PERCENT` of traffic shifted first (0.1-100)"},
@@ -152,4 +152,23 @@ func writeServiceRm(w io.Writer, r deploy.ServiceRemoveResult) error {
 		fmt.Fprintf(w, "kept: %s\n", k)
 	}
 	return nil
+}
+
+// rolloutLBPairs: a blue-green, canary or linear deployment's stages and a
+// load-balanced one's targets.
+func rolloutLBPairs(r deploy.RolloutResult) [][2]string {
+	var out [][2]string
+	if len(r.Stages) > 0 {
+		out = append(out, [2]string{"Stages", strings.Join(r.Stages, " → ")})
+	}
+	if len(r.Targets) > 0 {
+		healthy := 0
+		for _, t := range r.Targets {
+			if t.State == "healthy" {
+				healthy++
+			}
+		}
+		out = append(out, [2]string{"Targets", fmt.Sprintf("%d of %d healthy (%s)", healthy, len(r.Targets), r.Targets[0].TargetGroup)})
+	}
+	return out
 }

@@ -97,6 +97,7 @@ func writeRolloutResult(w io.Writer, r deploy.RolloutResult) error {
 	if len(r.StoppedTasks) > 0 {
 		pairs = append(pairs, [2]string{"Stopped tasks", strings.Join(uniqueStrings(r.StoppedTasks), "\n")})
 	}
+	pairs = append(pairs, rolloutLBPairs(r)...)
 	if err := output.WriteKV(w, pairs); err != nil {
 		return err
 	}

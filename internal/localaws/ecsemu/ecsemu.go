@@ -50,6 +50,10 @@
 //     task exited"), before it ever counts as healthy.
 //   - "unhealthy": the container's health check fails; service tasks are
 //     stopped by the scheduler ("Task failed container health checks").
+//   - "fail-elb", "elb-timeout" or "elb-refused": behind a load balancer,
+//     the task's target fails its health checks (lb.go; elbv2emu's package
+//     doc has the reasons) and the scheduler stops it ("Task failed ELB
+//     health checks in (target-group ARN)").
 //
 // A task started by RunTask with a command (in the container definition or
 // an override) runs for 20 s and exits; its exit code is N when the command

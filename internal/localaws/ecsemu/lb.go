@@ -128,6 +128,25 @@ func (s *Server) checkLoadBalancers(td *taskDef, lbs []types.LoadBalancer, grace
 	return nil
 }
 
+// sameLoadBalancers: UpdateService's loadBalancers change nothing. A change
+// starts a new deployment: "When you add, update, or remove a load balancer
+// configuration, Amazon ECS starts new tasks with the updated Elastic Load
+// Balancing configuration, and then stops the old tasks when the new tasks
+// are running." (botocore ecs UpdateServiceRequest.loadBalancers: "This
+// parameter triggers a new service deployment.")
+func sameLoadBalancers(a, b []types.LoadBalancer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if str(a[i].TargetGroupArn) != str(b[i].TargetGroupArn) || str(a[i].ContainerName) != str(b[i].ContainerName) ||
+			i32(a[i].ContainerPort, 0) != i32(b[i].ContainerPort, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // drainedAt is when a stopping task's targets finished draining (its stop
 // when it has none): its STOPPING and DEPROVISIONING follow.
 func (t *task) drainedAt() time.Time {
@@ -151,7 +170,7 @@ func hexByte(s string) int {
 // syncTargets registers the service's tasks that reached RUNNING by t and
 // deregisters those stopping by t, with ECS's events.
 func (s *Server) syncTargets(svc *service, t time.Time) {
-	if s.lb == nil || len(svc.in.LoadBalancers) == 0 {
+	if s.lb == nil {
 		return
 	}
 	registered, deregistered := map[string]int{}, map[string]int{}

@@ -275,3 +275,35 @@ func TestCreateServiceChecksItsLoadBalancers(t *testing.T) {
 	emutest.WantCode(t, err, "InvalidParameterException", "Health check grace period is only valid for services configured to use load balancers")
 	emutest.Must(f.create(td, 1, f.web()))
 }
+
+func TestUpdatingLoadBalancersStartsADeploymentIntoTheNewGroup(t *testing.T) {
+	f := newLBFixture(t, func(in *elb.CreateTargetGroupInput) {
+		in.HealthCheckIntervalSeconds, in.HealthCheckTimeoutSeconds, in.HealthyThresholdCount = aws.Int32(10), aws.Int32(5), aws.Int32(2)
+	})
+	f.attach()
+	vpc := emutest.Must(f.elb.DescribeTargetGroups(f.ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{f.tg}})).TargetGroups[0].VpcId
+	green := aws.ToString(emutest.Must(f.elb.CreateTargetGroup(f.ctx, &elb.CreateTargetGroupInput{Name: aws.String("web2"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: vpc, TargetType: elbtypes.TargetTypeEnumIp})).TargetGroups[0].TargetGroupArn)
+	emutest.Must(f.elb.CreateListener(f.ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(f.lb), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(8080), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(green)}}}))
+	emutest.Must(f.create(f.webTD("example/web:v1"), 1, f.web()))
+	f.clk.Advance(5 * time.Minute)
+	if got := f.service("prod", "web").Deployments[0].RolloutState; got != types.DeploymentRolloutStateCompleted {
+		t.Fatalf("first rollout %s", got)
+	}
+	// botocore ecs UpdateServiceRequest.loadBalancers: "This parameter
+	// triggers a new service deployment."
+	out := emutest.Must(f.ecs.UpdateService(f.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		LoadBalancers: []types.LoadBalancer{{TargetGroupArn: aws.String(green), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}}))
+	if n := len(out.Service.Deployments); n != 2 {
+		t.Fatalf("%d deployments after changing loadBalancers, want 2", n)
+	}
+	f.clk.Advance(10 * time.Minute)
+	h := emutest.Must(f.elb.DescribeTargetHealth(f.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(green)})).TargetHealthDescriptions
+	if len(h) != 1 || h[0].TargetHealth.State != elbtypes.TargetHealthStateEnumHealthy {
+		t.Errorf("new group's targets %+v", h)
+	}
+	if old := f.targets(); len(old) != 0 {
+		t.Errorf("old group still has targets after the deployment: %v", old)
+	}
+}

@@ -477,13 +477,15 @@ func (s *Server) updateService(now time.Time, dec awsproto.Decoder) (any, error)
 			return nil, err
 		}
 	}
+	lbChanged := false
 	if in.LoadBalancers != nil {
 		if err := s.checkLoadBalancers(td, in.LoadBalancers, nil); err != nil {
 			return nil, err
 		}
+		lbChanged = !sameLoadBalancers(in.LoadBalancers, svc.in.LoadBalancers)
 		svc.in.LoadBalancers = in.LoadBalancers
 	}
-	newDeployment := in.ForceNewDeployment || td != svc.primary().td || !sameStrategy(strategy, svc.strategy) ||
+	newDeployment := lbChanged || in.ForceNewDeployment || td != svc.primary().td || !sameStrategy(strategy, svc.strategy) ||
 		!sameNet(netcfg, svc.netcfg) || (in.PlatformVersion != nil && *in.PlatformVersion != svc.platformVersion)
 	svc.cfg = fillConfig(in.DeploymentConfiguration, &svc.cfg)
 	if in.DesiredCount != nil {

@@ -619,3 +619,78 @@ func TestFaultsAccessDeniedAndThrottling(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func TestModifyListenerChecksLikeCreate(t *testing.T) {
+	f := newFixture(t)
+	lb := f.lb("web")
+	a := f.listener(aws.ToString(lb.LoadBalancerArn), 80, fixed("404"))
+	f.listener(aws.ToString(lb.LoadBalancerArn), 8080, fixed("404"))
+	pending := f.srv.Service("acm").(*acmemu.Server).AddCertificate("api.example.com", "PENDING_VALIDATION")
+	cases := []struct {
+		name string
+		in   elb.ModifyListenerInput
+		code string
+		msg  string
+	}{
+		{"https without a certificate", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443)},
+			"ValidationError", "A certificate must be specified for HTTPS listeners"},
+		// botocore elbv2 ModifyListener errors: CertificateNotFoundException.
+		{"certificate not issued", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443),
+			Certificates: []types.Certificate{{CertificateArn: aws.String(pending)}}}, "CertificateNotFound", ""},
+		// DuplicateListenerException.
+		{"port taken", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, Port: aws.Int32(8080)}, "DuplicateListener", ""},
+		// ListenerNotFoundException.
+		{"unknown listener", elb.ModifyListenerInput{ListenerArn: aws.String(aws.ToString(a.ListenerArn) + "0"), Port: aws.Int32(81)}, "ListenerNotFound", ""},
+		{"redirect without config", elb.ModifyListenerInput{ListenerArn: a.ListenerArn, DefaultActions: []types.Action{{Type: types.ActionTypeEnumRedirect}}},
+			"ValidationError", "redirect"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.elb.ModifyListener(ctx, &tc.in)
+			emutest.WantCode(t, err, tc.code, tc.msg)
+		})
+	}
+	got := emutest.Must(f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{aws.ToString(a.ListenerArn)}})).Listeners[0]
+	if aws.ToInt32(got.Port) != 80 || got.Protocol != types.ProtocolEnumHttp {
+		t.Errorf("a rejected change altered the listener: %+v", got)
+	}
+}
+
+func TestModifyRuleChecksItsInput(t *testing.T) {
+	f := newFixture(t)
+	lb := f.lb("web")
+	tg := f.tg("api", nil)
+	l := f.listener(aws.ToString(lb.LoadBalancerArn), 80, fixed("404"))
+	r := emutest.Must(f.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: l.ListenerArn, Priority: aws.Int32(1),
+		Conditions: hostRule("api.example.com"), Actions: forward(aws.ToString(tg.TargetGroupArn))})).Rules[0]
+	var def *string
+	for _, x := range emutest.Must(f.elb.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: l.ListenerArn})).Rules {
+		if aws.ToBool(x.IsDefault) {
+			def = x.RuleArn
+		}
+	}
+	cases := []struct {
+		name string
+		in   elb.ModifyRuleInput
+		code string
+	}{
+		// botocore elbv2 ModifyRule errors: OperationNotPermittedException (the
+		// default rule's conditions), TargetGroupNotFoundException, RuleNotFoundException.
+		{"default rule conditions", elb.ModifyRuleInput{RuleArn: def, Conditions: hostRule("b.example.com")}, "OperationNotPermitted"},
+		{"forward to a missing group", elb.ModifyRuleInput{RuleArn: r.RuleArn, Actions: forward(strings.Replace(aws.ToString(tg.TargetGroupArn), "/api/", "/gone/", 1))}, "TargetGroupNotFound"},
+		{"bad host", elb.ModifyRuleInput{RuleArn: r.RuleArn, Conditions: hostRule("no_dots")}, "ValidationError"},
+		{"unknown rule", elb.ModifyRuleInput{RuleArn: aws.String(aws.ToString(r.RuleArn) + "0"), Actions: fixed("200")}, "RuleNotFound"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.elb.ModifyRule(ctx, &tc.in)
+			emutest.WantCode(t, err, tc.code, "")
+		})
+	}
+	// The default rule's actions can change: they are the listener's.
+	emutest.Must(f.elb.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: def, Actions: fixed("503")}))
+	got := emutest.Must(f.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{aws.ToString(l.ListenerArn)}})).Listeners[0]
+	if c := got.DefaultActions[0].FixedResponseConfig; c == nil || aws.ToString(c.StatusCode) != "503" {
+		t.Errorf("listener default action %+v", got.DefaultActions[0])
+	}
+}
