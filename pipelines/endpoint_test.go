@@ -2,6 +2,7 @@ package pipelines_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -329,4 +330,52 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A permanent (AccessDenied) or transient (5xx) failure of each write stops
+// the plan there, says what failed, and a re-run repairs it; the run after
+// writes nothing.
+func TestFaultOnEachWriteThenRepairingRerun(t *testing.T) {
+	writes := []struct{ service, op string }{
+		{"sns", "CreateTopic"}, // first: the shared topic is created once
+		{"codeconnections", "CreateConnection"},
+		{"s3", "CreateBucket"}, {"s3", "PutBucketEncryption"}, {"s3", "PutPublicAccessBlock"}, {"s3", "PutBucketPolicy"},
+		{"ecr", "CreateRepository"}, {"ecr", "PutLifecyclePolicy"},
+		{"iam", "CreateRole"}, {"iam", "PutRolePolicy"},
+		{"codebuild", "CreateProject"}, {"codepipeline", "CreatePipeline"},
+		{"sns", "SetTopicAttributes"}, {"sns", "Subscribe"},
+		{"events", "PutRule"}, {"events", "PutTargets"},
+	}
+	ctx := context.Background()
+	e := start(t, localaws.EmulatorSNS)
+	e.service(t, "prod", "api", "web")
+	for i, w := range writes {
+		kind := localaws.FaultError
+		if i%2 == 1 {
+			kind = localaws.Fault5xx
+		}
+		o := pipelines.CreateOptions{Name: fmt.Sprintf("f%d", i), Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api",
+			TestBranches: []string{"main"}, TestCommand: "make it", Notify: fmt.Sprintf("ops+%d@example.com", i)}
+		e.srv.InjectFault(localaws.Fault{Service: w.service, Operation: w.op, Kind: kind, Code: "AccessDeniedException", Message: "not allowed", Times: -1})
+		res, err := pipelines.Create(ctx, e.deps, o)
+		e.srv.ClearFaults()
+		if err == nil {
+			t.Fatalf("%s %s: no error", kind, w.op)
+		}
+		failed := false
+		for _, c := range res.Changes {
+			failed = failed || c.Status == plan.StatusFailed
+		}
+		if !failed || !strings.Contains(err.Error(), w.op) {
+			t.Fatalf("%s %s: the error does not say what failed: %v", kind, w.op, err)
+		}
+		if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+			t.Fatalf("%s %s: repairing run: %v", kind, w.op, err)
+		}
+		e.srv.ResetCalls()
+		again, err := pipelines.Create(ctx, e.deps, o)
+		if err != nil || plan.Writes(again.Changes) != 0 || len(e.srv.WriteCalls()) != 0 {
+			t.Fatalf("%s %s: third run: %v, wrote %v", kind, w.op, err, e.srv.WriteCalls())
+		}
+	}
 }
