@@ -2,9 +2,9 @@ package pipelines_test
 
 import (
 	"context"
-	"fmt"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -52,7 +52,10 @@ func start(t *testing.T, emulators ...string) *env {
 		opts.SQSBackend = "fauxqs"
 	}
 	srv := localawstest.Start(t, opts)
-	cfg := localawstest.Config(srv, 1)
+	// Three attempts, as the SDK's default retryer would make: under -race
+	// the endpoint's CodeBuild answers are sometimes cut ("use of closed
+	// network connection"), which a retry absorbs.
+	cfg := localawstest.Config(srv, 3)
 	e := &env{srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg)}
 	e.deps = pipelines.Deps{
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), ECR: ecr.NewFromConfig(cfg), Connections: codeconnections.NewFromConfig(cfg),
