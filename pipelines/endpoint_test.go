@@ -31,6 +31,7 @@ import (
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
@@ -380,5 +381,33 @@ func TestFaultOnEachWriteThenRepairingRerun(t *testing.T) {
 		if err != nil || plan.Writes(again.Changes) != 0 || len(e.srv.WriteCalls()) != 0 {
 			t.Fatalf("%s %s: third run: %v, wrote %v", kind, w.op, err, e.srv.WriteCalls())
 		}
+	}
+}
+
+// --wait polls the connection until the person completes the handshake (on
+// the endpoint clock), and fails clearly when the provider refuses it.
+func TestWaitPollsTheConnectionUntilAvailable(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	cc := e.srv.Service("codeconnections").(*codeconnectionsemu.Server)
+	polls := 0
+	e.clk.OnSleep(func(time.Duration) {
+		if polls++; polls == 3 {
+			cc.CompleteHandshake("opsctl-shop")
+		}
+	})
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "bitbucket:acme/shop"), Cluster: "prod", Service: "api", Wait: true}
+	res, err := pipelines.Create(ctx, e.deps, o)
+	e.clk.OnSleep(nil)
+	if err != nil || res.ConnectionStatus != "AVAILABLE" || len(res.Todo) != 0 || polls < 3 {
+		t.Fatalf("wait: %v status %s todo %q after %d polls", err, res.ConnectionStatus, res.Todo, polls)
+	}
+	o.Name, o.Repo = "web", repo(t, "gitlab:acme/web")
+	e.clk.OnSleep(func(time.Duration) { cc.FailHandshake("opsctl-web") })
+	_, err = pipelines.Create(ctx, e.deps, o)
+	e.clk.OnSleep(nil)
+	if err == nil || !strings.Contains(err.Error(), "is in ERROR") {
+		t.Fatalf("refused handshake: %v", err)
 	}
 }
