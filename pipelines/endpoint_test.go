@@ -411,3 +411,49 @@ func TestWaitPollsTheConnectionUntilAvailable(t *testing.T) {
 		t.Fatalf("refused handshake: %v", err)
 	}
 }
+
+// rm deletes what opsctl created, keeps images and artifacts and anything
+// not tagged opsctl:managed, and is re-runnable.
+func TestRmDeletesOnlyWhatOpsctlCreated(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	// A role the team made under the name opsctl would use: adopted, never deleted.
+	ic := e.deps.IAM.(*iam.Client)
+	must(ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("opsctl-pipeline-shop-build"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}))
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api", TestBranches: []string{"main"}, TestCommand: "make it"}
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	steps, r, err := pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	dry, err := pipelines.Remove(ctx, e.deps, steps, r)
+	if err != nil || len(e.srv.WriteCalls()) != 0 || dry.Counts.Planned != 5 {
+		t.Fatalf("dry run: %v %+v wrote %v", err, dry.Changes, e.srv.WriteCalls())
+	}
+	steps, r, _ = pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop"})
+	done, err := pipelines.Remove(ctx, e.deps, steps, r)
+	if err != nil || done.Counts.Applied != 5 {
+		t.Fatalf("rm: %v %+v", err, done.Changes)
+	}
+	if _, err := e.deps.Pipeline.(*codepipeline.Client).GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("shop")}); err == nil {
+		t.Fatal("the pipeline survived rm")
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-pipeline-shop-build")}); err != nil {
+		t.Fatalf("the team's role was deleted: %v", err)
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-pipeline-shop")}); err == nil {
+		t.Fatal("opsctl's pipeline role survived rm")
+	}
+	if _, err := e.deps.ECR.(*ecr.Client).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"shop"}}); err != nil {
+		t.Fatalf("rm deleted the image repository: %v", err)
+	}
+	steps, r, _ = pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop"})
+	e.srv.ResetCalls()
+	if again, err := pipelines.Remove(ctx, e.deps, steps, r); err != nil || len(again.Changes) != 0 || len(e.srv.WriteCalls()) != 0 {
+		t.Fatalf("second rm: %v %+v", err, again.Changes)
+	}
+}
