@@ -68,6 +68,10 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		}
 		topics[name] = tp
 	}
+	renames, err := planDLQRenames(ctx, deps, specs)
+	if err != nil {
+		return res, err
+	}
 	alarmSteps := make([][]plan.Step, len(specs))
 	for i, s := range specs {
 		tp := topics[s.Topic]
@@ -75,16 +79,29 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		if err != nil {
 			return res, fmt.Errorf("plan alarm %s: %w", s.Name, err)
 		}
-		alarmSteps[i] = steps
+		// The old alarm goes only after the new one is written: a failure
+		// leaves the queue watched by the old one, never by none.
+		alarmSteps[i] = append(steps, renames[i]...)
 	}
 	var pruneSteps []plan.Step
 	if prune != nil && prune.Enabled {
-		var err error
 		keepTopics := map[string]bool{}
 		for _, t := range topicOrder {
 			keepTopics[t] = true
 		}
-		if pruneSteps, err = planPrune(ctx, deps, prune.Keep, keepTopics); err != nil {
+		keep := map[string]bool{}
+		for n := range prune.Keep {
+			keep[n] = true
+		}
+		for _, s := range specs { // the names the alarms are written under
+			keep[s.Name] = true
+		}
+		for _, rs := range renames { // deleted by their rename already
+			for _, r := range rs {
+				keep[ShortName(r.Name)] = true
+			}
+		}
+		if pruneSteps, err = planPrune(ctx, deps, keep, keepTopics); err != nil {
 			return res, err
 		}
 	}
@@ -126,7 +143,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		}
 	}
 	all := res.AllChanges()
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	res.Summary = summarize(all, dryRun, err)
 	return res, failure(all, err)
 }
@@ -403,4 +420,51 @@ func Apply(ctx context.Context, deps Deps, opts ApplyOptions) (ApplyResult, erro
 		keep[s.Name] = true
 	}
 	return applySpecs(ctx, deps, opts.File.Specs, &pruneSet{Enabled: opts.Prune, Keep: keep}, opts.DryRun)
+}
+
+// planDLQRenames finds, for each DLQ spec, the alarms opsctl's alarm command
+// manages on the same queue under another name (older versions named a DLQ
+// alarm declared in a file after its `name:`, add-dlq after the queue) and
+// plans deleting them, so the queue keeps one alarm, the one named by
+// DLQAlarmName. Nothing is listed when no spec is a DLQ.
+func planDLQRenames(ctx context.Context, deps Deps, specs []Spec) ([][]plan.Step, error) {
+	out := make([][]plan.Step, len(specs))
+	byQueue := map[string]int{}
+	for i, s := range specs {
+		if s.Kind == KindDLQ {
+			byQueue[s.Queue] = i
+		}
+	}
+	if len(byQueue) == 0 {
+		return out, nil
+	}
+	managed, err := listManaged(ctx, deps.CloudWatch)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range managed {
+		if m.component != ComponentAlarm || m.kind != KindDLQ || m.metric == nil {
+			continue
+		}
+		queue := ""
+		for _, d := range m.metric.Dimensions {
+			if aws.ToString(d.Name) == "QueueName" {
+				queue = aws.ToString(d.Value)
+			}
+		}
+		i, ok := byQueue[queue]
+		if !ok || m.name == AlarmName(specs[i].Name) {
+			continue
+		}
+		old, now := m.name, AlarmName(specs[i].Name)
+		out[i] = append(out[i], plan.New(ResMetricAlarm, old, plan.ActionDelete,
+			[]plan.FieldDiff{{Field: "renamed", Old: old, New: now}},
+			func(ctx context.Context) error {
+				if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{old}}); err != nil {
+					return fmt.Errorf("delete alarm %q (now %q): %w", old, now, err)
+				}
+				return nil
+			}))
+	}
+	return out, nil
 }

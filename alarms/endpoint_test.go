@@ -584,6 +584,34 @@ func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
 	if _, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "foreign"}); err == nil || !strings.Contains(err.Error(), "not managed by opsctl") {
 		t.Errorf("foreign rm: %v", err)
 	}
+	// rm again: already gone, a successful no-op that writes nothing.
+	e.srv.ResetCalls()
+	if rm, err = alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "api-fatal"}); err != nil || len(e.writes()) != 0 || plan.Writes(rm.Changes) != 0 || !strings.Contains(rm.Summary, "does not exist") {
+		t.Errorf("rm of a removed alarm: %v %+v writes %v", err, rm, e.writes())
+	}
+}
+
+// alarm test runs the state changes but exits 3 (partial) when nobody will
+// receive the email, and 0 once someone has confirmed.
+func TestAlarmTestIsPartialWhileNobodyConfirmed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors"), NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	opts := alarms.TestOptions{Name: "api-errors", Wait: 5 * time.Second, Poll: 10 * time.Millisecond}
+	tr, err := alarms.Test(ctx, e.deps, opts)
+	if opserr.ExitCode(err) != opserr.ExitPartial || !strings.Contains(fmt.Sprint(err), "nobody will get the test email") {
+		t.Fatalf("pending only: err %v (exit %d), want exit 3", err, opserr.ExitCode(err))
+	}
+	if tr.Final != "OK" || tr.Pending != 1 || tr.Confirmed != 0 || len(tr.Transitions) < 2 {
+		t.Fatalf("the state changes still ran: %+v", tr)
+	}
+	e.confirm("ops@example.com")
+	if tr, err = alarms.Test(ctx, e.deps, opts); err != nil || tr.Confirmed != 1 || len(tr.Warnings) != 0 {
+		t.Fatalf("confirmed: %v %+v", err, tr)
+	}
 }
 
 func TestAuditFindsEachSilentGap(t *testing.T) {
@@ -746,7 +774,7 @@ alarms:
 		names = append(names, aws.ToString(a.AlarmName))
 	}
 	sort.Strings(names)
-	if strings.Join(names, ",") != "opsctl-api-errors,opsctl-etl-orders-freshness,opsctl-orders-dlq" {
+	if strings.Join(names, ",") != "opsctl-api-errors,opsctl-dlq-orders-dlq,opsctl-etl-orders-freshness" {
 		t.Errorf("alarms after prune = %v", names)
 	}
 	if c := find(t, res.Alarms[0].Changes, alarms.ResMetricAlarm); !strings.Contains(c.Summary(), "threshold: 1 → 3") {
@@ -916,7 +944,11 @@ func TestFaultOnEachOtherWriteThenRepairingRerun(t *testing.T) {
 					t.Errorf("%s: trust not repaired: %s", s.Name, doc)
 				}
 			}},
-		{name: "test state", service: "monitoring", op: "SetAlarmState", setup: mustAdd,
+		{name: "test state", service: "monitoring", op: "SetAlarmState",
+			setup: func(e *env, s *alarms.Spec) {
+				mustAdd(e, s)
+				e.confirm("ops@example.com") // else the test is partial (exit 3) by design
+			},
 			run: func(e *env, s alarms.Spec) error {
 				_, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: s.Name, Wait: 5 * time.Second, Poll: 10 * time.Millisecond})
 				return err
@@ -1075,5 +1107,81 @@ func TestMatchingLinesDriveTheAlarmToAlarmAndBackToOK(t *testing.T) {
 	}
 	if strings.Join(notified, ",") != "ALARM,OK" {
 		t.Errorf("notifications = %v", notified)
+	}
+}
+
+// dlqAlarms returns the names of the alarms on a queue's
+// ApproximateNumberOfMessagesVisible.
+func (e *env) dlqAlarms(t *testing.T, queue string) []string {
+	t.Helper()
+	out, err := e.cw.DescribeAlarmsForMetric(context.Background(), &cloudwatch.DescribeAlarmsForMetricInput{
+		Namespace: aws.String("AWS/SQS"), MetricName: aws.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queue)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range out.MetricAlarms {
+		names = append(names, aws.ToString(a.AlarmName))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// One naming rule for DLQ alarms: the file's `dlq:` and add-dlq both name the
+// alarm opsctl-dlq-QUEUE. An alarm an older version made under the file's
+// `name:` is replaced (new one written, then the old one deleted), so the
+// queue never has two alarms or none, and --prune keeps the new one.
+func TestDLQAlarmHasOneNameFromFileAndAddDLQ(t *testing.T) {
+	e := newEnv(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	ctx := context.Background()
+	e.queue(t, "orders-dlq", "")
+	topic, err := alarms.EnsureTopic(ctx, e.deps, alarms.TopicSpec{Emails: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What `apply` of `name: orders-dlq, dlq: orders-dlq` used to create.
+	if _, err := alarms.EnsureMetricAlarm(ctx, e.deps, alarms.MetricAlarmSpec{Name: "opsctl-orders-dlq", Kind: alarms.KindDLQ, Component: alarms.ComponentAlarm,
+		Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: map[string]string{"QueueName": "orders-dlq"},
+		Statistic: "Maximum", Period: time.Minute, EvaluationPeriods: 1, Threshold: 0, Comparison: "GreaterThanThreshold", TopicARN: topic.ARN}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := alarms.ParseFile("alarms.yaml", strings.NewReader("emails: [ops@example.com]\nalarms:\n  - name: orders-dlq\n    dlq: orders-dlq\n"))
+	if err != nil || f.Specs[0].Name != "dlq-orders-dlq" {
+		t.Fatalf("parse: %v %+v", err, f)
+	}
+	dry, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true, DryRun: true})
+	if err != nil || len(dry.Pruned) != 0 {
+		t.Fatalf("dry run: %v pruned %+v", err, dry.Pruned)
+	}
+	res, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Alarms[0].Changes {
+		if c.Changed() {
+			got = append(got, c.Action+":"+c.Name+":"+c.Summary())
+		}
+	}
+	if strings.Join(got, ",") != "create:opsctl-dlq-orders-dlq:,delete:opsctl-orders-dlq:renamed: opsctl-orders-dlq → opsctl-dlq-orders-dlq" || len(res.Pruned) != 0 {
+		t.Fatalf("rename changes = %q, pruned %+v", got, res.Pruned)
+	}
+	if names := e.dlqAlarms(t, "orders-dlq"); strings.Join(names, ",") != "opsctl-dlq-orders-dlq" {
+		t.Fatalf("alarms on the queue = %v", names)
+	}
+	// add-dlq of the same queue, and the file again with --prune: nothing to do.
+	e.srv.ResetCalls()
+	d, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{Queues: []string{"orders-dlq"}, Emails: []string{"ops@example.com"}})
+	if err != nil || d.Result.Summary != "no changes" || len(e.writes()) != 0 {
+		t.Fatalf("add-dlq after apply: %v %q %v", err, d.Result.Summary, e.writes())
+	}
+	again, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true})
+	if err != nil || again.Summary != "no changes" || len(e.writes()) != 0 {
+		t.Fatalf("re-apply: %v %q %v", err, again.Summary, e.writes())
+	}
+	if names := e.dlqAlarms(t, "orders-dlq"); strings.Join(names, ",") != "opsctl-dlq-orders-dlq" {
+		t.Fatalf("alarms on the queue after re-runs = %v", names)
 	}
 }

@@ -18,7 +18,8 @@ const (
 
 // Spec is one desired alarm, from flags (add, add-dlq) or a file (apply).
 type Spec struct {
-	// Name is opsctl's name; the CloudWatch alarm is "opsctl-NAME".
+	// Name is opsctl's name; the CloudWatch alarm is "opsctl-NAME". A DLQ
+	// alarm's name is always DLQAlarmName(Queue) (set by Normalize).
 	Name string `json:"name"`
 	// Kind is KindLogPattern, KindLogAlarm or KindDLQ (derived by Normalize).
 	Kind string `json:"kind"`
@@ -28,7 +29,8 @@ type Spec struct {
 	// LogLines > 0 makes a log alarm whose email includes that many lines.
 	LogLines int `json:"log_lines,omitempty"`
 
-	// Queue is the dead-letter queue's name (KindDLQ).
+	// Queue is the dead-letter queue (KindDLQ): a name, URL or ARN, which
+	// Normalize reduces to the name.
 	Queue string `json:"queue,omitempty"`
 
 	Emails            []string      `json:"emails,omitempty"`
@@ -59,6 +61,13 @@ func (s *Spec) Normalize() {
 	switch {
 	case s.Queue != "":
 		s.Kind = KindDLQ
+		// One naming rule for DLQ alarms, whether from add-dlq or a file:
+		// the queue names the alarm ("opsctl-dlq-QUEUE"), so both ways of
+		// declaring it converge on one alarm per queue.
+		if ref, err := parseQueueRef(s.Queue); err == nil {
+			s.Queue = ref.Name
+			s.Name = DLQAlarmName(ref.Name)
+		}
 	case s.LogLines > 0:
 		s.Kind = KindLogAlarm
 	default:

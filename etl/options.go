@@ -43,8 +43,10 @@ type S3API interface {
 
 // Deps are the rebuild's collaborators.
 type Deps struct {
-	S3  S3API // needed only when the source or destination is on S3
-	Log *slog.Logger
+	S3 S3API // needed only when the source or destination is on S3
+	// Glue is needed only with GlueTable.
+	Glue GlueAPI
+	Log  *slog.Logger
 	// Now returns the current time (tests fix it); nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +81,10 @@ type Options struct {
 	AllowUnprotectedLock bool
 	// LockLease is an S3 lock's lease (snapshot.DefaultLease when 0).
 	LockLease time.Duration
+	// GlueTable (DB.TABLE) is created or re-pointed at each published
+	// version (glue.go); GlueDatabaseCreate creates its database if missing.
+	GlueTable          string
+	GlueDatabaseCreate bool
 	// Progress, when set, is called from the rebuild's goroutines (serially).
 	Progress func(Progress)
 }
@@ -139,6 +145,9 @@ func (o *Options) Validate() error {
 	}
 	if single && o.Keep > 0 {
 		return opserr.Usagef("--keep applies to versioned (directory or s3://) destinations only")
+	}
+	if err := o.validateGlue(dst.IsS3()); err != nil {
+		return err
 	}
 	return validatePaths(src, dst, single)
 }

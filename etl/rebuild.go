@@ -25,6 +25,7 @@ import (
 	"github.com/opsctl/opsctl/etl/snapshot"
 	"github.com/opsctl/opsctl/etl/source"
 	"github.com/opsctl/opsctl/internal/opserr"
+	"github.com/opsctl/opsctl/internal/plan"
 )
 
 // Result is the run report (--output json).
@@ -66,6 +67,8 @@ type Result struct {
 	PrunedVersions  []string           `json:"pruned_versions,omitempty"`
 	DurationSeconds float64            `json:"duration_seconds"`
 	RecordsPerSec   float64            `json:"records_per_second"`
+	// Glue is what --glue-table planned or changed (glue.go).
+	Glue []plan.Change `json:"glue,omitempty"`
 }
 
 // Errors a caller may test for.
@@ -111,8 +114,9 @@ type run struct {
 
 	tmp string // private temp dir (spills, staging), removed at the end
 
-	prevPtr snapshot.Pointer
-	prev    *snapshot.Manifest
+	prevPtr   snapshot.Pointer
+	prev      *snapshot.Manifest
+	published *snapshot.Manifest // the version this run switched _current to
 
 	// file ranks
 	names []string // all consumed object keys (previous + new), sorted; rank = index
@@ -184,8 +188,11 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		r.res.DataPath = r.dataPath(r.prevPtr.Version)
 		r.res.LiveKeys = r.prev.RowCount
 		r.res.Columns = r.prev.Schema
+		// Nothing new to read; a Glue switch a failed run left undone is
+		// made now.
+		err := r.glueSwitch(ctx, r.prev, r.res.DataPath)
 		r.finishStats()
-		return r.res, nil
+		return r.res, err
 	}
 	if o.DryRun {
 		for _, p := range pending {
@@ -193,8 +200,9 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 			r.res.BytesRead += p.Size
 		}
 		r.res.Version = r.prevPtr.Version
+		err := r.glueSwitch(ctx, r.prev, r.dataPath(r.prevPtr.Version))
 		r.finishStats()
-		return r.res, nil
+		return r.res, err
 	}
 
 	if r.store != nil && !r.marked {
@@ -271,11 +279,17 @@ func (r *run) do(ctx context.Context) (res Result, err error) {
 		if len(pending) == 0 {
 			r.res.UpToDate = true
 			r.res.Version = r.prevPtr.Version
+			err = r.glueSwitch(ctx, r.prev, r.dataPath(r.prevPtr.Version))
 			r.finishStats()
-			return r.res, nil
+			return r.res, err
 		}
 	}
 	err = r.build(ctx, pending)
+	if err == nil && r.published != nil {
+		// After _current: a run killed before this leaves the table on
+		// the previous version.
+		err = r.glueSwitch(ctx, r.published, r.res.DataPath)
+	}
 	r.finishStats()
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %v", context.Canceled, err)
@@ -679,6 +693,7 @@ func (r *run) publish(ctx context.Context, files []snapshot.OutFile, outDir, sta
 	r.res.Version = version
 	r.res.DataPath = r.dataPath(version)
 	r.res.OutputFiles = files
+	r.published = m
 	keep := r.opts.Keep
 	if keep == 0 {
 		keep = DefaultKeep

@@ -61,6 +61,27 @@ func alarmDeps(ctx context.Context, st *state) (alarms.Deps, error) {
 	}, nil
 }
 
+// explicitZero rejects a numeric flag given as 0 (or less): the alarms
+// package reads 0 as "not set" and would use the default instead.
+func explicitZero(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			continue
+		}
+		switch v := c.Value(n).(type) {
+		case time.Duration:
+			if v <= 0 {
+				return usage("invalid --%s %s: must be positive (omit the flag for the default)", n, v)
+			}
+		case int:
+			if v < 1 {
+				return usage("invalid --%s %d: at least 1 (omit the flag for the default)", n, v)
+			}
+		}
+	}
+	return nil
+}
+
 func writePreview(w io.Writer, pv *alarms.Preview) error {
 	if pv == nil {
 		return nil
@@ -140,6 +161,9 @@ func alarmAddCommand(st *state) *cli.Command {
 			}
 			if c.IsSet("log-lines") && c.Int("log-lines") == 0 {
 				return usage("invalid --log-lines 0: 1-%d (omit the flag for a metric filter alarm)", alarms.MaxLogLines)
+			}
+			if err := explicitZero(c, "period", "evaluation-periods"); err != nil {
+				return err
 			}
 			if c.Float64("threshold") <= 0 {
 				return usage("invalid --threshold %g: must be greater than 0", c.Float64("threshold"))
@@ -247,6 +271,9 @@ func alarmAddDLQCommand(st *state) *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the plan and diff; write nothing"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := explicitZero(c, "period", "evaluation-periods"); err != nil {
+				return err
+			}
 			opts := alarms.DLQOptions{Queues: c.Args().Slice(), All: c.Bool("all"), Emails: c.StringSlice("email"), Topic: c.String("topic"),
 				Period: c.Duration("period"), EvaluationPeriods: c.Int("evaluation-periods"), DryRun: c.Bool("dry-run")}
 			if err := opts.Validate(); err != nil {
@@ -347,8 +374,10 @@ func alarmRmCommand(st *state) *cli.Command {
 							what = append(what, ch.Resource+" "+ch.Name)
 						}
 					}
-					if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
-						return err
+					if len(what) > 0 { // already gone: nothing to ask about
+						if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
+							return err
+						}
 					}
 				}
 				res, err := alarms.Remove(c.Context, deps, opts)

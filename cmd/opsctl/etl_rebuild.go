@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/urfave/cli/v2"
 
 	"github.com/opsctl/opsctl/etl"
@@ -48,6 +49,8 @@ func init() {
 				&cli.IntFlag{Name: "workers", Usage: "`N` objects decoded in parallel", DefaultText: "number of CPUs"},
 				&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock first (only when no other run is active)"},
 				&cli.BoolFlag{Name: "allow-unprotected-lock", Usage: "run even on an S3 server that ignores conditional writes (s3rver), where the lock cannot keep two runs apart"},
+				&cli.StringFlag{Name: "glue-table", Usage: "after each published version, create or re-point the Glue (Athena) table `DB.TABLE` at it (s3:// --dest)"},
+				&cli.BoolFlag{Name: "glue-database-create", Usage: "create the --glue-table database when it does not exist"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.Args().Present() {
@@ -60,6 +63,7 @@ func init() {
 					Workers: c.Int("workers"), BreakLock: c.Bool("break-lock"),
 				}
 				opts.AllowUnprotectedLock = c.Bool("allow-unprotected-lock")
+				opts.GlueTable, opts.GlueDatabaseCreate = c.String("glue-table"), c.Bool("glue-database-create")
 				if k := c.String("key"); k != "" {
 					for _, p := range strings.Split(k, ",") {
 						opts.Key = append(opts.Key, strings.TrimSpace(p))
@@ -103,6 +107,13 @@ func runEtlRebuild(c *cli.Context, st *state, opts etl.Options) error {
 			return err
 		}
 		deps.S3 = client
+	}
+	if opts.GlueTable != "" {
+		cfg, err := st.aws.Config(ctx)
+		if err != nil {
+			return err
+		}
+		deps.Glue = glue.NewFromConfig(cfg)
 	}
 	prog := output.NewProgress(st.stderr, st.tty, "etl rebuild")
 	opts.Progress = func(p etl.Progress) {
@@ -155,6 +166,9 @@ func rebuildTable(w io.Writer, r etl.Result) error {
 	}
 	if r.SpilledRuns > 0 {
 		pairs = append(pairs, [2]string{"Spilled", fmt.Sprintf("%d runs, %d bytes", r.SpilledRuns, r.SpilledBytes)})
+	}
+	for _, g := range r.Glue {
+		pairs = append(pairs, [2]string{"Glue " + g.Resource, g.Name + ": " + g.Action + " (" + g.Status + ")"})
 	}
 	return output.WriteKV(w, pairs)
 }

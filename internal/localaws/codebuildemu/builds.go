@@ -60,7 +60,8 @@ type build struct {
 	startSent, endSent bool
 }
 
-func uuid() string {
+// UUID returns a random version-4 UUID (build and execution ids).
+func UUID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
@@ -170,7 +171,7 @@ func (s *Server) startBuild(r *http.Request, dec awsproto.Decoder) (any, error) 
 		return nil, awsproto.Errf("InvalidInputException", "CODEPIPELINE is not a valid source type for StartBuild; override the source type")
 	}
 	p.number++
-	uid := uuid()
+	uid := UUID()
 	b := &build{id: name + ":" + uid, project: name, number: p.number, start: s.clk.Now(), proj: proj,
 		sourceVersion: deref(in.SourceVersion), initiator: "opsctl"}
 	if b.sourceVersion == "" {

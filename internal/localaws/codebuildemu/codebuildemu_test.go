@@ -2,6 +2,7 @@ package codebuildemu_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -340,5 +341,34 @@ func TestFaults(t *testing.T) {
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("StartBuild absent: %v", err)
+	}
+}
+
+func TestBuildStateChangeEvents(t *testing.T) {
+	e := start(t)
+	emu := e.srv.Service("codebuild").(*codebuildemu.Server)
+	var got []map[string]any
+	emu.Events = func(source, detailType string, resources []string, detail []byte, at time.Time) {
+		var m map[string]any
+		json.Unmarshal(detail, &m)
+		// sample-build-notifications-ref: source aws.codebuild, detail-type
+		// "CodeBuild Build State Change", the build ARN as the resource.
+		if source != "aws.codebuild" || detailType != "CodeBuild Build State Change" || len(resources) != 1 || resources[0] != m["build-id"] {
+			t.Errorf("event %s %s %v %v", source, detailType, resources, m)
+		}
+		got = append(got, m)
+	}
+	emutest.Must(e.c.CreateProject(ctx, projectInput("web-build", "version: 0.2\nphases:\n  build:\n    commands:\n      - exit 1\n")))
+	id := *emutest.Must(e.c.StartBuild(ctx, &cb.StartBuildInput{ProjectName: aws.String("web-build")})).Build.Id
+	runBuild(t, e, id)
+	var states []string
+	for _, m := range got {
+		states = append(states, m["build-status"].(string))
+		if m["project-name"] != "web-build" {
+			t.Errorf("project-name %v", m["project-name"])
+		}
+	}
+	if strings.Join(states, ",") != "IN_PROGRESS,FAILED" {
+		t.Fatalf("build states %v", states)
 	}
 }

@@ -33,13 +33,8 @@ func (s *Server) Push(repository, branch, commit, message string, files map[stri
 		rev.Commit = fakeCommit(repository, branch+time.Now().String())
 	}
 	s.heads[repository+"@"+branch] = rev
-	names := make([]string, 0, len(s.pipelines))
-	for n := range s.pipelines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var ids []string
-	for _, n := range names {
+	for _, n := range s.names() {
 		p := s.pipelines[n]
 		if trigger, detail, ok := matchPush(p.decl, rev); ok {
 			e := s.newExecution(p, rev, trigger, detail, nil)
@@ -401,18 +396,7 @@ func (s *Server) listPipelineExecutions(r *http.Request, dec awsproto.Decoder) (
 			}
 			all = append(all, sum)
 		}
-		if all == nil {
-			all = []map[string]any{}
-		}
-		page, next, err := awsproto.Paginate(all, deref(in.NextToken), int(deref(in.MaxResults)), pageSize, "InvalidNextTokenException")
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]any{"pipelineExecutionSummaries": page}
-		if next != "" {
-			out["nextToken"] = next
-		}
-		return out, nil
+		return page("pipelineExecutionSummaries", all, in)
 	})
 }
 
@@ -430,21 +414,10 @@ func latestIn(p *pipeline, name string) (*execution, *stageRun) {
 }
 
 func (a *actionRun) latest() map[string]any {
-	out := map[string]any{"actionExecutionId": a.id, "status": a.status, "lastStatusChange": epoch(a.start)}
+	out := a.result("summary")
+	out["actionExecutionId"], out["status"], out["lastStatusChange"] = a.id, a.status, epoch(a.start)
 	if !a.end.IsZero() {
 		out["lastStatusChange"] = epoch(a.end)
-	}
-	if a.summary != "" {
-		out["summary"] = a.summary
-	}
-	if a.externalID != "" {
-		out["externalExecutionId"] = a.externalID
-	}
-	if a.externalURL != "" {
-		out["externalExecutionUrl"] = a.externalURL
-	}
-	if a.status == failed {
-		out["errorDetails"] = map[string]string{"code": a.errCode, "message": a.errMsg}
 	}
 	return out
 }
@@ -535,18 +508,7 @@ func (s *Server) listActionExecutions(r *http.Request, dec awsproto.Decoder) (an
 				all = append(all, rows[k])
 			}
 		}
-		if all == nil {
-			all = []map[string]any{}
-		}
-		page, next, err := awsproto.Paginate(all, deref(in.NextToken), int(deref(in.MaxResults)), pageSize, "InvalidNextTokenException")
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]any{"actionExecutionDetails": page}
-		if next != "" {
-			out["nextToken"] = next
-		}
-		return out, nil
+		return page("actionExecutionDetails", all, in)
 	})
 }
 
@@ -569,19 +531,7 @@ func (s *Server) actionDetail(e *execution, st *stageRun, a *actionRun) map[stri
 	if outputs == nil {
 		outputs = []map[string]any{}
 	}
-	res := map[string]any{}
-	if a.externalID != "" {
-		res["externalExecutionId"] = a.externalID
-	}
-	if a.summary != "" {
-		res["externalExecutionSummary"] = a.summary
-	}
-	if a.externalURL != "" {
-		res["externalExecutionUrl"] = a.externalURL
-	}
-	if a.status == failed {
-		res["errorDetails"] = map[string]string{"code": a.errCode, "message": a.errMsg}
-	}
+	res := a.result("externalExecutionSummary")
 	last := a.start
 	if !a.end.IsZero() {
 		last = a.end
@@ -687,4 +637,41 @@ func (s *Server) rollbackStage(r *http.Request, dec awsproto.Decoder) (any, erro
 		s.advance(p)
 		return map[string]string{"pipelineExecutionId": e.id}, nil
 	})
+}
+
+// page answers one page of a list operation: member holds the items, small
+// pages (pageSize) and maxResults, nextToken when more remain.
+func page(member string, all []map[string]any, in execIn) (any, error) {
+	if all == nil {
+		all = []map[string]any{}
+	}
+	items, next, err := awsproto.Paginate(all, deref(in.NextToken), int(deref(in.MaxResults)), pageSize, "InvalidNextTokenException")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{member: items}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+// result is what ActionExecution (GetPipelineState) and
+// ActionExecutionResult (ListActionExecutions) share: the external
+// execution, its summary (under summaryMember) and the error details.
+func (a *actionRun) result(summaryMember string) map[string]any {
+	res := map[string]any{}
+	if a.externalID != "" {
+		res["externalExecutionId"] = a.externalID
+	}
+	if a.summary != "" {
+		res[summaryMember] = a.summary
+	}
+	if a.externalURL != "" {
+		res["externalExecutionUrl"] = a.externalURL
+	}
+	if a.status == failed {
+		res["errorDetails"] = map[string]string{"code": a.errCode, "message": a.errMsg}
+	}
+	return res
 }

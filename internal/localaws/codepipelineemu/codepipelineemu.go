@@ -350,12 +350,9 @@ func (s *Server) updatePipeline(r *http.Request, dec awsproto.Decoder) (any, err
 	if p == nil {
 		return nil, s.notFound(*d.Name)
 	}
-	// "The pipeline version ... is incremented each time the pipeline is
-	// updated" (PipelineDeclaration.version); a stale version is rejected.
+	// PipelineDeclaration.version: "This number is incremented when a
+	// pipeline is updated"; the version given in the update is not checked.
 	cur := deref(p.decl.Version)
-	if d.Version != nil && *d.Version != cur {
-		return nil, awsproto.Errf("InvalidStructureException", "The pipeline version %d is not the latest version %d of pipeline '%s'.", *d.Version, cur, *d.Name)
-	}
 	d.Version = ptr(cur + 1)
 	p.decl = d
 	p.versions[cur+1] = d
@@ -400,11 +397,7 @@ func (s *Server) listPipelines(r *http.Request, dec awsproto.Decoder) (any, erro
 		limit = int(*in.MaxResults)
 	}
 	s.mu.Lock()
-	names := make([]string, 0, len(s.pipelines))
-	for n := range s.pipelines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := s.names()
 	all := make([]pipelineSummary, 0, len(names))
 	for _, n := range names {
 		p := s.pipelines[n]

@@ -2,7 +2,6 @@ package codepipelineemu
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
 )
 
 // Executions: statuses as botocore codepipeline spells them.
@@ -102,14 +103,7 @@ type actionRun struct {
 	service    string
 }
 
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return codebuildemu.UUID() }
 
 // fakeCommit is the head commit of a branch nobody pushed to: stable per
 // repository and branch.
@@ -163,14 +157,19 @@ func (s *Server) Sync(ctx context.Context, wrote string) {
 }
 
 func (s *Server) advanceAll() {
+	for _, n := range s.names() {
+		s.advance(s.pipelines[n])
+	}
+}
+
+// names are the pipelines' names in order (s.mu held).
+func (s *Server) names() []string {
 	names := make([]string, 0, len(s.pipelines))
 	for n := range s.pipelines {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		s.advance(s.pipelines[n])
-	}
+	return names
 }
 
 // advance moves p's executions as far as the clock allows (s.mu held).

@@ -471,3 +471,30 @@ func TestECSDeployActionFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestSupersededModeReplacesAWaitingExecution(t *testing.T) {
+	d := pipelineDecl()
+	// execution-modes.html: SUPERSEDED, "a more recent execution can pass
+	// and replace an older one" waiting to enter a stage.
+	d.ExecutionMode = types.ExecutionModeSuperseded
+	f := setup(t, d)
+	first := f.push("main", "s000001", "one", nil)[0]
+	f.clk.Advance(5 * time.Second)
+	f.state(t) // Source done, Build started
+	second := f.push("main", "s000002", "two", nil)[0]
+	f.clk.Advance(5 * time.Second)
+	f.state(t)
+	third := f.push("main", "s000003", "three", nil)[0]
+	f.clk.Advance(5 * time.Second)
+	f.state(t)
+	want := map[string]types.PipelineExecutionStatus{first: types.PipelineExecutionStatusSucceeded,
+		second: types.PipelineExecutionStatusSuperseded, third: types.PipelineExecutionStatusSucceeded}
+	for _, id := range []string{first, second, third} {
+		if got := f.wait(t, id).Status; got != want[id] {
+			t.Errorf("execution %s: %s, want %s", id, got, want[id])
+		}
+	}
+	if f.image(t) != repo+":s000003" {
+		t.Fatalf("final image %s", f.image(t))
+	}
+}
