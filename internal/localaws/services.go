@@ -68,6 +68,7 @@ func init() {
 		events := eventsemu.New(s.Region, s.Account, s.Clock())
 		events.Connect(s.URL) // SNS targets are published to through the endpoint
 		pipelines.Events = events.Deliver
+		builds.Events = events.Deliver // "CodeBuild Build State Change"
 		// HTTPS listeners take ACM's ISSUED certificates; ACM reports the
 		// load balancers that use one (InUseBy).
 		acm := acmemu.New(s.Region, s.Account, s.Clock())

@@ -217,7 +217,9 @@ func (s *Server) plan(b *build) {
 	stamp(t, "Waiting for DOWNLOAD_SOURCE")
 	stamp(t, "Phase is DOWNLOAD_SOURCE")
 
-	sh := &shell{vars: s.baseVars(b), files: map[string][]byte{}}
+	sh := &shell{vars: s.baseVars(b), files: map[string][]byte{}, call: func(service, target, op string, in, out any) error {
+		return CallJSON(s.service(service), target, op, in, out)
+	}}
 	spec, srcErr := s.source(b, sh)
 	final := "SUCCEEDED"
 	if srcErr != nil {
@@ -260,7 +262,9 @@ func (s *Server) plan(b *build) {
 				res := sh.run(cmd)
 				t = t.Add(res.took)
 				for _, o := range res.output {
-					b.logs = append(b.logs, logLine{t, o})
+					if o != "" { // CloudWatch Logs takes no empty event
+						b.logs = append(b.logs, logLine{t, o})
+					}
 				}
 				if res.status != 0 {
 					stamp(t, fmt.Sprintf("Command did not exit successfully %s exit status %d", cmd, res.status))

@@ -25,18 +25,27 @@
 //
 // # Commands (test control)
 //
-// Commands are interpreted, not executed: the buildspec (version 0.2:
-// env.variables, phases.*.commands, artifacts.files) is parsed, variables
-// ($VAR, ${VAR}) expanded, and each command, split on &&, || and ;, is
+// Commands are interpreted, not executed (shell.go): the buildspec (version
+// 0.2: env.variables, env.exported-variables, phases.*.commands,
+// artifacts.files) is parsed and each command run by a small sh: variables
+// ($V, ${V}, ${V:-x}, ${V%%pat}...), quoting, && || ; and newlines, { } and
+// ( ) groups, if/then/else/fi, !, pipes, $(...), > >> >&2 2>/dev/null.
 //
-//   - `exit N`: exits with N; `false` exits 1; any command containing
-//     OPSCTL_FAIL exits 1 (the documented way to make a build fail);
-//   - `export A=b`, `A=b`: sets a variable;
-//   - `echo ...`, `printf FORMAT ARGS...` (%s, %d, \n), `cat FILE`: print to
-//     the log, or with `> FILE` / `>> FILE` write a file (imagedefinitions.json
-//     is produced this way);
-//   - `sleep N`: takes N seconds;
-//   - anything else (docker, aws, make, ...): succeeds, printing nothing.
+//   - `exit N` exits with N; `false` exits 1; any command containing
+//     OPSCTL_FAIL, also after variable expansion, exits 1 (the documented
+//     way to make a build fail);
+//   - `echo`, `printf`, `cat` print to the log or, redirected, write files
+//     (imagedefinitions.json is produced this way); `test`/`[`, `grep`,
+//     `cut`, `head`, `tr -d` work on those values; `export` and `A=b` set
+//     variables; `sleep N` takes N seconds;
+//   - `aws ecs describe-services`, `aws ecs describe-task-definition`,
+//     `aws ecr describe-images` (with --query in a JMESPath subset and
+//     --output text|json) are answered by the endpoint's ECS and ECR
+//     emulations as the build starts; `aws ecr get-login-password` prints a
+//     token; an error answers as the CLI does (exit 254, "An error occurred
+//     (Code) when calling the Op operation: ...");
+//   - anything else (docker, make, other aws commands...) succeeds and
+//     prints nothing.
 package codebuildemu
 
 import (

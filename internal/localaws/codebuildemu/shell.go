@@ -16,6 +16,10 @@ type shell struct {
 	vars  map[string]string
 	files map[string][]byte
 	depth int // nesting of groups and substitutions, bounded
+	// call reaches the endpoint's services for `aws` commands (nil: they
+	// print nothing).
+	call   func(service, target, op string, in, out any) error
+	stderr strings.Builder // goes to the build log, not to $(...)
 }
 
 // maxDepth bounds nested groups, if blocks and $(...) (sh would recurse; a
@@ -35,9 +39,11 @@ const commandCost = 2 * time.Second
 // run interprets one buildspec command.
 func (sh *shell) run(line string) cmdResult {
 	res := cmdResult{took: commandCost}
+	sh.stderr.Reset()
 	status, out, took, _ := sh.list(line, "")
 	res.took += took
 	res.status = status
+	out += sh.stderr.String()
 	if out != "" {
 		res.output = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	}
@@ -180,10 +186,12 @@ func splitPipe(text string) []string {
 			}
 		case c == '\'' || c == '"':
 			quote = c
-		case c == '{' || c == '(':
+		case c == '{' || c == '(' || wordAt(text, i, "if"):
 			depth++
-		case c == '}' || c == ')':
+		case c == '}' || c == ')' || wordAt(text, i, "fi"):
 			depth--
+		case c == '|' && i+1 < len(text) && text[i+1] == '|':
+			i++
 		case c == '|' && depth == 0:
 			out = append(out, strings.TrimSpace(text[start:i]))
 			start = i + 1
@@ -193,9 +201,8 @@ func splitPipe(text string) []string {
 }
 
 var (
-	varRe    = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
+	varRe    = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:=|%%|%|##|#)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
 	assignRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-	ifRe     = regexp.MustCompile(`(?s)^if\s+(.*?);?\s*\bthen\b(.*?)(?:;?\s*\belse\b(.*?))?;?\s*\bfi$`)
 )
 
 // command runs one simple command, group or if block.
@@ -208,28 +215,78 @@ func (sh *shell) command(text, stdin string) (status int, out string, took time.
 		status, out, took, _ = sh.list(text[1:len(text)-1], stdin)
 		return status, out, took, false // a subshell's exit ends only the subshell
 	case strings.HasPrefix(text, "if ") || strings.HasPrefix(text, "if\n"):
-		m := ifRe.FindStringSubmatch(text)
-		if m == nil {
+		cond, then, els, ok := parseIf(text)
+		if !ok {
 			return 2, "", 0, false
 		}
-		cond, o, t, ex := sh.list(m[1], stdin)
+		st, o, t, ex := sh.list(cond, stdin)
 		if ex {
-			return cond, o, t, true
+			return st, o, t, true
 		}
-		branch := m[2]
-		if cond != 0 {
-			branch = m[3]
+		branch := then
+		if st != 0 {
+			branch = els
 		}
-		st, o2, t2, ex2 := sh.list(branch, stdin)
-		if cond != 0 && m[3] == "" {
-			st = 0
-		}
-		return st, o + o2, t + t2, ex2
+		st2, o2, t2, ex2 := sh.list(branch, stdin)
+		return st2, o + o2, t + t2, ex2
 	}
 	if strings.Contains(text, "OPSCTL_FAIL") || strings.Contains(sh.expandVars(text), "OPSCTL_FAIL") {
 		return 1, "", 0, false
 	}
 	return sh.simple(text, stdin)
+}
+
+// parseIf splits `if C; then A; else B; fi` at its own then/else/fi
+// (nested ifs and quotes skipped).
+func parseIf(text string) (cond, then, els string, ok bool) {
+	depth, quote := 0, byte(0)
+	marks := map[string]int{}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			continue
+		case c == '\'' || c == '"':
+			quote = c
+			continue
+		}
+		for _, w := range []string{"if", "then", "else", "fi"} {
+			if !wordAt(text, i, w) {
+				continue
+			}
+			switch {
+			case w == "if":
+				depth++
+			case w == "fi":
+				depth--
+				if depth == 0 {
+					marks["fi"] = i
+				}
+			case depth == 1:
+				if _, seen := marks[w]; !seen {
+					marks[w] = i
+				}
+			}
+			i += len(w) - 1
+			break
+		}
+		if _, done := marks["fi"]; done {
+			break
+		}
+	}
+	t, okThen := marks["then"]
+	f, okFi := marks["fi"]
+	if !okThen || !okFi || t > f || strings.TrimSpace(text[f+2:]) != "" {
+		return "", "", "", false
+	}
+	cond = text[2:t]
+	if e, okElse := marks["else"]; okElse && e > t && e < f {
+		return cond, text[t+4 : e], text[e+4 : f], true
+	}
+	return cond, text[t+4 : f], "", true
 }
 
 // expand replaces $VAR, ${VAR} and $(command) in s.
@@ -245,7 +302,7 @@ func (sh *shell) expand(s string) string {
 		}
 		if s[i] == '$' {
 			if m := varRe.FindString(s[i:]); m != "" && strings.HasPrefix(s[i:], m) {
-				b.WriteString(sh.vars[strings.Trim(m, "${}")])
+				b.WriteString(sh.param(m))
 				i += len(m) - 1
 				continue
 			}
@@ -255,9 +312,75 @@ func (sh *shell) expand(s string) string {
 	return b.String()
 }
 
+// param is one parameter expansion: $V, ${V}, ${V:-word}, ${V:=word},
+// ${V%pat}, ${V%%pat}, ${V#pat}, ${V##pat}.
+func (sh *shell) param(m string) string {
+	sub := varRe.FindStringSubmatch(m)
+	if sub[4] != "" {
+		return sh.vars[sub[4]]
+	}
+	v, op, word := sh.vars[sub[1]], sub[2], sub[3]
+	switch op {
+	case ":-":
+		if v == "" {
+			return sh.expandVars(word)
+		}
+	case ":=":
+		if v == "" {
+			v = sh.expandVars(word)
+			sh.vars[sub[1]] = v
+		}
+	case "%", "%%":
+		best := -1
+		for i := len(v); i >= 0; i-- {
+			if shGlob(word, v[i:]) {
+				if op == "%" {
+					return v[:i]
+				}
+				best = i
+			}
+		}
+		if best >= 0 {
+			return v[:best]
+		}
+	case "#", "##":
+		best := -1
+		for i := 0; i <= len(v); i++ {
+			if shGlob(word, v[:i]) {
+				if op == "#" {
+					return v[i:]
+				}
+				best = i
+			}
+		}
+		if best >= 0 {
+			return v[best:]
+		}
+	}
+	return v
+}
+
+// shGlob matches a parameter-expansion pattern: * and ? match any
+// characters, "/" included.
+func shGlob(pattern, s string) bool {
+	var b strings.Builder
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	re, err := regexp.Compile("^(?s:" + b.String() + ")$")
+	return err == nil && re.MatchString(s)
+}
+
 // expandVars replaces $VAR and ${VAR} only.
 func (sh *shell) expandVars(s string) string {
-	return varRe.ReplaceAllStringFunc(s, func(m string) string { return sh.vars[strings.Trim(m, "${}")] })
+	return varRe.ReplaceAllStringFunc(s, sh.param)
 }
 
 // matchParen returns the index of the ) closing the ( at s[open], len(s)
@@ -273,6 +396,22 @@ func matchParen(s string, open int) int {
 			if depth == 0 {
 				return i
 			}
+		}
+	}
+	return len(s)
+}
+
+// closeDQ is the index of the " closing the one at s[open], skipping
+// $(...) and \" inside; len(s) when unterminated.
+func closeDQ(s string, open int) int {
+	for j := open + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\':
+			j++
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '(':
+			j = matchParen(s, j+1)
+		case s[j] == '"':
+			return j
 		}
 	}
 	return len(s)
@@ -296,10 +435,7 @@ func (sh *shell) words(s string) []string {
 			i += j + 1
 			in = true
 		case c == '"':
-			j := i + 1
-			for j < len(s) && (s[j] != '"' || s[j-1] == '\\') {
-				j++
-			}
+			j := closeDQ(s, i)
 			cur.WriteString(sh.expand(strings.ReplaceAll(s[i+1:min(j, len(s))], `\"`, `"`)))
 			i = j
 			in = true
@@ -338,10 +474,19 @@ func (sh *shell) words(s string) []string {
 func (sh *shell) simple(text, stdin string) (status int, out string, took time.Duration, exit bool) {
 	w := sh.words(text)
 	// Redirections: > FILE, >> FILE, 2>&1, >/dev/null.
-	redirect, appendTo := "", false
+	redirect, appendTo, quiet, toStderr := "", false, false, false
+	errOut := ""
 	for i := 0; i < len(w); i++ {
 		switch {
-		case w[i] == "2>&1" || w[i] == "2>/dev/null":
+		case w[i] == "2>&1":
+			w = append(w[:i:i], w[i+1:]...)
+			i--
+		case w[i] == "2>/dev/null":
+			quiet = true
+			w = append(w[:i:i], w[i+1:]...)
+			i--
+		case w[i] == ">&2" || w[i] == "1>&2":
+			toStderr = true
 			w = append(w[:i:i], w[i+1:]...)
 			i--
 		case w[i] == ">" || w[i] == ">>":
@@ -403,6 +548,10 @@ func (sh *shell) simple(text, stdin string) (status int, out string, took time.D
 			}
 			out += string(data)
 		}
+	case "aws":
+		status, out, errOut = sh.aws(args)
+	case "grep":
+		status, out = grep(args, stdin)
 	case "test", "[":
 		if w[0] == "[" && len(args) > 0 && args[len(args)-1] == "]" {
 			args = args[:len(args)-1]
@@ -434,6 +583,13 @@ func (sh *shell) simple(text, stdin string) (status int, out string, took time.D
 			}
 		}
 	}
+	if !quiet {
+		sh.stderr.WriteString(errOut)
+	}
+	if toStderr {
+		sh.stderr.WriteString(out)
+		out = ""
+	}
 	if redirect != "" {
 		if redirect != "/dev/null" {
 			if appendTo {
@@ -445,6 +601,65 @@ func (sh *shell) simple(text, stdin string) (status int, out string, took time.D
 		out = ""
 	}
 	return status, out, took, false
+}
+
+// grep supports -q, -x, -F, -i, -v, -c-less matching of stdin's lines
+// (status 1 when no line matches).
+func grep(args []string, in string) (int, string) {
+	quiet, whole, fixed, icase, invert := false, false, false, false, false
+	pattern, havePattern := "", false
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && len(a) > 1 && !havePattern {
+			quiet = quiet || strings.Contains(a, "q")
+			whole = whole || strings.Contains(a, "x")
+			fixed = fixed || strings.Contains(a, "F")
+			icase = icase || strings.Contains(a, "i")
+			invert = invert || strings.Contains(a, "v")
+			continue
+		}
+		if !havePattern {
+			pattern, havePattern = a, true
+		}
+	}
+	var re *regexp.Regexp
+	if !fixed {
+		expr := pattern
+		if whole {
+			expr = "^(?:" + expr + ")$"
+		}
+		if icase {
+			expr = "(?i)" + expr
+		}
+		var err error
+		if re, err = regexp.Compile(expr); err != nil {
+			return 2, ""
+		}
+	}
+	var out strings.Builder
+	matched := false
+	for _, l := range strings.Split(strings.TrimSuffix(in, "\n"), "\n") {
+		ok := false
+		if fixed {
+			a, b := l, pattern
+			if icase {
+				a, b = strings.ToLower(a), strings.ToLower(b)
+			}
+			ok = whole && a == b || !whole && strings.Contains(a, b)
+		} else {
+			ok = re.MatchString(l)
+		}
+		if ok != invert {
+			matched = true
+			out.WriteString(l + "\n")
+		}
+	}
+	if !matched {
+		return 1, ""
+	}
+	if quiet {
+		return 0, ""
+	}
+	return 0, out.String()
 }
 
 // test evaluates test / [ expressions: -z, -n, -f, -s, =, ==, !=, !.

@@ -1,6 +1,7 @@
 package codebuildemu
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -27,10 +28,23 @@ func TestShellInterpretsTheCommandsBuildspecsUse(t *testing.T) {
 		{"OPSCTL_FAIL through a variable", `./run-tests "$MSG"`, 1, ""},
 		{"test -f", "test -f nothing.json || echo absent", 0, "absent"},
 		{"export", "export A=1 B=two; echo $A-$B", 0, "1-two"},
+		{"default value", `echo "${NOPE:-build-$SHA}" ${SHA:-x}`, 0, "build-abcdef1234 abcdef1234"},
+		{"suffix removal", `echo "${URI%%/*}" "${URI#*/}"`, 0, "123.dkr.ecr.us-east-1.amazonaws.com web/app:1"},
+		{"grep -qxF found", `printf '%s\n' api web | grep -qxF "$CONTAINER" && echo found`, 0, "found"},
+		{"grep -qxF missing", `if ! printf '%s\n' api worker | grep -qxF "$CONTAINER"; then echo "no $CONTAINER" >&2; exit 1; fi`, 1, "no web"},
+		{"nested if in else", `if [ -n "$NOPE" ]; then echo a; else X=""; if [ -n "$SHA" ]; then X=y; fi; echo "b$X"; fi`, 0, "by"},
+		// The AWS CLI answered by the emulations, with --query and --output text.
+		{"aws query text", `TD="$(aws ecs describe-services --cluster c --services web --query 'services[?status==` + "`ACTIVE`" + `].taskDefinition | [0]' --output text)"; echo $TD`, 0, "arn:td:web:3"},
+		{"aws list query", `aws ecs describe-services --cluster c --services web --query 'services[].deployments[].id' --output text`, 0, "d1\td2"},
+		{"aws null is None", `aws ecs describe-services --cluster c --services web --query 'services[0].nothing' --output text`, 0, "None"},
+		{"aws sort_by", `aws ecs describe-services --cluster c --services web --query 'sort_by(services[1].deployments,&createdAt)[-1].id' --output text`, 0, "d1"},
+		{"aws error", `aws ecs describe-task-definition --task-definition nope || echo failed`, 0, "failed\n\nAn error occurred (ClientException) when calling the DescribeTaskDefinition operation: Unable to describe task definition."},
+		{"aws error hidden", `X="$(aws ecs describe-task-definition --task-definition nope 2>/dev/null || true)"; echo "[$X]"`, 0, "[]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sh := &shell{vars: map[string]string{"SHA": "abcdef1234", "CONTAINER": "web", "REPO": "r", "MSG": "x OPSCTL_FAIL"}, files: map[string][]byte{}}
+			sh := &shell{vars: map[string]string{"SHA": "abcdef1234", "CONTAINER": "web", "REPO": "r", "MSG": "x OPSCTL_FAIL",
+				"URI": "123.dkr.ecr.us-east-1.amazonaws.com/web/app:1"}, files: map[string][]byte{}, call: fakeECS}
 			res := sh.run(tc.cmd)
 			if res.status != tc.status || strings.Join(res.output, "\n") != tc.out {
 				t.Fatalf("%q: status %d output %q, want %d %q", tc.cmd, res.status, res.output, tc.status, tc.out)
@@ -55,4 +69,15 @@ func FuzzShell(f *testing.F) {
 		sh := &shell{vars: map[string]string{"A": "1"}, files: map[string][]byte{}}
 		sh.run(cmd)
 	})
+}
+
+// fakeECS answers DescribeServices with a canned document and fails
+// DescribeTaskDefinition as ECS does for an unknown one.
+func fakeECS(service, target, op string, in, out any) error {
+	if op == "DescribeTaskDefinition" {
+		return &CallError{Code: "ClientException", Message: "Unable to describe task definition."}
+	}
+	doc := `{"services":[{"status":"DRAINING","taskDefinition":"arn:td:web:1"},{"status":"ACTIVE","taskDefinition":"arn:td:web:3",
+		"deployments":[{"id":"d1","createdAt":20},{"id":"d2","createdAt":10}]}]}`
+	return json.Unmarshal([]byte(doc), out)
 }

@@ -455,6 +455,18 @@ func (s *Server) getPipelineState(r *http.Request, dec awsproto.Decoder) (any, e
 			actions = append(actions, as)
 		}
 		st["actionStates"] = actions
+		// V2: executions waiting to enter the stage (QUEUED) are its
+		// inbound executions, oldest first.
+		var inbound []map[string]string
+		for _, w := range p.execs {
+			if (w.status == inProgress || w.status == stopping) && w.rollbackStage == "" && w.current() < len(w.stages) &&
+				w.stages[w.current()].name == name && w.stages[w.current()].status == "" {
+				inbound = append(inbound, map[string]string{"pipelineExecutionId": w.id, "status": w.status, "type": w.execType})
+			}
+		}
+		if len(inbound) > 0 {
+			st["inboundExecution"], st["inboundExecutions"] = inbound[0], inbound
+		}
 		if run != nil {
 			st["latestExecution"] = map[string]string{"pipelineExecutionId": e.id, "status": run.status, "type": e.execType}
 			if run.cond != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/pipelines"
 )
 
 // The repository's buildspec.yml (the build project reads it from the
@@ -348,6 +349,15 @@ func TestQueuedExecutionsRunInOrder(t *testing.T) {
 	if aws.ToString(st["Build"].LatestExecution.PipelineExecutionId) != ids[0] {
 		t.Fatalf("Build runs %s, want the first execution", aws.ToString(st["Build"].LatestExecution.PipelineExecutionId))
 	}
+	// GetPipelineState inboundExecutions: the executions waiting to enter
+	// (each moves one step per request: poll, as a client does).
+	for i := 0; i < 2; i++ {
+		f.clk.Advance(5 * time.Second)
+		st = f.state(t)
+	}
+	if in := st["Build"].InboundExecutions; len(in) != 2 || aws.ToString(in[0].PipelineExecutionId) != ids[1] || aws.ToString(in[1].PipelineExecutionId) != ids[2] {
+		t.Fatalf("Build inbound executions %+v, want the second and third", in)
+	}
 	for _, id := range ids {
 		if ex := f.wait(t, id); ex.Status != types.PipelineExecutionStatusSucceeded {
 			t.Fatalf("execution %s: %s %s", id, ex.Status, aws.ToString(ex.StatusSummary))
@@ -496,5 +506,54 @@ func TestSupersededModeReplacesAWaitingExecution(t *testing.T) {
 	}
 	if f.image(t) != repo+":s000003" {
 		t.Fatalf("final image %s", f.image(t))
+	}
+}
+
+// opsctl's own generated buildspec (pipelines.Buildspec) runs here as
+// CodeBuild would run it: its aws CLI calls read the live service, a wrong
+// container name fails the build with opsctl's message, a right one deploys.
+func TestGeneratedBuildspecChecksTheContainerAndDeploys(t *testing.T) {
+	cases := []struct {
+		container string
+		want      types.PipelineExecutionStatus
+	}{
+		{"web", types.PipelineExecutionStatusSucceeded},
+		{"api", types.PipelineExecutionStatusFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.container, func(t *testing.T) {
+			f := setup(t, pipelineDecl())
+			spec := pipelines.Buildspec(pipelines.BuildspecSpec{RepositoryURI: repo, RepositoryName: "web", Cluster: "prod", Service: "web",
+				Container: tc.container, Dockerfile: "Dockerfile"})
+			emutest.Must(f.cb.UpdateProject(ctx, &cb.UpdateProjectInput{Name: aws.String("web-build"),
+				Source: &cbtypes.ProjectSource{Type: cbtypes.SourceTypeCodepipeline, Buildspec: aws.String(spec)}}))
+			ex := f.wait(t, f.push("main", "9f8e7d6c5b4a", "release", map[string]string{"Dockerfile": "FROM scratch\n"})[0])
+			if ex.Status != tc.want {
+				t.Fatalf("execution %s (%s), want %s", ex.Status, aws.ToString(ex.StatusSummary), tc.want)
+			}
+			if tc.want == types.PipelineExecutionStatusSucceeded {
+				if got := f.image(t); got != repo+":9f8e7d6c5b4a" {
+					t.Fatalf("service runs %s", got)
+				}
+				return
+			}
+			build := f.state(t)["Build"].ActionStates[0].LatestExecution
+			b := emutest.Must(f.cb.BatchGetBuilds(ctx, &cb.BatchGetBuildsInput{Ids: []string{aws.ToString(build.ExternalExecutionId)}})).Builds[0]
+			var log strings.Builder
+			in := &cwl.GetLogEventsInput{LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)}
+			for {
+				out := emutest.Must(f.logs.GetLogEvents(ctx, in))
+				for _, e := range out.Events {
+					log.WriteString(aws.ToString(e.Message) + "\n")
+				}
+				if len(out.Events) == 0 {
+					break
+				}
+				in.NextToken = out.NextForwardToken
+			}
+			if !strings.Contains(log.String(), pipelines.ContainerCheckFailure+": container api is not in") {
+				t.Fatalf("log lacks the container check:\n%s", log.String())
+			}
+		})
 	}
 }
