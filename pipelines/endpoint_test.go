@@ -457,3 +457,27 @@ func TestRmDeletesOnlyWhatOpsctlCreated(t *testing.T) {
 		t.Fatalf("second rm: %v %+v", err, again.Changes)
 	}
 }
+
+// The build checks the container against the live task definition again:
+// when the service changed after create, the build fails with opsctl's
+// message instead of the deploy breaking.
+func TestBuildFailsClearlyWhenTheLiveContainerChanged(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api"}
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	td := must(e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("prod-api"),
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("public.ecr.aws/nginx/nginx:1"), Essential: aws.Bool(true)}},
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ExecutionRoleArn: aws.String("arn:aws:iam::" + e.srv.Account + ":role/api-exec")}))
+	must(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))
+	e.push(t, "main", strings.Repeat("d", 40))
+	st := e.finish(t)
+	f := st.Failure
+	if st.Executions[0].Status != "Failed" || f == nil || f.Stage != "Build" || !strings.Contains(strings.Join(f.LogTail, "\n"), pipelines.ContainerCheckFailure+": container web is not in") {
+		t.Fatalf("status: %+v failure %+v", st.Executions, f)
+	}
+}
