@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ import (
 	"github.com/opsctl/opsctl/alarms"
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
+	"github.com/opsctl/opsctl/internal/localaws/codeconnectionsemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
@@ -51,7 +53,10 @@ func start(t *testing.T, emulators ...string) *env {
 		opts.SQSBackend = "fauxqs"
 	}
 	srv := localawstest.Start(t, opts)
-	cfg := localawstest.Config(srv, 1)
+	// Three attempts, as the SDK's default retryer would make: under -race
+	// the endpoint's CodeBuild answers are sometimes cut ("use of closed
+	// network connection"), which a retry absorbs.
+	cfg := localawstest.Config(srv, 3)
 	e := &env{srv: srv, clk: clk, ecs: ecs.NewFromConfig(cfg)}
 	e.deps = pipelines.Deps{
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), ECR: ecr.NewFromConfig(cfg), Connections: codeconnections.NewFromConfig(cfg),
@@ -329,4 +334,150 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A permanent (AccessDenied) or transient (5xx) failure of each write stops
+// the plan there, says what failed, and a re-run repairs it; the run after
+// writes nothing.
+func TestFaultOnEachWriteThenRepairingRerun(t *testing.T) {
+	writes := []struct{ service, op string }{
+		{"sns", "CreateTopic"}, // first: the shared topic is created once
+		{"codeconnections", "CreateConnection"},
+		{"s3", "CreateBucket"}, {"s3", "PutBucketEncryption"}, {"s3", "PutPublicAccessBlock"}, {"s3", "PutBucketPolicy"},
+		{"ecr", "CreateRepository"}, {"ecr", "PutLifecyclePolicy"},
+		{"iam", "CreateRole"}, {"iam", "PutRolePolicy"},
+		{"codebuild", "CreateProject"}, {"codepipeline", "CreatePipeline"},
+		{"sns", "SetTopicAttributes"}, {"sns", "Subscribe"},
+		{"events", "PutRule"}, {"events", "PutTargets"},
+	}
+	ctx := context.Background()
+	e := start(t, localaws.EmulatorSNS)
+	e.service(t, "prod", "api", "web")
+	for i, w := range writes {
+		kind := localaws.FaultError
+		if i%2 == 1 {
+			kind = localaws.Fault5xx
+		}
+		o := pipelines.CreateOptions{Name: fmt.Sprintf("f%d", i), Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api",
+			TestBranches: []string{"main"}, TestCommand: "make it", Notify: fmt.Sprintf("ops+%d@example.com", i)}
+		e.srv.InjectFault(localaws.Fault{Service: w.service, Operation: w.op, Kind: kind, Code: "AccessDeniedException", Message: "not allowed", Times: -1})
+		res, err := pipelines.Create(ctx, e.deps, o)
+		e.srv.ClearFaults()
+		if err == nil {
+			t.Fatalf("%s %s: no error", kind, w.op)
+		}
+		failed := false
+		for _, c := range res.Changes {
+			failed = failed || c.Status == plan.StatusFailed
+		}
+		if !failed || !strings.Contains(err.Error(), w.op) {
+			t.Fatalf("%s %s: the error does not say what failed: %v", kind, w.op, err)
+		}
+		if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+			t.Fatalf("%s %s: repairing run: %v", kind, w.op, err)
+		}
+		e.srv.ResetCalls()
+		again, err := pipelines.Create(ctx, e.deps, o)
+		if err != nil || plan.Writes(again.Changes) != 0 || len(e.srv.WriteCalls()) != 0 {
+			t.Fatalf("%s %s: third run: %v, wrote %v", kind, w.op, err, e.srv.WriteCalls())
+		}
+	}
+}
+
+// --wait polls the connection until the person completes the handshake (on
+// the endpoint clock), and fails clearly when the provider refuses it.
+func TestWaitPollsTheConnectionUntilAvailable(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	cc := e.srv.Service("codeconnections").(*codeconnectionsemu.Server)
+	polls := 0
+	e.clk.OnSleep(func(time.Duration) {
+		if polls++; polls == 3 {
+			cc.CompleteHandshake("opsctl-shop")
+		}
+	})
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "bitbucket:acme/shop"), Cluster: "prod", Service: "api", Wait: true}
+	res, err := pipelines.Create(ctx, e.deps, o)
+	e.clk.OnSleep(nil)
+	if err != nil || res.ConnectionStatus != "AVAILABLE" || len(res.Todo) != 0 || polls < 3 {
+		t.Fatalf("wait: %v status %s todo %q after %d polls", err, res.ConnectionStatus, res.Todo, polls)
+	}
+	o.Name, o.Repo = "web", repo(t, "gitlab:acme/web")
+	e.clk.OnSleep(func(time.Duration) { cc.FailHandshake("opsctl-web") })
+	_, err = pipelines.Create(ctx, e.deps, o)
+	e.clk.OnSleep(nil)
+	if err == nil || !strings.Contains(err.Error(), "is in ERROR") {
+		t.Fatalf("refused handshake: %v", err)
+	}
+}
+
+// rm deletes what opsctl created, keeps images and artifacts and anything
+// not tagged opsctl:managed, and is re-runnable.
+func TestRmDeletesOnlyWhatOpsctlCreated(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	// A role the team made under the name opsctl would use: adopted, never deleted.
+	ic := e.deps.IAM.(*iam.Client)
+	must(ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("opsctl-pipeline-shop-build"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}))
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api", TestBranches: []string{"main"}, TestCommand: "make it"}
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	steps, r, err := pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	dry, err := pipelines.Remove(ctx, e.deps, steps, r)
+	if err != nil || len(e.srv.WriteCalls()) != 0 || dry.Counts.Planned != 5 {
+		t.Fatalf("dry run: %v %+v wrote %v", err, dry.Changes, e.srv.WriteCalls())
+	}
+	steps, r, _ = pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop"})
+	done, err := pipelines.Remove(ctx, e.deps, steps, r)
+	if err != nil || done.Counts.Applied != 5 {
+		t.Fatalf("rm: %v %+v", err, done.Changes)
+	}
+	if _, err := e.deps.Pipeline.(*codepipeline.Client).GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("shop")}); err == nil {
+		t.Fatal("the pipeline survived rm")
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-pipeline-shop-build")}); err != nil {
+		t.Fatalf("the team's role was deleted: %v", err)
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-pipeline-shop")}); err == nil {
+		t.Fatal("opsctl's pipeline role survived rm")
+	}
+	if _, err := e.deps.ECR.(*ecr.Client).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"shop"}}); err != nil {
+		t.Fatalf("rm deleted the image repository: %v", err)
+	}
+	steps, r, _ = pipelines.PlanRemove(ctx, e.deps, pipelines.RmOptions{Name: "shop"})
+	e.srv.ResetCalls()
+	if again, err := pipelines.Remove(ctx, e.deps, steps, r); err != nil || len(again.Changes) != 0 || len(e.srv.WriteCalls()) != 0 {
+		t.Fatalf("second rm: %v %+v", err, again.Changes)
+	}
+}
+
+// The build checks the container against the live task definition again:
+// when the service changed after create, the build fails with opsctl's
+// message instead of the deploy breaking.
+func TestBuildFailsClearlyWhenTheLiveContainerChanged(t *testing.T) {
+	ctx := context.Background()
+	e := start(t)
+	e.service(t, "prod", "api", "web")
+	o := pipelines.CreateOptions{Name: "shop", Repo: repo(t, "github:acme/shop"), Cluster: "prod", Service: "api"}
+	if _, err := pipelines.Create(ctx, e.deps, o); err != nil {
+		t.Fatal(err)
+	}
+	td := must(e.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("prod-api"),
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("public.ecr.aws/nginx/nginx:1"), Essential: aws.Bool(true)}},
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ExecutionRoleArn: aws.String("arn:aws:iam::" + e.srv.Account + ":role/api-exec")}))
+	must(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))
+	e.push(t, "main", strings.Repeat("d", 40))
+	st := e.finish(t)
+	f := st.Failure
+	if st.Executions[0].Status != "Failed" || f == nil || f.Stage != "Build" || !strings.Contains(strings.Join(f.LogTail, "\n"), pipelines.ContainerCheckFailure+": container web is not in") {
+		t.Fatalf("status: %+v failure %+v", st.Executions, f)
+	}
 }

@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -217,4 +218,55 @@ func TestGoldenBuildspecs(t *testing.T) {
 		}
 	}
 	golden(t, "testspec.golden.yml", TestBuildspec(TestBuildspecSpec{Cluster: "prod", Service: "api", Command: `make integration BASE_URL="https://api.example.com"`}))
+}
+
+func TestGoldenPolicies(t *testing.T) {
+	n := NamesOf("shop", "us-east-1", "123456789012")
+	cases := map[string]arns{
+		"github":     {repo: Repo{Kind: SourceGitHub, ID: "acme/shop"}, connection: "arn:aws:codeconnections:us-east-1:123456789012:connection/1f3c"},
+		"codecommit": {repo: Repo{Kind: SourceCodeCommit, ID: "shop"}},
+		"s3":         {repo: Repo{Kind: SourceS3, Bucket: "acme-src", Key: "shop/source.zip"}},
+	}
+	var b strings.Builder
+	for _, kind := range []string{"github", "codecommit", "s3"} {
+		a := cases[kind]
+		a.partition, a.region, a.account, a.n, a.cluster, a.service = "aws", "us-east-1", "123456789012", n, "prod", "api"
+		a.test = kind != "s3"
+		a.passRoles = []string{"arn:aws:iam::123456789012:role/api-exec"}
+		b.WriteString("# pipeline role permissions, " + kind + " source\n" + a.PipelinePolicy() + "\n")
+		if kind == "github" {
+			b.WriteString("# pipeline role trust\n" + a.PipelineTrust() + "\n")
+			b.WriteString("# build role trust\n" + a.BuildTrust() + "\n")
+			b.WriteString("# build role permissions\n" + a.BuildPolicy() + "\n")
+			b.WriteString("# artifact bucket policy\n" + a.BucketPolicy() + "\n")
+			b.WriteString("# topic policy statement\n" + a.TopicStatement("arn:aws:sns:us-east-1:123456789012:opsctl-alarms") + "\n")
+			b.WriteString("# ECR lifecycle policy\n" + LifecyclePolicy(30) + "\n")
+			b.WriteString("# event pattern\n" + FailurePattern("shop") + "\n")
+		}
+	}
+	golden(t, "policies.golden", b.String())
+	// Every trust policy names this account and the one resource (confused deputy).
+	a := cases["github"]
+	a.partition, a.region, a.account, a.n, a.test = "aws", "us-east-1", "123456789012", n, true
+	for _, trust := range []string{a.PipelineTrust(), a.BuildTrust()} {
+		if !strings.Contains(trust, `"aws:SourceAccount": "123456789012"`) || !strings.Contains(trust, "aws:SourceArn") || strings.Contains(trust, `"Resource"`) {
+			t.Fatalf("trust policy:\n%s", trust)
+		}
+	}
+	// No statement grants a write on "*" except the ones AWS cannot scope.
+	for _, doc := range []string{a.PipelinePolicy(), a.BuildPolicy()} {
+		var d policyDoc
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range d.Statement {
+			if s.Resource == "*" && s.Sid != "RegistryLogin" && s.Sid != "ReadTaskDefinitions" && s.Sid != "RegisterTaskDefinitions" {
+				t.Fatalf("statement %s grants %v on *", s.Sid, s.Action)
+			}
+		}
+	}
+	// The lifecycle policy is one any-tag rule within ECR's 100-30720 characters.
+	if l := len(LifecyclePolicy(30)); l < 100 || l > 30720 {
+		t.Fatalf("lifecycle policy is %d characters", l)
+	}
 }

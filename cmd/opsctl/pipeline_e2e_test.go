@@ -145,7 +145,7 @@ func TestBinaryPipelineCommands(t *testing.T) {
 		if i > 200 {
 			t.Fatalf("the execution never ended:\n%s", r.Stdout)
 		}
-		srv.Clock().(clock.Advancer).Advance(10 * time.Second)
+		srv.Clock().(clock.Advancer).Advance(30 * time.Second)
 	}
 	if status.Executions[0].Status != "Succeeded" || len(status.Stages) != 4 || status.Stages[3].Status != "Succeeded" {
 		t.Fatalf("status after a push to main:\n%s", r.Stdout)
