@@ -71,7 +71,7 @@ const repo = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web"
 func setup(t *testing.T, d *types.PipelineDeclaration) *pipe {
 	t.Helper()
 	e := start(t)
-	cfg := localawstest.Config(e.srv, 1)
+	cfg := localawstest.Config(e.srv, 3)
 	f := &pipe{env: e, cb: cb.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), logs: cwl.NewFromConfig(cfg)}
 	e.emu.Events = func(source, detailType string, resources []string, detail []byte, at time.Time) {
 		var m map[string]any
