@@ -38,7 +38,8 @@ func start(t *testing.T) env {
 	if _, ok := srv.Service("codebuild").(*codebuildemu.Server); !ok {
 		t.Fatalf("endpoint serves %T for codebuild", srv.Service("codebuild"))
 	}
-	cfg := localawstest.Config(srv, 1)
+	// 3 attempts: a dropped loopback connection (seen under load) is retried.
+	cfg := localawstest.Config(srv, 3)
 	return env{srv: srv, clk: clk, c: cb.NewFromConfig(cfg), logs: cwl.NewFromConfig(cfg)}
 }
 

@@ -2,6 +2,7 @@ package codepipelineemu
 
 import (
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -109,6 +110,18 @@ func (s *Server) finishSource(e *execution, a *actionRun, now time.Time) {
 	for n, c := range e.rev.Files {
 		files[n] = []byte(c)
 	}
+	var object []byte // an S3 source's object, stored as the artifact as is
+	if a.decl.typeKey() == "Source/S3" {
+		bucket, key := a.resolved["S3Bucket"], a.resolved["S3ObjectKey"]
+		data, err := codebuildemu.GetObject(s.service("s3"), bucket, key)
+		if err != nil {
+			// action-reference-S3: the object must exist (and be a zip).
+			a.fail("JobFailed", fmt.Sprintf("The object %s does not exist in the bucket %s, or the pipeline cannot read it: %v", key, bucket, err), now)
+			return
+		}
+		object = data
+		e.rev.Commit = fmt.Sprintf("%x", sha1.Sum(data))
+	}
 	for _, out := range a.decl.OutputArtifacts {
 		name := deref(out.Name)
 		if loc, ok := e.artifacts[name]; ok && e.execType == "ROLLBACK" {
@@ -116,7 +129,11 @@ func (s *Server) finishSource(e *execution, a *actionRun, now time.Time) {
 			continue
 		}
 		key := artifactKey(e.pipeline, name)
-		if err := codebuildemu.PutObject(s.service("s3"), e.bucket(), key, codebuildemu.Zip(files)); err != nil {
+		body := object
+		if body == nil {
+			body = codebuildemu.Zip(files)
+		}
+		if err := codebuildemu.PutObject(s.service("s3"), e.bucket(), key, body); err != nil {
 			a.fail("JobFailed", fmt.Sprintf("Unable to upload the source artifact to the artifact store %s: %v", e.bucket(), err), now)
 			return
 		}

@@ -36,7 +36,7 @@ func (s *Server) Push(repository, branch, commit, message string, files map[stri
 	var ids []string
 	for _, n := range s.names() {
 		p := s.pipelines[n]
-		if trigger, detail, ok := matchPush(p.decl, rev); ok {
+		if trigger, detail, ok := s.matchPush(p.decl, rev); ok {
 			e := s.newExecution(p, rev, trigger, detail, nil)
 			ids = append(ids, e.id)
 			s.advance(p)
@@ -45,9 +45,16 @@ func (s *Server) Push(repository, branch, commit, message string, files map[stri
 	return ids
 }
 
-func matchPush(d pipelineDecl, rev revision) (trigger, detail string, ok bool) {
+func (s *Server) matchPush(d pipelineDecl, rev revision) (trigger, detail string, ok bool) {
 	src, found := sourceAction(d)
-	if !found || deref(deref(src.ActionTypeID).Provider) != "CodeStarSourceConnection" || src.Configuration["FullRepositoryId"] != rev.Repository {
+	provider := deref(deref(src.ActionTypeID).Provider)
+	if found && provider == "CodeCommit" && src.Configuration["RepositoryName"] == rev.Repository && src.Configuration["BranchName"] == rev.Branch &&
+		src.Configuration["PollForSourceChanges"] != "true" {
+		// CodeCommit sources start from an EventBridge rule on the
+		// repository's branch (triggers-codecommit.html).
+		return "CloudWatchEvent", fmt.Sprintf("arn:aws:events:%s:%s:rule/codepipeline-%s", s.Region, s.Account, *d.Name), true
+	}
+	if !found || provider != "CodeStarSourceConnection" || src.Configuration["FullRepositoryId"] != rev.Repository {
 		return "", "", false
 	}
 	detail = src.Configuration["ConnectionArn"]

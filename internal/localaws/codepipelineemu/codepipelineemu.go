@@ -21,8 +21,9 @@
 //
 //   - Source actions (CodeStarSourceConnection, CodeCommit, S3, ECR) succeed
 //     2 seconds after they start, with the revision the execution was started
-//     with, and write their output artifact (a zip) to the artifact store
-//     bucket in the S3 emulation.
+//     with, and write their output artifact (a zip of the pushed files) to
+//     the artifact store bucket in the S3 emulation; an S3 source copies its
+//     S3Bucket/S3ObjectKey object there and fails when it is missing.
 //   - CodeBuild actions (Build and Test) start a build in the CodeBuild
 //     emulation and follow it; they fail when the build does.
 //   - ECS deploy actions read imagedefinitions.json (or FileName) from the
@@ -45,7 +46,11 @@
 // repository and whose push trigger's branch filters match starts an
 // execution (trigger type WebhookV2); a V1 pipeline, or a V2 pipeline
 // without triggers, starts on a push to the source action's BranchName
-// (trigger type Webhook).
+// (trigger type Webhook). A CodeCommit source whose RepositoryName is the
+// repository starts on a push to its BranchName (trigger CloudWatchEvent).
+//
+// Unlike AWS, CreatePipeline starts no first execution (trigger type
+// CreatePipeline): executions come from Push and StartPipelineExecution.
 package codepipelineemu
 
 import (

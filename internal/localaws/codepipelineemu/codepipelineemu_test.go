@@ -35,7 +35,9 @@ func start(t *testing.T) env {
 	if !ok {
 		t.Fatalf("endpoint serves %T for codepipeline", srv.Service("codepipeline"))
 	}
-	return env{srv: srv, clk: clk, c: cp.NewFromConfig(localawstest.Config(srv, 1)), emu: emu}
+	// 3 attempts: a dropped loopback connection (seen under load) is retried
+	// as the SDK retries it against AWS; faults are injected with Always.
+	return env{srv: srv, clk: clk, c: cp.NewFromConfig(localawstest.Config(srv, 3)), emu: emu}
 }
 
 const role = "arn:aws:iam::000000000000:role/pipeline"

@@ -1,6 +1,7 @@
 package codepipelineemu_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/opsctl/opsctl/internal/localaws/codebuildemu"
 	"github.com/opsctl/opsctl/internal/localaws/emutest"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/pipelines"
@@ -69,7 +71,7 @@ const repo = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web"
 func setup(t *testing.T, d *types.PipelineDeclaration) *pipe {
 	t.Helper()
 	e := start(t)
-	cfg := localawstest.Config(e.srv, 1)
+	cfg := localawstest.Config(e.srv, 3)
 	f := &pipe{env: e, cb: cb.NewFromConfig(cfg), ecs: ecs.NewFromConfig(cfg), logs: cwl.NewFromConfig(cfg)}
 	e.emu.Events = func(source, detailType string, resources []string, detail []byte, at time.Time) {
 		var m map[string]any
@@ -549,5 +551,43 @@ func TestGeneratedBuildspecChecksTheContainerAndDeploys(t *testing.T) {
 				t.Fatalf("log lacks the container check:\n%s", log)
 			}
 		})
+	}
+}
+
+func TestS3AndCodeCommitSources(t *testing.T) {
+	// action-reference-S3: the source is an object (a zip) in a bucket.
+	d := pipelineDecl()
+	d.Triggers = nil
+	d.Stages[0].Actions[0] = act("Source", "Source", "S3", map[string]string{"S3Bucket": "sources", "S3ObjectKey": "web/source.zip"}, nil, []string{"SourceOutput"})
+	d.Stages = d.Stages[:3]
+	f := setup(t, d)
+	ex := f.wait(t, aws.ToString(emutest.Must(f.c.StartPipelineExecution(ctx, &cp.StartPipelineExecutionInput{Name: aws.String("web")})).PipelineExecutionId))
+	src := f.state(t)["Source"].ActionStates[0].LatestExecution
+	if ex.Status != types.PipelineExecutionStatusFailed || src.Status != types.ActionExecutionStatusFailed || !strings.Contains(aws.ToString(src.ErrorDetails.Message), "web/source.zip") {
+		t.Fatalf("missing object: execution %s, source %+v", ex.Status, src)
+	}
+	s3c := localawstest.S3(f.srv)
+	emutest.Must(s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("sources")}))
+	zip := codebuildemu.Zip(map[string][]byte{"buildspec.yml": []byte(goodBuildspec)})
+	emutest.Must(s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("sources"), Key: aws.String("web/source.zip"), Body: bytes.NewReader(zip)}))
+	ex = f.wait(t, aws.ToString(emutest.Must(f.c.StartPipelineExecution(ctx, &cp.StartPipelineExecutionInput{Name: aws.String("web")})).PipelineExecutionId))
+	if ex.Status != types.PipelineExecutionStatusSucceeded || !strings.HasPrefix(f.image(t), repo+":") {
+		t.Fatalf("S3 source: execution %s (%s), image %s", ex.Status, aws.ToString(ex.StatusSummary), f.image(t))
+	}
+
+	// A CodeCommit source starts on a push to its branch (trigger
+	// CloudWatchEvent).
+	d = pipelineDecl()
+	d.Name, d.Triggers = aws.String("cc"), nil
+	d.Stages[0].Actions[0] = act("Source", "Source", "CodeCommit", map[string]string{"RepositoryName": "web", "BranchName": "main"}, nil, []string{"SourceOutput"})
+	d.Stages[0].Actions[0].Namespace = aws.String("SourceVariables")
+	emutest.Must(f.c.CreatePipeline(ctx, &cp.CreatePipelineInput{Pipeline: d}))
+	if ids := f.emu.Push("web", "dev", "c1", "m", nil); len(ids) != 0 {
+		t.Fatalf("push to another branch started %v", ids)
+	}
+	ids := f.emu.Push("web", "main", "c2", "m", nil)
+	got := emutest.Must(f.c.GetPipelineExecution(ctx, &cp.GetPipelineExecutionInput{PipelineName: aws.String("cc"), PipelineExecutionId: aws.String(ids[0])}))
+	if len(ids) != 1 || got.PipelineExecution.Trigger.TriggerType != types.TriggerTypeCloudWatchEvent {
+		t.Fatalf("CodeCommit push started %v, trigger %+v", ids, got.PipelineExecution.Trigger)
 	}
 }
