@@ -125,12 +125,12 @@ func Add(ctx context.Context, deps Deps, opts AddOptions) (AlarmResult, error) {
 		}
 	}
 	id := &identity{}
-	tp, err := planTopic(ctx, deps, id, TopicSpec{Name: s.Topic, Emails: s.Emails, DryRun: opts.DryRun})
+	tp, err := planTopic(ctx, deps, id, TopicSpec{Name: s.Topic, Emails: s.Emails, DryRun: opts.DryRun, Exclusive: true})
 	if err != nil {
 		return res, err
 	}
 	res.TopicARN = tp.arn
-	steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn })
+	steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn }, map[string]bool{s.Topic: true})
 	if err != nil {
 		return res, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
@@ -62,29 +63,46 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 	// Plan everything before writing anything.
 	topics := map[string]*topicPlan{}
 	for _, name := range topicOrder {
-		tp, err := planTopic(ctx, deps, id, TopicSpec{Name: name, Emails: emails[name], DryRun: dryRun})
+		tp, err := planTopic(ctx, deps, id, TopicSpec{Name: name, Emails: emails[name], DryRun: dryRun, Exclusive: len(emails[name]) > 0})
 		if err != nil {
 			return res, err
 		}
 		topics[name] = tp
 	}
+	renames, err := planDLQRenames(ctx, deps, specs)
+	if err != nil {
+		return res, err
+	}
+	keepTopics := map[string]bool{}
+	for _, t := range topicOrder {
+		keepTopics[t] = true
+	}
 	alarmSteps := make([][]plan.Step, len(specs))
 	for i, s := range specs {
 		tp := topics[s.Topic]
-		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn })
+		steps, err := planAlarm(ctx, deps, id, s, func() string { return tp.arn }, keepTopics)
 		if err != nil {
 			return res, fmt.Errorf("plan alarm %s: %w", s.Name, err)
 		}
-		alarmSteps[i] = steps
+		// The old alarm goes only after the new one is written: a failure
+		// leaves the queue watched by the old one, never by none.
+		alarmSteps[i] = append(steps, renames[i]...)
 	}
 	var pruneSteps []plan.Step
 	if prune != nil && prune.Enabled {
-		var err error
-		keepTopics := map[string]bool{}
-		for _, t := range topicOrder {
-			keepTopics[t] = true
+		keep := map[string]bool{}
+		for n := range prune.Keep {
+			keep[n] = true
 		}
-		if pruneSteps, err = planPrune(ctx, deps, prune.Keep, keepTopics); err != nil {
+		for _, s := range specs { // the names the alarms are written under
+			keep[s.Name] = true
+		}
+		for _, rs := range renames { // deleted by their rename already
+			for _, r := range rs {
+				keep[ShortName(r.Name)] = true
+			}
+		}
+		if pruneSteps, err = planPrune(ctx, deps, keep, keepTopics); err != nil {
 			return res, err
 		}
 	}
@@ -126,7 +144,7 @@ func applySpecs(ctx context.Context, deps Deps, specs []Spec, prune *pruneSet, d
 		}
 	}
 	all := res.AllChanges()
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	res.Summary = summarize(all, dryRun, err)
 	return res, failure(all, err)
 }
@@ -264,66 +282,19 @@ func planRemoveParts(ctx context.Context, deps Deps, m managedAlarm, keepTopics 
 	default:
 		r.steps = append(r.steps, rs...)
 	}
-	actions := m.live().actions()
-	for _, a := range actions {
-		if !strings.HasPrefix(a, "arn:") || !strings.Contains(a, ":sns:") {
+	for _, a := range m.live().actions() {
+		if !isSNS(a) {
 			continue
 		}
 		r.topicARN, r.topic = a, topicNameOf(a)
-		if keepTopics[r.topic] {
-			r.topicNote = fmt.Sprintf("topic %s stays: the file's alarms use it", r.topic)
-			break
-		}
-		users, err := alarmsUsingTopic(ctx, deps.CloudWatch, a)
+		step, note, err := planTopicDelete(ctx, deps, a, m.name, keepTopics)
 		if err != nil {
 			return r, plan.Step{}, err
 		}
-		delete(users, m.name)
-		if len(users) > 0 {
-			names := make([]string, 0, len(users))
-			for u := range users {
-				names = append(names, u)
-			}
-			sort.Strings(names)
-			r.topicNote = fmt.Sprintf("topic %s stays: used by %s", r.topic, strings.Join(names, ", "))
-			break
+		r.topicNote = note
+		if step != nil {
+			r.steps = append(r.steps, *step)
 		}
-		if deps.SNS == nil {
-			break
-		}
-		tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(a)})
-		if err != nil {
-			r.topicNote = fmt.Sprintf("topic %s stays: could not read its tags (%v)", r.topic, err)
-			break
-		}
-		ours := false
-		for _, t := range tags.Tags {
-			if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
-				ours = true
-			}
-		}
-		if !ours {
-			r.topicNote = fmt.Sprintf("topic %s stays: opsctl did not create it", r.topic)
-			break
-		}
-		arn := a
-		r.steps = append(r.steps, plan.New(ResTopic, r.topic, plan.ActionDelete,
-			[]plan.FieldDiff{{Field: "reason", Old: "used by " + m.name, New: "used by no alarm"}},
-			func(ctx context.Context) error {
-				// Re-check: another alarm may have started using it meanwhile.
-				users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
-				if err != nil {
-					return err
-				}
-				delete(users, m.name)
-				if len(users) > 0 {
-					return nil
-				}
-				if _, err := deps.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
-					return fmt.Errorf("delete SNS topic %s: %w", arn, err)
-				}
-				return nil
-			}))
 		break
 	}
 	return r, alarmStep, nil
@@ -403,4 +374,113 @@ func Apply(ctx context.Context, deps Deps, opts ApplyOptions) (ApplyResult, erro
 		keep[s.Name] = true
 	}
 	return applySpecs(ctx, deps, opts.File.Specs, &pruneSet{Enabled: opts.Prune, Keep: keep}, opts.DryRun)
+}
+
+// planDLQRenames finds, for each DLQ spec, the alarms opsctl's alarm command
+// manages on the same queue under another name (older versions named a DLQ
+// alarm declared in a file after its `name:`, add-dlq after the queue) and
+// plans deleting them, so the queue keeps one alarm, the one named by
+// DLQAlarmName. Nothing is listed when no spec is a DLQ.
+func planDLQRenames(ctx context.Context, deps Deps, specs []Spec) ([][]plan.Step, error) {
+	out := make([][]plan.Step, len(specs))
+	byQueue := map[string]int{}
+	for i, s := range specs {
+		if s.Kind == KindDLQ {
+			byQueue[s.Queue] = i
+		}
+	}
+	if len(byQueue) == 0 {
+		return out, nil
+	}
+	managed, err := listManaged(ctx, deps.CloudWatch)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range managed {
+		if m.component != ComponentAlarm || m.kind != KindDLQ || m.metric == nil {
+			continue
+		}
+		queue := ""
+		for _, d := range m.metric.Dimensions {
+			if aws.ToString(d.Name) == "QueueName" {
+				queue = aws.ToString(d.Value)
+			}
+		}
+		i, ok := byQueue[queue]
+		if !ok || m.name == AlarmName(specs[i].Name) {
+			continue
+		}
+		old, now := m.name, AlarmName(specs[i].Name)
+		out[i] = append(out[i], plan.New(ResMetricAlarm, old, plan.ActionDelete,
+			[]plan.FieldDiff{{Field: "renamed", Old: old, New: now}},
+			func(ctx context.Context) error {
+				if _, err := deps.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{old}}); err != nil {
+					return fmt.Errorf("delete alarm %q (now %q): %w", old, now, err)
+				}
+				return nil
+			}))
+	}
+	return out, nil
+}
+
+// planTopicDelete plans deleting the topic arn once the alarm except stops
+// using it: only when opsctl created it (its managed tag), no other alarm of
+// anyone uses it, and it is not in keepTopics. Otherwise it returns why the
+// topic stays. The step checks the users again when it runs.
+func planTopicDelete(ctx context.Context, deps Deps, arn, except string, keepTopics map[string]bool) (*plan.Step, string, error) {
+	topic := topicNameOf(arn)
+	if keepTopics[topic] {
+		return nil, fmt.Sprintf("topic %s stays: the file's alarms use it", topic), nil
+	}
+	users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
+	if err != nil {
+		return nil, "", err
+	}
+	delete(users, except)
+	if len(users) > 0 {
+		names := make([]string, 0, len(users))
+		for u := range users {
+			names = append(names, u)
+		}
+		sort.Strings(names)
+		return nil, fmt.Sprintf("topic %s stays: used by %s", topic, strings.Join(names, ", ")), nil
+	}
+	if deps.SNS == nil {
+		return nil, "", nil
+	}
+	tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		var nf *snstypes.NotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Sprintf("topic %s is gone already", topic), nil
+		}
+		return nil, fmt.Sprintf("topic %s stays: could not read its tags (%v)", topic, err), nil
+	}
+	ours := false
+	for _, t := range tags.Tags {
+		if aws.ToString(t.Key) == TagManaged && aws.ToString(t.Value) == "true" {
+			ours = true
+		}
+	}
+	if !ours {
+		return nil, fmt.Sprintf("topic %s stays: opsctl did not create it", topic), nil
+	}
+	step := plan.New(ResTopic, topic, plan.ActionDelete,
+		[]plan.FieldDiff{{Field: "reason", Old: "used by " + except, New: "used by no alarm"}},
+		func(ctx context.Context) error {
+			// Re-check: another alarm may have started using it meanwhile.
+			users, err := alarmsUsingTopic(ctx, deps.CloudWatch, arn)
+			if err != nil {
+				return err
+			}
+			delete(users, except)
+			if len(users) > 0 {
+				return nil
+			}
+			if _, err := deps.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+				return fmt.Errorf("delete SNS topic %s: %w", arn, err)
+			}
+			return nil
+		})
+	return &step, "", nil
 }

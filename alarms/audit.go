@@ -2,15 +2,19 @@ package alarms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -22,6 +26,8 @@ const (
 	FindFilterWithoutAlarm    = "metric-filter-without-alarm"
 	FindDLQWithoutAlarm       = "dlq-without-alarm"
 	FindStuckInsufficientData = "alarm-stuck-insufficient-data"
+	FindConfirmationExpired   = "email-confirmation-expired"
+	FindTopicOpenToPublish    = "topic-policy-lets-others-publish"
 )
 
 // Finding is one silent failure.
@@ -161,7 +167,13 @@ func Audit(ctx context.Context, deps Deps, opts AuditOptions) (AuditResult, erro
 			if confirmed == 0 {
 				add(FindTopicUnconfirmed, topicNameOf(arn),
 					fmt.Sprintf("no confirmed subscription (%d pending) on the topic of %v: alarm emails reach nobody", pending, topics[arn]),
-					"ask each subscriber to click the link in the confirmation email; SNS drops requests not confirmed within 3 days, after which re-running `opsctl alarm add ... --email ADDR` sends a new one")
+					"ask each subscriber to click the link in the confirmation email; SNS deletes requests not confirmed within 48 hours, after which re-running `opsctl alarm add ... --email ADDR` sends a new one")
+			}
+			if err := auditExpired(ctx, deps, arn, opts.Now, add); err != nil {
+				return res, err
+			}
+			if err := auditTopicPolicy(ctx, deps, arn, add); err != nil {
+				return res, err
 			}
 		}
 	}
@@ -234,4 +246,171 @@ func topicSubscriptionsAll(ctx context.Context, deps Deps, arn string) ([]string
 		return nil, err
 	}
 	return subs, nil
+}
+
+// auditExpired reports the addresses opsctl asked to confirm (the topic's
+// "opsctl:requested:ADDR" tags) that have no confirmed subscription more than
+// ConfirmationWindow later: SNS has deleted (or is about to delete) the
+// request, so nobody at that address gets alarm emails and nothing else says so.
+func auditExpired(ctx context.Context, deps Deps, arn string, now time.Time, add func(kind, resource, detail, fix string)) error {
+	tags, err := deps.SNS.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("read tags of SNS topic %s: %w", topicNameOf(arn), err)
+	}
+	var subs map[string]snstypes.Subscription
+	for _, t := range tags.Tags {
+		email, ok := strings.CutPrefix(aws.ToString(t.Key), tagRequested)
+		if !ok {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, aws.ToString(t.Value))
+		if err != nil || now.Sub(at) < ConfirmationWindow {
+			continue
+		}
+		if subs == nil {
+			if subs, err = topicSubscriptions(ctx, deps.SNS, arn); err != nil {
+				return err
+			}
+		}
+		if s, ok := subs[email]; ok && isConfirmed(aws.ToString(s.SubscriptionArn)) {
+			continue
+		}
+		add(FindConfirmationExpired, topicNameOf(arn)+":"+email,
+			fmt.Sprintf("%s was asked to confirm on %s and has no confirmed subscription %s later: SNS deletes requests not confirmed within 48 hours, so alarm emails never reach %s",
+				email, at.UTC().Format(time.RFC3339), fmtDuration(now.Sub(at).Truncate(time.Hour)), email),
+			"re-run the `opsctl alarm add`/`apply` that names "+email+" to send a new confirmation email, and ask them to click it within 48 hours")
+	}
+	return nil
+}
+
+// auditTopicPolicy reports the Allow statements of a topic's policy that let
+// someone other than this account, or this account's CloudWatch alarms,
+// publish: a public principal ("*"), another account, or a service principal
+// without an aws:SourceAccount / aws:SourceArn / aws:SourceOwner condition
+// (any account's resources could then use the service to publish: the
+// confused deputy).
+func auditTopicPolicy(ctx context.Context, deps Deps, arn string, add func(kind, resource, detail, fix string)) error {
+	attrs, err := deps.SNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("read the policy of SNS topic %s: %w", topicNameOf(arn), err)
+	}
+	account := ""
+	if parts := strings.Split(arn, ":"); len(parts) == 6 {
+		account = parts[4]
+	}
+	for _, why := range publishGrants(attrs.Attributes["Policy"], account) {
+		add(FindTopicOpenToPublish, topicNameOf(arn), why,
+			"remove or narrow the statement (a condition on aws:SourceAccount or aws:SourceArn), or re-run `opsctl alarm add` on a topic opsctl created")
+	}
+	return nil
+}
+
+// publishGrants explains each Allow statement of a topic policy that lets
+// others than account publish.
+func publishGrants(policy, account string) []string {
+	if policy == "" {
+		return nil
+	}
+	var doc struct {
+		Statement json.RawMessage `json:"Statement"`
+	}
+	if json.Unmarshal([]byte(policy), &doc) != nil {
+		return []string{"the topic policy is not valid JSON"}
+	}
+	var stmts []map[string]any
+	if json.Unmarshal(doc.Statement, &stmts) != nil {
+		var one map[string]any
+		if json.Unmarshal(doc.Statement, &one) != nil {
+			return nil
+		}
+		stmts = []map[string]any{one}
+	}
+	var out []string
+	for i, st := range stmts {
+		if eff, _ := st["Effect"].(string); eff != "Allow" || !allowsPublish(st["Action"]) {
+			continue
+		}
+		sid, _ := st["Sid"].(string)
+		if sid == "" {
+			sid = fmt.Sprintf("#%d", i+1)
+		}
+		cond, _ := st["Condition"].(map[string]any)
+		scoped := conditionNames(cond, account)
+		for _, p := range principals(st["Principal"]) {
+			switch {
+			case p.kind == "AWS" && p.id == "*" && !scoped:
+				out = append(out, fmt.Sprintf("statement %s lets anyone (Principal *) publish", sid))
+			case p.kind == "AWS" && p.id != "*" && account != "" && !strings.Contains(p.id, account):
+				out = append(out, fmt.Sprintf("statement %s lets %s (another account) publish", sid, p.id))
+			case p.kind == "Service" && !scoped:
+				out = append(out, fmt.Sprintf("statement %s lets %s publish for any account (no aws:SourceAccount or aws:SourceArn condition)", sid, p.id))
+			}
+		}
+	}
+	return out
+}
+
+func allowsPublish(action any) bool {
+	var acts []string
+	switch a := action.(type) {
+	case string:
+		acts = []string{a}
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				acts = append(acts, s)
+			}
+		}
+	}
+	for _, a := range acts {
+		switch strings.ToLower(a) {
+		case "*", "sns:*", "sns:publish", "sns:pub*":
+			return true
+		}
+	}
+	return false
+}
+
+type principal struct{ kind, id string }
+
+func principals(p any) []principal {
+	var out []principal
+	switch v := p.(type) {
+	case string:
+		out = append(out, principal{"AWS", v})
+	case map[string]any:
+		for kind, ids := range v {
+			switch x := ids.(type) {
+			case string:
+				out = append(out, principal{kind, x})
+			case []any:
+				for _, id := range x {
+					if s, ok := id.(string); ok {
+						out = append(out, principal{kind, s})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// conditionNames reports whether a statement's condition pins the caller or
+// source to this account (aws:SourceAccount, aws:SourceOwner,
+// aws:PrincipalAccount, aws:SourceArn, aws:PrincipalOrgID).
+func conditionNames(cond map[string]any, account string) bool {
+	for _, kv := range cond {
+		m, _ := kv.(map[string]any)
+		for k, v := range m {
+			switch strings.ToLower(k) {
+			case "aws:sourcearn", "aws:principalorgid":
+				return true
+			case "aws:sourceaccount", "aws:sourceowner", "aws:principalaccount":
+				if s, ok := v.(string); ok && (s == account || account == "") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -173,12 +173,11 @@ func (o *DLQOptions) Validate() error {
 		return opserr.Usagef("name dead-letter queues or pass --all (not both)")
 	}
 	for _, q := range o.Queues {
-		if err := validateQueueRef(q); err != nil {
+		ref, err := parseQueueRef(q)
+		if err != nil {
 			return err
 		}
-	}
-	for _, q := range o.Queues {
-		s := o.spec(queueName(q))
+		s := o.spec(ref.Name)
 		if err := s.Validate(); err != nil {
 			return err
 		}
@@ -229,6 +228,11 @@ func AddDLQ(ctx context.Context, deps Deps, opts DLQOptions) (DLQResult, error) 
 			res.Warnings = append(res.Warnings, "no queue has a RedrivePolicy: there is no dead-letter queue to alarm on")
 		}
 	} else {
+		for _, q := range opts.Queues {
+			if ref, _ := parseQueueRef(q); ref.Region != "" && deps.Region != "" && ref.Region != deps.Region {
+				return res, opserr.Usagef("queue %q is in region %s, but the alarms are created in %s: run with --region %s", q, ref.Region, deps.Region, ref.Region)
+			}
+		}
 		for _, q := range opts.Queues {
 			d, err := resolveDLQ(ctx, deps, q)
 			if err != nil {

@@ -44,15 +44,29 @@ type env struct {
 
 func newEnv(t *testing.T, emulators ...string) *env {
 	t.Helper()
+	return newEnvClock(t, nil, emulators...)
+}
+
+// newEnvClock is newEnv with a clock shared by the endpoint and opsctl (nil:
+// the endpoint's default).
+func newEnvClock(t *testing.T, clk *clock.Fake, emulators ...string) *env {
+	t.Helper()
 	if len(emulators) == 0 {
 		emulators = []string{localaws.EmulatorSNS}
 	}
-	srv := localawstest.Start(t, localaws.Options{Emulators: emulators})
+	opts := localaws.Options{Emulators: emulators}
+	if clk != nil {
+		opts.Clock = clk
+	}
+	srv := localawstest.Start(t, opts)
 	cfg := localawstest.Config(srv, 2) // few retries: faults are exhausted fast
 	e := &env{srv: srv, cw: cloudwatch.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
 		sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg)}
 	e.deps = alarms.Deps{CloudWatch: e.cw, Logs: e.logs, SNS: e.sns, SQS: e.sqs, IAM: e.iam,
 		STS: sts.NewFromConfig(cfg), Region: srv.Region}
+	if clk != nil {
+		e.deps.Clock = clk
+	}
 	return e
 }
 
@@ -88,6 +102,9 @@ func (e *env) writes() []string {
 	}
 	return out
 }
+
+// opsTopic is the topic of alarms that email ops@example.com alone.
+var opsTopic = alarms.RecipientTopic(alarms.DefaultTopic, []string{"ops@example.com"})
 
 var appLines = []string{
 	"INFO request ok id=1",
@@ -195,7 +212,9 @@ func TestAddCreatesEverythingThenRepeatsWithoutWritesThenAppliesOnlyTheDiff(t *t
 			s.Period = 10 * time.Minute
 			s.Patterns = []string{"FATAL"}
 			s.Emails = []string{"ops@example.com", "dev@example.com"}
-		}, []string{"sns:Subscribe"}, ""},
+		}, // another set of people: another topic; the old one, opsctl's and now unused, goes after the move
+			[]string{"sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:TagResource", "sns:Subscribe", "sns:TagResource",
+				"monitoring:PutMetricAlarm", "sns:DeleteTopic"}, ""},
 	}
 	for _, tc := range tests {
 		s := spec("api-errors")
@@ -345,7 +364,7 @@ func TestLogLinesModeCreatesLeastPrivilegeRoleAndLogAlarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
-	if canon(trust) != canon(alarms.QueryRoleTrustPolicy(localaws.DefaultAccount)) {
+	if canon(trust) != canon(alarms.QueryRoleTrustPolicy("aws", e.srv.Region, localaws.DefaultAccount, "opsctl-api-lines")) {
 		t.Errorf("trust policy = %s", trust)
 	}
 	pol, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(alarms.RoleName("api-lines")), PolicyName: aws.String("opsctl-query-log-group")})
@@ -523,7 +542,7 @@ func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
 	for _, l := range list.Alarms {
 		got[l.Name] = l
 	}
-	if l := got["api-errors"]; l.Kind != alarms.KindLogPattern || l.Target != "/app/api" || l.Pattern != "ERROR" || l.Topic != alarms.DefaultTopic || l.Confirmed != 1 || l.Pending != 0 || l.State == "" {
+	if l := got["api-errors"]; l.Kind != alarms.KindLogPattern || l.Target != "/app/api" || l.Pattern != "ERROR" || l.Topic != opsTopic || l.Confirmed != 1 || l.Pending != 0 || l.State == "" {
 		t.Errorf("api-errors = %+v", l)
 	}
 	if l := got["api-fatal"]; l.Kind != alarms.KindLogAlarm || l.Target != "/app/api" || l.Pattern != "FATAL" {
@@ -584,6 +603,34 @@ func TestListTestAndRemoveKeepTheSharedTopic(t *testing.T) {
 	if _, err := alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "foreign"}); err == nil || !strings.Contains(err.Error(), "not managed by opsctl") {
 		t.Errorf("foreign rm: %v", err)
 	}
+	// rm again: already gone, a successful no-op that writes nothing.
+	e.srv.ResetCalls()
+	if rm, err = alarms.Remove(ctx, e.deps, alarms.RmOptions{Name: "api-fatal"}); err != nil || len(e.writes()) != 0 || plan.Writes(rm.Changes) != 0 || !strings.Contains(rm.Summary, "does not exist") {
+		t.Errorf("rm of a removed alarm: %v %+v writes %v", err, rm, e.writes())
+	}
+}
+
+// alarm test runs the state changes but exits 3 (partial) when nobody will
+// receive the email, and 0 once someone has confirmed.
+func TestAlarmTestIsPartialWhileNobodyConfirmed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors"), NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	opts := alarms.TestOptions{Name: "api-errors", Wait: 5 * time.Second, Poll: 10 * time.Millisecond}
+	tr, err := alarms.Test(ctx, e.deps, opts)
+	if opserr.ExitCode(err) != opserr.ExitPartial || !strings.Contains(fmt.Sprint(err), "nobody will get the test email") {
+		t.Fatalf("pending only: err %v (exit %d), want exit 3", err, opserr.ExitCode(err))
+	}
+	if tr.Final != "OK" || tr.Pending != 1 || tr.Confirmed != 0 || len(tr.Transitions) < 2 {
+		t.Fatalf("the state changes still ran: %+v", tr)
+	}
+	e.confirm("ops@example.com")
+	if tr, err = alarms.Test(ctx, e.deps, opts); err != nil || tr.Confirmed != 1 || len(tr.Warnings) != 0 {
+		t.Fatalf("confirmed: %v %+v", err, tr)
+	}
 }
 
 func TestAuditFindsEachSilentGap(t *testing.T) {
@@ -620,7 +667,7 @@ func TestAuditFindsEachSilentGap(t *testing.T) {
 	}
 	want := map[string]string{
 		alarms.FindAlarmWithoutActions:   "no-actions",
-		alarms.FindTopicUnconfirmed:      alarms.DefaultTopic,
+		alarms.FindTopicUnconfirmed:      opsTopic,
 		alarms.FindFilterWithoutAlarm:    "/app/api:orphan",
 		alarms.FindDLQWithoutAlarm:       "jobs-dlq",
 		alarms.FindStuckInsufficientData: "opsctl-api-errors",
@@ -746,7 +793,7 @@ alarms:
 		names = append(names, aws.ToString(a.AlarmName))
 	}
 	sort.Strings(names)
-	if strings.Join(names, ",") != "opsctl-api-errors,opsctl-etl-orders-freshness,opsctl-orders-dlq" {
+	if strings.Join(names, ",") != "opsctl-api-errors,opsctl-dlq-orders-dlq,opsctl-etl-orders-freshness" {
 		t.Errorf("alarms after prune = %v", names)
 	}
 	if c := find(t, res.Alarms[0].Changes, alarms.ResMetricAlarm); !strings.Contains(c.Summary(), "threshold: 1 → 3") {
@@ -916,7 +963,11 @@ func TestFaultOnEachOtherWriteThenRepairingRerun(t *testing.T) {
 					t.Errorf("%s: trust not repaired: %s", s.Name, doc)
 				}
 			}},
-		{name: "test state", service: "monitoring", op: "SetAlarmState", setup: mustAdd,
+		{name: "test state", service: "monitoring", op: "SetAlarmState",
+			setup: func(e *env, s *alarms.Spec) {
+				mustAdd(e, s)
+				e.confirm("ops@example.com") // else the test is partial (exit 3) by design
+			},
 			run: func(e *env, s alarms.Spec) error {
 				_, err := alarms.Test(ctx, e.deps, alarms.TestOptions{Name: s.Name, Wait: 5 * time.Second, Poll: 10 * time.Millisecond})
 				return err
@@ -1075,5 +1126,380 @@ func TestMatchingLinesDriveTheAlarmToAlarmAndBackToOK(t *testing.T) {
 	}
 	if strings.Join(notified, ",") != "ALARM,OK" {
 		t.Errorf("notifications = %v", notified)
+	}
+}
+
+// dlqAlarms returns the names of the alarms on a queue's
+// ApproximateNumberOfMessagesVisible.
+func (e *env) dlqAlarms(t *testing.T, queue string) []string {
+	t.Helper()
+	out, err := e.cw.DescribeAlarmsForMetric(context.Background(), &cloudwatch.DescribeAlarmsForMetricInput{
+		Namespace: aws.String("AWS/SQS"), MetricName: aws.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queue)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range out.MetricAlarms {
+		names = append(names, aws.ToString(a.AlarmName))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// One naming rule for DLQ alarms: the file's `dlq:` and add-dlq both name the
+// alarm opsctl-dlq-QUEUE. An alarm an older version made under the file's
+// `name:` is replaced (new one written, then the old one deleted), so the
+// queue never has two alarms or none, and --prune keeps the new one.
+func TestDLQAlarmHasOneNameFromFileAndAddDLQ(t *testing.T) {
+	e := newEnv(t, localaws.EmulatorSNS, localaws.EmulatorSQS)
+	ctx := context.Background()
+	e.queue(t, "orders-dlq", "")
+	topic, err := alarms.EnsureTopic(ctx, e.deps, alarms.TopicSpec{Emails: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What `apply` of `name: orders-dlq, dlq: orders-dlq` used to create.
+	if _, err := alarms.EnsureMetricAlarm(ctx, e.deps, alarms.MetricAlarmSpec{Name: "opsctl-orders-dlq", Kind: alarms.KindDLQ, Component: alarms.ComponentAlarm,
+		Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: map[string]string{"QueueName": "orders-dlq"},
+		Statistic: "Maximum", Period: time.Minute, EvaluationPeriods: 1, Threshold: 0, Comparison: "GreaterThanThreshold", TopicARN: topic.ARN}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := alarms.ParseFile("alarms.yaml", strings.NewReader("emails: [ops@example.com]\nalarms:\n  - name: orders-dlq\n    dlq: orders-dlq\n"))
+	if err != nil || f.Specs[0].Name != "dlq-orders-dlq" {
+		t.Fatalf("parse: %v %+v", err, f)
+	}
+	dry, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true, DryRun: true})
+	if err != nil || len(dry.Pruned) != 0 {
+		t.Fatalf("dry run: %v pruned %+v", err, dry.Pruned)
+	}
+	res, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Alarms[0].Changes {
+		if c.Changed() {
+			got = append(got, c.Action+":"+c.Name+":"+c.Summary())
+		}
+	}
+	if strings.Join(got, ",") != "create:opsctl-dlq-orders-dlq:,delete:opsctl-orders-dlq:renamed: opsctl-orders-dlq → opsctl-dlq-orders-dlq" || len(res.Pruned) != 0 {
+		t.Fatalf("rename changes = %q, pruned %+v", got, res.Pruned)
+	}
+	if names := e.dlqAlarms(t, "orders-dlq"); strings.Join(names, ",") != "opsctl-dlq-orders-dlq" {
+		t.Fatalf("alarms on the queue = %v", names)
+	}
+	// add-dlq of the same queue, and the file again with --prune: nothing to do.
+	e.srv.ResetCalls()
+	d, err := alarms.AddDLQ(ctx, e.deps, alarms.DLQOptions{Queues: []string{"orders-dlq"}, Emails: []string{"ops@example.com"}})
+	if err != nil || d.Result.Summary != "no changes" || len(e.writes()) != 0 {
+		t.Fatalf("add-dlq after apply: %v %q %v", err, d.Result.Summary, e.writes())
+	}
+	again, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f, Prune: true})
+	if err != nil || again.Summary != "no changes" || len(e.writes()) != 0 {
+		t.Fatalf("re-apply: %v %q %v", err, again.Summary, e.writes())
+	}
+	if names := e.dlqAlarms(t, "orders-dlq"); strings.Join(names, ",") != "opsctl-dlq-orders-dlq" {
+		t.Fatalf("alarms on the queue after re-runs = %v", names)
+	}
+}
+
+// SNS deletes an email subscription nobody confirmed within 48 hours
+// (snswrap.ExpireAfter cites AWS). audit reports the address opsctl asked
+// and that never confirmed; a re-run of add sends a new request.
+func TestAuditReportsExpiredConfirmations(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
+	e := newEnvClock(t, clk)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api")
+	s := spec("api-errors")
+	s.Emails = []string{"ops@example.com", "dev@example.com"}
+	if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.confirm("dev@example.com")
+	expired := func() []string {
+		t.Helper()
+		deps := e.deps
+		deps.SQS = nil // no DLQs here
+		res, err := alarms.Audit(ctx, deps, alarms.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range res.Findings {
+			if f.Kind == alarms.FindConfirmationExpired {
+				out = append(out, f.Resource)
+			}
+		}
+		return out
+	}
+	clk.Advance(alarms.ConfirmationWindow - time.Minute)
+	if got := expired(); len(got) != 0 {
+		t.Fatalf("within 48 hours: %v", got)
+	}
+	clk.Advance(time.Minute)
+	if got := expired(); strings.Join(got, ",") != alarms.RecipientTopic("", s.Emails)+":ops@example.com" {
+		t.Fatalf("after 48 hours: %v", got)
+	}
+	// add again: the deleted request is made anew (and recorded), so the
+	// finding goes until another 48 hours pass.
+	e.srv.ResetCalls()
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+	if err != nil || strings.Join(e.writes(), ",") != "sns:Subscribe,sns:TagResource" {
+		t.Fatalf("re-add: %v writes %v", err, e.writes())
+	}
+	if sub := res.Subscriptions[0]; sub.Email != "ops@example.com" || sub.State != alarms.SubPending || !strings.Contains(sub.Todo, "within 48 hours") {
+		t.Fatalf("re-add subscription = %+v", res.Subscriptions)
+	}
+	if got := expired(); len(got) != 0 {
+		t.Fatalf("after a new request: %v", got)
+	}
+}
+
+// topicEmails lists a topic's email subscriptions as "addr=confirmed|pending".
+func (e *env) topicEmails(t *testing.T, topic string) []string {
+	t.Helper()
+	ctx := context.Background()
+	arn := "arn:aws:sns:" + e.srv.Region + ":" + e.srv.Account + ":" + topic
+	out, err := e.sns.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("subscriptions of %s: %v", topic, err)
+	}
+	var got []string
+	for _, s := range out.Subscriptions {
+		st := "pending"
+		if strings.HasPrefix(aws.ToString(s.SubscriptionArn), "arn:") {
+			st = "confirmed"
+		}
+		got = append(got, aws.ToString(s.Endpoint)+"="+st)
+	}
+	sort.Strings(got)
+	return got
+}
+
+// Per-alarm emails: each distinct set of recipients gets its own topic, so
+// nobody gets the email of an alarm that does not name them.
+func TestEachSetOfRecipientsGetsItsOwnTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	f, err := alarms.ParseFile("alarms.yaml", strings.NewReader(`emails: [ops@example.com]
+alarms:
+  - name: api-errors
+    log_group: /app/api
+    patterns: [ERROR]
+  - name: api-fatal
+    log_group: /app/api
+    patterns: [FATAL]
+    emails: [oncall@example.com]
+  - name: api-timeouts
+    log_group: /app/api
+    patterns: ['"Task timed out"']
+    emails: [ONCALL@example.com]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alarms.Apply(ctx, e.deps, alarms.ApplyOptions{File: f}); err != nil {
+		t.Fatal(err)
+	}
+	oncall := alarms.RecipientTopic("", []string{"oncall@example.com"})
+	if got := e.topicEmails(t, opsTopic); strings.Join(got, ",") != "ops@example.com=pending" {
+		t.Errorf("topic of api-errors emails %v", got)
+	}
+	if got := e.topicEmails(t, oncall); len(got) != 1 || !strings.HasPrefix(strings.ToLower(got[0]), "oncall@example.com=") {
+		t.Errorf("topic of api-fatal and api-timeouts emails %v", got)
+	}
+	al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"opsctl-api-errors", "opsctl-api-fatal", "opsctl-api-timeouts"}})
+	if err != nil || len(al.MetricAlarms) != 3 {
+		t.Fatalf("alarms: %v %+v", err, al)
+	}
+	for _, a := range al.MetricAlarms {
+		want := oncall
+		if aws.ToString(a.AlarmName) == "opsctl-api-errors" {
+			want = opsTopic
+		}
+		if len(a.AlarmActions) != 1 || !strings.HasSuffix(a.AlarmActions[0], ":"+want) {
+			t.Errorf("%s notifies %v, want topic %s", aws.ToString(a.AlarmName), a.AlarmActions, want)
+		}
+	}
+}
+
+// add makes its addresses the topic's whole list: a confirmed subscription
+// of an address no longer listed is removed; a pending one cannot be (SNS
+// lists it without an ARN) and is reported with what to do. Moving to another
+// topic deletes the old one when opsctl created it and nothing uses it.
+func TestAddKeepsOnlyTheListedRecipientsAndCleansUpTheOldTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", appLines...)
+	add := func(topic string, emails ...string) alarms.AlarmResult {
+		t.Helper()
+		s := spec("api-errors")
+		s.Topic, s.Emails = topic, emails
+		e.srv.ResetCalls()
+		res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	add("team", "ops@example.com", "dev@example.com", "new@example.com")
+	e.confirm("ops@example.com")
+	e.confirm("dev@example.com")
+	res := add("team", "ops@example.com")
+	if got := strings.Join(e.writes(), ","); got != "sns:Unsubscribe" {
+		t.Fatalf("writes = %s, want only the confirmed unlisted address unsubscribed", got)
+	}
+	states := map[string]alarms.Subscription{}
+	for _, s := range res.Subscriptions {
+		states[s.Email] = s
+	}
+	if states["dev@example.com"].State != alarms.SubRemoved || states["new@example.com"].State != alarms.SubUnlisted ||
+		!strings.Contains(states["new@example.com"].Todo, "cannot remove a pending subscription") {
+		t.Fatalf("subscriptions = %+v", res.Subscriptions)
+	}
+	if got := e.topicEmails(t, "team"); strings.Join(got, ",") != "new@example.com=pending,ops@example.com=confirmed" {
+		t.Fatalf("topic emails %v", got)
+	}
+	// Same again: nothing to write; the pending one is still reported.
+	res = add("team", "ops@example.com")
+	if len(e.writes()) != 0 || res.Summary != "no changes" {
+		t.Fatalf("repeat: writes %v, %q", e.writes(), res.Summary)
+	}
+	// --topic changes: the alarm moves, then the old topic (opsctl's, unused) goes.
+	add("team-2", "ops@example.com")
+	if got := strings.Join(e.writes(), ","); got != "sns:CreateTopic,sns:SetTopicAttributes,sns:Subscribe,sns:TagResource,monitoring:PutMetricAlarm,sns:DeleteTopic" {
+		t.Fatalf("move writes = %s", got)
+	}
+	topics, _ := e.sns.ListTopics(ctx, &sns.ListTopicsInput{})
+	if len(topics.Topics) != 1 || !strings.HasSuffix(aws.ToString(topics.Topics[0].TopicArn), ":team-2") {
+		t.Fatalf("topics after the move = %+v", topics.Topics)
+	}
+}
+
+// --log-lines end to end: the scheduled query opsctl puts in the log alarm,
+// run by the Logs emulation over the group's events, matches exactly the
+// lines the filter pattern matches (FilterLogEvents, the pattern semantics).
+func TestLogLinesQueryMatchesWhatThePatternMatches(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api", append(appLines, "ERROR db timeout after 3 retries", "error lower case")...)
+	for i, patterns := range [][]string{
+		{"ERROR -DEBUG"},
+		{`?FATAL ?"Task timed out"`},
+		{`%ERROR\s[a-z]+%`},
+		{"ERROR", "FATAL"},
+		{`"db" timeout`},
+	} {
+		s := spec(fmt.Sprintf("lines-%d", i))
+		s.Patterns, s.LogLines = patterns, 5
+		if _, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: s, NoPreview: true}); err != nil {
+			t.Fatalf("%v: %v", patterns, err)
+		}
+		al, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarms.AlarmName(s.Name)}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeLogAlarm}})
+		if err != nil || len(al.LogAlarms) != 1 || al.LogAlarms[0].ScheduledQueryConfiguration == nil {
+			t.Fatalf("%v: log alarm %+v %v", patterns, al, err)
+		}
+		q := aws.ToString(al.LogAlarms[0].ScheduledQueryConfiguration.QueryString)
+		out, err := e.logs.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String("/app/api"), QueryString: aws.String(q),
+			StartTime: aws.Int64(time.Now().Add(-2 * time.Hour).Unix()), EndTime: aws.Int64(time.Now().Unix())})
+		if err != nil {
+			t.Fatalf("%v: StartQuery(%q): %v", patterns, q, err)
+		}
+		var res *cloudwatchlogs.GetQueryResultsOutput
+		for res == nil || res.Status != logstypes.QueryStatusComplete {
+			time.Sleep(100 * time.Millisecond) // the endpoint's real clock: Complete after 0.5s
+			if res, err = e.logs.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: out.QueryId}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for _, row := range res.Results {
+			for _, f := range row {
+				if aws.ToString(f.Field) == "@message" {
+					got = append(got, aws.ToString(f.Value))
+				}
+			}
+		}
+		want := map[string]bool{}
+		for _, p := range patterns {
+			fl, err := e.logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/app/api"), FilterPattern: aws.String(p)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range fl.Events {
+				want[aws.ToString(ev.Message)] = true
+			}
+		}
+		var wantList []string
+		for m := range want {
+			wantList = append(wantList, m)
+		}
+		sort.Strings(got)
+		sort.Strings(wantList)
+		if len(got) == 0 || strings.Join(got, "\n") != strings.Join(wantList, "\n") {
+			t.Errorf("%v: query %q matched\n%q\nthe pattern matches\n%q", patterns, q, got, wantList)
+		}
+	}
+}
+
+// audit reports topic policy statements that let others publish: anyone, another
+// account, or a service principal without a source condition. opsctl's own
+// statements and SNS's default (scoped by AWS:SourceOwner) are not findings.
+func TestAuditReportsTopicPoliciesThatLetOthersPublish(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.logGroup(t, "/app/api")
+	res, err := alarms.Add(ctx, e.deps, alarms.AddOptions{Spec: spec("api-errors"), NoPreview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.confirm("ops@example.com")
+	open := func() []string {
+		t.Helper()
+		deps := e.deps
+		deps.SQS = nil
+		a, err := alarms.Audit(ctx, deps, alarms.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range a.Findings {
+			if f.Kind == alarms.FindTopicOpenToPublish {
+				out = append(out, f.Detail)
+			}
+		}
+		return out
+	}
+	if got := open(); len(got) != 0 {
+		t.Fatalf("opsctl's own policy: %v", got)
+	}
+	attrs, err := e.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(res.TopicARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := e.srv.Account
+	extra := `[
+	  {"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Publish","SNS:Subscribe"],"Resource":"` + res.TopicARN + `","Condition":{"StringEquals":{"AWS:SourceOwner":"` + acct + `"}}},
+	  {"Sid":"Public","Effect":"Allow","Principal":"*","Action":"sns:Publish","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"SNS:*","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"Events","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sns:Publish","Resource":"` + res.TopicARN + `"},
+	  {"Sid":"ReadOnly","Effect":"Allow","Principal":"*","Action":"sns:GetTopicAttributes","Resource":"` + res.TopicARN + `"}]`
+	pol := strings.Replace(attrs.Attributes["Policy"], `"Statement": [`, `"Statement": `+extra[:len(extra)-1]+",", 1)
+	if _, err := e.sns.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(res.TopicARN), AttributeName: aws.String("Policy"), AttributeValue: aws.String(pol)}); err != nil {
+		t.Fatal(err)
+	}
+	got := open()
+	sort.Strings(got)
+	want := []string{
+		"statement Events lets events.amazonaws.com publish for any account (no aws:SourceAccount or aws:SourceArn condition)",
+		"statement Partner lets arn:aws:iam::999988887777:root (another account) publish",
+		"statement Public lets anyone (Principal *) publish",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -27,8 +27,8 @@ import (
 //	    log_lines: 10              # >0: a log alarm whose email has the lines
 //	    emails: [oncall@example.com]
 //	    topic: other-topic
-//	  - name: orders-dlq
-//	    dlq: orders-dlq            # a DLQ alarm (no log_group/patterns)
+//	  - dlq: orders-dlq            # a DLQ alarm (no log_group/patterns), always
+//	                               # named opsctl-dlq-QUEUE; name: is optional
 type File struct {
 	Path  string
 	Specs []Spec
@@ -48,9 +48,9 @@ type fileAlarm struct {
 	DLQ               string   `yaml:"dlq"`
 	Emails            []string `yaml:"emails"`
 	Topic             string   `yaml:"topic"`
-	Threshold         float64  `yaml:"threshold"`
-	Period            string   `yaml:"period"`
-	EvaluationPeriods int      `yaml:"evaluation_periods"`
+	Threshold         *float64 `yaml:"threshold"`
+	Period            *string  `yaml:"period"`
+	EvaluationPeriods *int     `yaml:"evaluation_periods"`
 }
 
 // ParseFile reads and validates an alarms file. Every error is a usage error
@@ -90,6 +90,11 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 	}
 	f := &File{Path: path}
 	seen := map[string]int{}
+	seenAlarm := map[string]int{} // DLQ alarm names, derived from the queue
+	topicEmails := map[string]struct {
+		emails []string
+		line   int
+	}{}
 	for i, a := range doc.Alarms {
 		node := alarmsNode.Content[i]
 		line := func(field string) int {
@@ -100,18 +105,46 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 		}
 		s := Spec{
 			Name: a.Name, LogGroup: a.LogGroup, Patterns: a.Patterns, LogLines: a.LogLines, Queue: a.DLQ,
-			Emails: a.Emails, Topic: a.Topic, Threshold: a.Threshold, EvaluationPeriods: a.EvaluationPeriods,
+			Emails: a.Emails, Topic: a.Topic,
 		}
-		if s.Topic == "" {
-			s.Topic = doc.Topic
+		// A field that is set is taken as written: 0 is an error, not the
+		// default that an absent field gets.
+		if a.Threshold != nil {
+			if err := validateThreshold(*a.Threshold); err != nil {
+				return nil, bad(line("threshold"), "alarm %q: %v", a.Name, err)
+			}
+			if *a.Threshold == 0 && a.DLQ == "" {
+				return nil, bad(line("threshold"), "alarm %q: threshold 0 would alarm on every period: at least one line must match (omit it for the default %d)", a.Name, DefaultThreshold)
+			}
+			s.Threshold = *a.Threshold
 		}
+		if a.EvaluationPeriods != nil {
+			if *a.EvaluationPeriods < 1 {
+				return nil, bad(line("evaluation_periods"), "alarm %q: evaluation_periods %d: at least 1 (omit it for the default %d)", a.Name, *a.EvaluationPeriods, DefaultEvaluationPeriods)
+			}
+			s.EvaluationPeriods = *a.EvaluationPeriods
+		}
+		// One topic per set of recipients: an alarm with its own emails gets
+		// its own topic unless it names one; alarms on the file's defaults
+		// share the file's topic (or the one of the default emails).
+		ownEmails := len(s.Emails) > 0 && !sameEmails(s.Emails, doc.Emails)
 		if len(s.Emails) == 0 {
 			s.Emails = doc.Emails
 		}
-		if a.Period != "" {
-			d, err := time.ParseDuration(a.Period)
+		switch {
+		case s.Topic != "":
+		case doc.Topic != "" && !ownEmails:
+			s.Topic = doc.Topic
+		default:
+			s.Topic = RecipientTopic(doc.Topic, s.Emails)
+		}
+		if a.Period != nil {
+			d, err := time.ParseDuration(*a.Period)
 			if err != nil {
-				return nil, bad(line("period"), "alarm %q: invalid period %q: want a duration such as 5m", a.Name, a.Period)
+				return nil, bad(line("period"), "alarm %q: invalid period %q: want a duration such as 5m", a.Name, *a.Period)
+			}
+			if err := validatePeriod(d); err != nil {
+				return nil, bad(line("period"), "alarm %q: %v", a.Name, err)
 			}
 			s.Period = d
 		}
@@ -122,9 +155,6 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 		if a.DLQ != "" && (a.LogGroup != "" || len(a.Patterns) > 0) {
 			return nil, bad(line("dlq"), "alarm %q: dlq cannot be combined with log_group/patterns", a.Name)
 		}
-		if s.Threshold < 0 {
-			return nil, bad(line("threshold"), "alarm %q: threshold must not be negative", a.Name)
-		}
 		s.Normalize()
 		if err := s.Validate(); err != nil {
 			return nil, bad(line(fieldOf(err)), "%v", err)
@@ -132,9 +162,40 @@ func ParseFile(path string, r io.Reader) (*File, error) {
 		if len(s.Emails) == 0 {
 			return nil, bad(node.Line, "alarm %q: no emails (set emails: on the alarm or at the top of the file)", a.Name)
 		}
+		if prev, dup := seenAlarm[s.Name]; dup && s.Kind == KindDLQ {
+			return nil, bad(line("dlq"), "alarm %q: the alarm of line %d is also named %s: a queue gets one alarm, named after it", a.Name, prev, AlarmName(s.Name))
+		} else if dup {
+			return nil, bad(line("name"), "alarm %q: the DLQ alarm of line %d is named %s already", a.Name, prev, AlarmName(s.Name))
+		}
+		seenAlarm[s.Name] = node.Line
+		if prev, ok := topicEmails[s.Topic]; ok && !sameEmails(prev.emails, s.Emails) {
+			return nil, bad(node.Line, "alarm %q: topic %s also emails the alarm of line %d, with other addresses: a topic emails one set of people (drop topic: to get one per set)", a.Name, s.Topic, prev.line)
+		}
+		topicEmails[s.Topic] = struct {
+			emails []string
+			line   int
+		}{s.Emails, node.Line}
 		f.Specs = append(f.Specs, s)
 	}
 	return f, nil
+}
+
+// sameEmails reports whether two address lists name the same people.
+func sameEmails(a, b []string) bool {
+	a, b = splitEmails(a), splitEmails(b)
+	if len(a) != len(b) {
+		return false
+	}
+	in := map[string]bool{}
+	for _, e := range a {
+		in[strings.ToLower(e)] = true
+	}
+	for _, e := range b {
+		if !in[strings.ToLower(e)] {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldOf guesses which field a validation error is about, for its line.
@@ -142,8 +203,8 @@ func fieldOf(err error) string {
 	msg := err.Error()
 	for _, m := range []struct{ word, field string }{
 		{"pattern", "patterns"}, {"log group", "log_group"}, {"--log-group", "log_group"}, {"email", "emails"},
-		{"--period", "period"}, {"--evaluation-periods", "evaluation_periods"}, {"--threshold", "threshold"},
-		{"--log-lines", "log_lines"}, {"topic", "topic"}, {"queue", "dlq"}, {"alarm name", "name"},
+		{"--evaluation-periods", "evaluation_periods"}, {"--period", "period"}, {"--threshold", "threshold"},
+		{"--log-lines", "log_lines"}, {"queue", "dlq"}, {"topic", "topic"}, {"alarm name", "name"},
 	} {
 		if strings.Contains(msg, m.word) {
 			return m.field

@@ -73,6 +73,9 @@ func (s MetricAlarmSpec) Validate() error {
 	if err := validateEvaluationPeriods(s.EvaluationPeriods, s.Period); err != nil {
 		return err
 	}
+	if err := validateFinite("threshold", s.Threshold); err != nil {
+		return err
+	}
 	if s.DatapointsToAlarm < 0 || s.DatapointsToAlarm > s.EvaluationPeriods {
 		return opserr.Usagef("alarm %q: datapoints to alarm must be between 1 and the evaluation periods", s.Name)
 	}

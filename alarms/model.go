@@ -1,6 +1,8 @@
 package alarms
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -50,6 +52,27 @@ func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
+}
+
+// RecipientTopic names the topic of one set of recipients: "BASE-" and 8 hex
+// digits of a SHA-256 of the sorted, lower-cased addresses. Each distinct set
+// of people gets its own topic, so nobody gets the email of an alarm that does
+// not name them; the same set always maps to the same topic. No addresses:
+// BASE itself.
+func RecipientTopic(base string, emails []string) string {
+	if base == "" {
+		base = DefaultTopic
+	}
+	set := splitEmails(emails)
+	if len(set) == 0 {
+		return base
+	}
+	for i := range set {
+		set[i] = strings.ToLower(set[i])
+	}
+	sort.Strings(set)
+	h := sha256.Sum256([]byte(strings.Join(set, "\n")))
+	return base + "-" + hex.EncodeToString(h[:4])
 }
 
 // AlarmName is the CloudWatch name of the alarm opsctl calls name.

@@ -358,8 +358,10 @@ func planLogAlarm(ctx context.Context, deps Deps, id *identity, s Spec, live liv
 	return append(steps, fs...), nil
 }
 
-// planAlarm plans everything of one alarm except its topic.
-func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN func() string) ([]plan.Step, error) {
+// planAlarm plans everything of one alarm except its topic. When the alarm
+// moves to another topic, the topic it leaves is deleted after the move if
+// opsctl created it and nothing else (nor keepTopics) uses it.
+func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN func() string, keepTopics map[string]bool) ([]plan.Step, error) {
 	if deps.CloudWatch == nil {
 		return nil, errors.New("plan alarm: no CloudWatch client")
 	}
@@ -368,6 +370,30 @@ func planAlarm(ctx context.Context, deps Deps, id *identity, s Spec, topicARN fu
 	if err != nil {
 		return nil, err
 	}
+	steps, err := planAlarmParts(ctx, deps, id, s, live, topicARN)
+	if err != nil {
+		return nil, err
+	}
+	left := map[string]bool{}
+	for _, a := range live.actions() {
+		if !isSNS(a) || topicNameOf(a) == s.Topic || left[a] {
+			continue
+		}
+		left[a] = true
+		step, note, err := planTopicDelete(ctx, deps, a, name, keepTopics)
+		if err != nil {
+			return nil, err
+		}
+		if step != nil {
+			steps = append(steps, *step)
+		} else if note != "" {
+			deps.log().Info(note)
+		}
+	}
+	return steps, nil
+}
+
+func planAlarmParts(ctx context.Context, deps Deps, id *identity, s Spec, live liveAlarm, topicARN func() string) ([]plan.Step, error) {
 	switch s.Kind {
 	case KindLogAlarm:
 		return planLogAlarm(ctx, deps, id, s, live, topicARN)

@@ -48,7 +48,11 @@ func Remove(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 		return RmResult{}, err
 	}
 	if !live.exists() {
-		return RmResult{}, opserr.Usagef("no alarm %q (CloudWatch name %q): see `opsctl alarm list`", opts.Name, name)
+		// Already gone (an earlier rm finished, or someone deleted it): the
+		// desired state holds, so a re-run succeeds without writing. The
+		// alarm is deleted last, so nothing of it is left behind.
+		return RmResult{Name: opts.Name, DryRun: opts.DryRun, Changes: []plan.Change{},
+			Summary: fmt.Sprintf("no changes: alarm %s does not exist (already removed?)", name)}, nil
 	}
 	tags, err := alarmTags(ctx, deps.CloudWatch, live.arn())
 	if err != nil {

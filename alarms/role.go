@@ -21,26 +21,42 @@ func RoleName(name string) string { return "opsctl-logalarm-" + name }
 const rolePolicyName = "opsctl-query-log-group"
 
 // QueryRoleTrustPolicy lets CloudWatch (the log alarm) and CloudWatch Logs
-// (which runs the alarm's scheduled query) assume the role, only on behalf of
-// this account.
-func QueryRoleTrustPolicy(account string) string {
+// (which runs the alarm's scheduled query) assume the role only on behalf of
+// the one alarm it serves: aws:SourceArn is that alarm's ARN and
+// aws:SourceAccount this account (IAM user guide, "The confused deputy
+// problem": use both global condition keys in service trust policies).
+func QueryRoleTrustPolicy(partition, region, account, alarmName string) string {
 	doc := policyDoc{
 		Version: "2012-10-17",
 		Statement: []policyStatement{{
-			Sid:       "LogAlarmsOfThisAccount",
+			Sid:       "TheLogAlarmOnly",
 			Effect:    "Allow",
 			Principal: map[string]any{"Service": []string{"cloudwatch.amazonaws.com", "logs.amazonaws.com"}},
 			Action:    "sts:AssumeRole",
 			Resource:  nil,
-			Condition: map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}},
+			Condition: map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": account},
+				"ArnEquals":    map[string]any{"aws:SourceArn": AlarmARN(partition, region, account, alarmName)},
+			},
 		}},
 	}
 	return marshalPolicy(doc)
 }
 
-// QueryRolePolicy is the role's permission policy: run Logs Insights queries
-// on the one log group, and read their results and the lines they point to
-// (those two actions have no resource-level permissions in IAM).
+// AlarmARN is the ARN of the CloudWatch alarm called alarmName.
+func AlarmARN(partition, region, account, alarmName string) string {
+	return fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", partition, region, account, alarmName)
+}
+
+// QueryRolePolicy is the role's permission policy: start Logs Insights
+// queries on the one log group, and stop them, read their results and the
+// lines they point to. The Service Authorization Reference ("Actions defined
+// by Amazon CloudWatch Logs") lists the log-group resource type for
+// logs:StartQuery only; logs:StopQuery, logs:GetQueryResults and
+// logs:GetLogRecord have no resource type, so a statement scoped to the log
+// group's ARN never matches them (the IAM policy simulator answers
+// implicitDeny for StopQuery on a log-group ARN) and they take "*". They act
+// on a query id or log record pointer that only a started query yields.
 func QueryRolePolicy(partition, region, account, logGroup string) string {
 	lg := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", partition, region, account, logGroup)
 	doc := policyDoc{
@@ -49,13 +65,13 @@ func QueryRolePolicy(partition, region, account, logGroup string) string {
 			{
 				Sid:      "QueryTheAlarmsLogGroup",
 				Effect:   "Allow",
-				Action:   []string{"logs:StartQuery", "logs:StopQuery"},
+				Action:   "logs:StartQuery",
 				Resource: []string{lg, lg + ":*"},
 			},
 			{
-				Sid:      "ReadQueryResultsAndLines",
+				Sid:      "StopAndReadItsQueries",
 				Effect:   "Allow",
-				Action:   []string{"logs:GetQueryResults", "logs:GetLogRecord"},
+				Action:   []string{"logs:StopQuery", "logs:GetQueryResults", "logs:GetLogRecord"},
 				Resource: "*",
 			},
 		},
@@ -119,7 +135,7 @@ func planQueryRole(ctx context.Context, deps Deps, id *identity, name, logGroup,
 	}
 	rn := RoleName(name)
 	rp := &rolePlan{name: rn, arn: fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, rn)}
-	trust := QueryRoleTrustPolicy(account)
+	trust := QueryRoleTrustPolicy(partition, deps.Region, account, AlarmName(name))
 	perm := QueryRolePolicy(partition, deps.Region, account, logGroup)
 	putPolicy := func(ctx context.Context) error {
 		rp.created = true

@@ -18,7 +18,8 @@ const (
 
 // Spec is one desired alarm, from flags (add, add-dlq) or a file (apply).
 type Spec struct {
-	// Name is opsctl's name; the CloudWatch alarm is "opsctl-NAME".
+	// Name is opsctl's name; the CloudWatch alarm is "opsctl-NAME". A DLQ
+	// alarm's name is always DLQAlarmName(Queue) (set by Normalize).
 	Name string `json:"name"`
 	// Kind is KindLogPattern, KindLogAlarm or KindDLQ (derived by Normalize).
 	Kind string `json:"kind"`
@@ -28,10 +29,13 @@ type Spec struct {
 	// LogLines > 0 makes a log alarm whose email includes that many lines.
 	LogLines int `json:"log_lines,omitempty"`
 
-	// Queue is the dead-letter queue's name (KindDLQ).
+	// Queue is the dead-letter queue (KindDLQ): a name, URL or ARN, which
+	// Normalize reduces to the name.
 	Queue string `json:"queue,omitempty"`
 
-	Emails            []string      `json:"emails,omitempty"`
+	Emails []string `json:"emails,omitempty"`
+	// Topic is the SNS topic; "" (not set) means RecipientTopic(DefaultTopic,
+	// Emails), one topic per set of recipients (set by Normalize).
 	Topic             string        `json:"topic"`
 	Threshold         float64       `json:"threshold"`
 	Period            time.Duration `json:"-"`
@@ -40,8 +44,9 @@ type Spec struct {
 
 // Normalize fills defaults and derives Kind.
 func (s *Spec) Normalize() {
+	s.Emails = splitEmails(s.Emails)
 	if s.Topic == "" {
-		s.Topic = DefaultTopic
+		s.Topic = RecipientTopic(DefaultTopic, s.Emails)
 	}
 	if s.Period == 0 {
 		s.Period = DefaultPeriod
@@ -59,6 +64,13 @@ func (s *Spec) Normalize() {
 	switch {
 	case s.Queue != "":
 		s.Kind = KindDLQ
+		// One naming rule for DLQ alarms, whether from add-dlq or a file:
+		// the queue names the alarm ("opsctl-dlq-QUEUE"), so both ways of
+		// declaring it converge on one alarm per queue.
+		if ref, err := parseQueueRef(s.Queue); err == nil {
+			s.Queue = ref.Name
+			s.Name = DLQAlarmName(ref.Name)
+		}
 	case s.LogLines > 0:
 		s.Kind = KindLogAlarm
 	default:

@@ -61,8 +61,9 @@ const testReason = "opsctl alarm test: proving that the notification reaches its
 // Test sets the alarm to ALARM, waits until CloudWatch reports that state,
 // sets it back to OK, waits again, and returns the transitions from the
 // alarm's history, so the whole email path (alarm action → topic → inbox)
-// runs once. It warns when the topic has no confirmed subscription (the
-// email would reach nobody). Uses deps.CloudWatch and deps.SNS.
+// runs once. When the topic has no confirmed subscription (the email would
+// reach nobody) it says so and returns an opserr partial error with the
+// result. Uses deps.CloudWatch and deps.SNS.
 func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) {
 	if err := opts.Validate(); err != nil {
 		return TestResult{}, err
@@ -100,11 +101,16 @@ func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) 
 		}
 		break
 	}
+	// nobody is why no person will get the test email, when none will.
+	var nobody string
 	switch {
 	case len(live.actions()) == 0:
-		res.Warnings = append(res.Warnings, "the alarm has no actions: the state changes notify nobody")
+		nobody = "the alarm has no actions: the state changes notify nobody"
 	case res.Topic != "" && res.Confirmed == 0:
-		res.Warnings = append(res.Warnings, fmt.Sprintf("topic %s has no confirmed email subscription: nobody will get the test email", res.Topic))
+		nobody = fmt.Sprintf("topic %s has no confirmed email subscription: nobody will get the test email", res.Topic)
+	}
+	if nobody != "" {
+		res.Warnings = append(res.Warnings, nobody)
 	}
 	started := deps.clock().Now().Add(-time.Second)
 	for _, target := range []cwtypes.StateValue{cwtypes.StateValueAlarm, cwtypes.StateValueOk} {
@@ -129,6 +135,11 @@ func Test(ctx context.Context, deps Deps, opts TestOptions) (TestResult, error) 
 	}
 	if len(live.actions()) > 0 && len(res.Notifications) == 0 {
 		res.Warnings = append(res.Warnings, "CloudWatch reports no executed action yet: check the alarm history for failed actions")
+	}
+	if nobody != "" {
+		// The state changes ran but the point of the test, an email in
+		// someone's inbox, cannot happen: a partial result (exit 3).
+		return res, opserr.Partialf("alarm %s changed state, but %s", name, nobody)
 	}
 	return res, nil
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,15 +24,25 @@ const (
 	SubPending   = "pending confirmation"
 	SubPlanned   = "to be requested" // dry run: Subscribe would be called
 	SubFailed    = "failed"
+	// SubUnlisted is a subscription of an address no longer listed that
+	// opsctl does not remove (pending, or a topic opsctl did not create).
+	SubUnlisted = "not listed, kept"
+	// SubRemoved is an unlisted confirmed subscription that opsctl removes.
+	SubRemoved = "not listed, removed"
 )
 
 // TopicSpec is the desired SNS topic.
 type TopicSpec struct {
 	// Name of the topic (default DefaultTopic).
 	Name string
-	// Emails to subscribe. Existing subscriptions are never removed here: the
-	// topic is shared by every alarm that uses it.
+	// Emails to subscribe.
 	Emails []string
+	// Exclusive makes Emails the topic's whole list of email recipients: the
+	// confirmed email subscriptions of other addresses are removed, on a
+	// topic opsctl created (managed tag) only. A pending one cannot be removed
+	// through the API (SNS lists it without an ARN) and is reported instead.
+	// Without Exclusive, existing subscriptions are never removed.
+	Exclusive bool
 	// Component tags a topic opsctl creates (default "alarm").
 	Component string
 	// DryRun plans without writing.
@@ -53,9 +66,38 @@ type TopicResult struct {
 	Subscriptions []Subscription `json:"subscriptions"`
 }
 
+// ConfirmationWindow is how long SNS keeps an email subscription pending:
+// botocore sns service-2.json, Subscribe: "Confirmation tokens are valid for
+// two days"; AWS What's New, 10 May 2023: SNS deletes unconfirmed
+// subscriptions "once they have been in a pending confirmation state for 48
+// hours" (it was 72 hours before).
+const ConfirmationWindow = 48 * time.Hour
+
 // PendingTodo tells the person what to do about a pending subscription.
 func PendingTodo(email string) string {
-	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 3 days; until then no alarm email reaches them", email)
+	return fmt.Sprintf("%s must click \"Confirm subscription\" in the \"AWS Notification - Subscription Confirmation\" email within 48 hours; until then no alarm email reaches them, and after that SNS deletes the request (re-run to send a new one)", email)
+}
+
+// tagRequested starts the topic tag that records when opsctl asked an
+// address to confirm: "opsctl:requested:ADDR" = RFC 3339 time. SNS does not
+// report when a subscription was requested, and deletes it unconfirmed after
+// ConfirmationWindow, so this tag is how audit tells an expired request from
+// one that was never made.
+const tagRequested = "opsctl:requested:"
+
+// tagKeyRe is what an SNS tag key may hold (letters, digits, spaces and
+// _ . : / = + - @; at most 128 characters: botocore sns service-2.json TagKey
+// max 128, and the SNS developer guide's tag restrictions).
+var tagKeyRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// requestedTagKey is the tag key that records a request to email, or "" when
+// the address cannot be a tag key (then expiry goes unreported).
+func requestedTagKey(email string) string {
+	k := tagRequested + strings.ToLower(email)
+	if !tagKeyRe.MatchString(k) {
+		return ""
+	}
+	return k
 }
 
 // identity is the caller's account and partition, looked up once per run
@@ -183,9 +225,14 @@ func TopicPolicy(topicARN, account, partition, region string) string {
 				},
 			},
 			{
+				// Every action, not only Publish: the SNS security best
+				// practice "Enforce encryption of data in transit" denies
+				// sns:Publish only, which leaves Subscribe, SetTopicAttributes
+				// and the rest open over plain HTTP. "SNS:*" is the service
+				// wildcard of IAM's policy grammar (action = service:pattern).
 				Sid: "DenyInsecureTransport", Effect: "Deny",
 				Principal: "*",
-				Action:    "SNS:Publish",
+				Action:    "SNS:*",
 				Resource:  topicARN,
 				Condition: map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			},
@@ -302,6 +349,9 @@ func planTopic(ctx context.Context, deps Deps, id *identity, spec TopicSpec) (*t
 			}
 		}
 	}
+	if spec.Exclusive {
+		planUnlisted(deps, tp, spec.Emails, existing)
+	}
 	return tp, nil
 }
 
@@ -391,8 +441,14 @@ func subscribeStep(deps Deps, tp *topicPlan, i int) plan.Step {
 		}
 		if arn := aws.ToString(out.SubscriptionArn); isConfirmed(arn) {
 			tp.subs[i].State, tp.subs[i].ARN = SubConfirmed, arn
-		} else {
-			tp.subs[i].State, tp.subs[i].Todo = SubPending, PendingTodo(email)
+			return nil
+		}
+		tp.subs[i].State, tp.subs[i].Todo = SubPending, PendingTodo(email)
+		if key := requestedTagKey(email); key != "" {
+			if _, err := deps.SNS.TagResource(ctx, &sns.TagResourceInput{ResourceArn: aws.String(tp.arn), Tags: []snstypes.Tag{
+				{Key: aws.String(key), Value: aws.String(deps.clock().Now().UTC().Format(time.RFC3339))}}}); err != nil {
+				return fmt.Errorf("record the confirmation request of %s on SNS topic %s: %w", email, tp.name, err)
+			}
 		}
 		return nil
 	})
@@ -430,4 +486,43 @@ func EnsureTopic(ctx context.Context, deps Deps, spec TopicSpec) (TopicResult, e
 	}
 	changes, err := deps.execute(ctx, tp.steps, spec.DryRun, nil)
 	return TopicResult{Name: tp.name, ARN: tp.arn, Changes: changes, Subscriptions: tp.subs}, err
+}
+
+// planUnlisted removes (or reports) the email subscriptions of addresses not
+// in emails: only confirmed ones on a topic opsctl created can go.
+func planUnlisted(deps Deps, tp *topicPlan, emails []string, existing map[string]snstypes.Subscription) {
+	listed := map[string]bool{}
+	for _, e := range emails {
+		listed[strings.ToLower(e)] = true
+	}
+	keys := make([]string, 0, len(existing))
+	for k := range existing {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if listed[k] {
+			continue
+		}
+		sub := existing[k]
+		email, subARN := aws.ToString(sub.Endpoint), aws.ToString(sub.SubscriptionArn)
+		switch {
+		case !isConfirmed(subARN):
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubUnlisted,
+				Todo: "still pending confirmation: SNS cannot remove a pending subscription through its API (it has no ARN); it lapses 48 hours after the request unless " + email + " confirms, so ask them not to click the link (or re-run after they did, to remove it)"})
+		case !tp.managed:
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubUnlisted, ARN: subARN,
+				Todo: "topic " + tp.name + " was not created by opsctl: its other subscriptions are left alone"})
+		default:
+			tp.subs = append(tp.subs, Subscription{Email: email, State: SubRemoved, ARN: subARN})
+			tp.steps = append(tp.steps, plan.New(ResSubscription, email, plan.ActionDelete,
+				[]plan.FieldDiff{{Field: "reason", Old: "subscribed", New: "not listed in --email"}},
+				func(ctx context.Context) error {
+					if _, err := deps.SNS.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(subARN)}); err != nil {
+						return fmt.Errorf("unsubscribe %s from SNS topic %s: %w", email, tp.name, err)
+					}
+					return nil
+				}))
+		}
+	}
 }

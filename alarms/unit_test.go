@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestGeneratedPolicyDocuments(t *testing.T) {
 	golden(t, "topic-policy", TopicPolicy("arn:aws:sns:eu-west-1:123456789012:opsctl-alarms", "123456789012", "aws", "eu-west-1"))
-	golden(t, "query-role-trust", QueryRoleTrustPolicy("123456789012"))
+	golden(t, "query-role-trust", QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines"))
 	golden(t, "query-role-policy", QueryRolePolicy("aws", "eu-west-1", "123456789012", "/aws/lambda/api"))
 }
 
@@ -50,8 +51,9 @@ func TestQueryRolePolicyIsLeastPrivilege(t *testing.T) {
 	if !strings.Contains(doc, "log-group:/aws/lambda/api:*") {
 		t.Errorf("policy does not scope to the log group:\n%s", doc)
 	}
-	if !strings.Contains(QueryRoleTrustPolicy("123456789012"), `"aws:SourceAccount": "123456789012"`) {
-		t.Error("trust policy lacks the confused-deputy condition")
+	trust := QueryRoleTrustPolicy("aws", "eu-west-1", "123456789012", "opsctl-api-lines")
+	if !strings.Contains(trust, `"aws:SourceAccount": "123456789012"`) || !strings.Contains(trust, `"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:opsctl-api-lines"`) {
+		t.Errorf("trust policy does not name the account and the alarm:\n%s", trust)
 	}
 }
 
@@ -63,30 +65,53 @@ func TestSpecValidation(t *testing.T) {
 		mutate func(*Spec)
 		want   string // substring of the error; "" = valid
 	}{
-		"valid term":             {func(s *Spec) {}, ""},
-		"valid phrase":           {func(s *Spec) { s.Patterns = []string{`"Task timed out"`} }, ""},
-		"valid exclusion":        {func(s *Spec) { s.Patterns = []string{`ERROR -DEBUG`} }, ""},
-		"valid alternatives":     {func(s *Spec) { s.Patterns = []string{`?ERROR ?FATAL`} }, ""},
-		"valid json":             {func(s *Spec) { s.Patterns = []string{`{ $.level = "error" }`} }, ""},
-		"valid regex":            {func(s *Spec) { s.Patterns = []string{`%ERROR\s[0-9]+%`} }, ""},
-		"unquoted punctuation":   {func(s *Spec) { s.Patterns = []string{`ERROR!`} }, "must be in double quotes"},
-		"unbalanced json":        {func(s *Spec) { s.Patterns = []string{`{ $.level = "error"`} }, "invalid --pattern"},
-		"empty pattern":          {func(s *Spec) { s.Patterns = []string{"  "} }, "empty --pattern"},
-		"no pattern":             {func(s *Spec) { s.Patterns = nil }, "at least one --pattern"},
-		"bad name":               {func(s *Spec) { s.Name = "api errors" }, "invalid alarm name"},
-		"long name":              {func(s *Spec) { s.Name = strings.Repeat("a", 49) }, "at most 48"},
-		"bad email":              {func(s *Spec) { s.Emails = []string{"ops@"} }, "invalid email"},
-		"display-name email":     {func(s *Spec) { s.Emails = []string{"Ops <ops@example.com>"} }, "invalid email"},
-		"bad log group":          {func(s *Spec) { s.LogGroup = "a b" }, "invalid log group"},
-		"bad period":             {func(s *Spec) { s.Period = 45 * time.Second }, "10s, 30s or a multiple of 1m"},
-		"bad evaluation periods": {func(s *Spec) { s.EvaluationPeriods = 100000 }, "at most 7 days"},
-		"negative threshold":     {func(s *Spec) { s.Threshold = -1 }, "cannot be negative"},
-		"too many log lines":     {func(s *Spec) { s.LogLines = 51 }, "--log-lines"},
-		"json with log lines":    {func(s *Spec) { s.LogLines = 5; s.Patterns = []string{`{ $.a = 1 }`} }, "drop --log-lines"},
-		"log lines short period": {func(s *Spec) { s.LogLines = 5; s.Period = 30 * time.Second }, "at least 1m"},
-		"bad topic":              {func(s *Spec) { s.Topic = "a.b" }, "invalid topic"},
-		"too many regexes":       {func(s *Spec) { s.Patterns = []string{"%a%", "%b%", "%c%", "%d%", "%e%", "%f%"} }, "at most 5"},
-		"comma separated emails": {func(s *Spec) { s.Emails = []string{"a@example.com,b@example.com"} }, ""},
+		"valid term":           {func(s *Spec) {}, ""},
+		"valid phrase":         {func(s *Spec) { s.Patterns = []string{`"Task timed out"`} }, ""},
+		"valid exclusion":      {func(s *Spec) { s.Patterns = []string{`ERROR -DEBUG`} }, ""},
+		"valid alternatives":   {func(s *Spec) { s.Patterns = []string{`?ERROR ?FATAL`} }, ""},
+		"valid json":           {func(s *Spec) { s.Patterns = []string{`{ $.level = "error" }`} }, ""},
+		"valid regex":          {func(s *Spec) { s.Patterns = []string{`%ERROR\s[0-9]+%`} }, ""},
+		"unquoted punctuation": {func(s *Spec) { s.Patterns = []string{`ERROR!`} }, "must be in double quotes"},
+		"unbalanced json":      {func(s *Spec) { s.Patterns = []string{`{ $.level = "error"`} }, "invalid --pattern"},
+		"empty pattern":        {func(s *Spec) { s.Patterns = []string{"  "} }, "empty --pattern"},
+		"no pattern":           {func(s *Spec) { s.Patterns = nil }, "at least one --pattern"},
+		"bad name":             {func(s *Spec) { s.Name = "api errors" }, "invalid alarm name"},
+		"long name":            {func(s *Spec) { s.Name = strings.Repeat("a", 49) }, "at most 48"},
+		"bad email":            {func(s *Spec) { s.Emails = []string{"ops@"} }, "invalid email"},
+		"display-name email":   {func(s *Spec) { s.Emails = []string{"Ops <ops@example.com>"} }, "invalid email"},
+		"bad log group":        {func(s *Spec) { s.LogGroup = "a b" }, "invalid log group"},
+		"bad period":           {func(s *Spec) { s.Period = 45 * time.Second }, "10s, 20s, 30s or a multiple of 1m"},
+		"negative threshold":   {func(s *Spec) { s.Threshold = -1 }, "cannot be negative"},
+		// botocore cloudwatch service-2.json PutMetricAlarm.Period: valid values
+		// are 10, 20, 30 and multiples of 60; Period × EvaluationPeriods at most
+		// 86,400 s for periods under 3,600 s, at most 604,800 s otherwise.
+		"20s period":                          {func(s *Spec) { s.Period = 20 * time.Second }, ""},
+		"one day of 59m periods":              {func(s *Spec) { s.Period = 59 * time.Minute; s.EvaluationPeriods = 24 }, ""},
+		"over one day of 59m periods":         {func(s *Spec) { s.Period = 59 * time.Minute; s.EvaluationPeriods = 25 }, "1 day for periods under 1h"},
+		"exactly one day of 10s":              {func(s *Spec) { s.Period = 10 * time.Second; s.EvaluationPeriods = 8640 }, ""},
+		"one day and 10s of 10s":              {func(s *Spec) { s.Period = 10 * time.Second; s.EvaluationPeriods = 8641 }, "at most 8640 periods"},
+		"seven days of 1h periods":            {func(s *Spec) { s.Period = time.Hour; s.EvaluationPeriods = 168 }, ""},
+		"over seven days of 1h":               {func(s *Spec) { s.Period = time.Hour; s.EvaluationPeriods = 169 }, "limit of 7 days"},
+		"period alone over seven days":        {func(s *Spec) { s.Period = 169 * time.Hour }, "at most 168h"},
+		"evaluation periods overflow":         {func(s *Spec) { s.EvaluationPeriods = math.MaxInt64 }, "--evaluation-periods"},
+		"evaluation periods overflow with 1h": {func(s *Spec) { s.Period = time.Hour; s.EvaluationPeriods = math.MaxInt64/int(time.Hour) + 2 }, "--evaluation-periods"},
+		"NaN threshold":                       {func(s *Spec) { s.Threshold = math.NaN() }, "finite"},
+		"Inf threshold":                       {func(s *Spec) { s.Threshold = math.Inf(1) }, "finite"},
+		"-Inf threshold":                      {func(s *Spec) { s.Threshold = math.Inf(-1) }, "finite"},
+		// RFC 5321 4.5.3.1: local part ≤ 64, domain ≤ 255, path ≤ 256 octets.
+		"64-character local part": {func(s *Spec) { s.Emails = []string{strings.Repeat("a", 64) + "@example.com"} }, ""},
+		"65-character local part": {func(s *Spec) { s.Emails = []string{strings.Repeat("a", 65) + "@example.com"} }, "at most 64"},
+		"255-character address": {func(s *Spec) {
+			s.Emails = []string{"a@" + strings.Repeat(strings.Repeat("b", 60)+".", 4) + "example.com"}
+		}, "at most 254"},
+		"64-character domain label": {func(s *Spec) { s.Emails = []string{"a@" + strings.Repeat("b", 64) + ".com"} }, "domain label"},
+		"non-ASCII address":         {func(s *Spec) { s.Emails = []string{"jörg@example.com"} }, "printable ASCII"},
+		"too many log lines":        {func(s *Spec) { s.LogLines = 51 }, "--log-lines"},
+		"json with log lines":       {func(s *Spec) { s.LogLines = 5; s.Patterns = []string{`{ $.a = 1 }`} }, "drop --log-lines"},
+		"log lines short period":    {func(s *Spec) { s.LogLines = 5; s.Period = 30 * time.Second }, "at least 1m"},
+		"bad topic":                 {func(s *Spec) { s.Topic = "a.b" }, "invalid topic"},
+		"too many regexes":          {func(s *Spec) { s.Patterns = []string{"%a%", "%b%", "%c%", "%d%", "%e%", "%f%"} }, "at most 5"},
+		"comma separated emails":    {func(s *Spec) { s.Emails = []string{"a@example.com,b@example.com"} }, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -131,6 +156,7 @@ func TestInsightsQueryKeepsPatternMeaning(t *testing.T) {
 }
 
 func TestParseFileErrorsNameTheLine(t *testing.T) {
+	const head = "emails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n"
 	tests := map[string]struct {
 		yaml string
 		want string
@@ -145,6 +171,17 @@ func TestParseFileErrorsNameTheLine(t *testing.T) {
 		"no alarms":     {"topic: t\n", "no alarms"},
 		"wrong type":    {"alarms:\n  - name: a\n    threshold: lots\n", "line 3"},
 		"bad email":     {"emails: [nope]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n", "invalid email"},
+		// The same limits as the flags, with the line of the field.
+		"threshold .nan":          {head + "    threshold: .nan\n", "alarms.yaml:6: alarm \"a\": invalid --threshold NaN: must be a finite number"},
+		"threshold .inf":          {head + "    threshold: .inf\n", "alarms.yaml:6: alarm \"a\": invalid --threshold +Inf"},
+		"threshold 0":             {head + "    threshold: 0\n", "alarms.yaml:6: alarm \"a\": threshold 0"},
+		"period 0":                {head + "    period: 0s\n", "alarms.yaml:6: alarm \"a\": invalid --period 0s: must be positive"},
+		"evaluation_periods 0":    {head + "    evaluation_periods: 0\n", "alarms.yaml:6: alarm \"a\": evaluation_periods 0: at least 1"},
+		"over one day":            {head + "    period: 5m\n    evaluation_periods: 289\n", "alarms.yaml:7:"},
+		"overflowing periods":     {head + "    evaluation_periods: 9223372036854775807\n", "alarms.yaml:6:"},
+		"dlq is an SNS topic ARN": {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: arn:aws:sns:eu-west-1:123456789012:orders\n", "alarms.yaml:4: \"arn:aws:sns:eu-west-1:123456789012:orders\" is an SNS topic, not an SQS queue"},
+		"one topic, two sets":     {"topic: team\nemails: [a@example.com]\nalarms:\n  - name: a\n    log_group: /g\n    patterns: [E]\n  - name: b\n    log_group: /g\n    patterns: [E]\n    emails: [b@example.com]\n    topic: team\n", "alarms.yaml:7: alarm \"b\": topic team also emails the alarm of line 4, with other addresses"},
+		"dlq is a bare scheme":    {"emails: [a@example.com]\nalarms:\n  - name: a\n    dlq: https://\n", "alarms.yaml:4: invalid queue URL \"https://\": no host"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -292,5 +329,51 @@ func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
 	changes, err = Deps{}.execute(context.Background(), steps[:1], false, blocked)
 	if !errors.Is(err, blocked) || changes[0].Status != plan.StatusSkipped {
 		t.Fatalf("blocked: %v %+v", err, changes)
+	}
+}
+
+// add-dlq takes an SQS queue's name, URL or ARN and says what anything else is.
+// Shapes: SQS dev guide "Amazon SQS queue and message identifiers" (queue URL
+// https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); ARN format from the IAM user
+// guide ("arn:partition:service:region:account-id:resource").
+func TestParseQueueRef(t *testing.T) {
+	tests := map[string]struct {
+		ref  string
+		want queueRef
+		err  string
+	}{
+		"name":               {ref: "orders-dlq", want: queueRef{Name: "orders-dlq"}},
+		"fifo name":          {ref: "orders-dlq.fifo", want: queueRef{Name: "orders-dlq.fifo"}},
+		"url":                {ref: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-dlq", want: queueRef{Name: "orders-dlq", Account: "123456789012", Region: "eu-west-1"}},
+		"legacy url":         {ref: "https://eu-west-1.queue.amazonaws.com/123456789012/orders-dlq", want: queueRef{Name: "orders-dlq", Account: "123456789012", Region: "eu-west-1"}},
+		"local endpoint url": {ref: "http://127.0.0.1:4566/000000000000/orders-dlq", want: queueRef{Name: "orders-dlq", Account: "000000000000"}},
+		"arn":                {ref: "arn:aws:sqs:eu-west-1:123456789012:orders-dlq", want: queueRef{Name: "orders-dlq", Account: "123456789012", Region: "eu-west-1"}},
+		"sns topic arn":      {ref: "arn:aws:sns:eu-west-1:123456789012:alerts", err: "is an SNS topic, not an SQS queue"},
+		"lambda arn":         {ref: "arn:aws:lambda:eu-west-1:123456789012:function:f", err: "is a lambda resource, not an SQS queue"},
+		"truncated arn":      {ref: "arn:aws:sqs", err: "invalid queue ARN"},
+		"arn without region": {ref: "arn:aws:sqs::123456789012:q", err: "region and account are required"},
+		"bare scheme":        {ref: "https://", err: `invalid queue URL "https://": no host`},
+		"url without name":   {ref: "https://sqs.eu-west-1.amazonaws.com/123456789012", err: "the path must be /ACCOUNT/NAME"},
+		"sns url":            {ref: "https://sns.eu-west-1.amazonaws.com/123456789012/alerts", err: "is not an SQS queue URL"},
+		"ftp url":            {ref: "ftp://sqs.eu-west-1.amazonaws.com/1/q", err: "invalid queue URL"},
+		"81-character name":  {ref: strings.Repeat("q", 81), err: "1-80"},
+		"76 + .fifo":         {ref: strings.Repeat("q", 76) + ".fifo", err: "1-80"},
+		"path-like name":     {ref: "queues/orders", err: "want a queue name, a queue URL"},
+		"empty":              {ref: "", err: "empty queue"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseQueueRef(tc.ref)
+			if tc.err != "" {
+				var u *opserr.UsageError
+				if err == nil || !errors.As(err, &u) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("parseQueueRef(%q) = %+v, %v; want usage error containing %q", tc.ref, got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("parseQueueRef(%q) = %+v, %v; want %+v", tc.ref, got, err, tc.want)
+			}
+		})
 	}
 }

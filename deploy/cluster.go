@@ -283,7 +283,7 @@ func (d Deps) partition() string {
 	if d.Partition != "" {
 		return d.Partition
 	}
-	return "aws"
+	return partitionOf(d.Region)
 }
 
 // resolveNetwork finds the subnets: the given ones (which must exist and
@@ -535,6 +535,9 @@ func CreateCluster(ctx context.Context, d Deps, o ClusterOptions) (ClusterResult
 		return ClusterResult{}, err
 	}
 	res := ClusterResult{Cluster: o.Name, Mode: ModeEC2, Spot: o.Spot, Region: d.Region, DryRun: o.DryRun, InstanceTypes: o.InstanceTypes}
+	if err := d.requireClusterClients(o.Fargate); err != nil {
+		return res, err
+	}
 	if o.Fargate {
 		res.Mode = ModeFargate
 	}

@@ -204,6 +204,17 @@ func providerDeleteStep(ctx context.Context, d Deps, cluster, name string) ([]pl
 // groupDeleteStep force-deletes a group (terminating its instances) and
 // waits until it is gone; a group already being deleted is only waited for.
 func groupDeleteStep(ctx context.Context, d Deps, cluster, name string) ([]plan.Step, error) {
+	if d.AutoScaling == nil {
+		// Without an Auto Scaling client the group cannot be read; its
+		// capacity provider (same name) tells whether opsctl made one.
+		if steps, err := providerDeleteStep(ctx, d, cluster, name); err != nil || len(steps) > 0 {
+			if err != nil {
+				return nil, err
+			}
+			return nil, missingClient("AutoScaling", "removing the Auto Scaling group "+name+" the cluster no longer uses")
+		}
+		return nil, nil
+	}
 	out, err := d.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 	if err != nil {
 		return nil, fmt.Errorf("describe Auto Scaling group %s: %w", name, err)

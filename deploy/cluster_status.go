@@ -92,6 +92,9 @@ func clusterTags(c *ecstypes.Cluster) map[string]string {
 
 // groupStatus reads a group and its newest scaling activity.
 func groupStatus(ctx context.Context, d Deps, name string) (*GroupStatus, error) {
+	if d.AutoScaling == nil {
+		return nil, missingClient("AutoScaling", "the status of Auto Scaling group "+name)
+	}
 	out, err := d.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 	if err != nil {
 		return nil, fmt.Errorf("describe Auto Scaling group %s: %w", name, err)

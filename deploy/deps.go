@@ -30,6 +30,8 @@ type Deps struct {
 	IAM         IAMAPI
 	Logs        LogsAPI
 	STS         STSAPI
+	ELB         ELBAPI // load-balanced services (lb.go)
+	ACM         ACMAPI // their certificates
 
 	// Region, Account and Partition name ARNs (from the caller's identity).
 	Region, Account, Partition string

@@ -59,6 +59,10 @@ type RolloutOptions struct {
 	NoWait bool
 	// PollInterval between looks at the deployment (0: 10 s backing off to 15 s).
 	PollInterval time.Duration
+	// SpotAfter is how long the deployment's tasks may fail to be placed on
+	// spot before the service moves to on-demand (0: DefaultSpotAfter;
+	// negative: never), as `deploy spot-check --after` decides it.
+	SpotAfter time.Duration
 }
 
 // resourceNameRe is ECS's rule for cluster and service names (botocore ecs
@@ -187,6 +191,14 @@ type RolloutResult struct {
 	Events []string `json:"events,omitempty"`
 	// StoppedTasks are the reasons of this deployment's stopped tasks.
 	StoppedTasks []string `json:"stopped_tasks,omitempty"`
+	// Targets are this deployment's load balancer targets (lb_health.go).
+	Targets []TargetStatus `json:"targets,omitempty"`
+	// SpotFallback says why the service moved to on-demand while this
+	// deployment could not place its tasks on spot (empty: it did not).
+	SpotFallback string `json:"spot_fallback,omitempty"`
+	// Stages are the lifecycle stages of a blue-green, canary or linear
+	// deployment, in the order seen (strategy_follow.go).
+	Stages []string `json:"stages,omitempty"`
 }
 
 // revisionOf returns the revision number of a task definition ARN or
@@ -345,7 +357,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 			return res, nil
 		}
 		d.log().Info("a deployment of this image is already in progress; following it", "deployment", res.DeploymentID)
-		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
+		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{}, o.SpotAfter)
 	}
 
 	if err := checkImageExists(ctx, d, o.Image); err != nil {
@@ -388,7 +400,7 @@ func Rollout(ctx context.Context, d Deps, o RolloutOptions) (RolloutResult, erro
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started, o.SpotAfter)
 }
 
 // reuseOrRegister returns the family's latest ACTIVE revision when it is
@@ -438,14 +450,19 @@ type follower struct {
 	seenEvent map[string]bool
 	seenTask  map[string]bool
 	failed    int32
-	since     time.Time
+	// seenTarget: unhealthy targets already logged; unhealthy: the last
+	// one's reason in plain words (lb_health.go).
+	seenTarget map[string]bool
+	unhealthy  string
+	since      time.Time
+	spot       spotWatch
 }
 
 // Follow polls the service until the deployment res.DeploymentID completes
 // (nil error, State completed), fails (an error that says why: rolled back,
 // failed, superseded), or the timeout passes. It logs new service events and
 // stopped-task reasons as it goes and reports each poll to Deps.OnTick.
-func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.Duration, since time.Time) (RolloutResult, error) {
+func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.Duration, since time.Time, spotAfter time.Duration) (RolloutResult, error) {
 	if timeout <= 0 {
 		timeout = DefaultRolloutTimeout
 	}
@@ -453,7 +470,8 @@ func follow(ctx context.Context, d Deps, res RolloutResult, timeout, poll time.D
 	if poll > 0 {
 		interval, maxInterval = poll, poll
 	}
-	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, since: since}
+	f := &follower{d: d, res: &res, seenEvent: map[string]bool{}, seenTask: map[string]bool{}, seenTarget: map[string]bool{}, since: since,
+		spot: newSpotWatch(spotAfter)}
 	clk := d.clock()
 	start := clk.Now()
 	var outcome error
@@ -503,10 +521,14 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if f.since.IsZero() && mine != nil && mine.CreatedAt != nil {
 		f.since = *mine.CreatedAt // wait: show the events of this deployment only
 	}
+	if p := f.followNewPrimary(ctx, primary); p != nil {
+		mine = p
+	}
 	f.logEvents(svc)
 	if mine == nil {
 		return f.vanished(ctx)
 	}
+	f.spotCheck(ctx, svc, mine)
 	res.RunningCount, res.FailedTasks = mine.RunningCount, mine.FailedTasks
 	if res.TaskDefinition == "" {
 		res.TaskDefinition = aws.ToString(mine.TaskDefinition)
@@ -524,7 +546,18 @@ func (f *follower) poll(ctx context.Context) (wait.Status, bool, error) {
 	if mine.DesiredCount > 0 {
 		fraction = min(float64(mine.RunningCount)/float64(mine.DesiredCount), 1)
 	}
+	lbDone, lbState, err := f.healthyTargets(ctx, svc, mine)
+	if err != nil {
+		return wait.Status{}, false, err
+	}
+	if stage, err := f.followStage(ctx, svc); err != nil {
+		return wait.Status{}, false, err
+	} else if stage != "" {
+		state += ", " + stage
+	}
 	switch {
+	case mine.RolloutState == types.DeploymentRolloutStateCompleted && !lbDone:
+		return wait.Status{State: "waiting for healthy targets: " + lbState, Fraction: 0.95}, false, nil
 	case mine.RolloutState == types.DeploymentRolloutStateCompleted:
 		res.State = StateCompleted
 		f.d.log().Info("deployment completed", "deployment", res.DeploymentID, "revision", res.Revision)
@@ -558,6 +591,9 @@ func (f *follower) failedState(mine, primary *types.Deployment) (wait.Status, bo
 	why := plainReason(aws.ToString(mine.RolloutStateReason))
 	if len(res.StoppedTasks) > 0 {
 		why += ": " + res.StoppedTasks[len(res.StoppedTasks)-1]
+	}
+	if u := f.unhealthyReason(); u != "" {
+		why += "; " + u
 	}
 	if primary != nil && primary != mine {
 		res.State = StateRolledBack
@@ -707,6 +743,8 @@ type WaitOptions struct {
 	Deployment   string
 	Timeout      time.Duration
 	PollInterval time.Duration
+	// SpotAfter: as RolloutOptions.SpotAfter.
+	SpotAfter time.Duration
 }
 
 var deploymentIDRe = regexp.MustCompile(`^ecs-svc/[0-9]{1,30}$`)
@@ -766,5 +804,5 @@ func Wait(ctx context.Context, d Deps, o WaitOptions) (RolloutResult, error) {
 	default:
 		res.DeploymentID = o.Deployment
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{}, o.SpotAfter)
 }

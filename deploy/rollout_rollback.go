@@ -97,7 +97,7 @@ func Rollback(ctx context.Context, d Deps, o RollbackOptions) (RolloutResult, er
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started, 0)
 }
 
 func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc types.Service, res RolloutResult) (RolloutResult, error) {
@@ -129,7 +129,7 @@ func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc type
 			res.State = StateInProgress
 			return res, nil
 		}
-		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{})
+		return follow(ctx, d, res, o.Timeout, o.PollInterval, time.Time{}, 0)
 	}
 	started := d.clock().Now()
 	up, err := d.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
@@ -149,5 +149,5 @@ func rollbackToRevision(ctx context.Context, d Deps, o RollbackOptions, svc type
 		res.State = StateInProgress
 		return res, nil
 	}
-	return follow(ctx, d, res, o.Timeout, o.PollInterval, started)
+	return follow(ctx, d, res, o.Timeout, o.PollInterval, started, 0)
 }

@@ -124,6 +124,9 @@ func TestRolloutCompletesAndReportsThisDeployment(t *testing.T) {
 		t.Errorf("service's PRIMARY = %s %s, want this deployment COMPLETED", aws.ToString(p.Id), p.RolloutState)
 	}
 	joined := strings.Join(res.Events, "\n")
+	// AWS's event "(service S) (deployment ecs-svc/N) deployment completed." (same
+	// shape as "deployment failed: alarm detected." in aws/copilot-cli
+	// internal/pkg/stream/ecs_test.go).
 	if !strings.Contains(joined, "(deployment "+res.DeploymentID+") deployment completed.") {
 		t.Errorf("events seen while following lack the completion:\n%s", joined)
 	}
@@ -177,6 +180,10 @@ func TestRolloutFailureRolledBackExitsOneWithTheReason(t *testing.T) {
 		t.Errorf("state = %s rolled back to %d, want rolled_back to 1", res.State, res.RolledBackTo)
 	}
 	// The issue's wording: "rolled back to revision 41: tasks failed to start: CannotPullContainerError …".
+	// "tasks failed to start" comes from ECS's rolloutStateReason "ECS deployment circuit
+	// breaker: tasks failed to start." (see TestCircuitBreakerWordingIsAWSs);
+	// CannotPullContainerError is AWS's stopped reason
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
 	for _, want := range []string{"rolled back to revision 1: tasks failed to start: CannotPullContainerError"} {
 		if !strings.Contains(err.Error(), want) || !strings.Contains(res.Reason, want) {
 			t.Errorf("error %q / reason %q lack %q", err, res.Reason, want)
@@ -437,5 +444,52 @@ func TestRolloutChecksRolesAndSecrets(t *testing.T) {
 	}
 	if w := f.writes(); len(w) != 0 {
 		t.Errorf("writes before the check failed: %v", w)
+	}
+}
+
+// The texts a follow reports are AWS's, as the ECS emulation words them:
+//   - rolloutStateReason of the failed deployment: "ECS deployment circuit
+//     breaker: tasks failed to start." and of the rollback deployment: "ECS
+//     deployment circuit breaker: rolling back to deploymentId ecs-svc/N."
+//     (real DescribeServices output; fabfuel/ecs-deploy tests/test_ecs.py
+//     fixtures carry the second);
+//   - events "(service S) rolling back to deployment ecs-svc/N." (aws/copilot-cli
+//     internal/pkg/stream/ecs_test.go) and "(service S) has reached a steady
+//     state." (aws/aws-cli awscli/examples/ecs/describe-services.rst;
+//     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html).
+func TestCircuitBreakerWordingIsAWSs(t *testing.T) {
+	f := newRolloutFixture(t)
+	f.setup(2, true)
+	before := f.service().Deployments[0]
+	res, err := Rollout(f.ctx, f.deps, RolloutOptions{Cluster: "prod", Service: "web", Image: "example/web:fail-pull", Container: "app"})
+	if err == nil || res.State != StateRolledBack {
+		t.Fatalf("rollout = %s, %v", res.State, err)
+	}
+	svc := f.service()
+	var failed, rollback *types.Deployment
+	for i := range svc.Deployments {
+		switch d := &svc.Deployments[i]; aws.ToString(d.Id) {
+		case res.DeploymentID:
+			failed = d
+		default:
+			if aws.ToString(d.Status) == "PRIMARY" {
+				rollback = d
+			}
+		}
+	}
+	if failed != nil && aws.ToString(failed.RolloutStateReason) != "ECS deployment circuit breaker: tasks failed to start." {
+		t.Errorf("failed deployment's reason %q", aws.ToString(failed.RolloutStateReason))
+	}
+	if rollback == nil || !strings.HasPrefix(aws.ToString(rollback.RolloutStateReason), "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/") ||
+		!strings.HasSuffix(aws.ToString(rollback.RolloutStateReason), ".") {
+		t.Errorf("rollback deployment %+v", rollback)
+	}
+	joined := strings.Join(res.Events, "\n")
+	if want := "(service web) rolling back to deployment " + aws.ToString(before.Id) + "."; !strings.Contains(joined, want) {
+		t.Errorf("events lack %q:\n%s", want, joined)
+	}
+	f.clk.Advance(5 * time.Minute)
+	if evs := f.service().Events; len(evs) == 0 || aws.ToString(evs[0].Message) != "(service web) has reached a steady state." {
+		t.Errorf("newest event after the rollback = %v", evs)
 	}
 }

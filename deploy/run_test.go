@@ -61,6 +61,8 @@ func TestRunReportsATaskThatNeverRan(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Run(f.ctx, f.deps, RunOptions{Cluster: "prod", Service: "web", Command: []string{"true"}})
+	// CannotPullContainerError: AWS's stopped reason for an image that cannot be
+	// pulled (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
 	if err == nil || opserr.ExitCode(err) != 1 || !strings.Contains(err.Error(), "stopped before its command ran: CannotPullContainerError") {
 		t.Errorf("err = %v, want exit 1 naming CannotPullContainerError", err)
 	}

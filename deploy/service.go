@@ -89,12 +89,15 @@ type ServiceResult struct {
 	ExecutionRole  string          `json:"execution_role"`
 	Strategy       []StrategyItem  `json:"capacity_provider_strategy"`
 	SpotFallback   bool            `json:"spot_fallback"`
+	SpotCheck      string          `json:"spot_check,omitempty"` // what the spot check before the update saw or did
 	Scaling        *Scaling        `json:"auto_scaling,omitempty"`
 	Alarm          string          `json:"alarm,omitempty"`
 	DryRun         bool            `json:"dry_run"`
 	Changes        []plan.Change   `json:"changes"`
 	Counts         plan.Counts     `json:"counts"`
 	Policies       ServicePolicies `json:"policies"`
+	// LoadBalancer is set for a --public service (lb.go).
+	LoadBalancer *LoadBalancerInfo `json:"load_balancer,omitempty"`
 }
 
 // clusterInfo is what a service takes from its opsctl cluster.
@@ -229,7 +232,10 @@ type serviceBuilder struct {
 	live    *ecstypes.Service
 	liveTD  *ecstypes.TaskDefinition
 	res     *ServiceResult
-	tdArn   string // the revision the service should run (known, or set by its register step)
+	tdArn   string   // the revision the service should run (known, or set by its register step)
+	lb      *lbState // --public: the load balancer's side (lb.go)
+	// spotFallbackNow: this run's spot check moved the service to on-demand.
+	spotFallbackNow bool
 }
 
 func (b *serviceBuilder) arn(service, resource string) string {
@@ -243,6 +249,9 @@ func (b *serviceBuilder) roleArn() string {
 func applyService(ctx context.Context, d Deps, o ServiceOptions) (ServiceResult, error) {
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
+		return ServiceResult{}, err
+	}
+	if err := o.LB.ValidateFor(d.partition(), d.Region); err != nil {
 		return ServiceResult{}, err
 	}
 	img, _ := ParseImage(o.Image)
@@ -268,12 +277,16 @@ func applyService(ctx context.Context, d Deps, o ServiceOptions) (ServiceResult,
 	if err := b.preflight(ctx); err != nil {
 		return res, err
 	}
+	if err := b.spotCheck(ctx); err != nil {
+		return res, fmt.Errorf("service %s: spot fallback: %w", o.Name, err)
+	}
 	steps, err := b.plan(ctx)
 	if err != nil {
 		return res, err
 	}
 	changes, err := plan.Execute(ctx, steps, plan.Options{DryRun: o.DryRun, OnChange: d.OnChange, Log: d.log()})
-	res.Changes, res.Counts = changes, plan.Count(changes)
+	res.Changes = append(res.Changes, changes...)
+	res.Counts = plan.Count(res.Changes)
 	if b.tdArn != "" {
 		res.TaskDefinition = b.tdArn
 	}
@@ -333,6 +346,9 @@ func (b *serviceBuilder) preflight(ctx context.Context) error {
 			return fmt.Errorf("check secret %s: %w", s.Ref, err)
 		}
 	}
+	if len(params) > 0 && b.d.SSM == nil {
+		return missingClient("SSM", "checking the SSM parameters named by --secret")
+	}
 	for i := 0; i < len(params); i += 10 { // GetParameters takes at most 10 names
 		chunk := params[i:min(i+10, len(params))]
 		out, err := b.d.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: chunk})
@@ -387,7 +403,7 @@ func shortTD(arn string) string {
 
 func (b *serviceBuilder) plan(ctx context.Context) ([]plan.Step, error) {
 	var steps []plan.Step
-	for _, f := range []func(context.Context) ([]plan.Step, error){b.logGroup, b.executionRole, b.taskDefinition, b.service, b.scaling} {
+	for _, f := range []func(context.Context) ([]plan.Step, error){b.logGroup, b.executionRole, b.taskDefinition, b.loadBalancer, b.service, b.scaling} {
 		s, err := f(ctx)
 		if err != nil {
 			return nil, err
@@ -715,7 +731,7 @@ func (b *serviceBuilder) taskDefinition(ctx context.Context) ([]plan.Step, error
 }
 
 func (b *serviceBuilder) desiredStrategy() ([]ecstypes.CapacityProviderStrategyItem, bool) {
-	if serviceTags(b.live)[TagSpotFallback] != "" && usesSpot(b.cl.strategy) {
+	if (serviceTags(b.live)[TagSpotFallback] != "" || b.spotFallbackNow) && usesSpot(b.cl.strategy) {
 		return onDemandStrategy(b.cl.strategy), true
 	}
 	return b.cl.strategy, false
@@ -730,6 +746,7 @@ func (b *serviceBuilder) deploymentConfiguration() *ecstypes.DeploymentConfigura
 	if b.o.AlarmEmail != "" {
 		dc.Alarms = &ecstypes.DeploymentAlarms{AlarmNames: []string{alarmsName(alarmName(b.o.Cluster, b.o.Name))}, Enable: true, Rollback: true}
 	}
+	b.lbStrategy(dc)
 	return dc
 }
 
@@ -806,6 +823,7 @@ func (b *serviceBuilder) service(ctx context.Context) ([]plan.Step, error) {
 				DesiredCount: aws.Int32(desired), CapacityProviderStrategy: strategy, DeploymentConfiguration: dc,
 				DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
 				NetworkConfiguration: net, PropagateTags: ecstypes.PropagateTagsService, EnableECSManagedTags: true,
+				LoadBalancers: b.lbLoadBalancers(), HealthCheckGracePeriodSeconds: b.lbGrace(),
 				Tags: []ecstypes.Tag{{Key: aws.String(TagCluster), Value: aws.String(b.o.Cluster)}, {Key: aws.String(TagService), Value: aws.String(b.o.Name)}},
 			})
 			return err
@@ -831,6 +849,7 @@ func (b *serviceBuilder) service(ctx context.Context) ([]plan.Step, error) {
 	diff.Str("circuit breaker", cbText(lcb), cbText(dc.DeploymentCircuitBreaker))
 	diff.Str("deployment alarms", alarmsText(lal), alarmsText(dc.Alarms))
 	diff.Str("network", netText(l.NetworkConfiguration), netText(net))
+	lbChanged := b.lbDiff(&diff, l, dc)
 	if len(diff) == 0 {
 		return []plan.Step{plan.Unchanged("ecs-service", b.o.Name)}, nil
 	}
@@ -841,6 +860,12 @@ func (b *serviceBuilder) service(ctx context.Context) ([]plan.Step, error) {
 			ForceNewDeployment: strategyChanged}
 		if setDesired {
 			in.DesiredCount = aws.Int32(int32(b.o.Desired))
+		}
+		if lbChanged {
+			in.LoadBalancers, in.HealthCheckGracePeriodSeconds = b.lbLoadBalancers(), b.lbGrace()
+			if in.LoadBalancers == nil {
+				in.LoadBalancers = []ecstypes.LoadBalancer{}
+			}
 		}
 		if dc.Alarms == nil && lal != nil && lal.Enable {
 			in.DeploymentConfiguration.Alarms = &ecstypes.DeploymentAlarms{AlarmNames: []string{}, Enable: false, Rollback: false}

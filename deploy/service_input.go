@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/opsctl/opsctl/internal/opserr"
 )
@@ -66,6 +67,14 @@ type ServiceOptions struct {
 	// Update requires the service to exist (service update); create makes
 	// it when missing and otherwise converges it the same way.
 	Update bool `json:"update"`
+	// LB puts the service behind the cluster's load balancer and picks its
+	// deployment strategy (lb_input.go); LBSet says which flags were given.
+	LB    LBOptions `json:"load_balancer"`
+	LBSet LBSet     `json:"-"`
+	// SpotAfter is how long spot may fail to place the service's tasks
+	// before the update moves it to on-demand, as spot-check decides (0:
+	// DefaultSpotAfter; negative: never).
+	SpotAfter time.Duration `json:"-"`
 }
 
 var (
@@ -247,6 +256,7 @@ func (o ServiceOptions) WithDefaults() ServiceOptions {
 	if o.Max > 0 && o.CPUTarget == 0 {
 		o.CPUTarget = DefaultCPUTarget
 	}
+	o.LB = o.LB.WithDefaults()
 	return o
 }
 
@@ -330,7 +340,7 @@ func (o ServiceOptions) Validate() error {
 			return opserr.Usagef("--alarm-email %q: not an email address", o.AlarmEmail)
 		}
 	}
-	return nil
+	return o.LB.Validate(o.Port, o.LBSet)
 }
 
 func intsJoin(v []int) string {

@@ -96,6 +96,7 @@ type ServiceStatus struct {
 	Events         []Event            `json:"events"`
 	Stopped        []StoppedTask      `json:"stopped_tasks"`
 	Scaling        *ScalingStatus     `json:"auto_scaling,omitempty"`
+	LoadBalancer   *LBStatus          `json:"load_balancer,omitempty"` // lb_status.go
 }
 
 // StatusResult is the status of a cluster's services.
@@ -134,7 +135,7 @@ func Status(ctx context.Context, d Deps, o StatusOptions) (StatusResult, error) 
 	for _, s := range svcs {
 		res.Services = append(res.Services, serviceStatus(o.Cluster, s, running, stopped, scaling, o.Events))
 	}
-	return res, nil
+	return res, addLBStatus(ctx, d, o.Cluster, svcs, res.Services)
 }
 
 // describeAll lists and describes a cluster's services (10 per call).

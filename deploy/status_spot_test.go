@@ -102,7 +102,8 @@ func TestSpotFallbackAndReturn(t *testing.T) {
 	}
 
 	// Spot goes away: the spot task is interrupted and cannot be replaced
-	// ("Capacity is unavailable at this time", ecsemu's spot switch).
+	// ("Capacity is unavailable at this time", ecsemu's spot switch; AWS's reason in
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html).
 	e.ecsEmu(t).SetSpotAvailable("prod", false)
 	e.settle(time.Minute)
 	if r := check(); r.State != deploy.SpotWatching || !strings.Contains(r.Message, "Capacity is unavailable") {

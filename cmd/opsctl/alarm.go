@@ -61,6 +61,27 @@ func alarmDeps(ctx context.Context, st *state) (alarms.Deps, error) {
 	}, nil
 }
 
+// explicitZero rejects a numeric flag given as 0 (or less): the alarms
+// package reads 0 as "not set" and would use the default instead.
+func explicitZero(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			continue
+		}
+		switch v := c.Value(n).(type) {
+		case time.Duration:
+			if v <= 0 {
+				return usage("invalid --%s %s: must be positive (omit the flag for the default)", n, v)
+			}
+		case int:
+			if v < 1 {
+				return usage("invalid --%s %d: at least 1 (omit the flag for the default)", n, v)
+			}
+		}
+	}
+	return nil
+}
+
 func writePreview(w io.Writer, pv *alarms.Preview) error {
 	if pv == nil {
 		return nil
@@ -128,7 +149,7 @@ func alarmAddCommand(st *state) *cli.Command {
 			&cli.Float64Flag{Name: "threshold", Value: alarms.DefaultThreshold, Usage: "alarm when at least `N` lines match in a period"},
 			&cli.DurationFlag{Name: "period", Value: alarms.DefaultPeriod, Usage: "evaluation `PERIOD` (10s, 30s or whole minutes)"},
 			&cli.IntFlag{Name: "evaluation-periods", Value: alarms.DefaultEvaluationPeriods, Usage: "`N` breaching periods in a row before ALARM"},
-			&cli.StringFlag{Name: "topic", Value: alarms.DefaultTopic, Usage: "SNS `TOPIC` name to notify"},
+			&cli.StringFlag{Name: "topic", Usage: "SNS `TOPIC` name to notify (default: opsctl-alarms-HASH, one topic per set of --email addresses)"},
 			&cli.IntFlag{Name: "log-lines", Usage: "use a CloudWatch log alarm whose email includes `N` (1-50) matching lines"},
 			&cli.DurationFlag{Name: "preview-window", Value: alarms.DefaultPreviewWindow, Usage: "preview the patterns against events of the last `DURATION`"},
 			&cli.BoolFlag{Name: "no-preview", Usage: "skip the pattern preview"},
@@ -140,6 +161,9 @@ func alarmAddCommand(st *state) *cli.Command {
 			}
 			if c.IsSet("log-lines") && c.Int("log-lines") == 0 {
 				return usage("invalid --log-lines 0: 1-%d (omit the flag for a metric filter alarm)", alarms.MaxLogLines)
+			}
+			if err := explicitZero(c, "period", "evaluation-periods"); err != nil {
+				return err
 			}
 			if c.Float64("threshold") <= 0 {
 				return usage("invalid --threshold %g: must be greater than 0", c.Float64("threshold"))
@@ -241,12 +265,15 @@ func alarmAddDLQCommand(st *state) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "alarm on every queue named as a dead-letter target by a RedrivePolicy"},
 			&cli.StringSliceFlag{Name: "email", Usage: "email `ADDR` to notify (repeatable or comma-separated)"},
-			&cli.StringFlag{Name: "topic", Value: alarms.DefaultTopic, Usage: "SNS `TOPIC` name to notify"},
+			&cli.StringFlag{Name: "topic", Usage: "SNS `TOPIC` name to notify (default: opsctl-alarms-HASH, one topic per set of --email addresses)"},
 			&cli.DurationFlag{Name: "period", Value: time.Minute, Usage: "evaluation `PERIOD`"},
 			&cli.IntFlag{Name: "evaluation-periods", Value: 1, Usage: "`N` periods with messages before ALARM"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the plan and diff; write nothing"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := explicitZero(c, "period", "evaluation-periods"); err != nil {
+				return err
+			}
 			opts := alarms.DLQOptions{Queues: c.Args().Slice(), All: c.Bool("all"), Emails: c.StringSlice("email"), Topic: c.String("topic"),
 				Period: c.Duration("period"), EvaluationPeriods: c.Int("evaluation-periods"), DryRun: c.Bool("dry-run")}
 			if err := opts.Validate(); err != nil {
@@ -347,8 +374,10 @@ func alarmRmCommand(st *state) *cli.Command {
 							what = append(what, ch.Resource+" "+ch.Name)
 						}
 					}
-					if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
-						return err
+					if len(what) > 0 { // already gone: nothing to ask about
+						if err := st.confirm(c.Context, "delete "+strings.Join(what, ", ")+"?"); err != nil {
+							return err
+						}
 					}
 				}
 				res, err := alarms.Remove(c.Context, deps, opts)
@@ -423,7 +452,7 @@ func alarmAuditCommand(st *state) *cli.Command {
 		Name:  "audit",
 		Usage: "find silent alarm failures; exit 3 when there are any (for cron)",
 		Description: "Checks every alarm of the account and region: alarms without (enabled) actions, topics with\n" +
-			"no confirmed subscription, metric filters whose metric has no alarm, dead-letter queues\n" +
+			"no confirmed subscription or expired confirmation requests, metric filters whose metric has no alarm, dead-letter queues\n" +
 			"without an alarm, alarms stuck in INSUFFICIENT_DATA.\n\n" +
 			"Example:\n   opsctl alarm audit\n   opsctl alarm audit --stuck-after 6h --output json",
 		Flags: []cli.Flag{&cli.DurationFlag{Name: "stuck-after", Value: 24 * time.Hour, Usage: "INSUFFICIENT_DATA longer than `DURATION` is a finding"}},

@@ -126,6 +126,12 @@ func TestBinaryAlarmCommands(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, `"jobs-dlq"`) || !strings.Contains(r.Stdout, "opsctl-dlq-jobs-dlq") {
 		t.Fatalf("add-dlq: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+	// test while the only subscription is pending: the state changes run, but
+	// nobody gets the email: exit 3.
+	r = localawstest.Run(t, env, "alarm", "test", "api-errors", "--wait", "5s")
+	if r.Code != 3 || !strings.Contains(r.Stdout, "ALARM") || !strings.Contains(r.Stderr, "nobody will get the test email") {
+		t.Fatalf("test with no confirmed subscription: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
 	// audit: the pending subscription is a finding: exit 3.
 	r = localawstest.Run(t, env, "alarm", "audit", "-o", "json")
 	if r.Code != 3 || !strings.Contains(r.Stdout, alarms.FindTopicUnconfirmed) {
@@ -186,8 +192,14 @@ func TestBinaryAlarmCommands(t *testing.T) {
 		t.Fatalf("rm without --yes: exit %d\n%s", r.Code, r.Stderr)
 	}
 	r = localawstest.Run(t, env, "alarm", "rm", "api-errors", "--yes")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "topic opsctl-alarms stays") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "topic "+alarms.RecipientTopic(alarms.DefaultTopic, []string{"ops@example.com"})+" stays") {
 		t.Fatalf("rm: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// rm again: already gone, a successful no-op without writes.
+	srv.ResetCalls()
+	r = localawstest.Run(t, env, "alarm", "rm", "api-errors", "--yes")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "does not exist") || len(writeOps(srv)) != 0 {
+		t.Fatalf("rm again: exit %d writes %v\n%s\n%s", r.Code, writeOps(srv), r.Stdout, r.Stderr)
 	}
 	// A write throttled past the retries: exit 3 with what failed; a re-run repairs.
 	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "PutMetricAlarm", Kind: localaws.FaultThrottle, Times: -1})

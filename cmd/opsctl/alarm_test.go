@@ -59,7 +59,7 @@ func TestAlarmFlagsToOptions(t *testing.T) {
 		},
 		"add-dlq all": {
 			args: []string{"alarm", "add-dlq", "--all", "--email", "ops@example.com", "--dry-run"},
-			want: alarms.DLQOptions{Queues: []string{}, All: true, Emails: []string{"ops@example.com"}, Topic: alarms.DefaultTopic, Period: time.Minute, EvaluationPeriods: 1, DryRun: true},
+			want: alarms.DLQOptions{Queues: []string{}, All: true, Emails: []string{"ops@example.com"}, Period: time.Minute, EvaluationPeriods: 1, DryRun: true},
 		},
 		"add-dlq named": {
 			args: []string{"alarm", "add-dlq", "a-dlq", "b-dlq", "--topic", "t", "--period", "5m", "--evaluation-periods", "3"},

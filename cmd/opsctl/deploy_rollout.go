@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,6 +27,24 @@ func clusterServiceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cluster", Usage: "ECS `CLUSTER` name (required)"},
 		&cli.StringFlag{Name: "service", Usage: "ECS `SERVICE` name (required)"},
 	}
+}
+
+func spotAfterFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "spot-after", Value: deploy.DefaultSpotAfter,
+		Usage: "move the service to on-demand when its new tasks cannot be placed on spot for `DURATION`, as spot-check does (0: never)"}
+}
+
+// spotAfter maps --spot-after to the library's value (0 there means the
+// default; negative means never).
+func spotAfter(c *cli.Context) (time.Duration, error) {
+	d := c.Duration("spot-after")
+	switch {
+	case d < 0:
+		return 0, usage("invalid --spot-after %s: must be positive (0: never)", d)
+	case d == 0:
+		return -1, nil
+	}
+	return d, nil
 }
 
 func timeoutFlag() cli.Flag {
@@ -68,6 +87,7 @@ func writeRolloutResult(w io.Writer, r deploy.RolloutResult) error {
 	add("Previous revision", strconv.Itoa(r.PreviousRevision))
 	add("Rolled back to", strconv.Itoa(r.RolledBackTo))
 	add("Reason", r.Reason)
+	add("Spot fallback", r.SpotFallback)
 	if r.DesiredCount > 0 || r.RunningCount > 0 {
 		pairs = append(pairs, [2]string{"Tasks", fmt.Sprintf("%d/%d running, %d failed", r.RunningCount, r.DesiredCount, r.FailedTasks)})
 	}
@@ -128,7 +148,7 @@ func deployRolloutCommand(st *state) *cli.Command {
 		Flags: append(clusterServiceFlags(),
 			&cli.StringFlag{Name: "image", Usage: "new image `REF` (repository[:tag][@sha256:digest]; required)"},
 			&cli.StringFlag{Name: "container", Usage: "`NAME` of the container to change (default: the only container)"},
-			timeoutFlag(), pollFlag(),
+			timeoutFlag(), pollFlag(), spotAfterFlag(),
 			&cli.BoolFlag{Name: "no-wait", Usage: "print the deployment id and return; follow it later with deploy wait"},
 		),
 		Action: func(c *cli.Context) error {
@@ -138,6 +158,10 @@ func deployRolloutCommand(st *state) *cli.Command {
 			opts := deploy.RolloutOptions{
 				Cluster: c.String("cluster"), Service: c.String("service"), Image: c.String("image"),
 				Container: c.String("container"), Timeout: c.Duration("timeout"), NoWait: c.Bool("no-wait"), PollInterval: c.Duration("poll-interval"),
+			}
+			var err error
+			if opts.SpotAfter, err = spotAfter(c); err != nil {
+				return err
 			}
 			if err := opts.Validate(); err != nil {
 				return err
@@ -164,13 +188,17 @@ func deployWaitCommand(st *state) *cli.Command {
 			"Example:\n   opsctl deploy wait --cluster prod --service api --deployment ecs-svc/1234567890123456789",
 		Flags: append(clusterServiceFlags(),
 			&cli.StringFlag{Name: "deployment", Usage: "deployment `ID` (ecs-svc/…) or service deployment ARN (default: the PRIMARY one)"},
-			timeoutFlag(), pollFlag(),
+			timeoutFlag(), pollFlag(), spotAfterFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usage("deploy wait takes no arguments, got %q", c.Args().First())
 			}
 			opts := deploy.WaitOptions{Cluster: c.String("cluster"), Service: c.String("service"), Deployment: c.String("deployment"), Timeout: c.Duration("timeout"), PollInterval: c.Duration("poll-interval")}
+			var err error
+			if opts.SpotAfter, err = spotAfter(c); err != nil {
+				return err
+			}
 			if err := opts.Validate(); err != nil {
 				return err
 			}

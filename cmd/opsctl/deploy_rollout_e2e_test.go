@@ -67,6 +67,9 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 	if res.State != "completed" || res.Revision != 2 || !strings.HasPrefix(res.DeploymentID, "ecs-svc/") {
 		t.Errorf("rollout result = %+v", res)
 	}
+	// AWS's event "(service S) (deployment ecs-svc/N) deployment completed."
+	// (same shape as the "deployment failed" event in aws/copilot-cli
+	// internal/pkg/stream/ecs_test.go).
 	if !strings.Contains(r.Stderr, "deployment completed.") {
 		t.Errorf("stderr lacks the service events:\n%s", r.Stderr)
 	}
@@ -83,6 +86,10 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("failing rollout: exit %d, want 1\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+	// "tasks failed to start" is from ECS's rolloutStateReason "ECS deployment
+	// circuit breaker: tasks failed to start." (real DescribeServices output);
+	// CannotPullContainerError is the stopped reason AWS documents
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
 	if !strings.Contains(r.Stderr, "rolled back to revision 2: tasks failed to start: CannotPullContainerError") || !strings.Contains(r.Stdout, "rolled_back") {
 		t.Errorf("failing rollout does not say it was rolled back:\n%s\n%s", r.Stdout, r.Stderr)
 	}
@@ -120,6 +127,8 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 		{"deploy", "rollback", "--cluster", "prod", "--service", "web", "--to-revision", "0"},
 		{"deploy", "run", "--cluster", "prod", "--service", "web"},
 		{"deploy", "rollout", "--cluster", "prod", "--service", "web", "--image", "x:1", "--poll-interval", "10ms"},
+		{"deploy", "rollout", "--cluster", "prod", "--service", "web", "--image", "x:1", "--spot-after", "-1m"},
+		{"deploy", "wait", "--cluster", "prod", "--service", "web", "--spot-after", "-5s"},
 	} {
 		if r := localawstest.Run(t, env, args...); r.Code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, r.Code, r.Stderr)
@@ -131,7 +140,7 @@ func TestBinaryDeployRolloutWaitRollback(t *testing.T) {
 }
 
 func TestBinaryDeployRun(t *testing.T) {
-	_, _, env := deployEndpoint(t)
+	_, c, env := deployEndpoint(t)
 	r := localawstest.Run(t, env, "deploy", "run", "--cluster", "prod", "--service", "web", "--poll-interval", "1s", "--", "sh", "-c", "./migrate up && exit 7")
 	if r.Code != 7 {
 		t.Fatalf("run: exit %d, want the container's 7\n%s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -142,5 +151,25 @@ func TestBinaryDeployRun(t *testing.T) {
 	r = localawstest.Run(t, env, "deploy", "run", "--cluster", "prod", "--service", "web", "--poll-interval", "1s", "--output", "json", "--", "./migrate", "up")
 	if r.Code != 0 || !strings.Contains(r.Stdout, `"exit_code": 0`) {
 		t.Errorf("run: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// With the awslogs driver the task's output is printed (README: the
+	// command, then the LOCALAWS_LOG lines; awslogs-create-group makes the group).
+	ctx := context.Background()
+	if _, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/web-exec"), // Fargate + awslogs needs one (ClientException otherwise)
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("example/web:v1"),
+			Environment: []types.KeyValuePair{{Name: aws.String("LOCALAWS_LOG"), Value: aws.String("applied 3 migrations")}},
+			LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+				"awslogs-group": "/ecs/prod/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web", "awslogs-create-group": "true"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: aws.String("web:2")}); err != nil {
+		t.Fatal(err)
+	}
+	r = localawstest.Run(t, env, "deploy", "run", "--cluster", "prod", "--service", "web", "--poll-interval", "1s", "--", "./migrate", "up")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "./migrate up\napplied 3 migrations\n") || !strings.Contains(r.Stdout, "/ecs/prod/web web/app/") {
+		t.Errorf("run with awslogs: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -18,7 +18,7 @@ func init() {
 			Usage: "create or update an ECS service on a cluster's capacity (task definition, roles, auto scaling)",
 			Description: "Example:\n   opsctl deploy service create api --cluster prod --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1 --port 8080\n" +
 				"   opsctl deploy service update api --cluster prod --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v2 --min 2 --max 10\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{serviceCommand(st, "create"), serviceCommand(st, "update")},
+			Subcommands: []*cli.Command{serviceCommand(st, "create"), serviceCommand(st, "update"), serviceRmCommand(st)},
 		}
 	})
 	registerDeployCommand(func(st *state) *cli.Command {
@@ -45,7 +45,9 @@ func serviceFlags(diff bool) []cli.Flag {
 		&cli.IntFlag{Name: "failure-threshold", Usage: "circuit breaker: roll back after `N` failed tasks (default: AWS's 50% of desired, 3-200)"},
 		&cli.IntFlag{Name: "log-retention", Value: deploy.DefaultLogRetention, Usage: "log retention in `DAYS`"},
 		&cli.StringFlag{Name: "alarm-email", Usage: "email `ADDR` for the service's error-log alarm; the alarm also rolls back deployments"},
+		spotAfterFlag(),
 	}
+	fl = append(fl, lbFlags()...)
 	if !diff {
 		fl = append(fl, &cli.BoolFlag{Name: "dry-run", Usage: "print the plan, the IAM policies and the task definition; write nothing"})
 	}
@@ -75,7 +77,12 @@ func serviceOptions(c *cli.Context) (deploy.ServiceOptions, error) {
 		Min: c.Int("min"), Max: c.Int("max"), CPUTarget: c.Float64("cpu-target"), MemoryTarget: c.Float64("memory-target"),
 		FailureThreshold: c.Int("failure-threshold"), LogRetention: c.Int("log-retention"), AlarmEmail: c.String("alarm-email"),
 		DryRun: c.Bool("dry-run"), Update: c.Command.Name != "create",
-	}.WithDefaults()
+	}
+	o.LB, o.LBSet = lbOptions(c)
+	o = o.WithDefaults()
+	if o.SpotAfter, err = spotAfter(c); err != nil {
+		return o, err
+	}
 	if c.IsSet("min") && !c.IsSet("desired") && o.Desired < o.Min {
 		o.Desired = o.Min
 	}
@@ -158,6 +165,10 @@ func writeService(w io.Writer, r deploy.ServiceResult, verb string) error {
 	}
 	if r.Alarm != "" {
 		pairs = append(pairs, [2]string{"Alarm", r.Alarm})
+	}
+	pairs = append(pairs, lbResultPairs(r.LoadBalancer)...)
+	if r.SpotCheck != "" {
+		pairs = append(pairs, [2]string{"Spot", r.SpotCheck})
 	}
 	if err := output.WriteKV(w, pairs); err != nil {
 		return err

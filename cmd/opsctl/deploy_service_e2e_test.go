@@ -136,6 +136,8 @@ func TestBinaryDeployServiceCommands(t *testing.T) {
 	srv.Service("ecs").(*ecsemu.Server).SetSpotAvailable("prod", false)
 	srv.Clock().(clock.Advancer).Advance(time.Minute)
 	r = run(0, "deploy", "spot-check", "--cluster", "prod")
+	// "Capacity is unavailable at this time. ..." is AWS's placement failure
+	// reason (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html).
 	if !strings.Contains(r.Stdout, "watching") || !strings.Contains(r.Stdout, "Capacity is unavailable") {
 		t.Fatalf("spot-check after spot went away:\n%s", r.Stdout)
 	}

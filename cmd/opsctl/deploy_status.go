@@ -88,6 +88,7 @@ func writeDeployStatus(w io.Writer, r deploy.StatusResult) error {
 			}
 			pairs = append(pairs, [2]string{"Auto scaling", a})
 		}
+		pairs = append(pairs, lbStatusPairs(s.LoadBalancer)...)
 		if err := output.WriteKV(w, pairs); err != nil {
 			return err
 		}

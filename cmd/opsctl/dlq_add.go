@@ -23,7 +23,7 @@ func (st *state) dlqAlarm() redrive.AlarmFunc {
 		if err != nil {
 			return nil, err
 		}
-		res, err := alarms.AddDLQ(ctx, deps, alarms.DLQOptions{Queues: []string{queue}, Emails: emails, Topic: alarms.DefaultTopic,
+		res, err := alarms.AddDLQ(ctx, deps, alarms.DLQOptions{Queues: []string{queue}, Emails: emails, // topic: one per set of recipients, as add-dlq
 			Period: time.Minute, EvaluationPeriods: 1, DryRun: dryRun})
 		var out []plan.Change
 		for _, c := range res.Result.AllChanges() {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/urfave/cli/v2"
 
@@ -34,7 +35,7 @@ func init() {
 				"`opsctl etl rebuild` turns the archive into the table's snapshot.\n\n" +
 				"Example:\n   opsctl etl archive create orders --dynamodb-table orders --bucket acme-cdc\n" +
 				"   opsctl etl archive status\n\n" + exitCodesHelp,
-			Subcommands: []*cli.Command{archiveCreateCommand(st), archiveStatusCommand(st), archiveAlarmCommand(st), archiveRmCommand(st)},
+			Subcommands: []*cli.Command{archiveCreateCommand(st), archiveStatusCommand(st), archiveAlarmCommand(st), archiveRmCommand(st), archiveBackfillCommand(st)},
 		}
 	})
 }
@@ -52,7 +53,7 @@ func archiveDeps(ctx context.Context, st *state) (archive.Deps, error) {
 	return archive.Deps{
 		Kinesis: kinesis.NewFromConfig(cfg), Firehose: firehose.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		S3: s3c, IAM: iam.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
-		STS: sts.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
+		STS: sts.NewFromConfig(cfg), KMS: kms.NewFromConfig(cfg), Region: cfg.Region, Log: st.log,
 		Progress: progressChange(st),
 	}, nil
 }
@@ -93,14 +94,24 @@ func archiveCreateCommand(st *state) *cli.Command {
 			&cli.StringFlag{Name: "prefix", Usage: "key `PREFIX` in the bucket (default cdc/NAME/)"},
 			&cli.IntFlag{Name: "buffer-mb", Value: 64, Usage: "Firehose buffer `MIB` before writing an object (1-128)"},
 			&cli.DurationFlag{Name: "buffer-interval", Value: 300 * time.Second, Usage: "Firehose buffer `DURATION` before writing an object (0s-900s)"},
-			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this key `ARN` (default SSE-S3)"},
+			&cli.StringFlag{Name: "kms-key", Usage: "encrypt with SSE-KMS under this `KEY` (key ARN, key ID, alias/NAME or alias ARN; resolved to the key ARN) (default SSE-S3)"},
 			&cli.IntFlag{Name: "retention-days", Usage: "expire archived objects after `N` days (bucket created by opsctl only; default keep)"},
-			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS`"},
+			&cli.IntFlag{Name: "log-retention-days", Value: 14, Usage: "retention of the Firehose error log group, in `DAYS` (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the IAM policies; write nothing"},
+			&cli.BoolFlag{Name: "backfill", Usage: "DynamoDB: then export the items the table already holds (see etl archive backfill)"},
+			&cli.BoolFlag{Name: "enable-pitr", Usage: "with --backfill: turn on the table's point-in-time recovery if it is off (the export needs it)"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := archiveName(c)
 			if err != nil {
+				return err
+			}
+			// 0 is not "the default" here: WithDefaults would turn it into
+			// 64 MiB / 14 days, which is not what was asked for.
+			if n := c.Int("buffer-mb"); n < archive.MinBufferMB || n > archive.MaxBufferMB {
+				return usage("invalid --buffer-mb %d: Firehose buffers 1-128 MiB", n)
+			}
+			if err := archive.ValidateLogRetentionDays(c.Int("log-retention-days")); err != nil {
 				return err
 			}
 			var keys []string
@@ -124,6 +135,12 @@ func archiveCreateCommand(st *state) *cli.Command {
 			if err := opts.Validate(); err != nil {
 				return err
 			}
+			if c.Bool("backfill") && opts.SourceKind != archive.SourceDynamoDB {
+				return usage("--backfill exports DynamoDB tables; %s archives get their existing rows from Debezium's initial snapshot", opts.SourceKind)
+			}
+			if c.Bool("enable-pitr") && !c.Bool("backfill") {
+				return usage("--enable-pitr goes with --backfill")
+			}
 			return st.do(opts, func() error {
 				deps, err := archiveDeps(c.Context, st)
 				if err != nil {
@@ -132,6 +149,13 @@ func archiveCreateCommand(st *state) *cli.Command {
 				res, err := archive.Create(c.Context, deps, opts)
 				if err != nil && res.Changes == nil {
 					return err // failed before applying anything: nothing to show
+				}
+				if err == nil && c.Bool("backfill") {
+					bf, berr := archive.Backfill(c.Context, deps, archive.BackfillOptions{Name: opts.Name, EnablePITR: c.Bool("enable-pitr"), DryRun: opts.DryRun})
+					res.Changes = append(res.Changes, bf.Changes...)
+					if berr != nil {
+						err = opserr.Partialf("archive created; backfill: %w", berr)
+					}
 				}
 				return emitThen(st, res, func(w io.Writer) error { return writeCreateResult(w, res) }, err)
 			})
@@ -180,8 +204,9 @@ func archiveStatusCommand(st *state) *cli.Command {
 		Description: "Per archive (all archives opsctl created when NAME is omitted): the Kinesis stream's state and\n" +
 			"IteratorAge, the Firehose stream's state and DeliveryToS3.DataFreshness, the newest object under\n" +
 			"the data prefix and its age, and the objects under the error prefix (records that were not\n" +
-			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy, so it\n" +
-			"can run from cron or CI.\n\n" +
+			"delivered: lost from the archive until handled). Exits 3 when any archive is unhealthy or\n" +
+			"could not be fully checked (metrics unreadable, AccessDenied: listed as NOT CHECKED, health\n" +
+			"UNKNOWN), so it can run from cron or CI.\n\n" +
 			"Example:\n   opsctl etl archive status\n   opsctl etl archive status orders --max-age 2h -o json",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "max-age", Value: 6 * time.Hour, Usage: "unhealthy when the newest object (or the oldest undelivered record) is older than `DURATION`"},
@@ -207,7 +232,14 @@ func archiveStatusCommand(st *state) *cli.Command {
 					return err
 				}
 				if err == nil && !res.Healthy {
-					err = opserr.Partialf("unhealthy archive(s): %s", strings.Join(res.Unhealthy(), ", "))
+					var why []string
+					if u := res.Unhealthy(); len(u) > 0 {
+						why = append(why, "unhealthy archive(s): "+strings.Join(u, ", "))
+					}
+					if u := res.Unknown(); len(u) > 0 {
+						why = append(why, "not fully checked, health unknown: "+strings.Join(u, ", "))
+					}
+					err = opserr.Partialf("%s", strings.Join(why, "; "))
 				}
 				return emitThen(st, res, func(w io.Writer) error { return writeStatus(w, res) }, err)
 			})
@@ -223,9 +255,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	age := func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() }
 	rows := [][]string{}
 	for _, a := range r.Archives {
-		health := "healthy"
+		health := a.Health
 		if !a.Healthy {
-			health = "UNHEALTHY"
+			health = strings.ToUpper(a.Health)
 		}
 		errs := strconv.Itoa(a.ErrorObjects)
 		if a.ErrorObjectsCapped {
@@ -240,6 +272,9 @@ func writeStatus(w io.Writer, r archive.StatusResult) error {
 	for _, a := range r.Archives {
 		for _, p := range a.Problems {
 			fmt.Fprintf(w, "%s: %s\n", a.Name, p)
+		}
+		for _, p := range a.Unchecked {
+			fmt.Fprintf(w, "%s: NOT CHECKED: %s\n", a.Name, p)
 		}
 		for _, p := range a.Warnings {
 			fmt.Fprintf(w, "%s: note: %s\n", a.Name, p)
@@ -304,10 +339,11 @@ func archiveRmCommand(st *state) *cli.Command {
 		Usage:     "remove an archive: streaming destination, alarms, Firehose, Kinesis, role, logs and (unless --keep-data) its data",
 		ArgsUsage: "NAME",
 		Description: "Stops the producer side first (the DynamoDB streaming destination), then deletes the alarms, the\n" +
-			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost), the role\n" +
-			"and the log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
+			"Firehose stream (it delivers what it buffered), the Kinesis stream (unread records are lost) and the\n" +
+			"log group. Without --keep-data it also deletes the objects under the archive's data and error\n" +
 			"prefixes and, when opsctl created the bucket for this archive and nothing else is in it, the bucket.\n" +
-			"Asks for confirmation unless --yes.\n\n" +
+			"The role goes last: its policy names the bucket and prefix, so after a failure (exit 3) a re-run\n" +
+			"finishes the job. Asks for confirmation unless --yes.\n\n" +
 			"Example:\n   opsctl etl archive rm orders --keep-data --yes\n   opsctl etl archive rm scratch --dry-run",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep-data", Usage: "keep the archived objects and the bucket"},
@@ -348,6 +384,52 @@ func archiveRmCommand(st *state) *cli.Command {
 						fmt.Fprintf(w, "warning: %s\n", warn)
 					}
 					_, err := fmt.Fprintf(w, "%d object(s) deleted\n", res.ObjectsDeleted)
+					return err
+				}, err)
+			})
+		},
+	}
+}
+
+func archiveBackfillCommand(st *state) *cli.Command {
+	return &cli.Command{
+		Name:      "backfill",
+		Usage:     "export the items a DynamoDB archive's table already holds into the archive's bucket",
+		ArgsUsage: "NAME",
+		Description: "The archive captures changes only: items that never change never reach it. backfill exports the\n" +
+			"table with DynamoDB's export to S3 (ExportTableToPointInTime, no read capacity used) to\n" +
+			"s3://BUCKET/PREFIX/backfill/AWSDynamoDB/EXPORT_ID/ (manifest-summary.json, manifest-files.json,\n" +
+			"data/*.json.gz) and waits until it is COMPLETED. The export needs point-in-time recovery: with\n" +
+			"--enable-pitr it is turned on when off; without, backfill fails and prints the command that does.\n" +
+			"MySQL and Postgres archives get their existing rows from Debezium's initial snapshot instead.\n\n" +
+			"Example:\n   opsctl etl archive backfill orders --enable-pitr",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "enable-pitr", Usage: "turn on the table's point-in-time recovery if it is off (billed per GB-month)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show the plan; export nothing"},
+		},
+		Action: func(c *cli.Context) error {
+			name, err := archiveName(c)
+			if err != nil {
+				return err
+			}
+			opts := archive.BackfillOptions{Name: name, EnablePITR: c.Bool("enable-pitr"), DryRun: c.Bool("dry-run")}
+			return st.do(opts, func() error {
+				deps, err := archiveDeps(c.Context, st)
+				if err != nil {
+					return err
+				}
+				res, err := archive.Backfill(c.Context, deps, opts)
+				if err != nil && res.Changes == nil {
+					return err
+				}
+				return emitThen(st, res, func(w io.Writer) error {
+					if err := writeChanges(w, res.Changes); err != nil {
+						return err
+					}
+					if res.ExportStatus == "" {
+						return nil
+					}
+					_, err := fmt.Fprintf(w, "Export %s: %s, %d item(s), manifest s3://%s/%s\n", res.ExportARN, res.ExportStatus, res.ItemCount, res.Bucket, res.Manifest)
 					return err
 				}, err)
 			})

@@ -109,9 +109,21 @@ func TestBinaryEtlArchiveCreateDryRunRerunAndChange(t *testing.T) {
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-mb", "129"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-interval", "901s"},
 		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--source-kind", "mysql", "--bucket", "acme-cdc"},
+		// issue 16 item 7: 0 is an error, not the default.
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--buffer-mb", "0"},
+		// botocore logs service-2.json shape Days: 1, 3, 5, 7, 14, 30, ...
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "0"},
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "acme-cdc", "--log-retention-days", "10"},
+		// S3 bucket naming rules: not an IP address, not xn--.
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "10.0.0.1"},
+		{"etl", "archive", "create", "orders", "--dynamodb-table", "orders", "--bucket", "xn--cdc"},
 	} {
+		srv.ResetCalls()
 		if r := localawstest.Run(t, env, bad...); r.Code != 2 {
 			t.Errorf("opsctl %v: exit %d, want 2 (usage)\n%s", bad, r.Code, r.Stderr)
+		}
+		if calls := srv.Calls(); len(calls) != 0 {
+			t.Errorf("opsctl %v: %d calls before refusing", bad, len(calls))
 		}
 	}
 }
@@ -130,6 +142,13 @@ func TestBinaryEtlArchiveStatusAlarmRm(t *testing.T) {
 	if !strings.Contains(r.Stdout, "orders") || !strings.Contains(r.Stdout, "healthy") {
 		t.Fatalf("status:\n%s", r.Stdout)
 	}
+	// Metrics that cannot be read: health unknown, exit 3, never "healthy".
+	srv.InjectFault(localaws.Fault{Service: "monitoring", Operation: "GetMetricData", Kind: localaws.FaultError, Times: -1, Code: "AccessDenied", Status: 403, Message: "not authorized"})
+	r = localawstest.Run(t, env, "etl", "archive", "status", "orders")
+	if r.Code != 3 || !strings.Contains(r.Stdout, "UNKNOWN") || !strings.Contains(r.Stdout, "NOT CHECKED") || !strings.Contains(r.Stderr, "health unknown: orders") {
+		t.Fatalf("unreadable metrics: exit %d, want 3\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	srv.ClearFaults()
 	// Stale: a max age shorter than the newest object's age → exit 3.
 	time.Sleep(1100 * time.Millisecond)
 	r = localawstest.Run(t, env, "etl", "archive", "status", "orders", "--max-age", "1s", "-o", "json")
@@ -381,21 +400,7 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 				LiveKeys int64 `json:"live_keys"`
 			}
 			dest := filepath.Join(t.TempDir(), tc.name+".parquet")
-			cmd := strings.Fields(res.RebuildCommand)[1:]
-			for i, a := range cmd {
-				if a == "--dest" {
-					cmd[i+1] = dest
-				}
-			}
-			// A timeout is reported by the checks below, with the counts.
-			wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
-				func(context.Context) (wait.Status, error) {
-					r := runOK(t, env, append(cmd, "-o", "json")...)
-					if err := json.Unmarshal([]byte(r.Stdout), &rebuilt); err != nil {
-						t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
-					}
-					return wait.Status{Done: rebuilt.Records >= int64(nrecs)}, nil
-				})
+			runPrintedRebuild(t, env, res.RebuildCommand, dest, int64(nrecs), &rebuilt, &rebuilt.Records)
 			if rebuilt.Records != int64(nrecs) || rebuilt.LiveKeys != int64(len(tc.want)) {
 				t.Fatalf("rebuild read %d records (want %d), %d live keys (want %d)", rebuilt.Records, nrecs, rebuilt.LiveKeys, len(tc.want))
 			}
@@ -408,4 +413,26 @@ func TestBinaryEtlArchiveEndToEndPerSourceKind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runPrintedRebuild runs the rebuild command an archive printed, writing to
+// dest, until its JSON report (decoded into report) counts at least want
+// records in *records (delivery may span Firehose buffers). A timeout is
+// reported by the caller's checks, with the counts.
+func runPrintedRebuild(t *testing.T, env []string, command, dest string, want int64, report any, records *int64) {
+	t.Helper()
+	cmd := strings.Fields(command)[1:]
+	for i, a := range cmd {
+		if a == "--dest" {
+			cmd[i+1] = dest
+		}
+	}
+	wait.Until(context.Background(), wait.Options{What: "rebuild of every record", Timeout: 20 * time.Second, Interval: 200 * time.Millisecond},
+		func(context.Context) (wait.Status, error) {
+			r := runOK(t, env, append(cmd, "-o", "json")...)
+			if err := json.Unmarshal([]byte(r.Stdout), report); err != nil {
+				t.Fatalf("rebuild JSON: %v\n%s", err, r.Stdout)
+			}
+			return wait.Status{Done: *records >= want}, nil
+		})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/opsctl/opsctl/internal/awsx"
@@ -94,7 +95,10 @@ type Options struct {
 	BufferMB       int
 	BufferInterval time.Duration
 	// KMSKey, if set, encrypts the bucket and the objects with SSE-KMS under
-	// this key ARN (SSE-S3 otherwise); the role may use this key only.
+	// this key (SSE-S3 otherwise); the role may use this key only. A key ID,
+	// alias name or alias ARN is resolved to the key ARN (KMS DescribeKey)
+	// before anything is written: IAM matches a policy's Resource against the
+	// key ARN, never an alias.
 	KMSKey string
 	// RetentionDays, if > 0, expires archive objects after N days (a
 	// lifecycle rule on the prefix of a bucket opsctl created).
@@ -106,8 +110,11 @@ type Options struct {
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,44}$`)
-var bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-var kmsRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+$`)
+
+// kmsRe accepts what KMS's DescribeKey accepts (botocore kms
+// DescribeKeyRequest.KeyId): a key ARN, an alias ARN, an alias name
+// (alias/NAME) or a key ID.
+var kmsRe = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[a-zA-Z0-9/_-]+|alias/[a-zA-Z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 var tableRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 var sqlTableRe = regexp.MustCompile(`^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$`)
 
@@ -154,8 +161,10 @@ func (o Options) Validate() error {
 	}
 	switch o.SourceKind {
 	case SourceDynamoDB:
+		// botocore dynamodb service-2.json: TableName min 3, max 255,
+		// pattern [a-zA-Z0-9_.-]+.
 		if !tableRe.MatchString(o.DynamoDBTable) {
-			return opserr.Usagef("invalid --dynamodb-table %q: 3-255 characters of letters, digits, '_', '.', '-'", o.DynamoDBTable)
+			return opserr.Usagef("invalid --dynamodb-table %q (%d characters): 3-255 characters of letters, digits, '_', '.', '-'", o.DynamoDBTable, len(o.DynamoDBTable))
 		}
 	case SourceMySQL, SourcePostgres:
 		if o.DynamoDBTable != "" {
@@ -164,9 +173,15 @@ func (o Options) Validate() error {
 		if !sqlTableRe.MatchString(o.SourceTable) {
 			return opserr.Usagef("invalid --source-table %q: want table, db.table or schema.table", o.SourceTable)
 		}
+		if err := validateSQLName(o.SourceKind, "--source-table", o.SourceTable); err != nil {
+			return err
+		}
 		for _, k := range o.KeyColumns {
 			if !sqlTableRe.MatchString(k) || strings.Contains(k, ".") {
 				return opserr.Usagef("invalid key column %q", k)
+			}
+			if err := validateSQLName(o.SourceKind, "--key", k); err != nil {
+				return err
 			}
 		}
 	case "":
@@ -174,11 +189,11 @@ func (o Options) Validate() error {
 	default:
 		return opserr.Usagef("invalid --source-kind %q: want dynamodb, mysql or postgres", o.SourceKind)
 	}
-	if !bucketRe.MatchString(o.Bucket) || strings.Contains(o.Bucket, "..") {
-		return opserr.Usagef("invalid --bucket %q: 3-63 lowercase letters, digits, '.', '-'", o.Bucket)
+	if err := ValidateBucketName(o.Bucket); err != nil {
+		return err
 	}
-	if strings.HasPrefix(o.Prefix, "/") || strings.Contains(o.Prefix, "!{") || len(o.Prefix) > 900 {
-		return opserr.Usagef("invalid --prefix %q: a key prefix without a leading '/' or Firehose expressions", o.Prefix)
+	if err := validatePrefix(o.Prefix); err != nil {
+		return err
 	}
 	if o.BufferMB < MinBufferMB || o.BufferMB > MaxBufferMB {
 		return opserr.Usagef("invalid --buffer-mb %d: Firehose buffers 1-128 MiB", o.BufferMB)
@@ -187,12 +202,12 @@ func (o Options) Validate() error {
 		return opserr.Usagef("invalid --buffer-interval %s: Firehose buffers 0s-900s in whole seconds", o.BufferInterval)
 	}
 	if o.KMSKey != "" && !kmsRe.MatchString(o.KMSKey) {
-		return opserr.Usagef("invalid --kms-key %q: want a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", o.KMSKey)
+		return opserr.Usagef("invalid --kms-key %q: want a KMS key ARN, key ID, alias name (alias/NAME) or alias ARN", o.KMSKey)
 	}
 	if o.RetentionDays < 0 || o.RetentionDays > 36500 {
 		return opserr.Usagef("invalid --retention-days %d: 0 (keep forever) to 36500", o.RetentionDays)
 	}
-	return nil
+	return ValidateLogRetentionDays(o.LogRetentionDays)
 }
 
 // Names are the AWS names an archive uses, all derived from its name.
@@ -230,6 +245,7 @@ type KinesisAPI interface {
 	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
 	CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error)
 	UpdateStreamMode(ctx context.Context, in *kinesis.UpdateStreamModeInput, optFns ...func(*kinesis.Options)) (*kinesis.UpdateStreamModeOutput, error)
+	StartStreamEncryption(ctx context.Context, in *kinesis.StartStreamEncryptionInput, optFns ...func(*kinesis.Options)) (*kinesis.StartStreamEncryptionOutput, error)
 	DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DeleteStreamOutput, error)
 }
 
@@ -250,6 +266,10 @@ type DynamoDBAPI interface {
 	EnableKinesisStreamingDestination(ctx context.Context, in *dynamodb.EnableKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.EnableKinesisStreamingDestinationOutput, error)
 	UpdateKinesisStreamingDestination(ctx context.Context, in *dynamodb.UpdateKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateKinesisStreamingDestinationOutput, error)
 	DisableKinesisStreamingDestination(ctx context.Context, in *dynamodb.DisableKinesisStreamingDestinationInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DisableKinesisStreamingDestinationOutput, error)
+	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
+	UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error)
+	ExportTableToPointInTime(ctx context.Context, in *dynamodb.ExportTableToPointInTimeInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ExportTableToPointInTimeOutput, error)
+	DescribeExport(ctx context.Context, in *dynamodb.DescribeExportInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeExportOutput, error)
 }
 
 // S3API is the part of S3 the package calls.
@@ -294,6 +314,11 @@ type LogsAPI interface {
 	DeleteLogGroup(ctx context.Context, in *cloudwatchlogs.DeleteLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
 }
 
+// KMSAPI is the part of KMS the package calls: resolving --kms-key.
+type KMSAPI interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+}
+
 // CloudWatchAPI is the part of CloudWatch the package calls (status
 // metrics; alarms go through the alarms package).
 type CloudWatchAPI interface {
@@ -316,6 +341,7 @@ type Deps struct {
 	Logs       LogsAPI
 	CloudWatch CloudWatchAPI
 	STS        STSAPI
+	KMS        KMSAPI
 
 	// Region the clients call.
 	Region string
@@ -350,9 +376,21 @@ func (d Deps) waitFor(ctx context.Context, what string, check wait.Check) error 
 }
 
 // execute runs the steps through the plan engine: in order, nothing in a dry
-// run, the rest skipped after the first failure.
-func (d Deps) execute(ctx context.Context, steps []plan.Step, dryRun bool) ([]plan.Change, error) {
-	return plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, OnChange: d.Progress, Log: d.Log})
+// run, the rest skipped after the first failure. A failure after some
+// writes is partial (exit 3): the error says what was already applied, and a
+// re-run of the same command plans only what is left.
+func (d Deps) execute(ctx context.Context, what string, steps []plan.Step, dryRun bool) ([]plan.Change, error) {
+	cs, err := plan.Execute(ctx, steps, plan.Options{DryRun: dryRun, OnChange: d.Progress, Log: d.Log})
+	if err == nil || !plan.Partial(cs) {
+		return cs, err
+	}
+	var done []string
+	for _, c := range cs {
+		if c.Status == plan.StatusApplied {
+			done = append(done, c.Action+" "+c.Resource+" "+c.Name)
+		}
+	}
+	return cs, &opserr.PartialError{Err: fmt.Errorf("%s: %w (already done: %s; re-run the same command to finish)", what, err, strings.Join(done, ", "))}
 }
 
 func (d Deps) waitTimeout() time.Duration {

@@ -18,6 +18,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -63,21 +65,22 @@ func (r CreateResult) Changed() bool {
 
 // Resource kinds in changes.
 const (
-	ResBucket       = "s3-bucket"
-	ResBucketTags   = "s3-bucket-tags"
-	ResEncryption   = "s3-encryption"
-	ResPublicAccess = "s3-public-access-block"
-	ResBucketPolicy = "s3-bucket-policy"
-	ResLifecycle    = "s3-lifecycle"
-	ResStream       = "kinesis-stream"
-	ResLogGroup     = "log-group"
-	ResLogStream    = "log-stream"
-	ResRole         = "iam-role"
-	ResRolePolicy   = "iam-role-policy"
-	ResFirehose     = "firehose-delivery-stream"
-	ResDDBStreaming = "dynamodb-kinesis-destination"
-	ResObjects      = "s3-objects"
-	ResAlarm        = "cloudwatch-alarm"
+	ResBucket           = "s3-bucket"
+	ResBucketTags       = "s3-bucket-tags"
+	ResEncryption       = "s3-encryption"
+	ResPublicAccess     = "s3-public-access-block"
+	ResBucketPolicy     = "s3-bucket-policy"
+	ResLifecycle        = "s3-lifecycle"
+	ResStream           = "kinesis-stream"
+	ResStreamEncryption = "kinesis-stream-encryption"
+	ResLogGroup         = "log-group"
+	ResLogStream        = "log-stream"
+	ResRole             = "iam-role"
+	ResRolePolicy       = "iam-role-policy"
+	ResFirehose         = "firehose-delivery-stream"
+	ResDDBStreaming     = "dynamodb-kinesis-destination"
+	ResObjects          = "s3-objects"
+	ResAlarm            = "cloudwatch-alarm"
 )
 
 func isNotFound(err error) bool {
@@ -99,6 +102,11 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	partition, account, err := identity(ctx, deps)
 	if err != nil {
 		return CreateResult{}, err
+	}
+	if opts.KMSKey != "" {
+		if opts.KMSKey, err = resolveKMSKey(ctx, deps, opts.KMSKey); err != nil {
+			return CreateResult{}, err
+		}
 	}
 	n := NamesFor(opts, partition, deps.Region, account)
 	res := CreateResult{
@@ -133,7 +141,7 @@ func Create(ctx context.Context, deps Deps, opts Options) (CreateResult, error) 
 	for _, w := range p.warnings {
 		deps.log().Warn(w)
 	}
-	res.Changes, err = deps.execute(ctx, p.steps, opts.DryRun)
+	res.Changes, err = deps.execute(ctx, "create archive "+opts.Name, p.steps, opts.DryRun)
 	return res, err
 }
 
@@ -254,7 +262,8 @@ func (p *planner) bucket(ctx context.Context) error {
 	}
 	if !p.bucketManaged {
 		p.none(ResBucket, p.opts.Bucket)
-		p.warnings = append(p.warnings, fmt.Sprintf("bucket %s exists and was not created by this archive: its encryption, public access block, policy and lifecycle are left as they are (check them)", p.opts.Bucket))
+		p.warnings = append(p.warnings, fmt.Sprintf("bucket %s exists and was not created by this archive: its encryption, public access block, policy and lifecycle are left as they are", p.opts.Bucket))
+		p.warnings = append(p.warnings, p.checkForeignBucket(ctx)...)
 		if p.opts.RetentionDays > 0 {
 			p.warnings = append(p.warnings, fmt.Sprintf("--retention-days %d is not applied: opsctl only sets lifecycle rules on buckets it created", p.opts.RetentionDays))
 		}
@@ -289,8 +298,21 @@ func (p *planner) bucket(ctx context.Context) error {
 	if err != nil && awsx.ErrorCode(err) != "NoSuchBucketPolicy" {
 		return fmt.Errorf("get policy of bucket %q: %w", p.opts.Bucket, err)
 	}
-	if pol == nil || !samePolicy(aws.ToString(pol.Policy), p.pol.Bucket) {
-		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionUpdate, change("policy", "differs", "deny requests without TLS (aws:SecureTransport=false)"), p.putBucketPolicy)
+	livePolicy := ""
+	if pol != nil {
+		livePolicy = aws.ToString(pol.Policy)
+	}
+	merged, changed, err := mergeBucketPolicy(livePolicy, p.pol.Bucket)
+	if err != nil {
+		return fmt.Errorf("policy of bucket %q: %w", p.opts.Bucket, err)
+	}
+	if changed {
+		p.add(ResBucketPolicy, p.opts.Bucket, plan.ActionUpdate, change("policy statement DenyInsecureTransport", "missing or differs", "deny requests without TLS (other statements kept)"), func(ctx context.Context) error {
+			if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(merged)}); err != nil {
+				return fmt.Errorf("put policy of bucket %q: %w", p.opts.Bucket, err)
+			}
+			return nil
+		})
 	} else {
 		p.none(ResBucketPolicy, p.opts.Bucket)
 	}
@@ -335,6 +357,42 @@ func (p *planner) bucket(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// checkForeignBucket reads (never writes) the settings opsctl would have
+// given a bucket it created, and returns one warning per missing one.
+func (p *planner) checkForeignBucket(ctx context.Context) []string {
+	s3c, b, name := p.deps.S3, aws.String(p.opts.Bucket), p.opts.Bucket
+	var out []string
+	missing := func(format string, args ...any) { out = append(out, fmt.Sprintf("bucket "+name+": "+format, args...)) }
+	enc, err := s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "ServerSideEncryptionConfigurationNotFoundError":
+		missing("no default encryption (opsctl would set %s)", encLabel(p.wantEncryption()))
+	case err != nil:
+		missing("default encryption not checked: %v", err)
+	case p.opts.KMSKey != "" && encLabel(enc.ServerSideEncryptionConfiguration) != encLabel(p.wantEncryption()):
+		missing("default encryption is %s, not %s", encLabel(enc.ServerSideEncryptionConfiguration), encLabel(p.wantEncryption()))
+	}
+	pab, err := s3c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "NoSuchPublicAccessBlockConfiguration":
+		missing("Block Public Access is off (no public access block configuration)")
+	case err != nil:
+		missing("Block Public Access not checked: %v", err)
+	case pab.PublicAccessBlockConfiguration == nil || !allTrue(pab.PublicAccessBlockConfiguration):
+		missing("Block Public Access is not fully on (all four settings)")
+	}
+	pol, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	switch {
+	case err != nil && awsx.ErrorCode(err) == "NoSuchBucketPolicy":
+		missing("no bucket policy denies requests without TLS (aws:SecureTransport=false)")
+	case err != nil:
+		missing("TLS-only policy not checked: %v", err)
+	case !tlsOnly(aws.ToString(pol.Policy), p.n.BucketARN):
+		missing("its policy does not deny requests without TLS (aws:SecureTransport=false)")
+	}
+	return out
 }
 
 func allTrue(c *s3types.PublicAccessBlockConfiguration) bool {
@@ -397,9 +455,15 @@ func (p *planner) stream(ctx context.Context) error {
 			}
 			return waitStream(ctx, p.deps, p.n.Stream)
 		})
+		p.add(ResStreamEncryption, p.n.Stream, plan.ActionCreate, set("encryption", "KMS "+StreamKMSKey), p.encryptStream)
 		return nil
 	}
 	d := out.StreamDescriptionSummary
+	if d.EncryptionType != ktypes.EncryptionTypeKms {
+		p.add(ResStreamEncryption, p.n.Stream, plan.ActionUpdate, change("encryption", string(d.EncryptionType), "KMS "+StreamKMSKey), p.encryptStream)
+	} else {
+		p.none(ResStreamEncryption, p.n.Stream)
+	}
 	if d.StreamModeDetails != nil && d.StreamModeDetails.StreamMode == ktypes.StreamModeProvisioned {
 		p.add(ResStream, p.n.Stream, plan.ActionUpdate, change("capacity_mode", "PROVISIONED", "ON_DEMAND"), func(ctx context.Context) error {
 			if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
@@ -414,6 +478,28 @@ func (p *planner) stream(ctx context.Context) error {
 	}
 	p.none(ResStream, p.n.Stream)
 	return nil
+}
+
+// StreamKMSKey encrypts the Kinesis stream at rest: the AWS managed key of
+// Kinesis, whose key policy lets the account's principals that may use the
+// stream (DynamoDB's streaming destination, Debezium, Firehose's role) use
+// the key through Kinesis, so no key grant is needed (Kinesis developer
+// guide, "Data protection: server-side encryption").
+const StreamKMSKey = "alias/aws/kinesis"
+
+// encryptStream turns on server-side encryption once the stream is ACTIVE
+// (StartStreamEncryption is refused while it is CREATING or UPDATING) and
+// waits for the UPDATING it causes to end.
+func (p *planner) encryptStream(ctx context.Context) error {
+	if err := waitStream(ctx, p.deps, p.n.Stream); err != nil {
+		return err
+	}
+	_, err := p.deps.Kinesis.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String(p.n.Stream),
+		EncryptionType: ktypes.EncryptionTypeKms, KeyId: aws.String(StreamKMSKey)})
+	if err != nil {
+		return fmt.Errorf("encrypt kinesis stream %q: %w", p.n.Stream, err)
+	}
+	return waitStream(ctx, p.deps, p.n.Stream)
 }
 
 // waitStream polls until the stream is ACTIVE (bounded by WaitTimeout).
@@ -504,7 +590,7 @@ func (p *planner) role(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		p.add(ResRole, p.n.Role, plan.ActionCreate, set("trust_policy", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionCreate, set("trust_policy", "firehose.amazonaws.com for delivery stream "+p.n.DeliveryStream+" only"), func(ctx context.Context) error {
 			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(p.n.Role), AssumeRolePolicyDocument: aws.String(p.pol.FirehoseTrust),
 				Description: aws.String("Firehose delivery for opsctl etl archive " + p.opts.Name),
 				Tags:        []iamtypes.Tag{{Key: aws.String(TagArchive), Value: aws.String(p.opts.Name)}, {Key: aws.String(TagComp), Value: aws.String(Component)}}})
@@ -517,7 +603,7 @@ func (p *planner) role(ctx context.Context) error {
 		return nil
 	}
 	if !samePolicy(aws.ToString(role.Role.AssumeRolePolicyDocument), p.pol.FirehoseTrust) {
-		p.add(ResRole, p.n.Role, plan.ActionUpdate, change("trust_policy", "differs", "firehose.amazonaws.com of this account only"), func(ctx context.Context) error {
+		p.add(ResRole, p.n.Role, plan.ActionUpdate, change("trust_policy", "differs", "firehose.amazonaws.com for delivery stream "+p.n.DeliveryStream+" only"), func(ctx context.Context) error {
 			if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(p.n.Role), PolicyDocument: aws.String(p.pol.FirehoseTrust)}); err != nil {
 				return fmt.Errorf("update trust policy of role %q: %w", p.n.Role, err)
 			}
@@ -776,4 +862,36 @@ func waitDestination(ctx context.Context, deps Deps, table, streamARN string) er
 		}
 		return wait.Status{State: "no destination yet"}, nil
 	})
+}
+
+// resolveKMSKey returns the ARN of the key id names (a key ARN, key ID,
+// alias name or alias ARN): the policies, the bucket's default encryption
+// and Firehose need the key ARN, since IAM never matches an alias against a
+// policy's Resource (KMS developer guide, "Using aliases to control access
+// to KMS keys": aliases in Resource have no effect on the key). The key must
+// be enabled and in the archive's region (Firehose and S3 use keys of their
+// own region only).
+func resolveKMSKey(ctx context.Context, deps Deps, id string) (string, error) {
+	if deps.KMS == nil {
+		return "", fmt.Errorf("resolve --kms-key %s: no KMS client", id)
+	}
+	out, err := deps.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+	if err != nil {
+		if awsx.ErrorCode(err) == "NotFoundException" {
+			return "", fmt.Errorf("--kms-key %s: no such key or alias in %s: %w", id, deps.Region, err)
+		}
+		return "", fmt.Errorf("resolve --kms-key %s (kms DescribeKey): %w", id, err)
+	}
+	m := out.KeyMetadata
+	if m == nil || aws.ToString(m.Arn) == "" {
+		return "", fmt.Errorf("resolve --kms-key %s: KMS returned no key ARN", id)
+	}
+	arn := aws.ToString(m.Arn)
+	if !strings.Contains(arn, ":kms:"+deps.Region+":") {
+		return "", fmt.Errorf("--kms-key %s is key %s, not in %s: Firehose and S3 use keys of their own region", id, arn, deps.Region)
+	}
+	if !m.Enabled || m.KeyState != kmstypes.KeyStateEnabled {
+		return "", fmt.Errorf("--kms-key %s: key %s is %s, not Enabled", id, arn, m.KeyState)
+	}
+	return arn, nil
 }

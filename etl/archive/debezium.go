@@ -54,6 +54,8 @@ func DebeziumConfig(o Options, n Names, region string) string {
 		w("debezium.source.table.include.list=%s", o.SourceTable)
 		w("debezium.source.schema.history.internal=io.debezium.storage.file.history.FileSchemaHistory")
 		w("debezium.source.schema.history.internal.file.filename=data/schema-history-%s.dat", o.Name)
+		w("# Schema change events (on the topic %s) are not row changes: do not emit them.", o.Name)
+		w("debezium.source.include.schema.changes=false")
 		w("# The binlog must be ROW format with binlog_row_image=FULL; keep binlogs longer than any Debezium downtime.")
 	case SourcePostgres:
 		table := o.SourceTable
@@ -72,21 +74,34 @@ func DebeziumConfig(o Options, n Names, region string) string {
 		w("debezium.source.publication.name=%s", slot)
 		w("debezium.source.publication.autocreate.mode=filtered")
 		w("debezium.source.table.include.list=%s", table)
-		w("# An idle table must still confirm WAL positions, or the slot retains WAL until the disk fills:")
+		w("# An idle table must still confirm WAL positions, or the slot retains WAL until the disk fills;")
+		w("# the heartbeat records themselves are dropped below (they are not row changes).")
 		w("debezium.source.heartbeat.interval.ms=60000")
 		w("# Deletes carry the whole old row only with REPLICA IDENTITY FULL (ALTER TABLE %s REPLICA IDENTITY FULL);", table)
 		w("# the rebuild needs just the key, which the default identity provides.")
 	}
 	w("debezium.source.topic.prefix=%s", o.Name)
 	w("debezium.source.tombstones.on.delete=false")
+	w("debezium.source.provide.transaction.metadata=false")
+	w("# The table's existing rows: a consistent initial snapshot (op \"r\" events) before streaming.")
+	w("debezium.source.snapshot.mode=initial")
 	w("debezium.source.offset.storage.file.filename=data/offsets-%s.dat", o.Name)
 	w("debezium.source.offset.flush.interval.ms=10000")
 	w("")
-	w("# Every change of the table goes to the archive's stream.")
-	w("debezium.transforms=archive")
+	w("# Only the table's change events go to the archive's stream: records on any other topic (schema")
+	w("# changes on %s, heartbeats on __debezium-heartbeat.%s, transaction metadata on %s.transaction)", o.Name, o.Name, o.Name)
+	w("# are dropped, then the table's topic is renamed to the stream (the Kinesis sink writes each record")
+	w("# to the stream named like its topic).")
+	w("debezium.transforms=onlytable,archive")
+	w("debezium.transforms.onlytable.type=org.apache.kafka.connect.transforms.Filter")
+	w("debezium.transforms.onlytable.predicate=tabletopic")
+	w("debezium.transforms.onlytable.negate=true")
 	w("debezium.transforms.archive.type=org.apache.kafka.connect.transforms.RegexRouter")
-	w("debezium.transforms.archive.regex=.*")
+	w("debezium.transforms.archive.regex=%s", TableTopicPattern(o))
 	w("debezium.transforms.archive.replacement=%s", n.Stream)
+	w("debezium.predicates=tabletopic")
+	w("debezium.predicates.tabletopic.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches")
+	w("debezium.predicates.tabletopic.pattern=%s", TableTopicPattern(o))
 	w("")
 	w("# Partition key = the row's primary key as compact JSON, e.g. {\"%s\":42}: one row's changes stay on one", o.KeyColumns[0])
 	w("# shard, in order. Kinesis rejects partition keys over %d characters; for wide composite keys", MaxPartitionKeyBytes)
@@ -146,4 +161,39 @@ func RebuildCommand(o Options, n Names) string {
 		return fmt.Sprintf("opsctl etl rebuild --source %s --format dynamodb --dest %s", src, dest)
 	}
 	return fmt.Sprintf("opsctl etl rebuild --source %s --format debezium --key %s --dest %s", src, strings.Join(o.KeyColumns, ","), dest)
+}
+
+// TableTopicPattern is the Java regular expression that matches exactly the
+// Kafka topic Debezium names the table's change events
+// (topic.prefix.databaseName.tableName for MySQL,
+// topic.prefix.schemaName.tableName for Postgres; Debezium connector
+// reference, "Topic names"); a MySQL table given without its database
+// matches in any database. Literal characters are written as character
+// classes ([.], [$]) so the pattern needs no backslash, which a
+// .properties file would eat.
+func TableTopicPattern(o Options) string {
+	lit := func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			switch r {
+			case '.', '$', '-':
+				b.WriteString("[" + string(r) + "]")
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	ns, table, ok := strings.Cut(o.SourceTable, ".")
+	if !ok {
+		ns, table = "", o.SourceTable
+		if o.SourceKind == SourcePostgres {
+			ns = "public"
+		}
+	}
+	nsPat := "[^.]+"
+	if ns != "" {
+		nsPat = lit(ns)
+	}
+	return lit(o.Name) + "[.]" + nsPat + "[.]" + lit(table)
 }

@@ -134,7 +134,8 @@ func TestValidateRejectsBadInputBeforeAnyCall(t *testing.T) {
 		{"negative interval", func(o *archive.Options) { o.BufferInterval = -time.Second }},
 		{"fractional interval", func(o *archive.Options) { o.BufferInterval = 1500 * time.Millisecond }},
 		{"uppercase bucket", func(o *archive.Options) { o.Bucket = "Acme" }},
-		{"kms key not an ARN", func(o *archive.Options) { o.KMSKey = "alias/foo" }},
+		{"kms key neither ARN, key ID nor alias", func(o *archive.Options) { o.KMSKey = "my key" }},
+		{"kms key of another service", func(o *archive.Options) { o.KMSKey = "arn:aws:s3:::acme" }},
 		{"negative retention", func(o *archive.Options) { o.RetentionDays = -1 }},
 		{"prefix with expression", func(o *archive.Options) { o.Prefix = "cdc/!{timestamp:yyyy}/" }},
 		{"sql table with spaces", func(o *archive.Options) {

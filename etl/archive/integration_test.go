@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -28,7 +29,9 @@ import (
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/firehoseemu"
+	"github.com/opsctl/opsctl/internal/localaws/kmsemu"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
+	"github.com/opsctl/opsctl/internal/opserr"
 	"github.com/opsctl/opsctl/internal/plan"
 )
 
@@ -43,6 +46,7 @@ type env struct {
 	iamc *iam.Client
 	cw   *cloudwatch.Client
 	emu  *firehoseemu.Server
+	kms  *kms.Client
 }
 
 // start runs the local endpoint with Kinesis (kinesis-local) and STS/SNS
@@ -61,7 +65,10 @@ func startClock(t *testing.T, clk clock.Clock) *env {
 	cfg := localawstest.Config(srv, 0)
 	e := &env{srv: srv, emu: emu, fh: firehose.NewFromConfig(cfg), kc: kinesis.NewFromConfig(cfg), s3c: localawstest.S3(srv),
 		ddb: dynamodb.NewFromConfig(cfg), iamc: iam.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg)}
-	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc,
+	// The key the golden policies name (a fixed ID; CreateKey picks a random one).
+	srv.Service("kms").(*kmsemu.Server).AddKey(kmsKey[strings.LastIndex(kmsKey, "/")+1:])
+	e.kms = kms.NewFromConfig(cfg)
+	e.deps = archive.Deps{Kinesis: e.kc, Firehose: e.fh, DynamoDB: e.ddb, S3: e.s3c, IAM: e.iamc, KMS: e.kms,
 		Logs: cloudwatchlogs.NewFromConfig(cfg), CloudWatch: e.cw, STS: sts.NewFromConfig(cfg), Region: srv.Region,
 		// Waits poll every second of a clock running 20× real time: 50 ms
 		// apart, for at most 30 real seconds.
@@ -114,6 +121,11 @@ func TestCreateDynamoDBArchiveThenRerunWritesNothing(t *testing.T) {
 	ks, err := e.kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")})
 	if err != nil || ks.StreamDescriptionSummary.StreamModeDetails.StreamMode != ktypes.StreamModeOnDemand {
 		t.Fatalf("stream %+v %v", ks, err)
+	}
+	// Encrypted at rest with Kinesis' AWS managed key (botocore kinesis
+	// StreamDescriptionSummary.EncryptionType: NONE | KMS).
+	if s := ks.StreamDescriptionSummary; s.EncryptionType != ktypes.EncryptionTypeKms || aws.ToString(s.KeyId) != "alias/aws/kinesis" {
+		t.Fatalf("stream encryption %s %s, want KMS alias/aws/kinesis", s.EncryptionType, aws.ToString(s.KeyId))
 	}
 	// Firehose: gzip, newline, prefixes, buffering, logging, source.
 	d, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")})
@@ -267,24 +279,107 @@ func TestCreateWithKMSKeyEncryptsBucketAndFirehose(t *testing.T) {
 	golden(t, "policy-postgres-kms-role.json", doc+"\n")
 }
 
-func TestCreateLeavesAForeignBucketAlone(t *testing.T) {
+// A bucket opsctl did not create is never written, but what it lacks of
+// what opsctl would have set (default encryption, all four Block Public
+// Access settings, a TLS-only policy) is reported (issue 16 item 4).
+func TestCreateChecksAForeignBucketAndReportsWhatIsMissing(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 	e.table(t, "orders")
-	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("acme-cdc")}); err != nil {
+	b := aws.String("acme-cdc")
+	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	// Half of Block Public Access, and a policy without a TLS deny.
+	if _, err := e.s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+		BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	userPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"TeamRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/analysts"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-cdc/*"}]}`
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(userPolicy)}); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.ResetCalls()
 	o := dynamoOpts()
 	o.RetentionDays = 7
 	res := mustCreate(t, e, o)
-	if res.BucketManaged || len(res.Warnings) != 2 {
-		t.Fatalf("managed=%v warnings=%v", res.BucketManaged, res.Warnings)
+	if res.BucketManaged {
+		t.Fatal("a foreign bucket reported as managed")
+	}
+	all := strings.Join(res.Warnings, "\n")
+	for _, want := range []string{"was not created by this archive", "Block Public Access is not fully on", "does not deny requests without TLS", "--retention-days 7 is not applied"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
 	}
 	for _, w := range writes(e.srv) {
 		if strings.HasPrefix(w, "s3.") {
 			t.Errorf("touched a bucket it did not create: %s", w)
 		}
+	}
+	// Once the owner has set all three, nothing is reported missing.
+	if _, err := e.s3c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+		BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{
+		Rules: []s3types.ServerSideEncryptionRule{{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The S3 user guide's TLS-only statement, in the owner's words.
+	tls := `{"Version":"2012-10-17","Statement":[{"Sid":"AllowSSLRequestsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::acme-cdc","arn:aws:s3:::acme-cdc/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(tls)}); err != nil {
+		t.Fatal(err)
+	}
+	o.RetentionDays = 0
+	res = mustCreate(t, e, o)
+	if len(res.Warnings) != 1 {
+		t.Fatalf("a bucket with encryption, Block Public Access and a TLS-only policy still reported: %v", res.Warnings)
+	}
+}
+
+// On a bucket opsctl created, its policy statement is merged by Sid: a
+// statement the owner added later survives every run, and a run that finds
+// opsctl's statement missing puts it back next to the owner's.
+func TestCreateMergesTheBucketPolicyByStatementID(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	mustCreate(t, e, dynamoOpts())
+	b := aws.String("acme-cdc")
+	pol, err := e.s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The owner adds a statement next to opsctl's.
+	user := `{"Sid":"TeamRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:role/analysts"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-cdc/*"}`
+	live := aws.ToString(pol.Policy)
+	i := strings.LastIndex(live, "]")
+	withUser := live[:i] + "," + user + live[i:]
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(withUser)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	mustCreate(t, e, dynamoOpts())
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("re-run with the owner's statement added wrote %v", w)
+	}
+	// The owner replaces the whole policy with only their statement.
+	if _, err := e.s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(`{"Version":"2012-10-17","Statement":[` + user + `]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	mustCreate(t, e, dynamoOpts())
+	if w := writes(e.srv); strings.Join(w, ",") != "s3.PutBucketPolicy" {
+		t.Fatalf("wrote %v, want one PutBucketPolicy", w)
+	}
+	pol, _ = e.s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	got := aws.ToString(pol.Policy)
+	if !strings.Contains(got, `"TeamRead"`) || !strings.Contains(got, `"role/analysts"`) && !strings.Contains(got, `role/analysts`) {
+		t.Fatalf("the owner's statement was replaced:\n%s", got)
+	}
+	if !strings.Contains(got, `"DenyInsecureTransport"`) || !strings.Contains(got, `"aws:SecureTransport"`) {
+		t.Fatalf("opsctl's statement not put back:\n%s", got)
 	}
 }
 
@@ -552,6 +647,11 @@ func TestCreateAppliesOnlyWhatDiffers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"s3.PutBucketPolicy"}},
+		{"stream encryption stopped by hand", nil, func() {
+			if _, err := e.kc.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{StreamName: aws.String("orders"), EncryptionType: ktypes.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"kinesis.StartStreamEncryption"}},
 		{"public access unblocked by hand", nil, func() {
 			if _, err := e.s3c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String("acme-cdc")}); err != nil {
 				t.Fatal(err)
@@ -609,5 +709,169 @@ func TestUpdateWaitsForAFirehoseStreamStillCreating(t *testing.T) {
 	}
 	if w := writes(e.srv); len(w) != 1 || w[0] != "firehose.UpdateDestination" {
 		t.Fatalf("wrote %v", w)
+	}
+}
+
+// A check that cannot run is reported, and the archive is never healthy
+// because of it (issue 16 item 3). The faults are permanent (Times: -1):
+// AccessDenied is what AWS answers a caller without the permission (IAM
+// user guide, "Troubleshoot access denied error messages"), and the SDK does
+// not retry it.
+func TestStatusReportsWhatCouldNotBeCheckedAndIsNeverHealthyThen(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"eventName":"INSERT"}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	denied := func(service, op string) localaws.Fault {
+		return localaws.Fault{Service: service, Operation: op, Kind: localaws.FaultError, Times: -1, Code: "AccessDenied", Status: 403,
+			Message: "User: arn:aws:iam::000000000000:user/ops is not authorized to perform: " + op}
+	}
+	cases := []struct {
+		name      string
+		fault     *localaws.Fault
+		noCW      bool
+		unchecked string
+	}{
+		{"metrics AccessDenied", ptr(denied("monitoring", "GetMetricData")), false, "DeliveryToS3.DataFreshness (CloudWatch GetMetricData): "},
+		{"no CloudWatch client", nil, true, "no CloudWatch client"},
+		{"data listing AccessDenied", ptr(denied("s3", "ListObjectsV2")), false, "the newest delivered object (list s3://acme-cdc/cdc/orders/data/)"},
+		{"kinesis AccessDenied", ptr(denied("kinesis", "DescribeStreamSummary")), false, "kinesis stream orders (describe stream)"},
+		{"firehose AccessDenied", ptr(denied("firehose", "DescribeDeliveryStream")), false, "the firehose stream"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.srv.ClearFaults()
+			// Healthy while every check runs.
+			st, err := archive.Status(ctx, e.deps, archive.StatusOptions{Name: "orders"})
+			if err != nil || !st.Healthy || st.Archives[0].Health != archive.HealthHealthy {
+				t.Fatalf("before the fault: %+v %v", st, err)
+			}
+			deps := e.deps
+			if c.fault != nil {
+				e.srv.InjectFault(*c.fault)
+				defer e.srv.ClearFaults()
+			}
+			if c.noCW {
+				deps.CloudWatch = nil
+			}
+			st, err = archive.Status(ctx, deps, archive.StatusOptions{Name: "orders"})
+			if err != nil {
+				t.Fatalf("status failed instead of reporting what it could not check: %v", err)
+			}
+			a := st.Archives[0]
+			if st.Healthy || a.Healthy || a.Health != archive.HealthUnknown || len(a.Problems) != 0 {
+				t.Fatalf("health %q healthy=%v problems=%v: want unknown", a.Health, a.Healthy, a.Problems)
+			}
+			if got := strings.Join(a.Unchecked, "\n"); !strings.Contains(got, c.unchecked) {
+				t.Fatalf("unchecked %q, want it to name %q", got, c.unchecked)
+			}
+			if c.fault != nil && !strings.Contains(strings.Join(a.Unchecked, "\n"), "AccessDenied") {
+				t.Errorf("unchecked %v does not say why (AccessDenied)", a.Unchecked)
+			}
+			if u := st.Unknown(); len(u) != 1 || u[0] != "orders" || len(st.Unhealthy()) != 0 {
+				t.Errorf("unknown %v unhealthy %v", u, st.Unhealthy())
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// rm deletes the Firehose stream before the objects (so nothing lands after
+// them); when deleting the objects then fails, the re-run still knows the
+// bucket and prefix from the role opsctl wrote and finishes the job, and an
+// object opsctl did not write survives (issue 16 item 6).
+func TestRmReRunAfterFailedObjectDeleteFinishesTheJob(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	e.table(t, "orders")
+	o := dynamoOpts()
+	o.BufferInterval = 60 * time.Second
+	mustCreate(t, e, o)
+	putRecords(t, e, "orders", []record{{"a", `{"x":1}`}})
+	deliveredKeys(t, e, "cdc/orders/data/", 1)
+	// The user's own object in the same bucket, outside the archive's prefixes.
+	if _, err := e.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("acme-cdc"), Key: aws.String("cdc/orders-notes.txt"), Body: strings.NewReader("mine")}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.InjectFault(localaws.Fault{Service: "s3", Operation: "DeleteObjects", Kind: localaws.FaultError, Code: "AccessDenied", Status: 403, Message: "Access Denied"})
+	res, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if opserr.ExitCode(err) != opserr.ExitPartial || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("rm with a failing object delete: err %v (exit %d), want partial", err, opserr.ExitCode(err))
+	}
+	if _, err := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders")}); err == nil {
+		t.Fatal("the Firehose stream survived: the failure is not the one this test is about")
+	}
+	if n := plan.Count(res.Changes); n.Failed != 1 {
+		t.Fatalf("changes %+v", res.Changes)
+	}
+	again, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"})
+	if err != nil {
+		t.Fatalf("re-run: %v %+v", err, again.Changes)
+	}
+	if len(again.Warnings) != 0 && strings.Contains(strings.Join(again.Warnings, " "), "unknown") {
+		t.Fatalf("re-run did not know the bucket and prefix: %v", again.Warnings)
+	}
+	if again.ObjectsDeleted != 1 {
+		t.Fatalf("re-run deleted %d objects, want the 1 delivered", again.ObjectsDeleted)
+	}
+	out, err := e.s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("acme-cdc")})
+	if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "cdc/orders-notes.txt" {
+		t.Fatalf("left in the bucket: %+v %v (want only the user's object)", out, err)
+	}
+	if _, err := e.iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("opsctl-firehose-orders")}); err == nil {
+		t.Error("role still there after the re-run")
+	}
+	// Nothing left: a third run writes nothing.
+	e.srv.ResetCalls()
+	if _, err := archive.Rm(ctx, e.deps, archive.RmOptions{Name: "orders"}); err != nil || len(writes(e.srv)) != 0 {
+		t.Fatalf("third rm: %v %v", err, writes(e.srv))
+	}
+}
+
+// A --kms-key alias is resolved to the key ARN (KMS DescribeKey) before
+// anything is written: IAM matches the role policy's Resource against the
+// key ARN, never an alias (issue 16 item 4). A missing alias fails with no
+// write.
+func TestCreateResolvesAKMSAliasToTheKeyARN(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	if _, err := e.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/cdc-archive"), TargetKeyId: aws.String(kmsKey)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetCalls()
+	o := postgresOpts()
+	o.KMSKey = "alias/missing"
+	if _, err := archive.Create(ctx, e.deps, o); err == nil || !strings.Contains(err.Error(), "no such key or alias") {
+		t.Fatalf("missing alias: %v", err)
+	}
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("a missing alias wrote %v", w)
+	}
+	for _, alias := range []string{"alias/cdc-archive", "arn:aws:kms:us-east-1:000000000000:alias/cdc-archive"} {
+		o.KMSKey = alias
+		res := mustCreate(t, e, o)
+		if strings.Contains(res.Policies.FirehoseRole, "alias/") || !strings.Contains(res.Policies.FirehoseRole, `"Resource": "`+kmsKey+`"`) {
+			t.Fatalf("--kms-key %s: role policy names the alias, not the key ARN:\n%s", alias, res.Policies.FirehoseRole)
+		}
+		enc, err := e.s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String("acme-cdc")})
+		if err != nil || aws.ToString(enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID) != kmsKey {
+			t.Fatalf("bucket encryption %+v %v", enc, err)
+		}
+		d, _ := e.fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("users")})
+		if got := aws.ToString(d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN); got != kmsKey {
+			t.Fatalf("firehose key %s", got)
+		}
+	}
+	// The alias and the key ARN name the same key: the key ARN re-run writes nothing.
+	e.srv.ResetCalls()
+	o.KMSKey = kmsKey
+	mustCreate(t, e, o)
+	if w := writes(e.srv); len(w) != 0 {
+		t.Fatalf("key ARN after alias wrote %v", w)
 	}
 }

@@ -2,7 +2,9 @@ package archive
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -43,10 +46,12 @@ type RmResult struct {
 
 // Rm removes an archive, producer side first so nothing new arrives: the
 // DynamoDB streaming destination, the alarms, the Firehose stream (it
-// delivers what it buffered), the Kinesis stream, the role, the log group
-// and, unless KeepData, the archived objects and a bucket opsctl created for
-// this archive once it is empty. What is already gone is skipped, so Rm can
-// be re-run after a failure. Uses every client but Logs' create calls.
+// delivers what it buffered), the Kinesis stream, the log group, unless
+// KeepData the archived objects and a bucket opsctl created for this
+// archive once it is empty, and last the role. What is already gone is
+// skipped, so Rm can be re-run after any failure: the role goes last
+// because its policy, which opsctl wrote, names the bucket and prefix once
+// the Firehose stream is gone. Uses every client but Logs' create calls.
 func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 	if err := opts.Validate(); err != nil {
 		return RmResult{}, err
@@ -73,24 +78,34 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			bucket = aws.ToString(dst.BucketARN)[strings.LastIndex(aws.ToString(dst.BucketARN), ":")+1:]
 			dataPrefix, errPrefix = staticPrefix(aws.ToString(dst.Prefix)), staticPrefix(aws.ToString(dst.ErrorOutputPrefix))
 		}
-		tags, err := deps.Firehose.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String(opts.Name)})
-		if err != nil {
-			return res, fmt.Errorf("list tags of firehose stream %q: %w", opts.Name, err)
+		if source, err = archiveSource(ctx, deps, opts.Name); err != nil {
+			return res, err
 		}
-		owned := false
-		for _, t := range tags.Tags {
-			switch aws.ToString(t.Key) {
-			case TagArchive:
-				owned = aws.ToString(t.Value) == opts.Name
-			case TagSource:
-				source = aws.ToString(t.Value)
+	}
+	role := "opsctl-firehose-" + opts.Name
+	roleExists, roleHasPolicy := false, false
+	if r, err := deps.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil {
+		roleExists = true
+		rp, err := deps.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)})
+		switch {
+		case err == nil:
+			roleHasPolicy = true
+			if !fhExists && roleOwned(r.Role.Tags, opts.Name) {
+				// The Firehose stream is gone (an earlier rm failed after
+				// deleting it): the role's policy, which opsctl wrote, names
+				// the bucket and prefix.
+				if b, prefix, ok := archivedPrefix(aws.ToString(rp.PolicyDocument)); ok {
+					bucket, dataPrefix, errPrefix = b, prefix+"data/", prefix+"errors/"
+				}
 			}
+		case !isNotFound(err):
+			return res, fmt.Errorf("get policy of role %q: %w", role, err)
 		}
-		if !owned {
-			return res, fmt.Errorf("firehose stream %q is not an opsctl archive (no %s=%s tag); not removing it", opts.Name, TagArchive, opts.Name)
-		}
-	} else {
-		res.Warnings = append(res.Warnings, "the Firehose stream is already gone: the bucket and prefix are unknown, so no archived data is deleted")
+	} else if !isNotFound(err) {
+		return res, fmt.Errorf("get role %q: %w", role, err)
+	}
+	if !fhExists && bucket == "" && !opts.KeepData {
+		res.Warnings = append(res.Warnings, "the Firehose stream and the role are already gone: the bucket and prefix are unknown, so no archived data is deleted")
 	}
 	// 1. DynamoDB stops producing.
 	if table, ok := strings.CutPrefix(source, SourceDynamoDB+":"); ok && deps.DynamoDB != nil {
@@ -160,29 +175,7 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 	case !isNotFound(err):
 		return res, fmt.Errorf("describe kinesis stream %q: %w", stream, err)
 	}
-	// 5. Role.
-	role := "opsctl-firehose-" + opts.Name
-	if _, err := deps.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil {
-		if _, err := deps.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)}); err == nil {
-			add(ResRolePolicy, role+"/"+policyName, func(ctx context.Context) error {
-				if _, err := deps.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)}); err != nil && !isNotFound(err) {
-					return fmt.Errorf("delete policy of role %q: %w", role, err)
-				}
-				return nil
-			})
-		} else if !isNotFound(err) {
-			return res, fmt.Errorf("get policy of role %q: %w", role, err)
-		}
-		add(ResRole, role, func(ctx context.Context) error {
-			if _, err := deps.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(role)}); err != nil && !isNotFound(err) {
-				return fmt.Errorf("delete role %q: %w", role, err)
-			}
-			return nil
-		})
-	} else if !isNotFound(err) {
-		return res, fmt.Errorf("get role %q: %w", role, err)
-	}
-	// 6. Log group.
+	// 5. Log group.
 	if deps.Logs != nil {
 		lg := "/aws/kinesisfirehose/" + opts.Name
 		out, err := deps.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(lg)})
@@ -200,7 +193,7 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			}
 		}
 	}
-	// 7. Data.
+	// 6. Data, 7. the bucket opsctl created for this archive.
 	if !opts.KeepData && bucket != "" {
 		for _, prefix := range []string{dataPrefix, errPrefix} {
 			if prefix == "" {
@@ -236,7 +229,26 @@ func Rm(ctx context.Context, deps Deps, opts RmOptions) (RmResult, error) {
 			}
 		}
 	}
-	res.Changes, err = deps.execute(ctx, steps, opts.DryRun)
+	// 8. Role, last: its inline policy names the bucket and prefix, so a
+	// re-run after a failure deleting the objects (the Firehose stream, the
+	// other record of them, is gone by then) still knows what to delete.
+	if roleExists {
+		if roleHasPolicy {
+			add(ResRolePolicy, role+"/"+policyName, func(ctx context.Context) error {
+				if _, err := deps.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName)}); err != nil && !isNotFound(err) {
+					return fmt.Errorf("delete policy of role %q: %w", role, err)
+				}
+				return nil
+			})
+		}
+		add(ResRole, role, func(ctx context.Context) error {
+			if _, err := deps.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(role)}); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete role %q: %w", role, err)
+			}
+			return nil
+		})
+	}
+	res.Changes, err = deps.execute(ctx, "remove archive "+opts.Name, steps, opts.DryRun)
 	if res.Changes == nil {
 		res.Changes = []plan.Change{}
 	}
@@ -268,4 +280,49 @@ func deleteUnder(ctx context.Context, deps Deps, bucket, prefix string) (int, er
 		}
 		n += len(ids)
 	}
+}
+
+// roleOwned reports whether the role carries opsctl's archive tag for name.
+func roleOwned(tags []iamtypes.Tag, name string) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == TagArchive && aws.ToString(t.Value) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// archivedPrefix reads the bucket and archive prefix from the role policy
+// opsctl wrote (PoliciesFor): the Resource of its WriteThisPrefix statement
+// is arn:PARTITION:s3:::BUCKET/PREFIX*. ok is false when the statement is
+// missing or not of that shape (then nothing is deleted).
+func archivedPrefix(doc string) (bucket, prefix string, ok bool) {
+	if u, err := url.QueryUnescape(doc); err == nil {
+		doc = u
+	}
+	var p struct {
+		Statement []struct {
+			Sid      string
+			Resource any
+		}
+	}
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return "", "", false
+	}
+	for _, st := range p.Statement {
+		if st.Sid != "WriteThisPrefix" {
+			continue
+		}
+		res, _ := st.Resource.(string)
+		_, rest, found := strings.Cut(res, ":s3:::")
+		if !found || !strings.HasSuffix(rest, "*") {
+			return "", "", false
+		}
+		bucket, prefix, found = strings.Cut(strings.TrimSuffix(rest, "*"), "/")
+		if !found || prefix == "" || ValidateBucketName(bucket) != nil || strings.ContainsAny(prefix, "*?") {
+			return "", "", false
+		}
+		return bucket, prefix, true
+	}
+	return "", "", false
 }

@@ -66,12 +66,27 @@ type ArchiveStatus struct {
 	NewestObjectAgeSec   *float64   `json:"newest_object_age_seconds,omitempty"`
 	ErrorObjects         int        `json:"error_objects"`
 	// ErrorObjectsCapped: there are at least ErrorObjects.
-	ErrorObjectsCapped bool     `json:"error_objects_capped,omitempty"`
-	NewestErrorObject  string   `json:"newest_error_object,omitempty"`
-	Healthy            bool     `json:"healthy"`
-	Problems           []string `json:"problems,omitempty"`
-	Warnings           []string `json:"warnings,omitempty"`
+	ErrorObjectsCapped bool   `json:"error_objects_capped,omitempty"`
+	NewestErrorObject  string `json:"newest_error_object,omitempty"`
+	// Healthy is true only when every check ran and found nothing wrong.
+	Healthy bool `json:"healthy"`
+	// Health is "healthy", "unhealthy" (a problem was found) or "unknown"
+	// (no problem found, but something could not be checked).
+	Health   string   `json:"health"`
+	Problems []string `json:"problems,omitempty"`
+	// Unchecked lists what could not be checked and why (metrics that
+	// cannot be read, AccessDenied on a listing, ...): an archive with
+	// unchecked parts is never reported healthy.
+	Unchecked []string `json:"unchecked,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
+
+// Health values.
+const (
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+	HealthUnknown   = "unknown"
+)
 
 // StatusResult is every checked archive.
 type StatusResult struct {
@@ -79,19 +94,27 @@ type StatusResult struct {
 	Healthy  bool            `json:"healthy"`
 }
 
-// Unhealthy returns the names of the unhealthy archives.
-func (r StatusResult) Unhealthy() []string {
+// Unhealthy returns the names of the archives with a problem.
+func (r StatusResult) Unhealthy() []string { return r.with(HealthUnhealthy) }
+
+// Unknown returns the names of the archives without a problem found but
+// with something that could not be checked.
+func (r StatusResult) Unknown() []string { return r.with(HealthUnknown) }
+
+func (r StatusResult) with(health string) []string {
 	var out []string
 	for _, a := range r.Archives {
-		if !a.Healthy {
+		if a.Health == health {
 			out = append(out, a.Name)
 		}
 	}
 	return out
 }
 
-// Status checks archives. Uses Firehose, Kinesis, S3 and CloudWatch (metrics
-// are reported as unknown when CloudWatch is nil or fails).
+// Status checks archives. Uses Firehose, Kinesis, S3 and CloudWatch. A
+// check that cannot run (CloudWatch nil or refusing, AccessDenied on a
+// listing, ...) is listed in Unchecked and the archive is not healthy; only
+// a cancelled context or a failure to list the archives is an error.
 func Status(ctx context.Context, deps Deps, opts StatusOptions) (StatusResult, error) {
 	if err := opts.Validate(); err != nil {
 		return StatusResult{}, err
@@ -164,14 +187,20 @@ func staticPrefix(p string) string {
 func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (ArchiveStatus, error) {
 	st := ArchiveStatus{Name: name, DeliveryStream: name, Stream: name}
 	problem := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
+	unchecked := func(what string, err error) { st.Unchecked = append(st.Unchecked, what+": "+err.Error()) }
 	out, err := deps.Firehose.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(name)})
 	if err != nil {
+		if ctx.Err() != nil {
+			return st, fmt.Errorf("describe firehose stream %q: %w", name, err)
+		}
 		if isNotFound(err) {
 			st.DeliveryStatus = "MISSING"
 			problem("firehose stream %s does not exist (create the archive: opsctl etl archive create %s ...)", name, name)
-			return st, nil
+			return finish(st), nil
 		}
-		return st, fmt.Errorf("describe firehose stream %q: %w", name, err)
+		st.DeliveryStatus = "UNKNOWN"
+		unchecked("the firehose stream, and with it the stream, bucket and prefixes (describe firehose stream)", err)
+		return finish(st), nil
 	}
 	d := out.DeliveryStreamDescription
 	st.DeliveryStatus = string(d.DeliveryStreamStatus)
@@ -188,7 +217,7 @@ func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (
 	}
 	if dest == nil {
 		problem("firehose stream has no S3 destination")
-		return st, nil
+		return finish(st), nil
 	}
 	st.Bucket = strings.TrimPrefix(aws.ToString(dest.BucketARN), "arn:aws:s3:::")
 	if i := strings.LastIndex(st.Bucket, ":::"); i >= 0 {
@@ -202,6 +231,8 @@ func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (
 				st.Source = aws.ToString(t.Value)
 			}
 		}
+	} else if ctx.Err() == nil {
+		st.Warnings = append(st.Warnings, "source not read (list tags of firehose stream): "+err.Error())
 	}
 	if !hasDelimiter(dest.ProcessingConfiguration) {
 		problem("records are written without a newline delimiter (re-run create to fix)")
@@ -209,11 +240,14 @@ func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (
 	// Kinesis.
 	ks, err := deps.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(st.Stream)})
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return st, fmt.Errorf("describe kinesis stream %q: %w", st.Stream, err)
 	case err != nil && isNotFound(err):
 		st.StreamStatus = "MISSING"
 		problem("kinesis stream %s does not exist", st.Stream)
 	case err != nil:
-		return st, fmt.Errorf("describe kinesis stream %q: %w", st.Stream, err)
+		st.StreamStatus = "UNKNOWN"
+		unchecked("kinesis stream "+st.Stream+" (describe stream)", err)
 	default:
 		st.StreamStatus = string(ks.StreamDescriptionSummary.StreamStatus)
 		if s := st.StreamStatus; s != "ACTIVE" && s != "UPDATING" {
@@ -231,28 +265,33 @@ func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (
 	}
 	// Objects.
 	key, t, err := newestObject(ctx, deps.S3, st.Bucket, st.DataPrefix)
-	if err != nil {
-		if isNotFound(err) {
-			problem("bucket %s does not exist", st.Bucket)
-			return finish(st), nil
-		}
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return st, fmt.Errorf("list s3://%s/%s: %w", st.Bucket, st.DataPrefix, err)
-	}
-	if key != "" {
+	case err != nil && isNotFound(err):
+		problem("bucket %s does not exist", st.Bucket)
+		return finish(st), nil
+	case err != nil:
+		unchecked(fmt.Sprintf("the newest delivered object (list s3://%s/%s)", st.Bucket, st.DataPrefix), err)
+	case key != "":
 		age := now.Sub(t)
 		ageSec := age.Seconds()
 		st.NewestObject, st.NewestObjectTime, st.NewestObjectAgeSec = key, &t, &ageSec
 		if age > opts.MaxAge {
 			problem("stale: the newest object is %s old (more than --max-age %s)", age.Round(time.Second), opts.MaxAge)
 		}
-	} else if created := aws.ToTime(d.CreateTimestamp); !created.IsZero() && now.Sub(created) > opts.MaxAge {
-		problem("stale: nothing delivered in the %s since the archive was created", now.Sub(created).Round(time.Second))
-	} else {
+	case !aws.ToTime(d.CreateTimestamp).IsZero() && now.Sub(aws.ToTime(d.CreateTimestamp)) > opts.MaxAge:
+		problem("stale: nothing delivered in the %s since the archive was created", now.Sub(aws.ToTime(d.CreateTimestamp)).Round(time.Second))
+	default:
 		st.Warnings = append(st.Warnings, "no object delivered yet")
 	}
 	n, capped, newestErr, err := countObjects(ctx, deps.S3, st.Bucket, st.ErrorPrefix, opts.MaxErrorObjects)
 	if err != nil {
-		return st, fmt.Errorf("list s3://%s/%s: %w", st.Bucket, st.ErrorPrefix, err)
+		if ctx.Err() != nil {
+			return st, fmt.Errorf("list s3://%s/%s: %w", st.Bucket, st.ErrorPrefix, err)
+		}
+		unchecked(fmt.Sprintf("the error objects (list s3://%s/%s)", st.Bucket, st.ErrorPrefix), err)
+		return finish(st), nil
 	}
 	st.ErrorObjects, st.ErrorObjectsCapped, st.NewestErrorObject = n, capped, newestErr
 	if n > 0 {
@@ -266,15 +305,27 @@ func statusOf(ctx context.Context, deps Deps, name string, opts StatusOptions) (
 }
 
 func finish(st ArchiveStatus) ArchiveStatus {
-	st.Healthy = len(st.Problems) == 0
+	switch {
+	case len(st.Problems) > 0:
+		st.Health = HealthUnhealthy
+	case len(st.Unchecked) > 0:
+		st.Health = HealthUnknown
+	default:
+		st.Health = HealthHealthy
+	}
+	st.Healthy = st.Health == HealthHealthy
 	return st
 }
 
+// metricsUnchecked names what is unknown when the metrics cannot be read.
+const metricsUnchecked = "Kinesis IteratorAge and Firehose DeliveryToS3.DataFreshness (CloudWatch GetMetricData)"
+
 // metrics reads the latest IteratorAge and DataFreshness of the last 15
-// minutes; nil when unknown (no datapoints, or CloudWatch unavailable).
+// minutes; nil when there is no datapoint (a new archive). When CloudWatch
+// is unavailable or refuses, the metrics are listed as unchecked.
 func metrics(ctx context.Context, deps Deps, st *ArchiveStatus, now time.Time) (iterAge, freshness *float64) {
 	if deps.CloudWatch == nil {
-		st.Warnings = append(st.Warnings, "metrics not read (no CloudWatch client)")
+		st.Unchecked = append(st.Unchecked, metricsUnchecked+": no CloudWatch client")
 		return nil, nil
 	}
 	q := func(id, ns, metric, dim, val string) cwtypes.MetricDataQuery {
@@ -294,8 +345,8 @@ func metrics(ctx context.Context, deps Deps, st *ArchiveStatus, now time.Time) (
 	for {
 		out, err := deps.CloudWatch.GetMetricData(ctx, in)
 		if err != nil {
-			st.Warnings = append(st.Warnings, "metrics not read: "+err.Error())
-			return iterAge, freshness
+			st.Unchecked = append(st.Unchecked, metricsUnchecked+": "+err.Error())
+			return nil, nil
 		}
 		for _, r := range out.MetricDataResults {
 			if len(r.Values) == 0 {

@@ -3,6 +3,7 @@ package localaws
 import (
 	"net/http"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/snswrap"
 )
 
@@ -10,10 +11,11 @@ import (
 // deviates from AWS in a way opsctl must test:
 //
 //   - sns (fauxqs): email subscriptions stay "pending confirmation" until a
-//     test confirms them (snswrap.Handler.Confirm), as on AWS.
-func wrapChild(service string, h http.Handler) http.Handler {
+//     test confirms them (snswrap.Handler.Confirm), as on AWS, and expire
+//     after 48 hours on the endpoint's clock.
+func wrapChild(service string, h http.Handler, clk clock.Clock) http.Handler {
 	if service == "sns" {
-		return snswrap.New(h)
+		return snswrap.New(h, clk)
 	}
 	return h
 }

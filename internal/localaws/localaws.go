@@ -243,7 +243,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Unlock()
 }
 
-var writeOp = regexp.MustCompile(`^(Put|Create|Delete|Update|Set|Subscribe|Unsubscribe|Tag|Untag|Enable|Disable|Start|Stop|Send|Attach|Detach|Register|Deregister|Add|Remove|Change|Modify|Publish|Purge|Cancel|Invoke|Test|Associate|Disassociate|Restore|Reset|Upload|Complete|Abort|Copy)`)
+var writeOp = regexp.MustCompile(`^(Put|Create|Delete|Update|Set|Subscribe|Unsubscribe|Tag|Untag|Enable|Disable|Start|Stop|Send|Attach|Detach|Register|Deregister|Add|Remove|Change|Modify|Publish|Purge|Cancel|Invoke|Test|Associate|Disassociate|Restore|Reset|Upload|Complete|Abort|Copy|Export)`)
 
 // IsWrite reports whether an operation name mutates state (by its verb;
 // TestMetricFilter and TestEventPattern count as reads).
@@ -276,6 +276,7 @@ var targetServices = map[string]string{
 	"Firehose_20150804":             "firehose",
 	"DynamoDB_20120810":             "dynamodb",
 	"GraniteServiceVersion20100801": "monitoring",
+	"TrentService":                  "kms",
 }
 
 // ServiceOf returns the SigV4 signing name of a request's service.
@@ -392,6 +393,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	GET    /_localaws/clock    {"now":"<RFC 3339>"}
 //	POST   /_localaws/clock    body {"advance":"90s"}: moves the endpoint's clock forward
 //	POST   /_localaws/sns/confirm  body {"email":"ops@example.com"}: the person clicks the link
+//	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
+//	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
+//	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
+//	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -429,6 +434,34 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]int{"confirmed": c.Confirm(body.Email)})
+	case strings.HasPrefix(r.URL.Path, "/_localaws/codepipeline/"):
+		c, ok := s.Service("codepipeline").(interface {
+			ServeControl(w http.ResponseWriter, r *http.Request)
+		})
+		if !ok {
+			http.Error(w, `{"error":"this endpoint serves no CodePipeline"}`, http.StatusConflict)
+			return
+		}
+		c.ServeControl(w, r)
+	case r.URL.Path == "/_localaws/codeconnections/handshake" && r.Method == http.MethodPost:
+		var body struct {
+			Connection string `json:"connection"`
+		}
+		c, ok := s.Service("codeconnections").(interface{ CompleteHandshake(nameOrARN string) int })
+		if !ok || json.NewDecoder(r.Body).Decode(&body) != nil || body.Connection == "" {
+			http.Error(w, `{"error":"want {\"connection\":\"NAME or ARN\"}"}`, http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]int{"completed": c.CompleteHandshake(body.Connection)})
+	case strings.HasPrefix(r.URL.Path, "/_localaws/codepipeline/"):
+		c, ok := s.Service("codepipeline").(interface {
+			ServeControl(w http.ResponseWriter, r *http.Request)
+		})
+		if !ok {
+			http.Error(w, `{"error":"this endpoint serves no CodePipeline"}`, http.StatusConflict)
+			return
+		}
+		c.ServeControl(w, r)
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodGet:
 		json.NewEncoder(w).Encode(s.Calls())
 	case r.URL.Path == "/_localaws/calls" && r.Method == http.MethodDelete:

@@ -232,7 +232,7 @@ func (s *Server) startEmulators(ctx context.Context) error {
 			w.WriteHeader(http.StatusBadGateway)
 		}
 		for _, svc := range sp.services {
-			s.services[svc] = wrapChild(svc, proxy)
+			s.services[svc] = wrapChild(svc, proxy, s.Clock())
 		}
 	}
 	return nil

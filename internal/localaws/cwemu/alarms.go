@@ -1184,3 +1184,20 @@ func (s *Server) listTagsForResource(_ *http.Request, dec awsproto.Decoder) (any
 	out := struct{ Tags []tag }{Tags: append([]tag{}, a.tags...)}
 	return out, nil
 }
+
+// AlarmStateValue returns the state value of the named alarm ("OK",
+// "ALARM" or "INSUFFICIENT_DATA"), or "" when there is no such alarm. It is
+// the in-process getter other emulations read CloudWatch alarm state
+// through: the endpoint wires it into the ECS emulation (ecsemu.Server's
+// AlarmState), so a service's deploymentConfiguration.alarms see the state
+// that PutMetricAlarm, evaluation and SetAlarmState gave the alarm. Safe for
+// concurrent use; it takes no other emulation's lock.
+func (s *Server) AlarmStateValue(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.alarms[name]
+	if a == nil {
+		return ""
+	}
+	return a.common().StateValue
+}

@@ -4,7 +4,9 @@
 // calls (Enable/Describe/Disable/UpdateKinesisStreamingDestination, with
 // ApproximateCreationDateTimePrecision), validated as DynamoDB does, and
 // PutItem/GetItem/DeleteItem (no expressions), whose changes are streamed to
-// the table's ACTIVE destinations through the endpoint's Kinesis (items.go).
+// the table's ACTIVE destinations through the endpoint's Kinesis (items.go),
+// and point-in-time recovery with exports to S3 in AWS's layout, IN_PROGRESS
+// then COMPLETED on the endpoint's clock (exports.go).
 package dynamodbemu
 
 import (
@@ -18,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 )
 
@@ -31,6 +34,11 @@ type Server struct {
 	// transition is how long ENABLING/DISABLING/UPDATING last.
 	transition time.Duration
 	kinesis    *kinesis.Client
+	// clock, exportTo and exports: point-in-time recovery and exports
+	// (exports.go).
+	clock    clock.Clock
+	exportTo ObjectWriter
+	exports  []*export
 }
 
 type attrDef struct {
@@ -60,6 +68,7 @@ type table struct {
 	created     time.Time
 	dests       []*destination
 	items       map[string]item
+	pitrSince   time.Time // point-in-time recovery enabled at (zero: off)
 }
 
 // New returns an empty DynamoDB.
@@ -77,6 +86,11 @@ func New(region, account string) *Server {
 		"PutItem":                             s.putItem,
 		"GetItem":                             s.getItem,
 		"DeleteItem":                          s.deleteItem,
+		"UpdateContinuousBackups":             s.updateContinuousBackups,
+		"DescribeContinuousBackups":           s.describeContinuousBackups,
+		"ExportTableToPointInTime":            s.exportTable,
+		"DescribeExport":                      s.describeExport,
+		"ListExports":                         s.listExports,
 	}
 	return s
 }

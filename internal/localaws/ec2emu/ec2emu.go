@@ -393,3 +393,39 @@ func page[T any](items []T, token string, max, lo, hi int32) ([]T, string, error
 	}
 	return awsproto.Paginate(items, token, size, size, "InvalidNextToken")
 }
+
+// filtered is the loop every Describe* shares: of items, those keep selects
+// (the ids or names the request lists) and the request's filters match,
+// rendered. field answers a filter name for one item (its values, and
+// whether the resource knows the name); tag:<key> and tag-key are answered
+// from tagsOf (nil: the resource has no tags, so they are unknown names).
+func filtered[T, X any](items []T, keep func(T) bool, filters []Filter, field func(T, string) ([]string, bool), tagsOf func(T) tags, render func(T) X) ([]X, error) {
+	var out []X
+	for _, it := range items {
+		if !keep(it) {
+			continue
+		}
+		ok, err := filterSet(filters).match(func(name string) ([]string, bool) {
+			if v, known := field(it, name); known {
+				return v, true
+			}
+			if tagsOf == nil {
+				return nil, false
+			}
+			return tagFilter(name, tagsOf(it))
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, render(it))
+		}
+	}
+	return out, nil
+}
+
+// listed is a keep for filtered: everything when the request names no ids,
+// else the items whose id it names.
+func listed[T any](ids []string, id func(T) string) func(T) bool {
+	return func(it T) bool { return len(ids) == 0 || contains(ids, id(it)) }
+}

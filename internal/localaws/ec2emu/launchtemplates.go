@@ -260,26 +260,11 @@ func (s *Server) describeLaunchTemplates(r *http.Request, dec awsproto.Decoder) 
 			return nil, awsproto.Errf("InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
 		}
 	}
-	var out []ltXML
-	for _, lt := range s.sortedLTs() {
-		if len(in.IDs) > 0 && !contains(in.IDs, lt.id) || len(in.Names) > 0 && !contains(in.Names, lt.name) {
-			continue
-		}
-		ok, err := filterSet(in.Filters).match(func(name string) ([]string, bool) {
-			switch name {
-			case "launch-template-name":
-				return []string{lt.name}, true
-			case "create-time":
-				return []string{lt.created.Format("2006-01-02T15:04:05.000Z")}, true
-			}
-			return tagFilter(name, lt.tags)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, s.ltXML(lt))
-		}
+	out, err := filtered(s.sortedLTs(), func(lt *launchTemplate) bool {
+		return (len(in.IDs) == 0 || contains(in.IDs, lt.id)) && (len(in.Names) == 0 || contains(in.Names, lt.name))
+	}, in.Filters, s.ltField, func(lt *launchTemplate) tags { return lt.tags }, s.ltXML)
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(out, in.NextToken, in.MaxResults, 1, 200)
 	if err != nil {
@@ -465,4 +450,15 @@ func (s *Server) SubnetAZ(id string) (az, vpcID string, ok bool) {
 		return "", "", false
 	}
 	return sn.az, sn.vpcID, true
+}
+
+// ltField answers a Describe filter name for one launchTemplate.
+func (s *Server) ltField(lt *launchTemplate, name string) ([]string, bool) {
+	switch name {
+	case "launch-template-name":
+		return []string{lt.name}, true
+	case "create-time":
+		return []string{lt.created.Format("2006-01-02T15:04:05.000Z")}, true
+	}
+	return nil, false
 }

@@ -219,36 +219,11 @@ func (s *Server) describeSecurityGroups(r *http.Request, dec awsproto.Decoder) (
 			return nil, awsproto.Errf("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC '%s'", n, def)
 		}
 	}
-	var out []sgXML
-	for _, g := range s.sortedGroups() {
-		if len(in.GroupIDs) > 0 && !contains(in.GroupIDs, g.id) || len(in.GroupNames) > 0 && (!contains(in.GroupNames, g.name) || g.vpcID != def) {
-			continue
-		}
-		ok, err := filterSet(in.Filters).match(func(name string) ([]string, bool) {
-			switch name {
-			case "group-id":
-				return []string{g.id}, true
-			case "group-name":
-				return []string{g.name}, true
-			case "vpc-id":
-				return []string{g.vpcID}, true
-			case "description":
-				return []string{g.description}, true
-			case "owner-id":
-				return []string{s.account}, true
-			case "ip-permission.protocol", "ip-permission.from-port", "ip-permission.to-port", "ip-permission.cidr", "ip-permission.group-id":
-				return ruleValues(g.ingress, strings.TrimPrefix(name, "ip-permission.")), true
-			case "egress.ip-permission.protocol", "egress.ip-permission.from-port", "egress.ip-permission.to-port", "egress.ip-permission.cidr", "egress.ip-permission.group-id":
-				return ruleValues(g.egress, strings.TrimPrefix(name, "egress.ip-permission.")), true
-			}
-			return tagFilter(name, g.tags)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, s.sgXML(g))
-		}
+	out, err := filtered(s.sortedGroups(), func(g *securityGroup) bool {
+		return (len(in.GroupIDs) == 0 || contains(in.GroupIDs, g.id)) && (len(in.GroupNames) == 0 || contains(in.GroupNames, g.name) && g.vpcID == def)
+	}, in.Filters, s.sgField, func(g *securityGroup) tags { return g.tags }, s.sgXML)
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(out, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
@@ -565,4 +540,25 @@ func (s *Server) deleteSecurityGroup(r *http.Request, dec awsproto.Decoder) (any
 		Return  bool   `xml:"return"`
 		GroupID string `xml:"groupId"`
 	}{true, g.id}, nil
+}
+
+// sgField answers a Describe filter name for one securityGroup.
+func (s *Server) sgField(g *securityGroup, name string) ([]string, bool) {
+	switch name {
+	case "group-id":
+		return []string{g.id}, true
+	case "group-name":
+		return []string{g.name}, true
+	case "vpc-id":
+		return []string{g.vpcID}, true
+	case "description":
+		return []string{g.description}, true
+	case "owner-id":
+		return []string{s.account}, true
+	case "ip-permission.protocol", "ip-permission.from-port", "ip-permission.to-port", "ip-permission.cidr", "ip-permission.group-id":
+		return ruleValues(g.ingress, strings.TrimPrefix(name, "ip-permission.")), true
+	case "egress.ip-permission.protocol", "egress.ip-permission.from-port", "egress.ip-permission.to-port", "egress.ip-permission.cidr", "egress.ip-permission.group-id":
+		return ruleValues(g.egress, strings.TrimPrefix(name, "egress.ip-permission.")), true
+	}
+	return nil, false
 }

@@ -86,32 +86,9 @@ func (s *Server) describeVpcs(r *http.Request, dec awsproto.Decoder) (any, error
 			return nil, awsproto.Errf("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist", id)
 		}
 	}
-	var out []vpcXML
-	for _, v := range sortedVpcs(s.vpcs) {
-		if len(in.VpcIDs) > 0 && !contains(in.VpcIDs, v.id) {
-			continue
-		}
-		ok, err := filterSet(in.Filters).match(func(name string) ([]string, bool) {
-			switch name {
-			case "vpc-id":
-				return []string{v.id}, true
-			case "is-default", "isDefault":
-				return []string{boolStr(v.isDefault)}, true
-			case "cidr", "cidr-block-association.cidr-block", "cidrBlock":
-				return []string{v.cidr}, true
-			case "state":
-				return []string{"available"}, true
-			case "owner-id":
-				return []string{s.account}, true
-			}
-			return tagFilter(name, v.tags)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, s.vpcXML(v))
-		}
+	out, err := filtered(sortedVpcs(s.vpcs), listed(in.VpcIDs, func(v *vpc) string { return v.id }), in.Filters, s.vpcField, func(v *vpc) tags { return v.tags }, s.vpcXML)
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(out, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
@@ -176,40 +153,9 @@ func (s *Server) describeSubnets(r *http.Request, dec awsproto.Decoder) (any, er
 			return nil, awsproto.Errf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
 		}
 	}
-	var out []subnetXML
-	for _, sn := range sortedSubnets(s.subnets) {
-		if len(in.SubnetIDs) > 0 && !contains(in.SubnetIDs, sn.id) {
-			continue
-		}
-		ok, err := filterSet(in.Filters).match(func(name string) ([]string, bool) {
-			switch name {
-			case "vpc-id", "vpcId":
-				return []string{sn.vpcID}, true
-			case "subnet-id", "subnetId":
-				return []string{sn.id}, true
-			case "default-for-az", "defaultForAz":
-				return []string{boolStr(sn.defaultForAz)}, true
-			case "availability-zone", "availabilityZone":
-				return []string{sn.az}, true
-			case "availability-zone-id", "availabilityZoneId":
-				return []string{sn.azID}, true
-			case "cidr-block", "cidr", "cidrBlock":
-				return []string{sn.cidr}, true
-			case "state":
-				return []string{"available"}, true
-			case "map-public-ip-on-launch":
-				return []string{boolStr(sn.defaultForAz)}, true
-			case "owner-id":
-				return []string{s.account}, true
-			}
-			return tagFilter(name, sn.tags)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, s.subnetXML(sn))
-		}
+	out, err := filtered(sortedSubnets(s.subnets), listed(in.SubnetIDs, func(sn *subnet) string { return sn.id }), in.Filters, s.subnetField, func(sn *subnet) tags { return sn.tags }, s.subnetXML)
+	if err != nil {
+		return nil, err
 	}
 	items, next, err := page(out, in.NextToken, in.MaxResults, 5, 1000)
 	if err != nil {
@@ -417,4 +363,46 @@ func sortedSubnets(m map[string]*subnet) []*subnet {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].az < out[j].az || out[i].az == out[j].az && out[i].id < out[j].id })
 	return out
+}
+
+// vpcField answers a Describe filter name for one vpc.
+func (s *Server) vpcField(v *vpc, name string) ([]string, bool) {
+	switch name {
+	case "vpc-id":
+		return []string{v.id}, true
+	case "is-default", "isDefault":
+		return []string{boolStr(v.isDefault)}, true
+	case "cidr", "cidr-block-association.cidr-block", "cidrBlock":
+		return []string{v.cidr}, true
+	case "state":
+		return []string{"available"}, true
+	case "owner-id":
+		return []string{s.account}, true
+	}
+	return nil, false
+}
+
+// subnetField answers a Describe filter name for one subnet.
+func (s *Server) subnetField(sn *subnet, name string) ([]string, bool) {
+	switch name {
+	case "vpc-id", "vpcId":
+		return []string{sn.vpcID}, true
+	case "subnet-id", "subnetId":
+		return []string{sn.id}, true
+	case "default-for-az", "defaultForAz":
+		return []string{boolStr(sn.defaultForAz)}, true
+	case "availability-zone", "availabilityZone":
+		return []string{sn.az}, true
+	case "availability-zone-id", "availabilityZoneId":
+		return []string{sn.azID}, true
+	case "cidr-block", "cidr", "cidrBlock":
+		return []string{sn.cidr}, true
+	case "state":
+		return []string{"available"}, true
+	case "map-public-ip-on-launch":
+		return []string{boolStr(sn.defaultForAz)}, true
+	case "owner-id":
+		return []string{s.account}, true
+	}
+	return nil, false
 }

@@ -466,6 +466,12 @@ func (s *Server) createCapacityProvider(now time.Time, dec awsproto.Decoder) (an
 	if p := s.providers[name]; p != nil && string(p.cp.Status) == "ACTIVE" {
 		return nil, clientErr("The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.")
 	}
+	if s.AutoScalingGroupExists != nil && !s.AutoScalingGroupExists(str(asg.AutoScalingGroupArn)) {
+		// botocore ecs CreateCapacityProvider errors: ClientException covers
+		// a resource the caller named that is not usable. AWS publishes no text
+		// for this case; the message follows its capacity provider messages.
+		return nil, clientErr("The specified Auto Scaling group ARN %s does not exist. Specify a valid Auto Scaling group ARN and try again.", str(asg.AutoScalingGroupArn))
+	}
 	for _, p := range s.providers {
 		if string(p.cp.Status) == "ACTIVE" && str(p.cp.AutoScalingGroupProvider.AutoScalingGroupArn) == str(asg.AutoScalingGroupArn) {
 			return nil, clientErr("The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again.")

@@ -17,7 +17,7 @@ func TestAutoScalingGroupProviders(t *testing.T) {
 	for _, name := range []string{"prod-ondemand", "prod-spot"} {
 		out, err := f.ecs.CreateCapacityProvider(f.ctx, &ecs.CreateCapacityProviderInput{Name: aws.String(name),
 			AutoScalingGroupProvider: &types.AutoScalingGroupProvider{
-				AutoScalingGroupArn:          aws.String("arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:x:autoScalingGroupName/" + name),
+				AutoScalingGroupArn:          aws.String(f.group(name)),
 				ManagedScaling:               &types.ManagedScaling{Status: types.ManagedScalingStatusEnabled},
 				ManagedTerminationProtection: types.ManagedTerminationProtectionEnabled,
 			}})

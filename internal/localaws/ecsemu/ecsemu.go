@@ -32,8 +32,11 @@
 // (DeploymentCircuitBreaker.thresholdConfiguration). With rollback on, a new
 // PRIMARY deployment of the last COMPLETED task definition follows ("(service
 // S) rolling back to deployment ecs-svc/N."). Deployment alarms fire when
-// the AlarmState hook reports one of them in ALARM ("deployment failed:
-// alarm detected."), with the same rollback; without the hook they never do.
+// the AlarmState getter reports one of them in ALARM ("deployment failed:
+// alarm detected."), with the same rollback. The endpoint wires AlarmState
+// to the CloudWatch emulation (cwemu.Server.AlarmStateValue), so an alarm
+// put into ALARM by SetAlarmState or by evaluation fails the deployment;
+// without a getter they never fire.
 //
 // # Test control
 //
@@ -103,11 +106,25 @@ type Server struct {
 	clk clock.Clock
 
 	// AlarmState, when set, tells the state ("OK", "ALARM",
-	// "INSUFFICIENT_DATA") of a CloudWatch alarm named in a service's
-	// deployment alarms. A deployment fails when one of them is in ALARM,
-	// unless it already was when the deployment started. Nil: deployment
-	// alarms never fire. Set it before the server handles requests.
+	// "INSUFFICIENT_DATA"; "" for no such alarm) of a CloudWatch alarm named
+	// in a service's deployment alarms. A deployment fails when one of them
+	// is in ALARM, unless it already was when the deployment started. The
+	// endpoint (internal/localaws/services.go) sets it to the CloudWatch
+	// emulation's cwemu.Server.AlarmStateValue. Nil: deployment alarms never
+	// fire. Set it before the server handles requests.
 	AlarmState func(name string) string
+
+	lb LoadBalancing // the ELBv2 emulation (lb.go); nil: load balancers unused
+	// TaskLog, when set, receives what an emulated container writes (see
+	// tasklogs.go) for each container with the awslogs driver; the endpoint
+	// sets it to the Logs emulation's AppendContainerLog. Nil: no logs.
+	TaskLog func(group, stream string, createGroup bool, at time.Time, lines []string) error
+
+	// AutoScalingGroupExists, when set, tells whether an Auto Scaling group
+	// (ARN or name) exists; CreateCapacityProvider rejects one that does not
+	// with a ClientException. The endpoint sets it from the Auto Scaling
+	// emulation (autoscalingemu.Server.Group). Nil: not checked.
+	AutoScalingGroupExists func(nameOrARN string) bool
 
 	mu        sync.Mutex
 	clusters  map[string]*cluster

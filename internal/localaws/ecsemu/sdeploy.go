@@ -105,6 +105,9 @@ func (s *Server) sdOut(sd *svcDeployment, now time.Time) types.ServiceDeployment
 		if len(svc.depTasks(sd.target)) > 0 && sd.target.status != "PRIMARY" {
 			out.LifecycleStage = types.ServiceDeploymentLifecycleStageCleanUp
 		}
+		if st := sd.target.shift; st != nil && sd.status == types.ServiceDeploymentStatusInProgress {
+			out.LifecycleStage = st.lifecycleStage(svc, sd.target, now)
+		}
 	}
 	cb := sd.cfg.DeploymentCircuitBreaker
 	bs := types.ServiceDeploymentCircuitBreaker{Status: types.ServiceDeploymentRollbackMonitorsStatusDisabled}

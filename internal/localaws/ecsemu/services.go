@@ -52,6 +52,8 @@ type deployment struct {
 	revArn          string
 	rollback        bool // this deployment is a rollback
 	alarmsAtStart   map[string]bool
+	tg              string      // the target group its tasks register in ("": the service's; strategy.go)
+	shift           *shiftState // BLUE_GREEN, CANARY, LINEAR timeline (strategy.go)
 }
 
 func (s *Server) resolveService(c *cluster, id string) *service {
@@ -156,6 +158,12 @@ func fillConfig(in *types.DeploymentConfiguration, old *types.DeploymentConfigur
 		if in.BakeTimeInMinutes != nil {
 			out.BakeTimeInMinutes = in.BakeTimeInMinutes
 		}
+		if in.CanaryConfiguration != nil {
+			out.CanaryConfiguration = in.CanaryConfiguration
+		}
+		if in.LinearConfiguration != nil {
+			out.LinearConfiguration = in.LinearConfiguration
+		}
 	}
 	if out.MaximumPercent == nil {
 		out.MaximumPercent = ptr(int32(200))
@@ -183,6 +191,9 @@ func checkConfig(cfg *types.DeploymentConfiguration) error {
 		return invalid("The maximumPercent value must be greater than or equal to 100.")
 	}
 	if err := checkEnum("strategy", string(cfg.Strategy), "ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"); err != nil {
+		return err
+	}
+	if err := checkStrategyConfig(cfg); err != nil {
 		return err
 	}
 	if cb := cfg.DeploymentCircuitBreaker; cb != nil && cb.ThresholdConfiguration != nil {
@@ -289,6 +300,12 @@ func (s *Server) createService(now time.Time, dec awsproto.Decoder) (any, error)
 	if err := s.checkLaunch(c, td, in.LaunchType, in.CapacityProviderStrategy, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
+	if err := s.checkLoadBalancers(td, in.LoadBalancers, in.HealthCheckGracePeriodSeconds); err != nil {
+		return nil, err
+	}
+	if err := s.checkAdvanced(fillConfig(in.DeploymentConfiguration, nil), in.LoadBalancers); err != nil {
+		return nil, err
+	}
 	if in.SchedulingStrategy == types.SchedulingStrategyDaemon && in.LaunchType == types.LaunchTypeFargate {
 		return nil, invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
 	}
@@ -341,6 +358,9 @@ func (s *Server) startDeployment(svc *service, td *taskDef, now time.Time, rollb
 	}
 	d.reason = reason
 	if d.reason == "" {
+		// rolloutStateReason "ECS deployment ecs-svc/N in progress." as real
+		// DescribeServices output shows it (quoted in public reports; no AWS
+		// reference page states the text).
 		d.reason = "ECS deployment " + d.id + " in progress."
 	}
 	var sources []*deployment
@@ -356,6 +376,7 @@ func (s *Server) startDeployment(svc *service, td *taskDef, now time.Time, rollb
 		}
 	}
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
+	s.initShift(svc, d, rollback)
 	if !rollback {
 		sd := &svcDeployment{
 			arn: s.arn(fmt.Sprintf("service-deployment/%s/%s/%s", svc.c.name, svc.name, shortID(21))),
@@ -447,6 +468,20 @@ func (s *Server) updateService(now time.Time, dec awsproto.Decoder) (any, error)
 	}
 	if err := s.checkLaunch(c, td, lt, strategy, netcfg); err != nil {
 		return nil, err
+	}
+	if lbs := in.LoadBalancers; lbs != nil || in.DeploymentConfiguration != nil {
+		if lbs == nil {
+			lbs = svc.in.LoadBalancers
+		}
+		if err := s.checkAdvanced(fillConfig(in.DeploymentConfiguration, &svc.cfg), lbs); err != nil {
+			return nil, err
+		}
+	}
+	if in.LoadBalancers != nil {
+		if err := s.checkLoadBalancers(td, in.LoadBalancers, nil); err != nil {
+			return nil, err
+		}
+		svc.in.LoadBalancers = in.LoadBalancers
 	}
 	newDeployment := in.ForceNewDeployment || td != svc.primary().td || !sameStrategy(strategy, svc.strategy) ||
 		!sameNet(netcfg, svc.netcfg) || (in.PlatformVersion != nil && *in.PlatformVersion != svc.platformVersion)

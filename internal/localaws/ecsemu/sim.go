@@ -47,6 +47,7 @@ func (s *Server) advanceCluster(c *cluster, now time.Time) {
 		}
 	}
 	s.applySpotEvents(c, now)
+	s.writeTaskLogs(c, now)
 	for id, t := range c.tasks {
 		if t.stoppedAt != nil && now.Sub(*t.stoppedAt) > keepStopped && (t.svc == nil || t.sawStopped) {
 			delete(c.tasks, id)
@@ -120,6 +121,7 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	}
 	busy := false
 	p := svc.primary()
+	s.syncTargets(svc, t)
 
 	// 1. What happened to the tasks since the last pass.
 	for _, tk := range svc.tasks() {
@@ -172,6 +174,8 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 		// Without the breaker ECS keeps trying and says so (service event
 		// messages, "service (service-name) is unable to consistently start
 		// tasks successfully.").
+		// Wording: "service (service-name) is unable to consistently start
+		// tasks successfully." in https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html
 		if svc.eventOnce(t, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully.", svc.name)) {
 			busy = true
 		}
@@ -201,6 +205,9 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	desired := svc.desired
 	maxTotal := int(math.Floor(float64(desired) * float64(i32(svc.cfg.MaximumPercent, 200)) / 100))
 	minHealthy := int(math.Ceil(float64(desired) * float64(i32(svc.cfg.MinimumHealthyPercent, 100)) / 100))
+	if holdsBlue(p, t) {
+		maxTotal = max(maxTotal, 2*int(desired)) // green scales up next to blue
+	}
 
 	// 3. Stop what the service no longer needs.
 	healthy := 0
@@ -213,8 +220,8 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	reason := fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id)
 	failedPrimary := p.rollout == types.DeploymentRolloutStateFailed
 	for _, d := range svc.deployments[1:] {
-		if failedPrimary {
-			break // a FAILED deployment launches nothing and keeps the old ones
+		if failedPrimary || holdsBlue(p, t) {
+			break // a FAILED deployment launches nothing and keeps the old ones; blue stays until the bake is over
 		}
 		for _, tk := range svc.depTasks(d) {
 			if !tk.active(t) {
@@ -261,6 +268,10 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			busy = true
 		}
 		n := min(need, room)
+		// Wording: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html ("service (service-name) was unable to
+		// stop or start tasks during a deployment because of the service
+		// deployment configuration. Update the minimumHealthyPercent or
+		// maximumPercent value and try again.").
 		if need > 0 && room <= 0 && len(stopped) == 0 && len(svc.deployments) > 1 && !anyStopping(svc, t) {
 			svc.eventOnce(t, fmt.Sprintf("(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", svc.name))
 		}
@@ -276,6 +287,11 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			for i := 0; i < n; i++ {
 				pl, why := s.place(c, t, lt, strategy, counts)
 				if why != "" {
+					// Wording: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html ("service (service-name) was
+					// unable to place a task because no container instance met all
+					// of its requirements." and "... was unable to place a task.
+					// Reason: ..."); the capacity reason is RunTask's failure reason
+					// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html).
 					msg := fmt.Sprintf("(service %s) was unable to place a task. Reason: %s", svc.name, why)
 					if why == reasonNoInstances || why == reasonNoCPInstances {
 						msg = fmt.Sprintf("(service %s) was unable to place a task because no container instance met all of its requirements. Reason: %s", svc.name, why)
@@ -339,6 +355,7 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			healthyP++
 		}
 	}
+	s.advanceShift(svc, p, t, healthyP == int(desired) && running == int(desired))
 	if p.rollout == types.DeploymentRolloutStateInProgress {
 		busy = true
 		othersLeft := false
@@ -356,10 +373,17 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 			}
 			svc.deployments = svc.deployments[:1]
 			p.rollout = types.DeploymentRolloutStateCompleted
+			// rolloutStateReason "ECS deployment ecs-svc/N completed." as real
+			// DescribeServices output shows it (quoted in public reports; no AWS
+			// reference page states the text).
 			p.reason = "ECS deployment " + p.id + " completed."
 			p.updatedAt = t
 			svc.lastCompleted = p
 			svc.suppressed = nil // the causes of repeated messages are resolved
+			// Wording as seen in real events, "(service my-svc) (deployment
+			// ecs-svc/N) deployment completed.", the same shape as the
+			// "deployment failed" event in aws/copilot-cli
+			// internal/pkg/stream/ecs_test.go.
 			svc.event(t, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", svc.name, p.id))
 			if sd := p.sd; sd != nil {
 				sd.finish(t, p)
@@ -368,6 +392,9 @@ func (s *Server) schedule(c *cluster, svc *service, t time.Time) bool {
 	}
 	steady := len(svc.deployments) == 1 && running == int(desired) && p.rollout != types.DeploymentRolloutStateInProgress
 	if steady && !svc.steady {
+		// Wording: "(service my-http-service) has reached a steady state."
+		// (aws/aws-cli awscli/examples/ecs/describe-services.rst; listed in
+		// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html).
 		svc.event(t, fmt.Sprintf("(service %s) has reached a steady state.", svc.name))
 		busy = true
 	}
@@ -399,6 +426,10 @@ func taskList(ids []string) string {
 // with rollback, starts a deployment of the last COMPLETED task definition.
 func (s *Server) failDeployment(svc *service, p *deployment, t time.Time, rollback bool) {
 	p.rollout = types.DeploymentRolloutStateFailed
+	// rolloutStateReason of a FAILED deployment as DescribeServices returns
+	// it (real output quoted by users; the circuit breaker guide,
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html,
+	// describes the FAILED state without quoting the text).
 	p.reason = "ECS deployment circuit breaker: tasks failed to start."
 	p.updatedAt = t
 	svc.event(t, fmt.Sprintf("(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.name, p.id))
@@ -423,6 +454,9 @@ func (s *Server) failDeployment(svc *service, p *deployment, t time.Time, rollba
 		}
 		return
 	}
+	// The rollback deployment's rolloutStateReason, "ECS deployment circuit
+	// breaker: rolling back to deploymentId ecs-svc/N." (DescribeServices
+	// fixtures in fabfuel/ecs-deploy tests/test_ecs.py, from real output).
 	s.rollBack(svc, sd, target, t, "ECS deployment circuit breaker: rolling back to deploymentId "+target.id+".",
 		"Circuit breaker initiated rollback because the service deployment failed.")
 }
@@ -431,8 +465,12 @@ func (s *Server) failDeployment(svc *service, p *deployment, t time.Time, rollba
 // service deployment sd.
 func (s *Server) rollBack(svc *service, sd *svcDeployment, target *deployment, t time.Time, rolloutReason, why string) {
 	svc.lt, svc.strategy, svc.netcfg, svc.platformVersion = target.lt, target.strategy, target.netcfg, target.platformVersion
+	failed := svc.primary()
 	rb := s.startDeployment(svc, target.td, t, true, rolloutReason)
 	rb.sd = sd
+	s.rollbackShift(svc, failed, target, rb, t)
+	// Wording: "(service my-svc) rolling back to deployment ecs-svc/N."
+	// (aws/copilot-cli internal/pkg/stream/ecs_test.go).
 	svc.event(t, fmt.Sprintf("(service %s) rolling back to deployment %s.", svc.name, target.id))
 	if sd != nil {
 		sd.status = types.ServiceDeploymentStatusRollbackInProgress
@@ -446,6 +484,10 @@ func (s *Server) rollBack(svc *service, sd *svcDeployment, target *deployment, t
 // failOnAlarms fails the primary deployment because deployment alarms fired.
 func (s *Server) failOnAlarms(svc *service, p *deployment, t time.Time, fired []string, rollback bool) {
 	p.rollout = types.DeploymentRolloutStateFailed
+	// AWS publishes no text for an alarm-failed deployment's
+	// rolloutStateReason: this wording is the emulation's own. The event below
+	// is AWS's (aws/copilot-cli internal/pkg/stream/ecs_test.go:
+	// "(service my-svc) (deployment ecs-svc/N) deployment failed: alarm detected.").
 	p.reason = "ECS deployment alarms detected: " + strings.Join(fired, ", ") + " in ALARM."
 	p.updatedAt = t
 	svc.event(t, fmt.Sprintf("(service %s) (deployment %s) deployment failed: alarm detected.", svc.name, p.id))

@@ -60,6 +60,10 @@ type task struct {
 
 	// What the scheduler has seen (at its ticks).
 	sawHealthy, sawStopped bool
+
+	lbs        *lbState   // load balancer registrations (lb.go)
+	drainUntil *time.Time // DEACTIVATING while its targets drain (lb.go)
+	logged     bool       // its containers' output went to their awslogs streams
 }
 
 var exitRe = regexp.MustCompile(`\bexit\s+(\d{1,3})\b`)
@@ -221,7 +225,7 @@ func (t *task) lastStatus(at time.Time) string {
 	case t.stoppedBy(at):
 		return "STOPPED"
 	case t.stopping(at):
-		since := at.Sub(*t.stopAt)
+		since := at.Sub(t.drainedAt())
 		switch {
 		case since < 2*time.Second:
 			return "DEACTIVATING"
@@ -306,7 +310,7 @@ func (s *Server) taskOut(t *task, now time.Time, withTags bool) types.Task {
 		out.StoppingAt = ptr(*t.stopAt)
 		out.StopCode = t.stopCode
 		out.StoppedReason = ptr(t.stopReason)
-		out.ExecutionStoppedAt = ptr(t.stopAt.Add(5 * time.Second))
+		out.ExecutionStoppedAt = ptr(t.drainedAt().Add(5 * time.Second))
 		if out.ExecutionStoppedAt.After(now) {
 			out.ExecutionStoppedAt = nil
 		}
@@ -320,7 +324,7 @@ func (s *Server) taskOut(t *task, now time.Time, withTags bool) types.Task {
 			att.Details = []types.KeyValuePair{
 				{Name: ptr("subnetId"), Value: ptr(t.netcfg.AwsvpcConfiguration.Subnets[0])},
 				{Name: ptr("networkInterfaceId"), Value: ptr("eni-" + t.id[:17])},
-				{Name: ptr("privateIPv4Address"), Value: ptr(fmt.Sprintf("10.0.%d.%d", int(t.id[0])%200, int(t.id[1])%250+2))},
+				{Name: ptr("privateIPv4Address"), Value: ptr(t.privateIP())},
 			}
 		}
 		out.Attachments = []types.Attachment{att}

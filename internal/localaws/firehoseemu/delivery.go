@@ -20,6 +20,7 @@ import (
 
 	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
+	"github.com/opsctl/opsctl/internal/localaws/iampolicy"
 )
 
 // ObjectStore is where delivered objects go (the S3 emulation, in process, so
@@ -45,6 +46,13 @@ type Backends struct {
 	// Clock is the endpoint's clock: buffer intervals, metric times and
 	// stream states are computed from it (default: the real clock).
 	Clock clock.Clock
+	// Authz, if set, enforces IAM as Firehose meets it: the stream assumes
+	// its source and destination roles (their trust policies, with
+	// aws:SourceAccount and aws:SourceArn), reads Kinesis with the source
+	// role's policies, and writes each object with the destination role's
+	// policies and the bucket policy. A refused call delivers nothing: the
+	// records stay buffered and are retried, DeliveryToS3.Success is 0.
+	Authz *iampolicy.Store
 }
 
 // Connect wires the delivery to Kinesis, S3, CloudWatch and the clock. Call
@@ -162,6 +170,12 @@ func (s *Server) step(ctx context.Context, d *deliveryStream, read, final bool) 
 	s.mu.Unlock()
 	rd := d.rd
 	now := clock.Or(b.Clock).Now().UTC()
+	if read && b.Authz != nil {
+		if err := s.mayRead(b, d); err != nil {
+			b.Logf("firehoseemu: %s: read from Kinesis: %v", d.name, err)
+			read = false
+		}
+	}
 	if read && (len(rd.shards) == 0 || now.Sub(rd.lastShardList) >= 5*time.Second) {
 		if err := listShards(ctx, rd.client, rd.stream, rd.shards); err == nil {
 			rd.lastShardList = now
@@ -310,7 +324,10 @@ func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord, now time.
 	ok := true
 	if body.Len() > 0 {
 		key := EvalPrefix(str(dest.Prefix), first, "", false) + ObjectName(d.name, version, first) + ext
-		if err := b.S3.PutObjectDirect(bucket, key, compress(body.Bytes(), gz)); err != nil {
+		if err := s.mayWrite(b, d, dest, bucket, key); err != nil {
+			b.Logf("firehoseemu: %s: deliver to s3://%s/%s: %v", d.name, bucket, key, err)
+			ok = false
+		} else if err := b.S3.PutObjectDirect(bucket, key, compress(body.Bytes(), gz)); err != nil {
 			b.Logf("firehoseemu: %s: deliver to s3://%s/%s: %v", d.name, bucket, key, err)
 			ok = false
 		}
@@ -345,6 +362,10 @@ func (s *Server) flush(d *deliveryStream, b Backends, buf []bufRecord, now time.
 			eb.WriteByte('\n')
 		}
 		key := EvalPrefix(str(dest.ErrorOutputPrefix), first, "processing-failed", true) + ObjectName(d.name, version, first) + ext
+		if err := s.mayWrite(b, d, dest, bucket, key); err != nil {
+			b.Logf("firehoseemu: %s: write error records to s3://%s/%s: %v", d.name, bucket, key, err)
+			return false
+		}
 		if err := b.S3.PutObjectDirect(bucket, key, compress(eb.Bytes(), gz)); err != nil {
 			b.Logf("firehoseemu: %s: write error records to s3://%s/%s: %v", d.name, bucket, key, err)
 			return false
@@ -466,4 +487,55 @@ func javaFormat(pattern string, t time.Time) (string, error) {
 		i = j
 	}
 	return out.String(), nil
+}
+
+// deputy is the context Firehose sends when it assumes a role: the
+// account as sts:ExternalId (the trust policy of the Firehose Developer
+// Guide, "Allow Firehose to assume an IAM role") and the confused-deputy
+// keys aws:SourceAccount and aws:SourceArn (IAM User Guide, "The confused
+// deputy problem").
+func (s *Server) deputy(d *deliveryStream) map[string][]string {
+	return map[string][]string{"sts:ExternalId": {s.account}, "aws:SourceAccount": {s.account}, "aws:SourceArn": {d.arn}}
+}
+
+// mayRead checks the source role: assumable by Firehose for this stream,
+// and allowed the Kinesis calls a consumer makes.
+func (s *Server) mayRead(b Backends, d *deliveryStream) error {
+	role := d.source.RoleARN
+	if err := b.Authz.AssumeRole("firehose.amazonaws.com", role, s.deputy(d)); err != nil {
+		return err
+	}
+	for _, action := range []string{"kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"} {
+		if err := b.Authz.RoleMay(role, action, d.source.KinesisStreamARN, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mayWrite checks the destination role for one object: assumable, allowed
+// s3:PutObject by its policies and the bucket policy over TLS (Firehose
+// always uses TLS), and, when the stream encrypts with a customer managed
+// key, kms:GenerateDataKey on that key (identity policies only: the
+// endpoint has no KMS key policies).
+func (s *Server) mayWrite(b Backends, d *deliveryStream, dest extendedS3, bucket, key string) error {
+	if b.Authz == nil {
+		return nil
+	}
+	role := str(dest.RoleARN)
+	if err := b.Authz.AssumeRole("firehose.amazonaws.com", role, s.deputy(d)); err != nil {
+		return err
+	}
+	tls := map[string][]string{"aws:SecureTransport": {"true"}}
+	if err := b.Authz.RoleMay(role, "s3:PutObject", "arn:aws:s3:::"+bucket+"/"+key, tls); err != nil {
+		return err
+	}
+	if e := dest.EncryptionConfiguration; e != nil && e.KMSEncryptionConfig != nil && e.KMSEncryptionConfig.AWSKMSKeyARN != "" {
+		ctx := map[string][]string{"kms:ViaService": {"s3." + s.region + ".amazonaws.com"},
+			"kms:EncryptionContext:aws:s3:arn": {"arn:aws:s3:::" + bucket + "/" + key}}
+		if err := b.Authz.RoleMay(role, "kms:GenerateDataKey", e.KMSEncryptionConfig.AWSKMSKeyARN, ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

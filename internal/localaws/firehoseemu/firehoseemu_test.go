@@ -17,6 +17,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -190,7 +191,37 @@ type delivery struct {
 	kc   *kinesis.Client
 	s3c  *s3.Client
 	fh   *firehose.Client
+	iamc *iam.Client
 	cfgT *testing.T
+}
+
+// The delivery role, as the Firehose Developer Guide writes it ("Allow
+// Firehose to assume an IAM role" and "Grant Firehose access to an Amazon S3
+// destination"): the endpoint enforces it on every read and write.
+const firehoseTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},
+	"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"000000000000"}}}]}`
+
+const firehoseS3Policy = `{"Version":"2012-10-17","Statement":[
+	{"Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:GetBucketLocation","s3:GetObject","s3:ListBucket","s3:ListBucketMultipartUploads","s3:PutObject"],
+	 "Resource":["arn:aws:s3:::lake","arn:aws:s3:::lake/*"]},
+	{"Effect":"Allow","Action":["kinesis:DescribeStream","kinesis:GetShardIterator","kinesis:GetRecords","kinesis:ListShards"],
+	 "Resource":"arn:aws:kinesis:us-east-1:000000000000:stream/src"}]}`
+
+func createRole(t *testing.T, c *iam.Client, trust, policy string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("fh"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	putRolePolicy(t, c, policy)
+}
+
+func putRolePolicy(t *testing.T, c *iam.Client, policy string) {
+	t.Helper()
+	if _, err := c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String("fh"), PolicyName: aws.String("delivery"),
+		PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func startDelivery(t *testing.T, prefix string, delim, gz bool) *delivery {
@@ -216,6 +247,8 @@ func startDelivery(t *testing.T, prefix string, delim, gz bool) *delivery {
 	if _, err := e.s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
 		t.Fatal(err)
 	}
+	e.iamc = iam.NewFromConfig(cfg)
+	createRole(t, e.iamc, firehoseTrust, firehoseS3Policy)
 	_, err := e.fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("arch"), DeliveryStreamType: fhtypes.DeliveryStreamTypeKinesisStreamAsSource,
 		KinesisStreamSourceConfiguration:   &fhtypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/src"), RoleARN: aws.String(role)},
 		ExtendedS3DestinationConfiguration: dest("lake", prefix, delim, gz)})

@@ -2,7 +2,9 @@
 // (awsJson1.1, X-Amz-Target Logs_20140328.*, SigV4 name "logs"): log groups
 // and streams, PutLogEvents with AWS's batch rules, GetLogEvents,
 // FilterLogEvents and metric filters with the real filter-pattern semantics
-// of internal/logpattern, TestMetricFilter, retention and tags.
+// of internal/logpattern, TestMetricFilter, retention and tags, and Logs
+// Insights queries (StartQuery, GetQueryResults, StopQuery) of the shapes in
+// insightsql.go.
 //
 // It is stateful and in memory, answers with AWS's error codes and messages,
 // and pages with small page sizes so callers must follow nextToken. When
@@ -20,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws/awsproto"
 	"github.com/opsctl/opsctl/internal/logpattern"
 )
@@ -66,10 +69,15 @@ type Server struct {
 
 	// Now is the clock (default time.Now); tests move it to age events.
 	Now func() time.Time
+	// Clock times Logs Insights queries (Scheduled → Running → Complete);
+	// the endpoint wires its own clock (default: the real one).
+	Clock clock.Clock
 
 	mu       sync.Mutex
 	groups   map[string]*logGroup
 	eventSeq int64
+	queries  map[string]*query // StartQuery id → query
+	querySeq int64
 }
 
 type logGroup struct {
@@ -127,6 +135,9 @@ func New(region, account string) *Server {
 		"DescribeMetricFilters": s.describeMetricFilters,
 		"DeleteMetricFilter":    s.deleteMetricFilter,
 		"TestMetricFilter":      s.testMetricFilter,
+		"StartQuery":            s.startQuery,
+		"GetQueryResults":       s.getQueryResults,
+		"StopQuery":             s.stopQuery,
 		"TagResource":           s.tagResource,
 		"UntagResource":         s.untagResource,
 		"ListTagsForResource":   s.listTagsForResource,

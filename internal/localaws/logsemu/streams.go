@@ -260,6 +260,24 @@ func (s *Server) putLogEvents(_ *http.Request, dec awsproto.Decoder) (any, error
 		s.mu.Unlock()
 		return nil, awsproto.InvalidParameter("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 	}
+	emitted := s.ingest(g, st, accepted, nowMs)
+	sink := s.MetricSink
+	s.mu.Unlock()
+	emit(sink, emitted)
+	out := struct {
+		NextSequenceToken     string        `json:"nextSequenceToken"`
+		RejectedLogEventsInfo *rejectedInfo `json:"rejectedLogEventsInfo,omitempty"`
+	}{NextSequenceToken: fmt.Sprintf("%056d", st.seq)}
+	if rej != (rejectedInfo{}) {
+		out.RejectedLogEventsInfo = &rej
+	}
+	return out, nil
+}
+
+// ingest stores accepted events in a stream and runs the group's metric
+// filters over them; the emissions go to the MetricSink once s.mu is
+// released (emit). s.mu is held.
+func (s *Server) ingest(g *logGroup, st *logStream, accepted []inputLogEvent, nowMs int64) []emission {
 	filters := make([]*metricFilter, 0, len(g.filters))
 	for _, name := range sortedKeys(g.filters) {
 		filters = append(filters, g.filters[name])
@@ -276,22 +294,17 @@ func (s *Server) putLogEvents(_ *http.Request, dec awsproto.Decoder) (any, error
 		}
 	}
 	st.seq++
-	sink := s.MetricSink
-	s.mu.Unlock()
+	return emitted
+}
 
-	if sink != nil {
-		for _, em := range emitted {
-			sink(em.namespace, em.name, em.dims, em.value, em.ts)
-		}
+// emit hands metric filter emissions to sink (nil: dropped).
+func emit(sink MetricSink, emitted []emission) {
+	if sink == nil {
+		return
 	}
-	out := struct {
-		NextSequenceToken     string        `json:"nextSequenceToken"`
-		RejectedLogEventsInfo *rejectedInfo `json:"rejectedLogEventsInfo,omitempty"`
-	}{NextSequenceToken: fmt.Sprintf("%056d", st.seq)}
-	if rej != (rejectedInfo{}) {
-		out.RejectedLogEventsInfo = &rej
+	for _, em := range emitted {
+		sink(em.namespace, em.name, em.dims, em.value, em.ts)
 	}
-	return out, nil
 }
 
 // insert adds ev keeping events sorted by timestamp (stable for equal ones).

@@ -283,3 +283,12 @@ func validatePolicy(bucket string, body []byte) *cfgErr {
 	}
 	return nil
 }
+
+// BucketPolicy returns the bucket's policy document, if it has one (the
+// endpoint's policy evaluator reads it).
+func (s *Server) BucketPolicy(bucket string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc, ok := s.config[bucket]["policy"]
+	return string(doc), ok
+}

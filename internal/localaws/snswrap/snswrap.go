@@ -1,7 +1,8 @@
 // Package snswrap makes the SNS emulator (fauxqs) behave like AWS for email
 // subscriptions. fauxqs confirms an email subscription the moment it is
 // created; AWS instead sends a confirmation email and keeps the subscription
-// pending until the person clicks the link (and deletes it after 3 days). So
+// pending until the person clicks the link, and deletes it when nobody
+// confirmed it within 48 hours (ExpireAfter; see there for the source). So
 // that tests can exercise the pending path, Handler sits in front of fauxqs
 // and, for email and email-json subscriptions only:
 //
@@ -10,7 +11,9 @@
 //   - ListSubscriptionsByTopic and ListSubscriptions show a pending
 //     subscription's ARN as "PendingConfirmation";
 //   - GetSubscriptionAttributes reports PendingConfirmation "true";
-//   - Unsubscribe and DeleteTopic forget the pending state.
+//   - Unsubscribe and DeleteTopic forget the pending state;
+//   - a subscription still pending ExpireAfter after Subscribe (on the
+//     endpoint's clock) is deleted, as AWS deletes it.
 //
 // Confirm and ConfirmARN are the test backdoor for "the person clicked the
 // link". Everything else passes through unchanged.
@@ -26,25 +29,55 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/opsctl/opsctl/internal/clock"
 )
+
+// ExpireAfter is how long an email subscription may stay pending before SNS
+// deletes it. botocore sns service-2.json, Subscribe: "Confirmation tokens are
+// valid for two days"; AWS What's New, 10 May 2023, "Amazon SNS now supports
+// automatic deletion of unconfirmed subscriptions once they have been in a
+// pending confirmation state for 48 hours" (previously 72 hours).
+const ExpireAfter = 48 * time.Hour
 
 type sub struct {
 	topicARN string
 	endpoint string
+	since    time.Time // when Subscribe asked for confirmation
 }
 
 // Handler wraps the SNS emulator. Safe for concurrent use.
 type Handler struct {
-	next http.Handler
+	next  http.Handler
+	clock clock.Clock
 
 	mu        sync.Mutex
 	pending   map[string]sub // subscription ARN → subscription awaiting confirmation
 	confirmed map[string]bool
 }
 
-// New wraps next (the proxy to fauxqs).
-func New(next http.Handler) *Handler {
-	return &Handler{next: next, pending: map[string]sub{}, confirmed: map[string]bool{}}
+// New wraps next (the proxy to fauxqs). Pending subscriptions age on clk (the
+// endpoint's clock; nil means the real one).
+func New(next http.Handler, clk clock.Clock) *Handler {
+	return &Handler{next: next, clock: clock.Or(clk), pending: map[string]sub{}, confirmed: map[string]bool{}}
+}
+
+// expire deletes, in the emulator too, the subscriptions pending for
+// ExpireAfter or longer. Called with h.mu held, before every request, so the
+// state is computed from the clock when it is read.
+func (h *Handler) expire() {
+	now := h.clock.Now()
+	for arn, s := range h.pending {
+		if now.Sub(s.since) < ExpireAfter {
+			continue
+		}
+		delete(h.pending, arn)
+		form := url.Values{"Action": {"Unsubscribe"}, "Version": {"2010-03-31"}, "SubscriptionArn": {arn}}
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.next.ServeHTTP(httptest.NewRecorder(), req)
+	}
 }
 
 // Confirm confirms every pending subscription of the email address (as if
@@ -52,6 +85,7 @@ func New(next http.Handler) *Handler {
 func (h *Handler) Confirm(email string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.expire() // an expired link confirms nothing
 	n := 0
 	for arn, s := range h.pending {
 		if strings.EqualFold(s.endpoint, email) {
@@ -67,6 +101,7 @@ func (h *Handler) Confirm(email string) int {
 func (h *Handler) ConfirmARN(arn string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.expire() // an expired link confirms nothing
 	if _, ok := h.pending[arn]; !ok {
 		return false
 	}
@@ -79,6 +114,7 @@ func (h *Handler) ConfirmARN(arn string) bool {
 func (h *Handler) Pending() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.expire() // an expired link confirms nothing
 	var out []string
 	for _, s := range h.pending {
 		out = append(out, s.endpoint)
@@ -97,6 +133,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	form, _ := url.ParseQuery(string(body))
 	action := form.Get("Action")
+	h.mu.Lock()
+	h.expire()
+	h.mu.Unlock()
 	switch action {
 	case "Subscribe", "ListSubscriptionsByTopic", "ListSubscriptions", "GetSubscriptionAttributes", "Unsubscribe", "DeleteTopic":
 	default:
@@ -134,7 +173,9 @@ func (h *Handler) rewrite(action string, form url.Values, out []byte) []byte {
 		if h.confirmed[arn] {
 			return out // already confirmed: AWS returns the existing ARN
 		}
-		h.pending[arn] = sub{topicARN: form.Get("TopicArn"), endpoint: form.Get("Endpoint")}
+		if _, again := h.pending[arn]; !again { // a repeated Subscribe does not restart the 48 hours
+			h.pending[arn] = sub{topicARN: form.Get("TopicArn"), endpoint: form.Get("Endpoint"), since: h.clock.Now()}
+		}
 		if form.Get("ReturnSubscriptionArn") == "true" {
 			return out
 		}

@@ -2,11 +2,15 @@ package snswrap_test
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/opsctl/opsctl/internal/clock"
 	"github.com/opsctl/opsctl/internal/localaws"
 	"github.com/opsctl/opsctl/internal/localaws/localawstest"
 	"github.com/opsctl/opsctl/internal/localaws/snswrap"
@@ -67,5 +71,60 @@ func TestEmailSubscriptionsStayPendingUntilConfirmed(t *testing.T) {
 	}
 	if !h.ConfirmARN(aws.ToString(withArn.SubscriptionArn)) || len(h.Pending()) != 0 {
 		t.Fatalf("ConfirmARN/Pending: %v", h.Pending())
+	}
+}
+
+// A subscription nobody confirms is deleted 48 hours after Subscribe, on the
+// endpoint's clock (snswrap.ExpireAfter cites AWS); a confirmed one stays, and
+// subscribing again starts a new 48 hours.
+func TestPendingEmailSubscriptionExpiresAfter48Hours(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	srv := localawstest.Start(t, localaws.Options{Emulators: []string{localaws.EmulatorSNS}, Clock: clk})
+	ctx := context.Background()
+	c := sns.NewFromConfig(localawstest.Config(srv, 0))
+	h := srv.Service("sns").(*snswrap.Handler)
+	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe := func(email string) {
+		if _, err := c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String(email)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	endpoints := func() []string {
+		out, err := c.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: topic.TopicArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range out.Subscriptions {
+			st := "pending"
+			if strings.HasPrefix(aws.ToString(s.SubscriptionArn), "arn:") {
+				st = "confirmed"
+			}
+			got = append(got, aws.ToString(s.Endpoint)+"="+st)
+		}
+		sort.Strings(got)
+		return got
+	}
+	subscribe("late@example.com")
+	subscribe("quick@example.com")
+	h.Confirm("quick@example.com")
+	clk.Advance(snswrap.ExpireAfter - time.Second)
+	if got := strings.Join(endpoints(), ","); got != "late@example.com=pending,quick@example.com=confirmed" {
+		t.Fatalf("just before 48h: %s", got)
+	}
+	clk.Advance(time.Second)
+	if got := strings.Join(endpoints(), ","); got != "quick@example.com=confirmed" {
+		t.Fatalf("at 48h: %s", got)
+	}
+	if h.Confirm("late@example.com") != 0 {
+		t.Fatal("an expired link confirmed the subscription")
+	}
+	subscribe("late@example.com") // a new request: pending again, for another 48 hours
+	clk.Advance(time.Hour)
+	if got := strings.Join(endpoints(), ","); got != "late@example.com=pending,quick@example.com=confirmed" {
+		t.Fatalf("re-subscribed: %s", got)
 	}
 }
