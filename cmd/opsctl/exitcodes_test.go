@@ -44,7 +44,9 @@ func TestExit2OnlyBeforeAnyAWSCall(t *testing.T) {
 		wantCalls bool
 	}{
 		{"missing log group", []string{"alarm", "preview", "--log-group", "/aws/lambda/nope", "--pattern", "ERROR"}, opserr.ExitFailure, true},
-		{"missing alarm (rm)", []string{"alarm", "rm", "nope", "--yes"}, opserr.ExitFailure, true},
+		// Issue 19 item 7: rm of an alarm that is already gone is a
+		// successful no-op (looked up, nothing written), so it can be re-run.
+		{"missing alarm (rm) is a no-op", []string{"alarm", "rm", "nope", "--yes"}, opserr.ExitOK, true},
 		{"missing alarm (test)", []string{"alarm", "test", "nope"}, opserr.ExitFailure, true},
 		{"confirmation impossible: refused before any call", []string{"alarm", "rm", "api-errors"}, opserr.ExitUsage, false},
 		{"missing queue", []string{"dlq", "peek", "nope"}, opserr.ExitFailure, true},
