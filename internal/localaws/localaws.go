@@ -395,8 +395,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	POST   /_localaws/sns/confirm  body {"email":"ops@example.com"}: the person clicks the link
 //	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
 //	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
-//	POST   /_localaws/codeconnections/handshake  body {"connection":"NAME or ARN"}: the console handshake completes
-//	POST   /_localaws/codepipeline/push  body {"repository":"owner/repo","branch":"main","commit":"<sha>"}: a git push
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
