@@ -108,7 +108,10 @@ func TestBinaryDeployBlueGreenRolloutAndRollback(t *testing.T) {
 		run(0, "deploy", "service", "create", "api", "--cluster", "prod", "--image", image+tag, "--port", "8080", "--public",
 			"--strategy", "blue-green", "--bake-time", bake)
 	}
-	poll := []string{"--poll-interval", "1s"}
+	// A bounded follow: the endpoint runs at 120x, so 3 real minutes are 6
+	// endpoint hours; a rollout that has not finished by then never will, and
+	// the test must fail rather than stall the suite.
+	poll := []string{"--poll-interval", "1s", "--timeout", "3m"}
 	create("4", "v1")
 	run(0, append([]string{"deploy", "wait", "--cluster", "prod", "--service", "api"}, poll...)...)
 
